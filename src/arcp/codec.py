@@ -1,0 +1,175 @@
+"""Bytes <-> typed envelopes: the one place that decides JSON policy (§5).
+
+``decode`` turns a frame into a typed message (a generated ``*Message`` model, payload and
+event body included); ``encode`` turns a message model or a plain envelope dict back into
+compact JSON bytes. Decoding keeps unknown top-level fields (§5), and encoding a decoded
+message reproduces the frame byte for byte when it was compact and in schema field order.
+
+A frame that cannot be decoded raises :class:`DecodeError`, an ``INVALID_REQUEST`` error
+(wire-decisions: Request failures) whose message is one readable sentence, never a
+validator dump.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from arcp_gen.errors import InvalidRequestError
+from arcp_gen.messages import Message
+from arcp_gen.registry import MESSAGE_ADAPTER, MESSAGE_MODELS
+
+__all__ = ["DecodeError", "decode", "encode", "loads"]
+
+
+class DecodeError(InvalidRequestError):
+    """A frame that is not a valid ARCP message (``INVALID_REQUEST``).
+
+    ``envelope_id`` and ``message_type`` are filled in when the frame got that far, so the
+    receiver can correlate its ``session.error`` with the offending request.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        envelope_id: str | None = None,
+        message_type: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        self.envelope_id = envelope_id
+        self.message_type = message_type
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON with the codec's policy (orjson); raises :class:`DecodeError`."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise DecodeError("frame is not valid JSON") from None
+
+
+def decode(data: bytes | str) -> Message:
+    """Decode one frame into a typed message; raises :class:`DecodeError` on any problem."""
+    try:
+        return MESSAGE_ADAPTER.validate_json(data)
+    except ValidationError as exc:
+        raise _explain(data, exc) from None
+
+
+def decode_object(obj: Any) -> Message:
+    """Like :func:`decode` for an already-parsed JSON value."""
+    try:
+        return MESSAGE_ADAPTER.validate_python(obj)
+    except ValidationError as exc:
+        raise _explain_object(obj, exc) from None
+
+
+def encode(message: BaseModel | Mapping[str, Any]) -> bytes:
+    """Compact JSON bytes for a message model (unset fields omitted) or an envelope dict."""
+    if isinstance(message, BaseModel):
+        return message.__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True)
+    return orjson.dumps(message)
+
+
+def _explain(data: bytes | str, exc: ValidationError) -> DecodeError:
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return DecodeError("frame is not valid JSON")
+    return _explain_object(obj, exc)
+
+
+def _explain_object(obj: Any, exc: ValidationError) -> DecodeError:
+    if not isinstance(obj, dict):
+        return DecodeError(f"frame must be a JSON object, not {_json_kind(obj)}")
+    env = cast(dict[str, Any], obj)
+    env_id = env.get("id") if isinstance(env.get("id"), str) else None
+    mtype = env.get("type")
+    if not isinstance(mtype, str):
+        return DecodeError("envelope has no string `type`", envelope_id=env_id)
+    if mtype not in MESSAGE_MODELS:
+        return DecodeError(
+            f"unknown message type {mtype!r}",
+            envelope_id=env_id,
+            message_type=mtype,
+            details={"type": mtype},
+        )
+    arcp = env.get("arcp")
+    if not (isinstance(arcp, str) and arcp.startswith("1.")):
+        return DecodeError(
+            f"unsupported protocol version {arcp!r}; this peer speaks ARCP 1.x",
+            envelope_id=env_id,
+            message_type=mtype,
+            details={"type": mtype},
+        )
+    first = exc.errors(include_url=False, include_input=False)[0]
+    where = _location(first)
+    return DecodeError(
+        f"invalid {mtype}: {where} {_reason(first)}",
+        envelope_id=env_id,
+        message_type=mtype,
+        details={"type": mtype, "field": where},
+    )
+
+
+def _location(err: ErrorDetails) -> str:
+    # Drop the discriminator tags pydantic inserts ("job.event", "log", ...) from the path.
+    parts: list[str] = []
+    for i, part in enumerate(err["loc"]):
+        if i == 0 and isinstance(part, str) and "." in part:
+            continue
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif parts and part in _TAGS:
+            continue
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts) or "envelope"
+
+
+def _reason(err: ErrorDetails) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "is required"
+    if kind in ("literal_error", "enum"):
+        expected = (err.get("ctx") or {}).get("expected")
+        return f"must be one of {expected}" if expected else "has an unexpected value"
+    if kind == "string_pattern_mismatch":
+        return "does not match the required format"
+    msg = err["msg"].removeprefix("Value error, ")
+    return msg[0].lower() + msg[1:] if msg else "is invalid"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null" if value is None else "a value"
+
+
+_TAGS = frozenset(
+    {
+        "log",
+        "thought",
+        "tool_call",
+        "tool_result",
+        "status",
+        "metric",
+        "artifact_ref",
+        "delegate",
+        "progress",
+        "result_chunk",
+        "x-vendor",
+    }
+)

@@ -1,0 +1,59 @@
+"""Identifiers and timestamps as ARCP sends them.
+
+Envelope ids are ULIDs without a prefix (wire-decisions: Envelope). Session, job, result and
+credential ids carry a readable prefix (``sess_``, ``job_``, ``res_``, ``cred_``) in front of
+a ULID. Timestamps are RFC 3339 UTC with ``Z`` and millisecond precision.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import UTC, datetime
+
+__all__ = ["new_id", "new_ulid", "parse_timestamp", "utc_timestamp"]
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_lock = threading.Lock()
+_last_ms = 0
+_last_rand = 0
+
+
+def new_ulid() -> str:
+    """A monotonic ULID: 48-bit millisecond time + 80 random bits, sortable by creation."""
+    global _last_ms, _last_rand
+    with _lock:
+        ms = time.time_ns() // 1_000_000
+        if ms <= _last_ms:
+            ms = _last_ms
+            rand = (_last_rand + 1) & ((1 << 80) - 1)
+        else:
+            rand = int.from_bytes(os.urandom(10), "big")
+        _last_ms, _last_rand = ms, rand
+    value = (ms << 80) | rand
+    chars = [""] * 26
+    for i in range(25, -1, -1):
+        chars[i] = _CROCKFORD[value & 31]
+        value >>= 5
+    return "".join(chars)
+
+
+def new_id(prefix: str = "") -> str:
+    """``prefix`` + ``_`` + ULID (or a bare ULID when ``prefix`` is empty)."""
+    return f"{prefix}_{new_ulid()}" if prefix else new_ulid()
+
+
+def utc_timestamp(at: datetime | None = None) -> str:
+    """RFC 3339 UTC with ``Z`` and milliseconds, e.g. ``2026-05-13T19:42:13.020Z``."""
+    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse an RFC 3339 timestamp with ``Z`` or an explicit offset into an aware datetime."""
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no UTC offset")
+    return parsed.astimezone(UTC)

@@ -1,0 +1,38 @@
+"""The transport contract: an ordered, reliable, message-framed duplex channel (§4).
+
+A transport moves whole frames (one JSON text each) and knows nothing about ARCP.
+Every transport in :mod:`arcp.transport` implements :class:`Transport`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Transport", "TransportClosed"]
+
+
+class TransportClosed(ConnectionError):
+    """The channel is closed: by either peer, or because the connection dropped."""
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """One connection. ``send``/``recv`` move whole frames; both raise :class:`TransportClosed`
+    once the channel is closed. ``recv`` returns frames in the order the peer sent them."""
+
+    async def send(self, frame: bytes) -> None:
+        """Queue one frame for the peer."""
+        ...
+
+    async def recv(self) -> bytes:
+        """Wait for the next frame from the peer."""
+        ...
+
+    async def close(self) -> None:
+        """Close the channel; idempotent. Pending ``recv`` calls raise ``TransportClosed``."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """True once either side closed the channel."""
+        ...
