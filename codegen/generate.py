@@ -7,12 +7,14 @@ generator see exactly the same environment; ``generate`` then syncs the staging 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import jinja2
@@ -54,8 +56,7 @@ def _run(cmd: list[str]) -> None:
         raise RuntimeError(f"{' '.join(cmd[:4])} failed:\n{proc.stdout}\n{proc.stderr}")
 
 
-def _render_models(schema: Schema, out: Path, header: str) -> None:
-    work = STAGING_DIR / "_input"
+def _render_models(schema: Schema, out: Path, header: str, work: Path) -> None:
     work.mkdir(parents=True, exist_ok=True)
     model_schema = work / "models.schema.json"
     model_schema.write_text(json.dumps(schema.model_input(), indent=2))
@@ -99,7 +100,10 @@ def render(schema_path: Path = SCHEMA_PATH, staging: Path = STAGING_DIR) -> Path
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    _render_models(schema, out / "models.py", header)
+    # datamodel-codegen's builtin formatter takes its line length from the pyproject.toml
+    # nearest to its output; pin one here so a render is the same wherever staging lives.
+    (staging / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
+    _render_models(schema, out / "models.py", header, staging / "_input")
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -142,10 +146,24 @@ def _files(folder: Path) -> dict[str, Path]:
     }
 
 
+def _private_staging() -> Path:
+    # One folder per run under STAGING_DIR, so concurrent runs (parallel test sessions, a
+    # check during a generate) never render into or delete each other's staging files.
+    STAGING_DIR.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="run-", dir=STAGING_DIR))
+
+
+def _drop_staging(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        STAGING_DIR.rmdir()  # only succeeds once no other run is using it
+
+
 def generate(schema_path: Path = SCHEMA_PATH, package_dir: Path = PACKAGE_DIR) -> list[Path]:
     """Regenerate ``package_dir`` from the schema; stray files there are removed."""
-    staged = render(schema_path)
+    staging = _private_staging()
     try:
+        staged = render(schema_path, staging)
         new = _files(staged)
         for rel, path in _files(package_dir).items():
             if rel not in new:
@@ -159,13 +177,14 @@ def generate(schema_path: Path = SCHEMA_PATH, package_dir: Path = PACKAGE_DIR) -
             written.append(dst)
         return written
     finally:
-        shutil.rmtree(STAGING_DIR, ignore_errors=True)
+        _drop_staging(staging)
 
 
 def check(schema_path: Path = SCHEMA_PATH, package_dir: Path = PACKAGE_DIR) -> str:
     """Return a unified diff of drift between ``package_dir`` and a fresh render ('' if none)."""
-    staged = render(schema_path)
+    staging = _private_staging()
     try:
+        staged = render(schema_path, staging)
         expected, actual = _files(staged), _files(package_dir)
         chunks: list[str] = []
         for rel in sorted(expected.keys() | actual.keys()):
@@ -186,4 +205,4 @@ def check(schema_path: Path = SCHEMA_PATH, package_dir: Path = PACKAGE_DIR) -> s
                 )
         return "".join(chunks)
     finally:
-        shutil.rmtree(STAGING_DIR, ignore_errors=True)
+        _drop_staging(staging)
