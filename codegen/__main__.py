@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from codegen.generate import check, generate
+from codegen.manifest import check_manifest, write_manifest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,21 +14,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="regenerate into a staging folder and fail with a diff if src/arcp_gen differs",
+        help="fail with a diff if src/arcp_gen or spec/SHA256SUMS is out of date",
     )
     args = parser.parse_args(argv)
     if args.check:
+        status = 0
         problems = check()
         if problems:
             sys.stdout.write(problems)
             sys.stdout.write(
                 "\nsrc/arcp_gen is out of date with the schema: run `make generate`.\n"
             )
-            return 1
-        sys.stdout.write("src/arcp_gen matches the schema.\n")
-        return 0
+            status = 1
+        else:
+            sys.stdout.write("src/arcp_gen matches the schema.\n")
+        stale = check_manifest()
+        if stale:
+            sys.stdout.write(stale)
+            sys.stdout.write("\nspec/SHA256SUMS is stale: run `make generate`.\n")
+            status = 1
+        else:
+            sys.stdout.write("spec/SHA256SUMS is current.\n")
+        return status
     written = generate()
     sys.stdout.write(f"generated {len(written)} files into src/arcp_gen\n")
+    manifest = write_manifest()
+    sys.stdout.write(f"wrote {manifest.relative_to(manifest.parent.parent)}\n")
     return 0
 
 
