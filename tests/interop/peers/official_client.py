@@ -11,7 +11,8 @@ with ``error = {"type", "code", "message"}``. ``inbound`` lists the envelope typ
 client received (in order), taken from the client's dispatch hook.
 
 Scenarios: handshake, echo, chatty, progress, chunked, versioned, fail, unknown_agent, bad_token, list_jobs,
-subscribe, cancel, resume, close. ``all`` runs every one of them.
+subscribe, cancel, resume, close, minimal_features, budget, subscribe_history, timeout.
+``all`` runs every one of them.
 """
 
 from __future__ import annotations
@@ -341,6 +342,71 @@ async def s_resume(args: argparse.Namespace) -> dict[str, Any]:
         await first.close()
 
 
+async def s_minimal_features(args: argparse.Namespace) -> dict[str, Any]:
+    p = Probe(args.url, args.token)
+    p.client = ARCPClient(
+        client=ClientInfo(name="interop-minimal", version="1.0.0"),
+        token=args.token,
+        features=("list_jobs",),
+    )
+    try:
+        welcome = await p.connect()
+        return {
+            "negotiated": list(p.client.negotiated_features),
+            "heartbeat_interval_sec": welcome.heartbeat_interval_sec,
+            "agents": [
+                a if isinstance(a, str) else a.model_dump() for a in welcome.capabilities.agents
+            ],
+        }
+    finally:
+        await p.close()
+
+
+async def s_budget(args: argparse.Namespace) -> dict[str, Any]:
+    p = Probe(args.url, args.token)
+    try:
+        await p.connect()
+        handle = await p.client.submit(
+            agent="echo", input={"budget": True}, lease_request={"cost.budget": ["USD:5.00"]}
+        )
+        return {"job_id": handle.job_id, "budget": handle.budget, **await terminal(handle)}
+    finally:
+        await p.close()
+
+
+async def s_subscribe_history(args: argparse.Namespace) -> dict[str, Any]:
+    owner = Probe(args.url, args.token, name="interop-owner")
+    watcher = Probe(args.url, args.token, name="interop-watcher")
+    try:
+        await owner.connect()
+        handle = await owner.client.submit(agent="chatty", input={"n": 3})
+        owner_result = await terminal(handle)
+        await watcher.connect()
+        sub = await watcher.client.subscribe(handle.job_id, history=True)
+        await asyncio.sleep(0.3)
+        return {
+            "job_id": handle.job_id,
+            "owner": owner_result,
+            "subscribed_from": sub.subscribed_from,
+            "replayed": sub.replayed,
+            "inbound": watcher.inbound,
+        }
+    finally:
+        await watcher.close()
+        await owner.close()
+
+
+async def s_timeout(args: argparse.Namespace) -> dict[str, Any]:
+    p = Probe(args.url, args.token)
+    try:
+        await p.connect()
+        handle = await p.client.submit(agent="slow", input={"sec": 5}, max_runtime_sec=1)
+        await drain(handle)
+        return {"job_id": handle.job_id, **await terminal(handle), "inbound": p.inbound}
+    finally:
+        await p.close()
+
+
 async def s_close(args: argparse.Namespace) -> dict[str, Any]:
     p = Probe(args.url, args.token)
     await p.connect()
@@ -363,6 +429,10 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] 
     "cancel": s_cancel,
     "resume": s_resume,
     "close": s_close,
+    "minimal_features": s_minimal_features,
+    "budget": s_budget,
+    "subscribe_history": s_subscribe_history,
+    "timeout": s_timeout,
 }
 
 

@@ -1,0 +1,42 @@
+"""Fixtures for the interop suite against the official Python SDK (docs/interop.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ._harness import (
+    OTHER_PRINCIPAL,
+    OTHER_TOKEN,
+    PEERS,
+    PRINCIPAL,
+    TOKEN,
+    Peer,
+    ensure_official_sdk,
+    running,
+)
+
+
+@pytest.fixture(scope="session")
+def official_python() -> Path:
+    """The interpreter of ``.interop-venv`` with the pinned official SDK installed."""
+    return ensure_official_sdk()
+
+
+@pytest.fixture(scope="module")
+def official_runtime(official_python: Path) -> Iterator[Peer]:
+    """The official runtime with the demo agents, on a free 127.0.0.1 port."""
+    argv = [
+        str(official_python),
+        str(PEERS / "official_runtime.py"),
+        "--port",
+        "0",
+        "--token",
+        f"{TOKEN}={PRINCIPAL}",
+        "--token",
+        f"{OTHER_TOKEN}={OTHER_PRINCIPAL}",
+    ]
+    with running(argv) as peer:
+        yield peer
