@@ -1,0 +1,459 @@
+"""Connection-level state of the sans-IO client (§6, §8.3): no asyncio, no sockets.
+
+:class:`ClientCore` owns the handshake and feature intersection (§6.2), resume (§6.3),
+heartbeats (§6.4), automatic acks (§6.5), ``event_seq`` checks (§8.3) and the dispatch of
+inbound messages to request correlation and job outcomes. The request-sending API lives in
+:mod:`arcp.protocol.client_session`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Any, Final
+
+from arcp.codec import encode
+from arcp.ids import new_id, new_ulid, utc_timestamp
+from arcp.protocol.client_events import (
+    ConnectionBroken,
+    RequestFailed,
+    RequestKind,
+    Response,
+    SessionClosed,
+    SessionFailed,
+    SessionOutput,
+    Welcomed,
+)
+from arcp.protocol.client_liveness import AckScheduler, Heartbeat
+from arcp.protocol.client_requests import PendingRequest, RequestTracker
+from arcp.protocol.client_results import ResultAssembler, job_outcome
+from arcp_gen.errors import (
+    ARCPError,
+    ErrorCode,
+    HeartbeatLostError,
+    InternalError,
+    InvalidRequestError,
+    error_from_payload,
+)
+from arcp_gen.features import Feature, intersect
+from arcp_gen.messages import (
+    JobAcceptedMessage,
+    JobCancelledMessage,
+    JobErrorMessage,
+    JobEventMessage,
+    JobResultMessage,
+    JobSubscribedMessage,
+    Message,
+    SessionByeMessage,
+    SessionClosedMessage,
+    SessionErrorMessage,
+    SessionJobsMessage,
+    SessionPingMessage,
+    SessionWelcomeMessage,
+)
+from arcp_gen.models import AgentInfo, PeerInfo, ResultChunkEvent, SessionWelcomePayload
+from arcp_gen.registry import PROTOCOL_VERSION
+
+__all__ = ["ALL_FEATURES", "ClientCore", "ClientState"]
+
+_log = logging.getLogger("arcp.client")
+
+ALL_FEATURES: Final[frozenset[Feature]] = frozenset(Feature)
+"""Every feature flag this client understands (§6.2)."""
+
+_RESPONSE_KINDS: Final[Mapping[str, RequestKind]] = {
+    "job.accepted": "job.submit",
+    "job.subscribed": "job.subscribe",
+    "job.cancelled": "job.cancel",
+    "session.jobs": "session.list_jobs",
+}
+
+_RESPONSE_TYPES = (
+    JobAcceptedMessage,
+    JobSubscribedMessage,
+    JobCancelledMessage,
+    SessionJobsMessage,
+)
+
+
+class ClientState(StrEnum):
+    """Where the session is in its life (§6)."""
+
+    IDLE = "idle"
+    HANDSHAKING = "handshaking"
+    OPEN = "open"
+    BROKEN = "broken"  # the connection must be dropped (gap, heartbeat loss)
+    DETACHED = "detached"  # no transport; resumable
+    RESUMING = "resuming"
+    CLOSING = "closing"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+_LIVE = frozenset({ClientState.OPEN, ClientState.RESUMING, ClientState.CLOSING})
+
+
+class ClientCore:
+    """The connection-level half of :class:`~arcp.protocol.client_session.ClientSession`:
+    handshake, resume, timers, inbound dispatch and framing."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        features: Iterable[Feature | str] = ALL_FEATURES,
+        client_name: str = "arcp-python",
+        client_version: str = "0",
+        auto_ack: bool = True,
+        ack_interval: float = 0.25,
+        ack_every: int = 1,
+    ) -> None:
+        self._token = token
+        self._requested: tuple[str, ...] = tuple(sorted({str(f) for f in features}))
+        self._client = {"name": client_name, "version": client_version}
+        self._auto_ack = auto_ack
+        self._acks = AckScheduler(interval=ack_interval, every=ack_every)
+        self._state = ClientState.IDLE
+        self._outbox: list[bytes] = []
+        self._requests = RequestTracker()
+        self._results = ResultAssembler()
+        self._heartbeat: Heartbeat | None = None
+        self._session_id: str | None = None
+        self._resume_token: str | None = None
+        self._welcome: SessionWelcomePayload | None = None
+        self._features: frozenset[Feature] = frozenset()
+        self._last_seq = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientSession(state={self._state.value!r}, session_id={self._session_id!r}, "
+            f"last_event_seq={self._last_seq})"
+        )
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ClientState:
+        """The current state."""
+        return self._state
+
+    @property
+    def session_id(self) -> str | None:
+        """The session id from the welcome, once welcomed."""
+        return self._session_id
+
+    @property
+    def features(self) -> frozenset[Feature]:
+        """The effective feature set: what we asked for ∩ what the runtime offered (§6.2)."""
+        return self._features
+
+    @property
+    def requested_features(self) -> tuple[str, ...]:
+        """The feature flags we send in ``session.hello``."""
+        return self._requested
+
+    @property
+    def welcome(self) -> SessionWelcomePayload | None:
+        """The latest welcome payload."""
+        return self._welcome
+
+    @property
+    def agents(self) -> tuple[AgentInfo, ...]:
+        """The runtime's agent inventory (§7.5)."""
+        caps = self._welcome.capabilities if self._welcome else None
+        return tuple(caps.agents or ()) if caps else ()
+
+    @property
+    def runtime_info(self) -> PeerInfo | None:
+        """The runtime's name and version."""
+        return self._welcome.runtime if self._welcome else None
+
+    @property
+    def last_event_seq(self) -> int:
+        """The highest ``event_seq`` received in order (what a resume presents, §6.3)."""
+        return self._last_seq
+
+    @property
+    def can_resume(self) -> bool:
+        """True when a dropped connection can be resumed (§6.3)."""
+        return self._resume_token is not None and self._state in (
+            ClientState.OPEN,
+            ClientState.BROKEN,
+            ClientState.DETACHED,
+            ClientState.RESUMING,
+        )
+
+    def pending_requests(self) -> int:
+        """How many requests wait for an answer."""
+        return len(self._requests)
+
+    def require(self, feature: Feature, what: str) -> None:
+        """Raise ``INVALID_REQUEST`` locally when ``feature`` was not negotiated (§6.2)."""
+        if feature not in self._features:
+            raise InvalidRequestError(
+                f"{what} needs the {feature.value!r} feature, which this session did not negotiate",
+                details={"feature": feature.value},
+            )
+
+    # -- outbound ------------------------------------------------------------------------
+
+    def data_to_send(self) -> list[bytes]:
+        """Take the frames queued for the transport, in order."""
+        out, self._outbox = self._outbox, []
+        return out
+
+    def start(self, now: float) -> None:
+        """Queue ``session.hello`` (§6.2)."""
+        if self._state is not ClientState.IDLE:
+            raise RuntimeError("the handshake was already started")
+        payload: dict[str, Any] = {"client": self._client}
+        if self._token is not None:
+            payload["auth"] = {"scheme": "bearer", "token": self._token}
+        payload["capabilities"] = {"encodings": ["json"], "features": list(self._requested)}
+        self._state = ClientState.HANDSHAKING
+        self._queue("session.hello", payload, now)
+
+    def connection_lost(self) -> bool:
+        """The transport is gone. Returns True when the session can be resumed (§6.3)."""
+        self._outbox.clear()
+        if self._state in (ClientState.CLOSING, ClientState.CLOSED, ClientState.FAILED):
+            self._state = ClientState.CLOSED if self._state is ClientState.CLOSING else self._state
+            return False
+        if self._resume_token is None:
+            self._state = ClientState.FAILED
+            return False
+        self._state = ClientState.DETACHED
+        self._heartbeat = None
+        return True
+
+    def resume(self, now: float) -> None:
+        """Queue ``session.resume`` on a fresh connection (§6.3)."""
+        if self._state is not ClientState.DETACHED or self._session_id is None:
+            raise RuntimeError("only a detached session can be resumed")
+        assert self._resume_token is not None
+        self._state = ClientState.RESUMING
+        self._queue(
+            "session.resume",
+            {
+                "session_id": self._session_id,
+                "resume_token": self._resume_token,
+                "last_event_seq": self._last_seq,
+            },
+            now,
+        )
+
+    def fail(self, error: ARCPError) -> list[PendingRequest]:
+        """Give up on the session; returns the requests that will never be answered."""
+        self._state = ClientState.FAILED
+        self._outbox.clear()
+        _log.debug("session failed: %s", error.code.value)
+        return self._requests.take_all()
+
+    def close(self, now: float, reason: str | None = None) -> None:
+        """Queue ``session.close`` (§6.7); jobs keep running on the runtime."""
+        if self._state is ClientState.OPEN:
+            self._queue("session.close", {"reason": reason} if reason else {}, now)
+            self._state = ClientState.CLOSING
+
+    # -- timers --------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`on_timer` must next be called, or ``None`` for never."""
+        if self._state is not ClientState.OPEN and self._state is not ClientState.CLOSING:
+            return None
+        deadline = self._heartbeat.deadline() if self._heartbeat is not None else None
+        due = self._acks.due_at
+        if due is not None and self._auto_ack and Feature.ACK in self._features:
+            deadline = due if deadline is None else min(deadline, due)
+        return deadline
+
+    def on_timer(self, now: float) -> SessionOutput | None:
+        """Do what is due at ``now``: declare heartbeat loss, ping, or ack."""
+        if self._state is not ClientState.OPEN and self._state is not ClientState.CLOSING:
+            return None
+        hb = self._heartbeat
+        if hb is not None:
+            if hb.lost(now):
+                error = HeartbeatLostError(
+                    "no message from the runtime for two heartbeat intervals"
+                )
+                self._queue("session.error", error.to_payload(), now)
+                self._state = ClientState.BROKEN
+                return ConnectionBroken(error)
+            if hb.ping_due(now):
+                self._queue("session.ping", {"nonce": new_id("p"), "sent_at": utc_timestamp()}, now)
+        if self._auto_ack and Feature.ACK in self._features:
+            seq = self._acks.take(now)
+            if seq is not None:
+                self._queue("session.ack", {"last_processed_seq": seq}, now)
+        return None
+
+    # -- inbound -------------------------------------------------------------------------
+
+    def receive(self, msg: Message, now: float) -> SessionOutput | None:
+        """Process one inbound message; returns what the driver must act on, if anything."""
+        hb = self._heartbeat
+        if hb is not None:
+            hb.last_received = now
+        if type(msg) is JobEventMessage:
+            if self._state not in _LIVE:
+                return None
+            seq = msg.event_seq
+            if seq != self._last_seq + 1:
+                return self._out_of_order(seq)
+            self._last_seq = seq
+            payload = msg.payload
+            if type(payload) is ResultChunkEvent:
+                self._results.add(msg.job_id, payload.body)
+            return msg
+        if type(msg) is JobResultMessage or type(msg) is JobErrorMessage:
+            return self._on_terminal(msg)
+        if isinstance(msg, _RESPONSE_TYPES):
+            kind = _RESPONSE_KINDS[msg.type]
+            payload = msg.payload
+            job_id = msg.job_id
+            if job_id is None and not isinstance(msg, SessionJobsMessage):
+                job_id = msg.payload.job_id
+            request = self._requests.match_response(kind, payload.request_id, job_id)
+            if request is None:
+                _log.debug("ignoring an uncorrelated %s", msg.type)
+                return None
+            return Response(request.request_id, kind, msg)
+        if isinstance(msg, SessionWelcomeMessage):
+            return self._on_welcome(msg, now)
+        if isinstance(msg, SessionErrorMessage):
+            return self._on_error(msg)
+        if isinstance(msg, SessionPingMessage):
+            pong = {"ping_nonce": msg.payload.nonce, "received_at": utc_timestamp()}
+            self._queue("session.pong", pong, now)
+            return None
+        if isinstance(msg, SessionClosedMessage | SessionByeMessage):
+            self._state = ClientState.CLOSED
+            reason = msg.payload.reason if isinstance(msg, SessionByeMessage) else None
+            return SessionClosed(reason)
+        return None  # session.pong and anything a client does not act on
+
+    def _out_of_order(self, seq: int) -> ConnectionBroken | None:
+        if seq <= self._last_seq:
+            return None  # a duplicate, e.g. replayed after a resume (§6.3)
+        error = InternalError(
+            f"event_seq jumped from {self._last_seq} to {seq}",
+            details={"expected": self._last_seq + 1, "received": seq},
+        )
+        self._state = ClientState.BROKEN
+        return ConnectionBroken(error)
+
+    def _on_terminal(self, msg: JobResultMessage | JobErrorMessage) -> SessionOutput | None:
+        if self._state not in _LIVE:
+            return None
+        seq = msg.event_seq
+        if seq != self._last_seq + 1:
+            return self._out_of_order(seq)
+        self._last_seq = seq
+        return job_outcome(msg, self._results)
+
+    def _on_welcome(self, msg: SessionWelcomeMessage, now: float) -> Welcomed | None:
+        if self._state is not ClientState.HANDSHAKING and self._state is not ClientState.RESUMING:
+            _log.debug("ignoring an unexpected session.welcome")
+            return None
+        resumed = self._state is ClientState.RESUMING
+        payload = msg.payload
+        session_id = msg.session_id or payload.session_id
+        if resumed and session_id != self._session_id:
+            _log.warning("the runtime resumed us under another session id")
+        self._session_id = session_id
+        self._resume_token = payload.resume_token
+        self._welcome = payload
+        self._features = intersect(self._requested, payload.capabilities.features or ())
+        self._heartbeat = (
+            Heartbeat(float(payload.heartbeat_interval_sec), now)
+            if Feature.HEARTBEAT in self._features
+            else None
+        )
+        self._state = ClientState.OPEN
+        interrupted: list[str] = []
+        if resumed:
+            for request in self._requests.pending():
+                if request.sent and not request.resendable:
+                    self._requests.remove(request.request_id)
+                    interrupted.append(request.request_id)
+                else:
+                    request.sent = True
+                    self._outbox.append(request.frame)
+        return Welcomed(msg, resumed, tuple(interrupted))
+
+    def _on_error(self, msg: SessionErrorMessage) -> SessionOutput | None:
+        payload = msg.payload
+        error = error_from_payload(payload)
+        if self._state is ClientState.HANDSHAKING or self._state is ClientState.RESUMING:
+            self._state = ClientState.FAILED
+            return SessionFailed(error)
+        code = error.code
+        if code is ErrorCode.HEARTBEAT_LOST:
+            self._state = ClientState.BROKEN
+            return ConnectionBroken(error)
+        if payload.request_id is None and code in (
+            ErrorCode.UNAUTHENTICATED,
+            ErrorCode.RESUME_WINDOW_EXPIRED,
+        ):
+            self._state = ClientState.FAILED
+            return SessionFailed(error)
+        details = payload.details or {}
+        job_id = msg.job_id or details.get("job_id")
+        request = self._requests.match_error(
+            payload.request_id, code, details, job_id if isinstance(job_id, str) else None
+        )
+        if request is None:
+            _log.warning("session.error not tied to a pending request: %s", code.value)
+            return None
+        return RequestFailed(request.request_id, request.kind, error)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _request(
+        self,
+        kind: RequestKind,
+        payload: dict[str, Any],
+        now: float,
+        *,
+        job_id: str | None = None,
+        trace_id: str | None = None,
+        resendable: bool = False,
+    ) -> str:
+        if self._state not in (ClientState.OPEN, ClientState.DETACHED, ClientState.RESUMING):
+            raise RuntimeError(f"cannot send {kind}: the session is {self._state.value}")
+        request_id = new_ulid()
+        frame = self._frame(kind, payload, request_id, job_id=job_id, trace_id=trace_id)
+        sent = self._state is ClientState.OPEN
+        self._requests.add(PendingRequest(request_id, kind, frame, job_id, resendable, sent))
+        if sent:
+            self._push(frame, now)
+        return request_id
+
+    def _queue(self, type_: str, payload: dict[str, Any], now: float, **env: str) -> None:
+        self._push(self._frame(type_, payload, new_ulid(), **env), now)
+
+    def _push(self, frame: bytes, now: float) -> None:
+        self._outbox.append(frame)
+        if self._heartbeat is not None:
+            self._heartbeat.last_sent = now
+
+    def _frame(
+        self,
+        type_: str,
+        payload: dict[str, Any],
+        envelope_id: str,
+        *,
+        job_id: str | None = None,
+        trace_id: str | None = None,
+    ) -> bytes:
+        env: dict[str, Any] = {"arcp": PROTOCOL_VERSION, "id": envelope_id, "type": type_}
+        if self._session_id is not None and type_ != "session.hello":
+            env["session_id"] = self._session_id
+        if trace_id is not None:
+            env["trace_id"] = trace_id
+        if job_id is not None:
+            env["job_id"] = job_id
+        env["payload"] = payload
+        return encode(env)

@@ -1,0 +1,126 @@
+"""What the sans-IO client session reports back to its driver (§6-§8).
+
+:meth:`arcp.protocol.client_session.ClientSession.receive` answers each inbound message with
+at most one of these outputs (or the ``JobEventMessage`` itself for a job event, so the hot
+path allocates nothing extra). The asyncio client turns them into resolved futures, handle
+queue entries and reconnects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from arcp_gen.errors import ARCPError
+from arcp_gen.messages import (
+    JobAcceptedMessage,
+    JobCancelledMessage,
+    JobErrorMessage,
+    JobEventMessage,
+    JobResultMessage,
+    JobSubscribedMessage,
+    SessionJobsMessage,
+    SessionWelcomeMessage,
+)
+
+__all__ = [
+    "ConnectionBroken",
+    "JobEnded",
+    "RequestFailed",
+    "RequestKind",
+    "Response",
+    "ResponseMessage",
+    "SessionClosed",
+    "SessionFailed",
+    "SessionOutput",
+    "Welcomed",
+]
+
+RequestKind = Literal["job.submit", "job.cancel", "job.subscribe", "session.list_jobs"]
+"""The request types that expect a correlated response (wire-decisions: correlation)."""
+
+ResponseMessage = (
+    JobAcceptedMessage | JobSubscribedMessage | JobCancelledMessage | SessionJobsMessage
+)
+"""A message that answers a request."""
+
+
+@dataclass(frozen=True, slots=True)
+class Welcomed:
+    """The handshake (§6.2) or a resume (§6.3) completed.
+
+    ``interrupted`` lists requests that were in flight when the connection dropped and that
+    are not safe to send again; the driver fails them. Safe ones were queued again.
+    """
+
+    message: SessionWelcomeMessage
+    resumed: bool
+    interrupted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A request got its answer (``job.accepted``, ``job.subscribed``, ``job.cancelled``,
+    ``session.jobs``)."""
+
+    request_id: str
+    kind: RequestKind
+    message: ResponseMessage
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFailed:
+    """A request was answered with ``session.error`` (§12)."""
+
+    request_id: str
+    kind: RequestKind
+    error: ARCPError
+
+
+@dataclass(frozen=True, slots=True)
+class JobEnded:
+    """A job reached a terminal state (§7.3): ``error`` is set unless it succeeded.
+
+    ``result`` is the inline result or the reassembled streamed result (§8.4).
+    """
+
+    job_id: str
+    message: JobResultMessage | JobErrorMessage
+    result: Any = None
+    error: ARCPError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionBroken:
+    """The connection can no longer be trusted (seq gap §8.3, ``HEARTBEAT_LOST`` §6.4):
+    drop the transport and resume."""
+
+    error: ARCPError
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFailed:
+    """The session is over and cannot be resumed (e.g. ``UNAUTHENTICATED``,
+    ``RESUME_WINDOW_EXPIRED``)."""
+
+    error: ARCPError
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed:
+    """The runtime acknowledged ``session.close`` (§6.7), or closed the session itself."""
+
+    reason: str | None = None
+
+
+SessionOutput = (
+    JobEventMessage
+    | JobEnded
+    | Response
+    | RequestFailed
+    | Welcomed
+    | ConnectionBroken
+    | SessionFailed
+    | SessionClosed
+)
+"""Anything :meth:`ClientSession.receive` or :meth:`ClientSession.on_timer` may return."""
