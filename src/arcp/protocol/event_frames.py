@@ -1,0 +1,164 @@
+"""Encode-once job events and their per-session envelopes (§5, §8.1).
+
+A job event's payload is encoded exactly once. Each session that receives it splices the
+same payload bytes into its own envelope, with its own ``session_id``, envelope ``id`` and
+``event_seq`` (§8.3), so re-stamping an event for a subscriber costs one bytes join.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any, Final
+
+import orjson
+
+from arcp.ids import new_ulid, utc_timestamp
+from arcp.protocol.replay_buffer import EventItem
+from arcp_gen.registry import PROTOCOL_VERSION
+
+__all__ = [
+    "GATE_NONE",
+    "GATE_PROGRESS",
+    "GATE_RESULT_CHUNK",
+    "JobEventLog",
+    "control_frame",
+    "event_frame",
+    "event_timestamp",
+    "frame_id",
+    "session_part",
+]
+
+GATE_NONE: Final = 0
+"""An event every session receives."""
+GATE_PROGRESS: Final = 1
+"""A ``progress`` event: only for sessions that negotiated ``progress`` (§8.2.1)."""
+GATE_RESULT_CHUNK: Final = 2
+"""A ``result_chunk`` event: only for sessions that negotiated ``result_chunk`` (§8.4)."""
+
+_OPEN: Final = b'{"arcp":"' + PROTOCOL_VERSION.encode() + b'","id":"'
+_MESSAGE_TYPES: Final = ("job.event", "job.result", "job.error")
+
+_CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS: Final = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
+_id_prefix = ""
+_id_count = 1 << 30
+
+
+def frame_id() -> str:
+    """A unique ULID-shaped envelope id, cheaper than :func:`new_ulid` for hot paths (§5).
+
+    The first 20 characters come from a fresh ULID every 2**30 ids; the last 6 count.
+    """
+    global _id_prefix, _id_count
+    count = _id_count
+    if count >= 1 << 30:
+        _id_prefix = new_ulid()[:20]
+        count = 0
+    _id_count = count + 1
+    return f"{_id_prefix}{_PAIRS[count >> 20]}{_PAIRS[(count >> 10) & 1023]}{_PAIRS[count & 1023]}"
+
+
+_ts_second = -1
+_ts_prefix = ""
+
+
+def event_timestamp() -> str:
+    """The current UTC time as RFC 3339 with ``Z`` and milliseconds, cheaply (§5)."""
+    global _ts_second, _ts_prefix
+    now = time.time()
+    second = int(now)
+    if second != _ts_second:
+        _ts_second = second
+        _ts_prefix = utc_timestamp()[:20]
+    return f"{_ts_prefix}{int((now - second) * 1000):03d}Z"
+
+
+def control_frame(
+    message_type: str,
+    payload: dict[str, Any],
+    *,
+    session_id: str | None = None,
+    job_id: str | None = None,
+    trace_id: str | None = None,
+) -> bytes:
+    """Encode a control envelope (never carries ``event_seq``, §6.4)."""
+    envelope: dict[str, Any] = {"arcp": PROTOCOL_VERSION, "id": frame_id(), "type": message_type}
+    if session_id is not None:
+        envelope["session_id"] = session_id
+    if trace_id is not None:
+        envelope["trace_id"] = trace_id
+    if job_id is not None:
+        envelope["job_id"] = job_id
+    envelope["payload"] = payload
+    return orjson.dumps(envelope)
+
+
+def event_frame(session_part: bytes, seq: int, item: EventItem) -> bytes:
+    """The frame for ``item`` stamped with ``seq`` in the session whose part is given.
+
+    ``session_part`` is ``b'","session_id":"<id>"'`` (see :func:`session_part`).
+    """
+    return b"".join(
+        (
+            _OPEN,
+            frame_id().encode(),
+            session_part,
+            item[1],
+            str(seq).encode(),
+            b',"payload":',
+            item[2],
+            b"}",
+        )
+    )
+
+
+def session_part(session_id: str) -> bytes:
+    """The pre-encoded session fragment spliced into every event frame of a session."""
+    return b'","session_id":' + orjson.dumps(session_id)
+
+
+class JobEventLog:
+    """One job's encoded events in origin order, bounded like the replay buffer (§7.6).
+
+    ``origin_seq`` values are the seqs the submitting session assigned; while the job has
+    no live submitting session the log keeps counting on its own.
+    """
+
+    __slots__ = ("heads", "items", "last_origin_seq")
+
+    def __init__(self, job_id: str, trace_id: str, limit: int) -> None:
+        ids = b',"trace_id":' + orjson.dumps(trace_id) + b',"job_id":' + orjson.dumps(job_id)
+        self.heads: tuple[bytes, bytes, bytes] = tuple(  # type: ignore[assignment]
+            b',"type":"' + t.encode() + b'"' + ids + b',"event_seq":' for t in _MESSAGE_TYPES
+        )
+        self.items: deque[EventItem] = deque(maxlen=limit)
+        self.last_origin_seq = 0
+
+    def event_item(self, origin_seq: int, payload: bytes, gate: int = GATE_NONE) -> EventItem:
+        """Record a ``job.event`` with the given origin seq and return its entry."""
+        item = (origin_seq, self.heads[0], payload, gate)
+        self.items.append(item)
+        self.last_origin_seq = origin_seq
+        return item
+
+    def terminal_item(self, origin_seq: int, payload: bytes, *, error: bool) -> EventItem:
+        """Record the job's terminal ``job.result``/``job.error`` and return its entry."""
+        item = (origin_seq, self.heads[2 if error else 1], payload, GATE_NONE)
+        self.items.append(item)
+        self.last_origin_seq = origin_seq
+        return item
+
+    def local_item(self, payload: bytes) -> EventItem:
+        """A ``job.event`` for one session only (e.g. back-pressure), not kept in the log."""
+        return (0, self.heads[0], payload, GATE_NONE)
+
+    def after(self, origin_seq: int) -> Iterator[EventItem]:
+        """Logged entries with origin seq greater than ``origin_seq``, oldest first."""
+        return (item for item in self.items if item[0] > origin_seq)
+
+    @property
+    def first_origin_seq(self) -> int:
+        """The origin seq of the oldest entry still logged (0 when empty)."""
+        return self.items[0][0] if self.items else 0

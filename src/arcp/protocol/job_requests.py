@@ -1,0 +1,260 @@
+"""Job-level requests on an open session: submit, cancel, subscribe, list (§6.6, §7).
+
+Every failure raises an :class:`ARCPError` before any state changes, so a refused request
+never mints a job id or consumes an ``event_seq`` (wire-decisions: Request failures).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from arcp.ids import new_id, parse_timestamp, utc_timestamp
+from arcp.protocol.job_table import JobRecord, encode_cursor
+from arcp.protocol.runtime_actions import Action, StartJob, StopJob
+from arcp.protocol.runtime_session import RuntimeSession
+from arcp_gen.errors import (
+    DuplicateKeyError,
+    InvalidRequestError,
+    JobCancelledError,
+    JobNotFoundError,
+    PermissionDeniedError,
+)
+from arcp_gen.features import Feature
+from arcp_gen.messages import (
+    JobCancelMessage,
+    JobSubmitMessage,
+    JobSubscribeMessage,
+    JobUnsubscribeMessage,
+    SessionListJobsMessage,
+)
+
+if TYPE_CHECKING:
+    from arcp.protocol.runtime_core import RuntimeCore
+
+__all__ = ["JobRequests", "reduce_trace_id"]
+
+log = logging.getLogger("arcp.runtime")
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+def reduce_trace_id(value: str | None) -> str:
+    """The 32-hex trace-id of an envelope's ``trace_id`` (full traceparent accepted, §11);
+    a fresh one when absent."""
+    if value is None:
+        return secrets.token_hex(16)
+    match = _TRACEPARENT.fullmatch(value)
+    return match.group(1) if match else value
+
+
+class JobRequests:
+    """Handles the job-scoped and listing requests of :class:`RuntimeCore`."""
+
+    def __init__(self, core: RuntimeCore[Any]) -> None:
+        self.core = core
+
+    def handle(self, session: RuntimeSession, message: Any, now: float) -> list[Action]:
+        """Dispatch one request; unknown or runtime-bound types are INVALID_REQUEST."""
+        if isinstance(message, JobSubmitMessage):
+            return self.submit(session, message)
+        if isinstance(message, JobCancelMessage):
+            return self.cancel(session, message, now)
+        if isinstance(message, JobSubscribeMessage):
+            self.subscribe(session, message)
+        elif isinstance(message, JobUnsubscribeMessage):
+            self.unsubscribe(session, message)
+        elif isinstance(message, SessionListJobsMessage):
+            self.list_jobs(session, message)
+        else:
+            raise InvalidRequestError(
+                f"a runtime does not accept {message.type}", details={"type": message.type}
+            )
+        return []
+
+    # -- submit (§7.1, §7.2, §7.5) -----------------------------------------------------------
+
+    def submit(self, session: RuntimeSession, message: JobSubmitMessage) -> list[Action]:
+        """Accept a job: resolve the agent, honour idempotency, queue ``job.accepted``."""
+        core = self.core
+        p = message.payload
+        if p.lease_constraints is not None and Feature.LEASE_EXPIRES_AT not in session.features:
+            raise InvalidRequestError(
+                "lease_constraints needs the lease_expires_at feature",
+                details={"feature": Feature.LEASE_EXPIRES_AT.value},
+            )
+        lease: dict[str, Any] = (
+            p.lease_request.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if p.lease_request is not None
+            else {}
+        )
+        for namespace, feature in (
+            ("cost.budget", Feature.COST_BUDGET),
+            ("model.use", Feature.MODEL_USE),
+        ):
+            if namespace in lease and feature not in session.features:
+                raise InvalidRequestError(
+                    f"a {namespace} lease needs the {feature.value} feature",
+                    details={"feature": feature.value},
+                )
+        agent, handler = core.agents.resolve(p.agent)
+        fingerprint = orjson.dumps(
+            [p.agent, p.input, lease, p.max_runtime_sec], option=orjson.OPT_SORT_KEYS
+        )
+        key = p.idempotency_key
+        if key is not None:
+            existing = core.jobs.by_key(session.principal, key)
+            if existing is not None:
+                if existing.fingerprint != fingerprint:
+                    raise DuplicateKeyError(
+                        "idempotency_key was already used with different parameters"
+                    )
+                payload = dict(existing.accepted, request_id=message.id)
+                session.control(
+                    "job.accepted", payload, job_id=existing.job_id, trace_id=existing.trace_id
+                )
+                return []
+        job_id = new_id("job")
+        trace_id = reduce_trace_id(message.trace_id)
+        accepted: dict[str, Any] = {
+            "request_id": message.id,
+            "job_id": job_id,
+            "agent": agent,
+            "lease": lease,
+            "accepted_at": utc_timestamp(),
+            "trace_id": trace_id,
+        }
+        job = JobRecord(
+            job_id=job_id,
+            principal=session.principal,
+            agent=agent,
+            lease=lease,
+            lease_constraints=None,
+            trace_id=trace_id,
+            created_at=accepted["accepted_at"],
+            input=p.input,
+            max_runtime_sec=float(p.max_runtime_sec) if p.max_runtime_sec is not None else None,
+            origin=session,
+            origin_session_id=session.session_id,
+            log=core.new_job_log(job_id, trace_id),
+            accepted=accepted,
+            fingerprint=fingerprint,
+            idempotency_key=key,
+        )
+        core.jobs.add(job)
+        session.control("job.accepted", accepted, job_id=job_id, trace_id=trace_id)
+        log.info("job %s accepted: %s for principal %r", job_id, agent, session.principal)
+        return [StartJob(job, handler)]
+
+    # -- cancel (§7.4) --------------------------------------------------------------------------
+
+    def cancel(
+        self, session: RuntimeSession, message: JobCancelMessage, now: float
+    ) -> list[Action]:
+        """Cancel a job this session submitted: ``job.cancelled`` then ``job.error CANCELLED``.
+
+        Cancelling a job that already ended is acknowledged and changes nothing: its
+        terminal message stands.
+        """
+        job_id = message.job_id or message.payload.job_id
+        if job_id is None:
+            raise InvalidRequestError("job.cancel needs a job_id")
+        job = self.core.jobs.visible(job_id, session.principal)
+        if job is None:
+            raise JobNotFoundError("no such job", details={"job_id": job_id})
+        if job.origin_session_id != session.session_id:
+            raise PermissionDeniedError("only the submitting session may cancel a job")
+        session.control(
+            "job.cancelled",
+            {"request_id": message.id, "job_id": job_id},
+            job_id=job_id,
+            trace_id=job.trace_id,
+        )
+        reason = message.payload.reason or "cancelled by the client"
+        if self.core.fail(job, JobCancelledError(reason, retryable=False), "cancelled", now):
+            return [StopJob(job)]
+        return []
+
+    # -- subscribe (§7.6) -------------------------------------------------------------------------
+
+    def subscribe(self, session: RuntimeSession, message: JobSubscribeMessage) -> None:
+        """Attach this session to a job: ``job.subscribed``, optional history, then live."""
+        self.core.require(session, Feature.SUBSCRIBE)
+        p = message.payload
+        job = self.core.jobs.visible(p.job_id, session.principal)
+        log.info(
+            "audit: principal %r subscribe %s: %s",
+            session.principal,
+            p.job_id,
+            "allowed" if job is not None else "denied",
+        )
+        if job is None:
+            raise JobNotFoundError("no such job", details={"job_id": p.job_id})
+        events = job.log
+        own = job.origin is session or p.job_id in session.subscriptions
+        if p.history and not own:
+            start = max(p.from_event_seq or 0, events.first_origin_seq - 1)
+            replay = [item for item in events.after(start) if session.accepts(item[3])]
+        else:
+            start = events.last_origin_seq
+            replay = []
+        if job.terminal and not own and not replay:
+            replay = [events.items[-1]]
+        descriptor: dict[str, Any] = {
+            "request_id": message.id,
+            "job_id": job.job_id,
+            "current_status": job.status,
+            "agent": job.agent,
+            "lease": job.lease,
+            "parent_job_id": None,
+            "trace_id": job.trace_id,
+            "subscribed_from": start,
+            "replayed": bool(replay) and p.history is True,
+        }
+        session.control("job.subscribed", descriptor, job_id=job.job_id, trace_id=job.trace_id)
+        for item in replay:
+            session.push_event(item)
+        if not own and not job.terminal:
+            job.subscribers[session.session_id] = session
+            session.subscriptions.add(job.job_id)
+
+    def unsubscribe(self, session: RuntimeSession, message: JobUnsubscribeMessage) -> None:
+        """Stop delivering a subscribed job's events to this session (§7.6)."""
+        self.core.require(session, Feature.SUBSCRIBE)
+        job_id = message.payload.job_id
+        if job_id not in session.subscriptions:
+            raise JobNotFoundError("no subscription to that job", details={"job_id": job_id})
+        session.subscriptions.discard(job_id)
+        job = self.core.jobs.jobs.get(job_id)
+        if job is not None:
+            job.subscribers.pop(session.session_id, None)
+
+    # -- list (§6.6) --------------------------------------------------------------------------------
+
+    def list_jobs(self, session: RuntimeSession, message: SessionListJobsMessage) -> None:
+        """Answer ``session.jobs`` with one keyset page of this principal's jobs."""
+        self.core.require(session, Feature.LIST_JOBS)
+        p = message.payload
+        flt = p.filter
+        created_after = None
+        if flt is not None and flt.created_after is not None:
+            created_after = utc_timestamp(parse_timestamp(flt.created_after))
+        jobs, last = self.core.jobs.page(
+            session.principal,
+            statuses=frozenset(flt.status) if flt is not None and flt.status else None,
+            agent=flt.agent if flt is not None else None,
+            created_after=created_after,
+            limit=p.limit or 100,
+            cursor=p.cursor,
+        )
+        session.control(
+            "session.jobs",
+            {
+                "request_id": message.id,
+                "jobs": [job.summary() for job in jobs],
+                "next_cursor": encode_cursor(last) if last is not None else None,
+            },
+        )

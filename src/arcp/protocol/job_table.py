@@ -1,0 +1,165 @@
+"""The runtime's job records: creation, idempotency, visibility and listing (§6.6, §7).
+
+Sans-IO: no tasks, no sockets. Job execution and event fan-out live elsewhere; this module
+answers "which job is this, who may see it, and what does a listing page contain".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from arcp.protocol.event_frames import JobEventLog
+from arcp.protocol.runtime_session import RuntimeSession
+from arcp_gen.errors import InvalidRequestError
+
+__all__ = ["TERMINAL_STATUSES", "JobRecord", "JobTable", "decode_cursor", "encode_cursor"]
+
+TERMINAL_STATUSES = frozenset({"success", "error", "cancelled", "timed_out"})
+"""Statuses a job never leaves (§7.3)."""
+
+
+@dataclass(slots=True, eq=False)
+class JobRecord:
+    """One submitted job and everything the runtime reports about it (§7.1, §6.6)."""
+
+    job_id: str
+    principal: str
+    agent: str
+    lease: dict[str, Any]
+    lease_constraints: dict[str, Any] | None
+    trace_id: str
+    created_at: str
+    input: Any
+    max_runtime_sec: float | None
+    origin: RuntimeSession | None
+    origin_session_id: str
+    log: JobEventLog
+    accepted: dict[str, Any]
+    fingerprint: bytes = b""
+    idempotency_key: str | None = None
+    status: str = "pending"
+    finished_at: float | None = None
+    subscribers: dict[str, RuntimeSession] = field(default_factory=lambda: {})
+
+    @property
+    def terminal(self) -> bool:
+        """True once the job sent its one terminal message (§7.3)."""
+        return self.status in TERMINAL_STATUSES
+
+    def summary(self) -> dict[str, Any]:
+        """The ``session.jobs`` entry for this job (§6.6)."""
+        entry: dict[str, Any] = {
+            "job_id": self.job_id,
+            "agent": self.agent,
+            "status": self.status,
+            "lease": self.lease,
+        }
+        if self.lease_constraints is not None:
+            entry["lease_constraints"] = self.lease_constraints
+        entry.update(
+            parent_job_id=None,
+            created_at=self.created_at,
+            submitted_at=self.created_at,
+            trace_id=self.trace_id,
+            last_event_seq=self.log.last_origin_seq,
+        )
+        return entry
+
+
+def encode_cursor(job: JobRecord) -> str:
+    """An opaque keyset cursor pointing just after ``job`` (§6.6)."""
+    raw = orjson.dumps([job.created_at, job.job_id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The job id a cursor points after; ``INVALID_REQUEST`` when it is not ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise InvalidRequestError("cursor is not valid") from None
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], str)):  # pyright: ignore[reportUnknownArgumentType]
+        raise InvalidRequestError("cursor is not valid")
+    return str(value[1])  # pyright: ignore[reportUnknownArgumentType]
+
+
+class JobTable:
+    """Every job the runtime knows, in creation order (job ids are ULIDs, so sortable)."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, JobRecord] = {}
+        self._idempotency: dict[tuple[str, str], JobRecord] = {}
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def visible(self, job_id: str | None, principal: str) -> JobRecord | None:
+        """The job if ``principal`` may observe it, else None (never leak existence, §6.6)."""
+        job = self.jobs.get(job_id) if job_id else None
+        return job if job is not None and job.principal == principal else None
+
+    def by_key(self, principal: str, key: str) -> JobRecord | None:
+        """The job an idempotency key already names for this principal (§7.2)."""
+        return self._idempotency.get((principal, key))
+
+    def add(self, job: JobRecord) -> None:
+        """Insert a new job (and its idempotency key); call with no await since the check."""
+        self.jobs[job.job_id] = job
+        if job.idempotency_key is not None:
+            self._idempotency[(job.principal, job.idempotency_key)] = job
+
+    def remove(self, job: JobRecord) -> None:
+        """Forget a finished job once its listing window has passed (§6.6)."""
+        self.jobs.pop(job.job_id, None)
+        if job.idempotency_key is not None:
+            key = (job.principal, job.idempotency_key)
+            if self._idempotency.get(key) is job:
+                del self._idempotency[key]
+
+    def expired(self, now: float, window: float) -> list[JobRecord]:
+        """Finished jobs older than the resume window."""
+        return [
+            job
+            for job in self.jobs.values()
+            if job.finished_at is not None and now - job.finished_at > window
+        ]
+
+    def page(
+        self,
+        principal: str,
+        *,
+        statuses: frozenset[str] | None,
+        agent: str | None,
+        created_after: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[JobRecord], JobRecord | None]:
+        """One listing page and the last job on it when more follow (§6.6).
+
+        ``created_after`` is compared as a normalised RFC 3339 string.
+        """
+        after_id = decode_cursor(cursor) if cursor else None
+        out: list[JobRecord] = []
+        for job in self.jobs.values():
+            if after_id is not None and job.job_id <= after_id:
+                continue
+            if job.principal != principal:
+                continue
+            if statuses is not None and job.status not in statuses:
+                continue
+            if agent is not None and not (
+                job.agent == agent or job.agent.split("@", 1)[0] == agent
+            ):
+                continue
+            if created_after is not None and job.created_at <= created_after:
+                continue
+            if len(out) == limit:
+                return out, out[-1]
+            out.append(job)
+        return out, None

@@ -1,0 +1,84 @@
+"""The per-session replay buffer: every event a session was sent, by ``event_seq`` (§6.3, §6.5).
+
+Entries are :data:`EventItem` tuples shared with the job's own log, so buffering one event
+costs a deque slot, not a copy of its frame. The buffer numbers its entries implicitly: the
+entry at index ``i`` has ``event_seq == base_seq + i``, which keeps the sequence gap-free by
+construction (§8.3).
+
+Entries are freed by ``session.ack`` (§6.5) or, only when the hard cap forces it, by evicting
+the oldest. A resume that asks for an event no longer held is refused (§6.3).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+
+__all__ = ["EventItem", "ReplayBuffer"]
+
+EventItem = tuple[int, bytes, bytes, int]
+"""``(origin_seq, head, payload, gate)``: one encoded job event.
+
+``origin_seq`` is the seq the submitting session gave it (0 for session-local events),
+``head`` the job's pre-encoded envelope middle for its message type, ``payload`` the encoded
+payload, ``gate`` the feature a receiver must have negotiated (see :mod:`event_frames`).
+"""
+
+
+class ReplayBuffer:
+    """Ordered, gap-free event entries with an implicit ``event_seq`` (§8.3)."""
+
+    __slots__ = ("_base", "_items", "limit")
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._items: deque[EventItem] = deque()
+        self._base = 1
+        self.limit = limit
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the newest entry ever appended (0 before the first)."""
+        return self._base + len(self._items) - 1
+
+    @property
+    def first_seq(self) -> int:
+        """The seq of the oldest entry still held (``last_seq + 1`` when empty)."""
+        return self._base
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def append(self, item: EventItem) -> int:
+        """Store ``item`` under the next seq and return that seq; evicts the oldest at the cap."""
+        items = self._items
+        items.append(item)
+        if len(items) > self.limit:
+            items.popleft()
+            self._base += 1
+        return self._base + len(items) - 1
+
+    def get(self, seq: int) -> EventItem | None:
+        """The entry with ``seq``, or None once it was freed."""
+        index = seq - self._base
+        if 0 <= index < len(self._items):
+            return self._items[index]
+        return None
+
+    def free_through(self, seq: int) -> int:
+        """Free entries with seq ≤ ``seq`` (§6.5); returns how many were freed."""
+        count = min(seq - self._base + 1, len(self._items))
+        if count <= 0:
+            return 0
+        items = self._items
+        for _ in range(count):
+            items.popleft()
+        self._base += count
+        return count
+
+    def covers(self, last_event_seq: int) -> bool:
+        """True when every event after ``last_event_seq`` is still held (§6.3)."""
+        return self._base <= last_event_seq + 1 <= self.last_seq + 1
+
+    def after(self, last_event_seq: int) -> Iterator[int]:
+        """The seqs of held entries newer than ``last_event_seq``, oldest first."""
+        return iter(range(max(last_event_seq + 1, self._base), self.last_seq + 1))

@@ -1,0 +1,80 @@
+"""One transport connection on the runtime side, sans-IO (§4, §6.1).
+
+A connection starts unbound; ``session.hello`` or ``session.resume`` binds it to a
+:class:`RuntimeSession`. Until then its own small queue carries the errors it earns.
+A resume on another connection supersedes this one: the session's ``generation`` moves on
+and this connection's writer stops and closes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from arcp.protocol.event_frames import control_frame
+from arcp.protocol.runtime_session import RuntimeSession
+from arcp_gen.errors import ARCPError
+
+__all__ = ["RuntimeConnection"]
+
+
+class RuntimeConnection:
+    """Connection-level state: the bound session (if any) and pre-session frames."""
+
+    def __init__(self, notify: Callable[[], None] | None = None) -> None:
+        self.session: RuntimeSession | None = None
+        self.generation = 0
+        self.preamble: deque[bytes] = deque()
+        self._closing = False
+        self.notify = notify
+
+    def bind(self, session: RuntimeSession) -> None:
+        """Attach to ``session``; its frames now flow through this connection."""
+        self.session = session
+        self.generation = session.generation
+        session.notify = self.notify
+
+    @property
+    def current(self) -> bool:
+        """True while this connection is the one its session sends through."""
+        session = self.session
+        return session is not None and session.attached and session.generation == self.generation
+
+    @property
+    def closing(self) -> bool:
+        """True when the transport should close once what is queued is written."""
+        if self._closing:
+            return True
+        if self.session is None:
+            return False
+        return not self.current or self.session.closing
+
+    def close_after_flush(self) -> None:
+        """Close the transport after writing what is queued (e.g. after UNAUTHENTICATED)."""
+        self._closing = True
+        self._wake()
+
+    def error(self, err: ARCPError, request_id: str | None = None) -> None:
+        """Queue ``session.error`` on the session, or on the connection before one exists."""
+        if self.current:
+            assert self.session is not None
+            self.session.error(err, request_id)
+            return
+        payload = err.to_payload()
+        if request_id is not None:
+            payload["request_id"] = request_id
+        self.preamble.append(control_frame("session.error", payload))
+        self._wake()
+
+    def take(self, now: float) -> list[bytes]:
+        """Every frame ready to write on this connection, in order."""
+        frames = list(self.preamble)
+        self.preamble.clear()
+        if self.current:
+            assert self.session is not None
+            frames.extend(self.session.drain(now))
+        return frames
+
+    def _wake(self) -> None:
+        if self.notify is not None:
+            self.notify()

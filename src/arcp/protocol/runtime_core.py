@@ -1,0 +1,290 @@
+"""The runtime's protocol brain, sans-IO: handshake, dispatch, jobs and fan-out (§6-§8).
+
+:class:`RuntimeCore` owns every session and job. The asyncio layer feeds it frames with
+:meth:`RuntimeCore.on_frame` and acts on what it returns: authenticate a hello, start an
+agent, stop one. Agents report through :meth:`emit` and :meth:`finish`, which stamp and queue
+frames for every session that should see them without ever waiting on a network.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from arcp.codec import DecodeError, decode
+from arcp.ids import new_id, utc_timestamp
+from arcp.protocol.agent_catalog import AgentCatalog
+from arcp.protocol.event_frames import GATE_NONE, JobEventLog, event_timestamp
+from arcp.protocol.job_requests import JobRequests
+from arcp.protocol.job_table import JobRecord, JobTable
+from arcp.protocol.runtime_actions import Action, Authenticate
+from arcp.protocol.runtime_connection import RuntimeConnection
+from arcp.protocol.runtime_session import RuntimeSession
+from arcp_gen.errors import (
+    ARCPError,
+    InvalidRequestError,
+    ResumeWindowExpiredError,
+    UnauthenticatedError,
+)
+from arcp_gen.features import Feature, intersect
+from arcp_gen.messages import (
+    SessionAckMessage,
+    SessionByeMessage,
+    SessionCloseMessage,
+    SessionHelloMessage,
+    SessionPingMessage,
+    SessionPongMessage,
+    SessionResumeMessage,
+)
+from arcp_gen.models import ResumeRequest, SessionResumePayload
+
+__all__ = ["SUPPORTED_FEATURES", "RuntimeConfig", "RuntimeCore"]
+
+log = logging.getLogger("arcp.runtime")
+
+SUPPORTED_FEATURES: frozenset[Feature] = frozenset(
+    {
+        Feature.HEARTBEAT,
+        Feature.ACK,
+        Feature.LIST_JOBS,
+        Feature.SUBSCRIBE,
+        Feature.PROGRESS,
+        Feature.RESULT_CHUNK,
+        Feature.AGENT_VERSIONS,
+    }
+)
+"""The features this runtime implements end to end (advertised in the welcome, §6.2)."""
+
+H = TypeVar("H")
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    """Runtime-wide settings (§6.2-§6.5)."""
+
+    name: str = "arcp-python"
+    version: str = "0.1.0"
+    features: frozenset[Feature] = SUPPORTED_FEATURES
+    resume_window_sec: float = 600
+    heartbeat_interval_sec: float = 30
+    back_pressure_threshold: int = 1000
+    buffer_limit: int = 100_000
+
+
+class RuntimeCore(Generic[H]):
+    """All sessions and jobs of one runtime, driven by frames and a clock."""
+
+    def __init__(self, config: RuntimeConfig, agents: AgentCatalog[H]) -> None:
+        self.config = config
+        self.agents = agents
+        self.sessions: dict[str, RuntimeSession] = {}
+        self.jobs = JobTable()
+        self.requests = JobRequests(self)
+
+    # -- frames in -----------------------------------------------------------------------
+
+    def on_frame(self, conn: RuntimeConnection, data: bytes, now: float) -> list[Action]:
+        """Handle one inbound frame; bad input is answered, never raised (wire-decisions)."""
+        if conn.current:
+            assert conn.session is not None
+            conn.session.received(now)
+        try:
+            message = decode(data)
+        except DecodeError as err:
+            conn.error(err, err.envelope_id)
+            return []
+        try:
+            return self._dispatch(conn, message, now)
+        except ARCPError as err:
+            conn.error(err, message.id)
+            return []
+
+    def _dispatch(self, conn: RuntimeConnection, message: Any, now: float) -> list[Action]:
+        session = conn.session if conn.current else None
+        if session is None:
+            if isinstance(message, SessionHelloMessage):
+                if message.payload.resume is not None:
+                    self._resume(conn, message.id, message.payload.resume, now)
+                    return []
+                auth = message.payload.auth
+                return [Authenticate(conn, message, auth.token if auth is not None else None)]
+            if isinstance(message, SessionResumeMessage):
+                self._resume(conn, message.id, message.payload, now)
+                return []
+            raise InvalidRequestError("the session is not open; send session.hello first")
+        if isinstance(message, SessionPingMessage):
+            session.ping(message.payload.nonce)
+        elif isinstance(message, SessionPongMessage):
+            pass
+        elif isinstance(message, SessionAckMessage):
+            self.require(session, Feature.ACK)
+            session.ack(message.payload.last_processed_seq)
+        elif isinstance(message, SessionCloseMessage | SessionByeMessage):
+            session.close()
+        elif isinstance(message, SessionHelloMessage | SessionResumeMessage):
+            raise InvalidRequestError("this connection already has an open session")
+        else:
+            return self.requests.handle(session, message, now)
+        return []
+
+    @staticmethod
+    def require(session: RuntimeSession, feature: Feature) -> None:
+        """Refuse a request for a feature the session did not negotiate (§6.2)."""
+        if feature not in session.features:
+            raise InvalidRequestError(
+                f"feature {feature.value!r} was not negotiated", details={"feature": feature.value}
+            )
+
+    # -- handshake (§6.1-§6.3) ---------------------------------------------------------------
+
+    def on_authenticated(
+        self, conn: RuntimeConnection, hello: SessionHelloMessage, principal: str | None, now: float
+    ) -> RuntimeSession | None:
+        """Open a session for an authenticated hello, or refuse and close (§6.1)."""
+        if principal is None:
+            conn.error(UnauthenticatedError("missing or invalid bearer token"), hello.id)
+            conn.close_after_flush()
+            return None
+        caps = hello.payload.capabilities
+        features = intersect(self.config.features, (caps.features or []) if caps else [])
+        session = RuntimeSession(
+            session_id=new_id("sess"),
+            principal=principal,
+            features=features,
+            welcome_base=self._welcome_base(),
+            now=now,
+            resume_window_sec=self.config.resume_window_sec,
+            heartbeat_interval_sec=self.config.heartbeat_interval_sec,
+            back_pressure_threshold=self.config.back_pressure_threshold,
+            buffer_limit=self.config.buffer_limit,
+        )
+        self.sessions[session.session_id] = session
+        conn.bind(session)
+        session.welcome()
+        log.info("session %s opened for principal %r", session.session_id, principal)
+        return session
+
+    def _welcome_base(self) -> dict[str, Any]:
+        return {
+            "runtime": {"name": self.config.name, "version": self.config.version},
+            "capabilities": {"encodings": ["json"], "agents": self.agents.describe()},
+        }
+
+    def _resume(
+        self,
+        conn: RuntimeConnection,
+        request_id: str,
+        request: SessionResumePayload | ResumeRequest,
+        now: float,
+    ) -> None:
+        session = self.sessions.get(request.session_id)
+        if session is None:
+            raise ResumeWindowExpiredError("the session cannot be resumed")
+        superseded = session.notify if session.attached else None
+        err = session.resume(request.resume_token, request.last_event_seq, now)
+        if err is not None:
+            raise err
+        conn.bind(session)
+        if superseded is not None:
+            superseded()
+        log.info("session %s resumed after seq %d", session.session_id, request.last_event_seq)
+
+    def on_disconnect(self, conn: RuntimeConnection, now: float) -> None:
+        """The transport closed: detach the session, keep it and its jobs (§6.3, §6.4)."""
+        if conn.current:
+            assert conn.session is not None
+            conn.session.detach(now)
+
+    # -- jobs: fan-out and terminal messages (§7.3, §8) ------------------------------------
+
+    def new_job_log(self, job_id: str, trace_id: str) -> JobEventLog:
+        """An empty event log for a new job, bounded like the session buffers."""
+        return JobEventLog(job_id, trace_id, self.config.buffer_limit)
+
+    def emit(self, job: JobRecord, payload: bytes, gate: int = GATE_NONE) -> bool:
+        """Send one encoded ``job.event`` payload to every session that sees ``job`` (§8.3).
+
+        Returns False (and drops the event) once the job is terminal.
+        """
+        if job.status in ("success", "error", "cancelled", "timed_out"):
+            return False
+        log_ = job.log
+        origin = job.origin
+        if origin is not None and origin.accepts(gate):
+            item = log_.event_item(origin.next_seq, payload, gate)
+            origin.push_event(item, log_)
+        else:
+            item = log_.event_item(
+                log_.last_origin_seq + (1 if origin is None else 0), payload, gate
+            )
+        for sub in job.subscribers.values():
+            if sub.accepts(gate):
+                sub.push_event(item, log_)
+        return True
+
+    def event(self, job: JobRecord, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> bool:
+        """Encode and :meth:`emit` one event of ``kind`` with ``body`` (§8.1)."""
+        return self.emit(
+            job, orjson.dumps({"kind": kind, "ts": event_timestamp(), "body": body}), gate
+        )
+
+    def mark_running(self, job: JobRecord) -> None:
+        """The agent started (§7.3)."""
+        if job.status == "pending":
+            job.status = "running"
+
+    def succeed(self, job: JobRecord, outcome: dict[str, Any], now: float) -> bool:
+        """End ``job`` with ``job.result`` (``outcome`` holds result or result_id/size)."""
+        payload = {"final_status": "success", **outcome, "completed_at": utc_timestamp()}
+        return self._finish(job, "success", payload, error=False, now=now)
+
+    def fail(self, job: JobRecord, err: ARCPError, final_status: str, now: float) -> bool:
+        """End ``job`` with ``job.error`` carrying ``err`` (§7.3, §12)."""
+        payload = err.to_payload()
+        payload.update(final_status=final_status, completed_at=utc_timestamp())
+        return self._finish(job, final_status, payload, error=True, now=now)
+
+    def _finish(
+        self, job: JobRecord, status: str, payload: dict[str, Any], *, error: bool, now: float
+    ) -> bool:
+        if job.terminal:
+            return False
+        data = orjson.dumps(payload)  # may raise TypeError: nothing changed yet
+        job.status = status
+        job.finished_at = now
+        origin = job.origin
+        origin_seq = origin.next_seq if origin is not None else job.log.last_origin_seq + 1
+        item = job.log.terminal_item(origin_seq, data, error=error)
+        if origin is not None:
+            origin.push_event(item)
+        for sub in job.subscribers.values():
+            sub.push_event(item)
+            sub.subscriptions.discard(job.job_id)
+        job.subscribers.clear()
+        return True
+
+    # -- housekeeping --------------------------------------------------------------------
+
+    def sweep(self, now: float) -> None:
+        """Forget sessions detached past the resume window and jobs finished before it."""
+        gone = [s for s in self.sessions.values() if s.expired(now)]
+        for session in gone:
+            del self.sessions[session.session_id]
+            log.info("session %s expired", session.session_id)
+        if gone:
+            dead = {s.session_id for s in gone}
+            for job in self.jobs.jobs.values():
+                if job.origin is not None and job.origin.session_id in dead:
+                    job.origin = None
+                for sid in dead & job.subscribers.keys():
+                    del job.subscribers[sid]
+        for job in self.jobs.expired(now, self.config.resume_window_sec):
+            self.jobs.remove(job)
+
+    def live_sessions(self) -> Iterable[RuntimeSession]:
+        """Every session currently attached to a connection."""
+        return [s for s in self.sessions.values() if s.attached]

@@ -1,0 +1,284 @@
+"""One runtime-side session, sans-IO: seq stamping, replay, resume, heartbeat, ack (§6).
+
+A :class:`RuntimeSession` never touches a socket or a clock. Callers feed it the current
+monotonic time, push frames into it, and take the frames to send with :meth:`drain`. Job
+events go through the :class:`ReplayBuffer`, which stamps the session's gap-free
+``event_seq`` (§8.3) and keeps them for resume (§6.3); control frames (welcome, errors,
+pongs, ...) are sent once and never carry a seq (§6.4).
+
+The pending-send queue (:attr:`outbox`) holds control frames as bytes and events as their
+seq, so the replay buffer itself is the send queue for events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from arcp.ids import utc_timestamp
+from arcp.protocol.event_frames import (
+    GATE_PROGRESS,
+    GATE_RESULT_CHUNK,
+    JobEventLog,
+    control_frame,
+    event_frame,
+    event_timestamp,
+    session_part,
+)
+from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
+from arcp_gen.errors import ARCPError, HeartbeatLostError, ResumeWindowExpiredError
+from arcp_gen.features import Feature
+
+__all__ = ["RuntimeSession", "hash_resume_token"]
+
+
+def hash_resume_token(token: str) -> bytes:
+    """The stored form of a resume token: its SHA-256 digest (§14)."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+class RuntimeSession:
+    """The runtime's state for one ARCP session across every connection it uses (§6)."""
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        principal: str,
+        features: Iterable[Feature],
+        welcome_base: Mapping[str, Any],
+        now: float,
+        resume_window_sec: float = 600,
+        heartbeat_interval_sec: float = 30,
+        back_pressure_threshold: int = 1000,
+        buffer_limit: int = 100_000,
+    ) -> None:
+        self.session_id = session_id
+        self.principal = principal
+        self.features: frozenset[Feature] = frozenset(features)
+        self.resume_window_sec = resume_window_sec
+        self.heartbeat_interval_sec = heartbeat_interval_sec
+        self.back_pressure_threshold = back_pressure_threshold
+        self.buffer = ReplayBuffer(buffer_limit)
+        self.outbox: deque[int | bytes] = deque()
+        self.subscriptions: set[str] = set()
+        self.attached = True
+        self.closing = False
+        self.generation = 1
+        self.notify: Callable[[], None] | None = None
+        self._welcome_base = dict(welcome_base)
+        self._token_digest = b""
+        self._part = session_part(session_id)
+        self._acked = 0
+        self._back_pressured = False
+        self._last_received = now
+        self._last_sent = now
+        self._detached_at: float | None = None
+        self._progress = Feature.PROGRESS in self.features
+        self._chunks = Feature.RESULT_CHUNK in self.features
+        self._ack = Feature.ACK in self.features
+        self._heartbeat = Feature.HEARTBEAT in self.features
+
+    def __repr__(self) -> str:
+        return f"RuntimeSession({self.session_id!r}, principal={self.principal!r})"
+
+    # -- welcome and resume (§6.2, §6.3) -------------------------------------------------
+
+    def welcome(self, request_id: str | None = None) -> None:
+        """Queue a ``session.welcome`` carrying a freshly rotated resume token (§6.3)."""
+        token = "rt_" + secrets.token_urlsafe(32)
+        self._token_digest = hash_resume_token(token)
+        payload = dict(self._welcome_base)
+        payload.update(
+            session_id=self.session_id,
+            accepted_at=utc_timestamp(),
+            resume_token=token,
+            resume_window_sec=int(self.resume_window_sec),
+            heartbeat_interval_sec=int(self.heartbeat_interval_sec),
+        )
+        caps = dict(payload.get("capabilities") or {})
+        caps["features"] = sorted(f.value for f in self.features)
+        payload["capabilities"] = caps
+        self.push_control(control_frame("session.welcome", payload, session_id=self.session_id))
+
+    def token_matches(self, token: str) -> bool:
+        """Constant-time check of a presented resume token against the stored digest."""
+        return hmac.compare_digest(hash_resume_token(token), self._token_digest)
+
+    def resume(self, token: str, last_event_seq: int, now: float) -> ARCPError | None:
+        """Attach a new connection (§6.3): welcome, then every held event after the given seq.
+
+        Returns the error to send instead when the token is wrong or the buffer no longer
+        covers ``last_event_seq``; the session is left untouched then.
+        """
+        if not self.token_matches(token) or self.expired(now):
+            return ResumeWindowExpiredError("the session cannot be resumed")
+        if not self.buffer.covers(last_event_seq):
+            return ResumeWindowExpiredError(
+                "the replay buffer no longer covers the requested event_seq",
+                details={"first_available_seq": self.buffer.first_seq},
+            )
+        self.generation += 1
+        self.attached = True
+        self.closing = False
+        self._detached_at = None
+        self._last_received = self._last_sent = now
+        self._acked = max(self._acked, last_event_seq)
+        self.outbox.clear()
+        self.welcome()
+        self.outbox.extend(self.buffer.after(last_event_seq))
+        return None
+
+    def detach(self, now: float) -> None:
+        """The connection is gone; keep buffering for the resume window (§6.3, §6.4)."""
+        if self.attached:
+            self.attached = False
+            self.closing = False
+            self._detached_at = now
+            self.outbox.clear()
+            self.notify = None
+
+    def expired(self, now: float) -> bool:
+        """True once the session has been detached for longer than the resume window."""
+        return self._detached_at is not None and now - self._detached_at > self.resume_window_sec
+
+    # -- sending -------------------------------------------------------------------------
+
+    def accepts(self, gate: int) -> bool:
+        """Whether events behind ``gate`` may be sent on this session (§6.2)."""
+        if gate == GATE_PROGRESS:
+            return self._progress
+        if gate == GATE_RESULT_CHUNK:
+            return self._chunks
+        return True
+
+    def push_control(self, frame: bytes) -> None:
+        """Queue a control frame for the attached connection (dropped while detached)."""
+        if self.attached:
+            outbox = self.outbox
+            outbox.append(frame)
+            if len(outbox) == 1 and self.notify is not None:
+                self.notify()
+
+    def control(self, message_type: str, payload: dict[str, Any], **envelope: str | None) -> None:
+        """Encode and queue a control message on this session."""
+        self.push_control(
+            control_frame(message_type, payload, session_id=self.session_id, **envelope)
+        )
+
+    def error(self, err: ARCPError, request_id: str | None = None) -> None:
+        """Queue ``session.error`` for a failed request (wire-decisions: Request failures)."""
+        payload = err.to_payload()
+        if request_id is not None:
+            payload["request_id"] = request_id
+        self.control("session.error", payload)
+
+    def push_event(self, item: EventItem, log: JobEventLog | None = None) -> int:
+        """Stamp ``item`` with this session's next seq, buffer and queue it; returns the seq.
+
+        With ``ack`` negotiated, the event that makes the unacknowledged lag reach the
+        threshold is followed by one ``back_pressure`` status on the same job (§6.5).
+        """
+        seq = self.buffer.append(item)
+        if self.attached:
+            outbox = self.outbox
+            outbox.append(seq)
+            if len(outbox) == 1 and self.notify is not None:
+                self.notify()
+        if (
+            log is not None
+            and self._ack
+            and not self._back_pressured
+            and seq - self._acked >= self.back_pressure_threshold
+        ):
+            self._back_pressured = True
+            body = {
+                "phase": "back_pressure",
+                "message": f"{seq - self._acked} events unacknowledged",
+            }
+            payload = orjson.dumps({"kind": "status", "ts": event_timestamp(), "body": body})
+            self.push_event(log.local_item(payload))
+        return seq
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next pushed event will get."""
+        return self.buffer.last_seq + 1
+
+    def drain(self, now: float) -> list[bytes]:
+        """Take every queued frame, encoded and ready to write, in order."""
+        outbox = self.outbox
+        if not outbox:
+            return []
+        frames: list[bytes] = []
+        append = frames.append
+        get = self.buffer.get
+        part = self._part
+        while outbox:
+            entry = outbox.popleft()
+            if isinstance(entry, bytes):
+                append(entry)
+            else:
+                item = get(entry)
+                if item is not None:  # evicted by the hard cap: the client will see a gap
+                    append(event_frame(part, entry, item))
+        self._last_sent = now
+        return frames
+
+    # -- inbound bookkeeping (§6.4, §6.5) --------------------------------------------------
+
+    def received(self, now: float) -> None:
+        """Note that a frame arrived (any frame proves liveness, §6.4)."""
+        self._last_received = now
+
+    def ack(self, last_processed_seq: int) -> None:
+        """Free events the client has processed (§6.5) and re-arm back-pressure."""
+        seq = min(last_processed_seq, self.buffer.last_seq)
+        if seq <= self._acked:
+            return
+        self._acked = seq
+        self.buffer.free_through(seq)
+        if self.buffer.last_seq - seq < self.back_pressure_threshold // 2 + 1:
+            self._back_pressured = False
+
+    @property
+    def acked_seq(self) -> int:
+        """The highest seq the client acknowledged."""
+        return self._acked
+
+    def ping(self, nonce: str) -> None:
+        """Answer a ``session.ping`` with ``session.pong`` (§6.4)."""
+        self.control("session.pong", {"ping_nonce": nonce, "received_at": event_timestamp()})
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`on_deadline` must next run, or None without heartbeats (§6.4)."""
+        if not (self._heartbeat and self.attached) or self.closing:
+            return None
+        interval = self.heartbeat_interval_sec
+        return min(self._last_sent + interval, self._last_received + 2 * interval)
+
+    def on_deadline(self, now: float) -> None:
+        """Send a ping when idle; after two silent intervals give up the connection (§6.4)."""
+        deadline = self.next_deadline()
+        if deadline is None or now < deadline:
+            return
+        interval = self.heartbeat_interval_sec
+        if now >= self._last_received + 2 * interval:
+            self.error(HeartbeatLostError("no message from the client for two heartbeat intervals"))
+            self.closing = True
+            return
+        if now >= self._last_sent + interval:
+            nonce = "p_" + secrets.token_hex(8)
+            self.control("session.ping", {"nonce": nonce, "sent_at": event_timestamp()})
+            self._last_sent = now
+
+    def close(self) -> None:
+        """``session.close``: acknowledge, then let the connection go (§6.7)."""
+        self.control("session.closed", {})
+        self.closing = True

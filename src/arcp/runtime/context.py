@@ -1,0 +1,286 @@
+"""The agent's view of its job: inputs, authority and event emitters (§7, §8).
+
+Every emitter encodes its event once and hands it to the runtime core, which stamps and
+queues it for each session that sees the job; nothing here waits on a network. Emitters
+yield to the event loop every few hundred events so writers keep draining.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from arcp.ids import new_id
+from arcp.protocol.event_frames import GATE_NONE, GATE_PROGRESS, GATE_RESULT_CHUNK
+from arcp.protocol.job_table import JobRecord
+from arcp_gen.errors import ARCPError, InternalError, InvalidRequestError
+
+if TYPE_CHECKING:
+    from arcp.protocol.runtime_core import RuntimeCore
+
+__all__ = ["JobContext", "ResultStream"]
+
+_LEVELS: Final = {
+    "debug": "debug",
+    "info": "info",
+    "warn": "warn",
+    "warning": "warn",
+    "error": "error",
+}
+_UNSET: Final = object()
+_YIELD_EVERY: Final = 256
+
+
+class JobContext:
+    """Handed to every agent call: the job's identity, authority, and emitters (§7.1, §8.2)."""
+
+    def __init__(
+        self,
+        core: RuntimeCore[Any],
+        job: JobRecord,
+        *,
+        max_result_chunk_bytes: int,
+        max_result_bytes: int,
+    ) -> None:
+        self._core = core
+        self._job = job
+        self._cancelled = asyncio.Event()
+        self._emitted = 0
+        self._max_chunk = max_result_chunk_bytes
+        self._max_total = max_result_bytes
+        self.result_stream: ResultStream | None = None
+        origin = job.origin
+        self.can_stream_result: bool = origin is not None and origin.accepts(GATE_RESULT_CHUNK)
+        """True when the submitting session negotiated ``result_chunk`` (§8.4)."""
+
+    def __repr__(self) -> str:
+        return f"JobContext({self.job_id!r}, agent={self.agent!r})"
+
+    @property
+    def job_id(self) -> str:
+        """The job's id."""
+        return self._job.job_id
+
+    @property
+    def agent(self) -> str:
+        """The resolved ``name@version`` (§7.5)."""
+        return self._job.agent
+
+    @property
+    def trace_id(self) -> str:
+        """The job's 32-hex trace-id (§11)."""
+        return self._job.trace_id
+
+    @property
+    def lease(self) -> dict[str, list[str]]:
+        """The effective lease (§9.1)."""
+        return self._job.lease
+
+    @property
+    def lease_constraints(self) -> dict[str, Any] | None:
+        """The lease constraints, when any (§9.5)."""
+        return self._job.lease_constraints
+
+    @property
+    def input(self) -> Any:
+        """The submitted input."""
+        return self._job.input
+
+    # -- cancellation (§7.4) -------------------------------------------------------------
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the job was cancelled or timed out."""
+        return self._cancelled.is_set()
+
+    async def wait_cancelled(self) -> None:
+        """Wait until the job is cancelled or times out."""
+        await self._cancelled.wait()
+
+    def mark_cancelled(self) -> None:
+        """Called by the runtime when the job ends early."""
+        self._cancelled.set()
+
+    # -- events (§8.2) ---------------------------------------------------------------------
+
+    async def _event(self, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> None:
+        self._core.event(self._job, kind, body, gate)
+        self._emitted += 1
+        if self._emitted % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)
+
+    async def log(self, message: str, level: str = "info") -> None:
+        """A ``log`` event; ``level`` is debug, info, warn (or warning) or error."""
+        spelled = _LEVELS.get(level)
+        if spelled is None:
+            raise ValueError(f"log level must be debug, info, warn or error, not {level!r}")
+        await self._event("log", {"level": spelled, "message": message})
+
+    async def thought(self, text: str) -> None:
+        """A ``thought`` event."""
+        await self._event("thought", {"text": text})
+
+    async def status(self, phase: str, message: str | None = None) -> None:
+        """A ``status`` event."""
+        body: dict[str, Any] = {"phase": phase}
+        if message is not None:
+            body["message"] = message
+        await self._event("status", body)
+
+    async def metric(
+        self,
+        name: str,
+        value: float,
+        unit: str | None = None,
+        dimensions: dict[str, Any] | None = None,
+    ) -> None:
+        """A ``metric`` event."""
+        body: dict[str, Any] = {"name": name, "value": value}
+        if unit is not None:
+            body["unit"] = unit
+        if dimensions is not None:
+            body["dimensions"] = dimensions
+        await self._event("metric", body)
+
+    async def progress(
+        self,
+        current: float,
+        total: float | None = None,
+        units: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """A ``progress`` event, delivered only where ``progress`` was negotiated (§8.2.1)."""
+        if current < 0 or (total is not None and total < 0):
+            raise ValueError("progress values must not be negative")
+        body: dict[str, Any] = {"current": current}
+        if total is not None:
+            body["total"] = total
+        if units is not None:
+            body["units"] = units
+        if message is not None:
+            body["message"] = message
+        await self._event("progress", body, GATE_PROGRESS)
+
+    async def tool_call(self, tool: str, args: Any = None) -> str:
+        """A ``tool_call`` event; returns its ``call_id``."""
+        call_id = new_id("call")
+        await self._event("tool_call", {"tool": tool, "args": args, "call_id": call_id})
+        return call_id
+
+    async def tool_result(
+        self, call_id: str, result: Any = _UNSET, *, error: ARCPError | None = None
+    ) -> None:
+        """A ``tool_result`` event carrying exactly one of ``result`` or ``error``."""
+        if (error is None) == (result is _UNSET):
+            raise ValueError("tool_result takes exactly one of result or error")
+        body: dict[str, Any] = {"call_id": call_id}
+        if error is not None:
+            body["error"] = error.to_payload()
+        else:
+            body["result"] = result
+        await self._event("tool_result", body)
+
+    async def artifact(
+        self,
+        uri: str,
+        content_type: str,
+        byte_size: int | None = None,
+        sha256: str | None = None,
+    ) -> None:
+        """An ``artifact_ref`` event."""
+        body: dict[str, Any] = {"uri": uri, "content_type": content_type}
+        if byte_size is not None:
+            body["byte_size"] = byte_size
+        if sha256 is not None:
+            body["sha256"] = sha256
+        await self._event("artifact_ref", body)
+
+    async def emit(self, kind: str, body: dict[str, Any]) -> None:
+        """A vendor event; ``kind`` must be ``x-vendor.<name>`` (§8.2)."""
+        if not kind.startswith("x-vendor.") or len(kind) == len("x-vendor."):
+            raise ValueError("custom event kinds must look like x-vendor.<name>")
+        await self._event(kind, body)
+
+    # -- result streaming (§8.4) ---------------------------------------------------------------
+
+    def stream_result(self, encoding: Literal["utf8", "base64"] = "utf8") -> ResultStream:
+        """Start streaming the result as ``result_chunk`` events (needs ``can_stream_result``)."""
+        if not self.can_stream_result:
+            raise InvalidRequestError("the submitting session did not negotiate result_chunk")
+        if self.result_stream is not None:
+            raise RuntimeError("the result is already being streamed")
+        self.result_stream = ResultStream(self, encoding, self._max_chunk, self._max_total)
+        return self.result_stream
+
+    def _chunk(self, body: dict[str, Any]) -> None:
+        self._core.event(self._job, "result_chunk", body, GATE_RESULT_CHUNK)
+
+
+class ResultStream:
+    """Writes a job's result as ordered ``result_chunk`` events (§8.4).
+
+    The newest chunk is held back until the next write or the end, so the final chunk can
+    say ``more: false``.
+    """
+
+    def __init__(
+        self,
+        ctx: JobContext,
+        encoding: Literal["utf8", "base64"],
+        max_chunk_bytes: int,
+        max_total_bytes: int,
+    ) -> None:
+        self.result_id = new_id("res")
+        self.encoding: Literal["utf8", "base64"] = encoding
+        self.size = 0
+        self.failed = False
+        self._ctx = ctx
+        self._next_seq = 0
+        self._held: str | None = None
+        self._max_total = max_total_bytes
+        self._piece = max_chunk_bytes if encoding == "utf8" else max(3, max_chunk_bytes // 4 * 3)
+
+    async def write(self, data: str | bytes) -> None:
+        """Append ``data`` to the result, split into chunks no larger than the limit."""
+        raw = data.encode() if isinstance(data, str) else bytes(data)
+        if self.encoding == "utf8" and isinstance(data, bytes):
+            raw.decode()  # raises UnicodeDecodeError for non-text bytes
+        if self.size + len(raw) > self._max_total:
+            self.failed = True
+            raise InternalError("the streamed result exceeds the runtime's size limit")
+        self.size += len(raw)
+        start = 0
+        while start < len(raw):
+            end = min(start + self._piece, len(raw))
+            if self.encoding == "utf8":
+                while end < len(raw) and end > start + 1 and (raw[end] & 0xC0) == 0x80:
+                    end -= 1
+                text = raw[start:end].decode()
+            else:
+                text = base64.b64encode(raw[start:end]).decode()
+            self._hold(text)
+            start = end
+        await asyncio.sleep(0)
+
+    def _hold(self, text: str) -> None:
+        if self._held is not None:
+            self._send(self._held, more=True)
+        self._held = text
+
+    def _send(self, data: str, *, more: bool) -> None:
+        body = {
+            "result_id": self.result_id,
+            "chunk_seq": self._next_seq,
+            "data": data,
+            "encoding": self.encoding,
+            "more": more,
+        }
+        self._next_seq += 1
+        self._ctx._chunk(body)  # pyright: ignore[reportPrivateUsage]
+
+    def finish(self) -> dict[str, Any]:
+        """Send the final chunk; the ``job.result`` fields that reference the result."""
+        self._send(self._held or "", more=False)
+        self._held = None
+        return {"result_id": self.result_id, "result_size": self.size}

@@ -1,0 +1,328 @@
+"""The asyncio ARCP runtime: serves connections and runs agents (§6-§8).
+
+:class:`Runtime` is a thin driver around the sans-IO :class:`RuntimeCore`: per connection it
+runs one reader loop, one writer task that drains the session's queue, and (with
+``heartbeat`` negotiated) one heartbeat task. Agents run as one task per job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeVar, cast
+
+from arcp.protocol.agent_catalog import AgentCatalog
+from arcp.protocol.job_table import JobRecord
+from arcp.protocol.runtime_actions import Action, Authenticate, StartJob, StopJob
+from arcp.protocol.runtime_connection import RuntimeConnection
+from arcp.protocol.runtime_core import SUPPORTED_FEATURES, RuntimeConfig, RuntimeCore
+from arcp.runtime.context import JobContext
+from arcp.transport.base import Transport, TransportClosed
+from arcp_gen.errors import ARCPError, InternalError, JobCancelledError, JobTimeoutError
+from arcp_gen.features import Feature
+
+__all__ = ["Agent", "Runtime", "TokenVerifier"]
+
+log = logging.getLogger("arcp.runtime")
+
+Agent = Callable[[Any, JobContext], Awaitable[Any]]
+"""An agent: ``async def agent(input, ctx) -> result``."""
+
+TokenVerifier = Callable[[str], "str | Awaitable[str | None] | None"]
+"""Maps a bearer token to a principal, or None to refuse it (§6.1)."""
+
+A = TypeVar("A", bound=Agent)
+
+
+class Runtime:
+    """An ARCP runtime hosting agents; serve it over any :class:`Transport` (§4)."""
+
+    def __init__(
+        self,
+        name: str = "arcp-python",
+        version: str = "0.1.0",
+        *,
+        tokens: Mapping[str, str] | TokenVerifier | None = None,
+        resume_window_sec: float = 600,
+        heartbeat_interval_sec: float = 30,
+        features: Iterable[Feature] | None = None,
+        back_pressure_threshold: int = 1000,
+        buffer_limit: int = 100_000,
+        max_result_chunk_bytes: int = 1024 * 1024,
+        max_result_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        chosen = SUPPORTED_FEATURES if features is None else frozenset(Feature(f) for f in features)
+        if chosen - SUPPORTED_FEATURES:
+            log.warning(
+                "not advertising unsupported features: %s",
+                ", ".join(sorted(f.value for f in chosen - SUPPORTED_FEATURES)),
+            )
+        config = RuntimeConfig(
+            name=name,
+            version=version,
+            features=chosen & SUPPORTED_FEATURES,
+            resume_window_sec=resume_window_sec,
+            heartbeat_interval_sec=heartbeat_interval_sec,
+            back_pressure_threshold=back_pressure_threshold,
+            buffer_limit=buffer_limit,
+        )
+        self._agents: AgentCatalog[Agent] = AgentCatalog()
+        self.core: RuntimeCore[Agent] = RuntimeCore(config, self._agents)
+        self._token_map: dict[str, str] | None = None
+        self._verifier: TokenVerifier | None = None
+        if isinstance(tokens, Mapping):
+            self._token_map = {str(k): str(v) for k, v in cast(Mapping[str, str], tokens).items()}
+        else:
+            self._verifier = tokens
+        self._max_chunk = max_result_chunk_bytes
+        self._max_result = max_result_bytes
+        self._running: dict[str, tuple[asyncio.Task[None], JobContext]] = {}
+        self._connections: dict[RuntimeConnection, tuple[Transport, asyncio.Task[None]]] = {}
+        self._servers: list[Any] = []
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Runtime({self.core.config.name!r}, {self.core.config.version!r})"
+
+    # -- agents (§7.5) ---------------------------------------------------------------------
+
+    def register(
+        self, name: str, fn: Agent, *, version: str = "1.0.0", default: bool = False
+    ) -> None:
+        """Offer ``fn`` as agent ``name@version``."""
+        self._agents.add(name, version, fn, default=default)
+
+    def agent(
+        self, name: str, *, version: str = "1.0.0", default: bool = False
+    ) -> Callable[[A], A]:
+        """Decorator form of :meth:`register`."""
+
+        def wrap(fn: A) -> A:
+            self.register(name, fn, version=version, default=default)
+            return fn
+
+        return wrap
+
+    # -- serving (§4, §6) ----------------------------------------------------------------------
+
+    async def serve(self, transport: Transport) -> None:
+        """Serve one connection until it closes."""
+        if self._closed:
+            await transport.close()
+            return
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+        conn = RuntimeConnection(wake.set)
+        writer = asyncio.create_task(self._write(conn, transport, wake))
+        self._connections[conn] = (transport, writer)
+        self._start_sweeper()
+        heartbeat: asyncio.Task[None] | None = None
+        try:
+            while True:
+                try:
+                    data = await transport.recv()
+                except TransportClosed:
+                    break
+                session_before = conn.session, conn.generation
+                for action in self.core.on_frame(conn, data, loop.time()):
+                    await self._act(action)
+                if (conn.session, conn.generation) != session_before and conn.current:
+                    if heartbeat is not None:
+                        heartbeat.cancel()
+                    heartbeat = asyncio.create_task(self._heartbeat(conn))
+        finally:
+            self.core.on_disconnect(conn, loop.time())
+            if heartbeat is not None:
+                heartbeat.cancel()
+            if not writer.done():
+                writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TransportClosed):
+                await writer
+            self._connections.pop(conn, None)
+            await transport.close()
+
+    async def serve_websocket(
+        self, host: str = "127.0.0.1", port: int = 0, path: str | None = "/arcp", **ws_options: Any
+    ) -> Any:
+        """Listen for WebSocket connections (§4); returns the ``WebSocketServer``."""
+        from arcp.transport.websocket import serve_websocket
+
+        server = await serve_websocket(self.serve, host=host, port=port, path=path, **ws_options)
+        self._servers.append(server)
+        return server
+
+    async def _write(
+        self, conn: RuntimeConnection, transport: Transport, wake: asyncio.Event
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                await wake.wait()
+                wake.clear()
+                for frame in conn.take(loop.time()):
+                    await transport.send(frame)
+                if (
+                    conn.closing
+                    and not conn.preamble
+                    and not (conn.current and conn.session and conn.session.outbox)
+                ):
+                    await transport.close()
+                    return
+        except TransportClosed:
+            return
+
+    async def _heartbeat(self, conn: RuntimeConnection) -> None:
+        loop = asyncio.get_running_loop()
+        session = conn.session
+        while session is not None and conn.current:
+            deadline = session.next_deadline()
+            if deadline is None:
+                return
+            await asyncio.sleep(max(0.0, deadline - loop.time()))
+            if not conn.current:
+                return
+            session.on_deadline(loop.time())
+
+    async def _act(self, action: Action) -> None:
+        if isinstance(action, Authenticate):
+            principal = await self._authenticate(action.token)
+            loop = asyncio.get_running_loop()
+            self.core.on_authenticated(action.connection, action.hello, principal, loop.time())
+        elif isinstance(action, StartJob):
+            self._start_job(action.job, action.handler)
+        elif isinstance(action, StopJob):  # pyright: ignore[reportUnnecessaryIsInstance]
+            self._stop_job(action.job)
+
+    async def _authenticate(self, token: str | None) -> str | None:
+        if self._token_map is None and self._verifier is None:
+            return "anonymous"
+        if token is None:
+            return None
+        if self._token_map is not None:
+            found: str | None = None
+            for known, principal in self._token_map.items():
+                if hmac.compare_digest(known.encode(), token.encode()):
+                    found = principal
+            return found
+        assert self._verifier is not None
+        try:
+            verdict = self._verifier(token)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+        except Exception:
+            log.exception("token verifier failed; refusing the session")
+            return None
+        return verdict if isinstance(verdict, str) else None
+
+    # -- jobs (§7) --------------------------------------------------------------------------------
+
+    def _start_job(self, job: JobRecord, handler: Agent) -> None:
+        ctx = JobContext(
+            self.core,
+            job,
+            max_result_chunk_bytes=self._max_chunk,
+            max_result_bytes=self._max_result,
+        )
+        task = asyncio.create_task(self._run_job(job, handler, ctx), name=f"arcp-job-{job.job_id}")
+        self._running[job.job_id] = (task, ctx)
+
+    def _stop_job(self, job: JobRecord) -> None:
+        running = self._running.get(job.job_id)
+        if running is not None:
+            task, ctx = running
+            ctx.mark_cancelled()
+            task.cancel()
+
+    def _timeout(self, job: JobRecord) -> None:
+        now = asyncio.get_running_loop().time()
+        limit = job.max_runtime_sec
+        err = JobTimeoutError(f"the job exceeded max_runtime_sec ({limit:g} s)")
+        if self.core.fail(job, err, "timed_out", now):
+            self._stop_job(job)
+
+    async def _run_job(self, job: JobRecord, handler: Agent, ctx: JobContext) -> None:
+        loop = asyncio.get_running_loop()
+        core = self.core
+        timer = (
+            loop.call_later(job.max_runtime_sec, self._timeout, job)
+            if job.max_runtime_sec is not None
+            else None
+        )
+        core.mark_running(job)
+        try:
+            result = await handler(job.input, ctx)
+        except asyncio.CancelledError:
+            core.fail(
+                job,
+                JobCancelledError("the job was stopped", retryable=False),
+                "cancelled",
+                loop.time(),
+            )
+        except ARCPError as err:
+            core.fail(job, err, "error", loop.time())
+        except Exception:
+            log.exception("agent %s failed in job %s", job.agent, job.job_id)
+            core.fail(job, InternalError("the agent failed unexpectedly"), "error", loop.time())
+        else:
+            self._complete(job, ctx, result, loop.time())
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._running.pop(job.job_id, None)
+
+    def _complete(self, job: JobRecord, ctx: JobContext, result: Any, now: float) -> None:
+        stream = ctx.result_stream
+        if stream is not None and stream.failed:
+            err = InternalError("the streamed result exceeds the runtime's size limit")
+            self.core.fail(job, err, "error", now)
+            return
+        outcome = stream.finish() if stream is not None else {"result": result}
+        try:
+            self.core.succeed(job, outcome, now)
+        except TypeError:
+            log.warning("job %s returned a result that is not JSON", job.job_id)
+            self.core.fail(job, InternalError("the agent's result is not JSON"), "error", now)
+
+    # -- housekeeping and shutdown ----------------------------------------------------------------
+
+    def _start_sweeper(self) -> None:
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = max(0.05, min(5.0, self.core.config.resume_window_sec / 4))
+        while not self._closed:
+            await asyncio.sleep(period)
+            self.core.sweep(loop.time())
+
+    async def aclose(self) -> None:
+        """Stop accepting, end running jobs, flush every attached session, close transports."""
+        if self._closed:
+            return
+        self._closed = True
+        for server in self._servers:
+            await server.close(grace=0)  # the handlers below close their own transports
+        now = asyncio.get_running_loop().time()
+        for job_id, (task, ctx) in list(self._running.items()):
+            job = self.core.jobs.jobs.get(job_id)
+            if job is not None:
+                self.core.fail(
+                    job, JobCancelledError("the runtime is shutting down"), "cancelled", now
+                )
+            ctx.mark_cancelled()
+            task.cancel()
+        for conn in list(self._connections):
+            conn.close_after_flush()
+        writers = [writer for _, writer in self._connections.values()]
+        if writers:
+            await asyncio.wait(writers, timeout=5)
+        for transport, _ in list(self._connections.values()):
+            await transport.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
