@@ -57,7 +57,7 @@ def loads(data: bytes | str) -> Any:
 def decode(data: bytes | str) -> Message:
     """Decode one frame into a typed message; raises :class:`DecodeError` on any problem."""
     try:
-        return MESSAGE_ADAPTER.validate_json(data)
+        return MESSAGE_ADAPTER.validate_json(data, strict=True)
     except ValidationError as exc:
         raise _explain(data, exc) from None
 
@@ -65,7 +65,7 @@ def decode(data: bytes | str) -> Message:
 def decode_object(obj: Any) -> Message:
     """Like :func:`decode` for an already-parsed JSON value."""
     try:
-        return MESSAGE_ADAPTER.validate_python(obj)
+        return MESSAGE_ADAPTER.validate_python(obj, strict=True)
     except ValidationError as exc:
         raise _explain_object(obj, exc) from None
 

@@ -110,13 +110,9 @@ SPEC_EXAMPLES: frozenset[str] = frozenset(
 # and let optional fields be null. Each is a real schema/model disagreement reported to the
 # lead; the strict xfail turns into a failure as soon as the models are fixed, so this set
 # must then shrink.
-KNOWN_MODEL_GAPS: dict[str, str] = {
-    "event-seq-string.json": "lax mode coerces the numeric string to an int",
-    "subscribe-history-string.json": "lax mode coerces the string 'true' to a bool",
-    "accepted-budget-string.json": "lax mode coerces the string '5.00' to a float",
-    "metric-value-string.json": "lax mode coerces the string '0.0234' to a float",
-    "session-id-null.json": "Optional model fields accept null where the schema does not",
-}
+KNOWN_MODEL_GAPS: dict[str, str] = {}
+"""Invalid fixtures the models accept although the schema rejects them. Empty: the codec
+decodes in pydantic's strict mode, so no lax coercion ("1" -> 1, "true" -> True) slips through."""
 
 _FILE_NAME = re.compile(r"^[a-z_.]+(--[A-Za-z0-9_.-]+)?\.json$")
 _SECTION = re.compile(r"^§[0-9]+(\.[0-9]+)*$")
@@ -251,6 +247,22 @@ def test_schema_and_models_agree_on_invalid_fixture(name: str) -> None:
         assert schema_rejects and not models_reject, f"{name}: gap fixed? drop it from the list"
     else:
         assert schema_rejects == models_reject is True
+
+
+def test_explicit_null_for_an_optional_field_reads_as_absent() -> None:
+    """§5, wire-decisions (be liberal in what you accept): the schema rejects `null` for an
+    optional field and we never send one, but the models read it as the field being absent.
+    This is the one place models are deliberately more lenient than the schema."""
+    frame = {
+        "arcp": "1.1",
+        "id": "01JRHD2GP0W2Y61AAAS87Z4930",
+        "type": "session.ack",
+        "session_id": None,
+        "payload": {"last_processed_seq": 1827},
+    }
+    assert _schema_errors(frame)
+    message = decode(orjson.dumps(frame))
+    assert message.session_id is None
 
 
 # --------------------------------------------------------------------------------------------
