@@ -29,7 +29,6 @@ from arcp.protocol.client_liveness import AckScheduler, Heartbeat
 from arcp.protocol.client_requests import PendingRequest, RequestTracker
 from arcp.protocol.client_results import ResultAssembler, job_outcome
 from arcp_gen.errors import (
-    ARCPError,
     ErrorCode,
     HeartbeatLostError,
     InternalError,
@@ -198,6 +197,11 @@ class ClientCore:
 
     # -- outbound ------------------------------------------------------------------------
 
+    @property
+    def wants_to_send(self) -> bool:
+        """True when frames are queued for :meth:`data_to_send`."""
+        return bool(self._outbox)
+
     def data_to_send(self) -> list[bytes]:
         """Take the frames queued for the transport, in order."""
         out, self._outbox = self._outbox, []
@@ -243,11 +247,11 @@ class ClientCore:
             now,
         )
 
-    def fail(self, error: ARCPError) -> list[PendingRequest]:
+    def fail(self, error: BaseException) -> list[PendingRequest]:
         """Give up on the session; returns the requests that will never be answered."""
         self._state = ClientState.FAILED
         self._outbox.clear()
-        _log.debug("session failed: %s", error.code.value)
+        _log.debug("session failed: %s", type(error).__name__)
         return self._requests.take_all()
 
     def close(self, now: float, reason: str | None = None) -> None:

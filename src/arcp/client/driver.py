@@ -1,0 +1,340 @@
+"""The asyncio half of the client: reader task, routing, timers, reconnect-and-resume (§6.3).
+
+:class:`ClientDriver` owns the transport and the one reader task. It feeds every frame to the
+sans-IO :class:`~arcp.protocol.client_session.ClientSession` and routes the output; the public
+request API is :class:`arcp.client.Client`, built on top of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from arcp.client.connection import ConnectionFactory, backoff_delays
+from arcp.client.errors import ConnectionLostError
+from arcp.client.handle import JobHandle, JobStream, Subscription
+from arcp.codec import DecodeError, decode, decode_object
+from arcp.protocol.client_events import (
+    ConnectionBroken,
+    JobEnded,
+    RequestFailed,
+    Response,
+    SessionClosed,
+    SessionFailed,
+    SessionOutput,
+    Welcomed,
+)
+from arcp.protocol.client_session import ClientSession, ClientState
+from arcp.transport.base import Transport, TransportClosed
+from arcp_gen.messages import (
+    JobAcceptedMessage,
+    JobEventMessage,
+    JobSubscribedMessage,
+    Message,
+)
+
+__all__ = ["ClientDriver"]
+
+_log = logging.getLogger("arcp.client")
+
+_CLOSE_GRACE = 5.0
+
+
+class ClientDriver:
+    """Runs one :class:`ClientSession` over a transport that may be replaced on reconnect."""
+
+    def __init__(
+        self, session: ClientSession, transport: Transport, factory: ConnectionFactory | None
+    ) -> None:
+        self._session = session
+        self._transport = transport
+        self._factory = factory
+        self._loop = asyncio.get_running_loop()
+        self._streams: dict[str, JobStream] = {}
+        self._waiters: dict[str, tuple[asyncio.Future[Any], str | None]] = {}
+        self._send_lock = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+        self._welcome: asyncio.Future[None] = self._loop.create_future()
+        self._closed_ack = asyncio.Event()
+        self._closing = False
+        self._down = False
+        self._failure: BaseException | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._backoff = backoff_delays()
+
+    @property
+    def closed(self) -> bool:
+        """True once the client stopped (closed, or the session could not continue)."""
+        return self._down
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def _handshake(self, limit_sec: float) -> None:
+        self._session.start(self._loop.time())
+        await self._flush()
+        self._reader = asyncio.create_task(self._read_loop(), name="arcp-client-reader")
+        try:
+            await asyncio.wait_for(asyncio.shield(self._welcome), limit_sec)
+        except BaseException as exc:
+            error = exc if isinstance(exc, Exception) else None
+            await self._shutdown(ConnectionLostError(f"the handshake did not complete: {error!r}"))
+            raise
+
+    async def close(self) -> None:
+        """Close the session (§6.7): ``session.close``, wait for ``session.closed``, close the
+        transport. Jobs keep running on the runtime. Idempotent."""
+        if self._down:
+            return
+        if not self._closing:
+            self._closing = True
+            if self._session.state is ClientState.OPEN:
+                self._session.close(self._loop.time())
+                await self._flush()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closed_ack.wait(), _CLOSE_GRACE)
+        await self._shutdown(ConnectionLostError("the client was closed"))
+
+    async def _shutdown(self, error: BaseException) -> None:
+        if self._down:
+            return
+        self._down = True
+        self._failure = self._failure or error
+        self._cancel_timer()
+        if not self._welcome.done():
+            self._welcome.set_exception(error)
+            self._welcome.exception()  # retrieved by _handshake; silence the loop's warning
+        for future, _ in list(self._waiters.values()):
+            if not future.done():
+                future.set_exception(error)
+        for stream in list(self._streams.values()):
+            stream._end(error)  # pyright: ignore[reportPrivateUsage]
+        self._streams.clear()
+        self._session.fail(error)
+        self._closed_ack.set()
+        with contextlib.suppress(Exception):
+            await self._transport.close()
+        reader = self._reader
+        if reader is not None and reader is not asyncio.current_task() and not reader.done():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+
+    def _check_usable(self) -> None:
+        if self._down or self._closing:
+            raise ConnectionLostError("the client is closed")
+
+    # -- requests --------------------------------------------------------------------------
+
+    async def _request(self, build: Callable[[float], str], trace_id: str | None = None) -> Any:
+        self._check_usable()
+        request_id = build(self._loop.time())
+        future: asyncio.Future[Any] = self._loop.create_future()
+        self._waiters[request_id] = (future, trace_id)
+        try:
+            await self._flush()
+            return await future
+        finally:
+            self._waiters.pop(request_id, None)
+
+    async def _cancel_job(self, job_id: str, reason: str | None) -> None:
+        await self._request(lambda now: self._session.cancel(job_id, now, reason))
+
+    async def _unsubscribe(self, job_id: str) -> None:
+        self._check_usable()
+        self._session.unsubscribe(job_id, self._loop.time())
+        if isinstance(self._streams.get(job_id), Subscription):
+            del self._streams[job_id]
+        await self._flush()
+
+    def _processed(self, seq: int) -> None:
+        if self._session.processed(seq):
+            self._schedule_timer()
+
+    async def _flush(self) -> None:
+        async with self._send_lock:
+            frames = self._session.data_to_send()
+            transport = self._transport
+            try:
+                for frame in frames:
+                    await transport.send(frame)
+            except TransportClosed:
+                _log.debug("send failed: the transport is closed")
+
+    # -- reading and routing ---------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        session = self._session
+        streams = self._streams
+        loop = self._loop
+        try:
+            while True:
+                try:
+                    frame = await self._transport.recv()
+                except TransportClosed:
+                    if await self._connection_lost():
+                        continue
+                    return
+                msg = _decode(frame)
+                if msg is None:
+                    continue
+                out = session.receive(msg, loop.time())
+                if out is not None:
+                    if type(out) is JobEventMessage:
+                        stream = streams.get(out.job_id)
+                        if stream is not None:
+                            stream._push(out)  # pyright: ignore[reportPrivateUsage]
+                    else:
+                        await self._dispatch(out)
+                if session.wants_to_send:
+                    await self._flush()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            _log.exception("the client reader failed")
+            await self._shutdown(ConnectionLostError(f"the client reader failed: {exc!r}"))
+
+    async def _dispatch(self, out: SessionOutput) -> None:
+        if isinstance(out, Response):
+            self._on_response(out)
+        elif isinstance(out, RequestFailed):
+            entry = self._waiters.get(out.request_id)
+            if entry is not None and not entry[0].done():
+                entry[0].set_exception(out.error)
+        elif isinstance(out, JobEnded):
+            stream = self._streams.pop(out.job_id, None)
+            if stream is not None:
+                stream._end(out)  # pyright: ignore[reportPrivateUsage]
+        elif isinstance(out, Welcomed):
+            self._on_welcomed(out)
+        elif isinstance(out, ConnectionBroken):
+            _log.warning("connection broken (%s); resuming", out.error.message)
+            await self._flush()
+            await self._transport.close()
+        elif isinstance(out, SessionFailed):
+            _log.warning("session failed: %s %s", out.error.code.value, out.error.message)
+            await self._shutdown(out.error)
+        elif isinstance(out, SessionClosed):
+            self._closing = True
+            self._closed_ack.set()
+
+    def _on_response(self, out: Response) -> None:
+        entry = self._waiters.get(out.request_id)
+        msg = out.message
+        result: Any = msg
+        if isinstance(msg, JobAcceptedMessage):
+            job_id = msg.payload.job_id
+            existing = self._streams.get(job_id)
+            if isinstance(existing, JobHandle):
+                result = existing
+            elif entry is not None:
+                result = self._streams[job_id] = JobHandle(self, msg.payload, entry[1])
+        elif isinstance(msg, JobSubscribedMessage) and entry is not None:
+            result = self._streams[msg.payload.job_id] = Subscription(self, msg.payload)
+        if entry is not None and not entry[0].done():
+            entry[0].set_result(result)
+
+    def _on_welcomed(self, out: Welcomed) -> None:
+        if not out.resumed:
+            if not self._welcome.done():
+                self._welcome.set_result(None)
+        else:
+            _log.info("session resumed at event_seq %d", self._session.last_event_seq)
+            self._backoff = backoff_delays()
+            for request_id in out.interrupted:
+                entry = self._waiters.get(request_id)
+                if entry is not None and not entry[0].done():
+                    entry[0].set_exception(
+                        ConnectionLostError(
+                            "the connection dropped while the request was in flight; "
+                            "it was not repeated"
+                        )
+                    )
+        self._schedule_timer()
+
+    async def _connection_lost(self) -> bool:
+        """The transport closed: reconnect and resume if possible; False to stop reading."""
+        self._cancel_timer()
+        if self._closing or self._down:
+            await self._shutdown(ConnectionLostError("the client was closed"))
+            return False
+        if not self._session.connection_lost() or self._factory is None:
+            await self._shutdown(ConnectionLostError("the connection to the runtime was lost"))
+            return False
+        for delay in self._backoff:
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                transport = await self._factory()
+            except Exception as exc:
+                _log.warning("reconnect failed: %s", exc)
+                continue
+            self._transport = transport
+            self._session.resume(self._loop.time())
+            await self._flush()
+            return True
+        await self._shutdown(ConnectionLostError("could not reconnect to the runtime"))
+        return False
+
+    # -- timers (§6.4, §6.5) ---------------------------------------------------------------
+
+    def _schedule_timer(self) -> None:
+        deadline = self._session.next_deadline()
+        if deadline is None:
+            self._cancel_timer()
+            return
+        if self._timer is not None and self._timer_at <= deadline:
+            return
+        self._cancel_timer()
+        self._timer_at = deadline
+        self._timer = self._loop.call_at(max(deadline, 0.0), self._on_timer)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = math.inf
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = math.inf
+        if self._down:
+            return
+        out = self._session.on_timer(self._loop.time())
+        if out is not None:
+            self._spawn(self._dispatch(out))
+        if self._session.wants_to_send:
+            self._spawn(self._flush())
+        self._schedule_timer()
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _decode(frame: bytes) -> Message | None:
+    """Decode a frame; a welcome carrying ``session_id`` only in its payload is accepted too
+    (wire-decisions: Envelope). Undecodable frames and unknown types are ignored."""
+    try:
+        return decode(frame)
+    except DecodeError as exc:
+        if exc.message_type == "session.welcome":
+            with contextlib.suppress(DecodeError, orjson.JSONDecodeError, TypeError):
+                env = orjson.loads(frame)
+                sid = env["payload"].get("session_id")
+                if isinstance(sid, str) and not env.get("session_id"):
+                    env["session_id"] = sid
+                    return decode_object(env)
+        _log.warning("ignoring an undecodable frame: %s", exc.message)
+        return None

@@ -1,0 +1,201 @@
+"""Per-job views for the application: :class:`JobHandle` (submitted, §7.1) and
+:class:`Subscription` (observed, §7.6).
+
+Both are async iterators over the job's ``job.event`` envelopes (§8.1) that end once the job's
+terminal message arrived, and both expose ``result()`` (§7.3, §8.4). The client's reader task
+appends events with one deque append and at most one future wake-up; nothing here spawns tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import TYPE_CHECKING, Any, Protocol
+
+from arcp.client.errors import UnsubscribedError
+from arcp.protocol.client_events import JobEnded
+from arcp_gen.messages import JobEventMessage
+from arcp_gen.models import JobAcceptedPayload, JobSubscribedPayload, ProgressBody, ProgressEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["JobHandle", "JobStream", "Subscription"]
+
+
+class _Owner(Protocol):
+    """What a stream needs from its client."""
+
+    def _processed(self, seq: int) -> None: ...
+
+    async def _cancel_job(self, job_id: str, reason: str | None) -> None: ...
+
+    async def _unsubscribe(self, job_id: str) -> None: ...
+
+
+class JobStream:
+    """Events and outcome of one job as seen by this session."""
+
+    def __init__(
+        self,
+        owner: _Owner,
+        job_id: str,
+        *,
+        agent: str | None,
+        lease: Mapping[str, Any],
+        trace_id: str | None,
+        status: str,
+    ) -> None:
+        self._owner = owner
+        self.job_id = job_id
+        self.agent = agent
+        self.lease: dict[str, Any] = dict(lease)
+        self.trace_id = trace_id
+        self.status: str = status
+        """``pending``, ``running``, or the final status once ended (§7.3)."""
+        self.progress: ProgressBody | None = None
+        """The latest ``progress`` body (§8.2.1), or None."""
+        self._items: deque[JobEventMessage] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._outcome: JobEnded | BaseException | None = None
+        self._ended = asyncio.Event()
+        self._iterated = False
+        self._autoprocess = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(job_id={self.job_id!r}, status={self.status!r})"
+
+    @property
+    def done(self) -> bool:
+        """True once the job ended (or the stream was cut off)."""
+        return self._outcome is not None
+
+    # -- fed by the client's reader --------------------------------------------------------
+
+    def _push(self, msg: JobEventMessage) -> None:
+        self._items.append(msg)
+        payload = msg.payload
+        if type(payload) is ProgressEvent:
+            self.progress = payload.body
+        if self.status == "pending":
+            self.status = "running"
+        if self._autoprocess:
+            self._owner._processed(msg.event_seq)  # pyright: ignore[reportPrivateUsage]
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _end(self, outcome: JobEnded | BaseException) -> None:
+        if self._outcome is not None:
+            return
+        self._outcome = outcome
+        if isinstance(outcome, JobEnded):
+            self.status = outcome.message.payload.final_status
+            if self._autoprocess:
+                self._owner._processed(outcome.message.event_seq)  # pyright: ignore[reportPrivateUsage]
+        self._ended.set()
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- the application's side ------------------------------------------------------------
+
+    def __aiter__(self) -> JobStream:
+        self._iterated = True
+        return self
+
+    async def __anext__(self) -> JobEventMessage:
+        while True:
+            items = self._items
+            if items:
+                msg = items.popleft()
+                self._owner._processed(msg.event_seq)  # pyright: ignore[reportPrivateUsage]
+                return msg
+            outcome = self._outcome
+            if outcome is not None:
+                if isinstance(outcome, JobEnded):
+                    self._owner._processed(outcome.message.event_seq)  # pyright: ignore[reportPrivateUsage]
+                raise StopAsyncIteration
+            waiter = self._waiter
+            if waiter is None:
+                waiter = self._waiter = asyncio.get_running_loop().create_future()
+            await waiter
+
+    async def result(self) -> Any:
+        """The job's result: inline, or reassembled from ``result_chunk`` events (``str`` for
+        utf8, ``bytes`` for base64, §8.4). Raises the typed ``ARCPError`` the job ended with
+        (e.g. ``JobCancelledError``). Does not take events from an iterator."""
+        if not self._iterated:
+            # Nobody reads the events: count them as processed so auto-acks keep flowing.
+            self._autoprocess = True
+            if self._items:
+                self._owner._processed(self._items[-1].event_seq)  # pyright: ignore[reportPrivateUsage]
+        await self._ended.wait()
+        outcome = self._outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        if self._autoprocess:
+            self._owner._processed(outcome.message.event_seq)  # pyright: ignore[reportPrivateUsage]
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.result
+
+    async def wait(self) -> None:
+        """Wait until the job ended, without raising its error."""
+        await self._ended.wait()
+
+
+class JobHandle(JobStream):
+    """A job this session submitted (§7.1); the only kind that may be cancelled (§7.4)."""
+
+    def __init__(self, owner: _Owner, accepted: JobAcceptedPayload, trace_id: str | None) -> None:
+        super().__init__(
+            owner,
+            accepted.job_id,
+            agent=accepted.agent,
+            lease=accepted.lease.model_dump(by_alias=True, exclude_none=True),
+            trace_id=accepted.trace_id or trace_id,
+            status="pending",
+        )
+        self.accepted = accepted
+        """The typed ``job.accepted`` payload (effective lease, budget, credentials)."""
+
+    async def cancel(self, reason: str | None = None) -> None:
+        """Send ``job.cancel`` and wait for ``job.cancelled`` (§7.4); the job then ends with
+        ``JobCancelledError``. Does nothing if the job already ended."""
+        if self.done:
+            return
+        try:
+            await self._owner._cancel_job(self.job_id, reason)  # pyright: ignore[reportPrivateUsage]
+        except Exception:
+            if not self.done:
+                raise
+
+
+class Subscription(JobStream):
+    """A job observed through ``job.subscribe`` (§7.6): events and result, no cancel."""
+
+    def __init__(self, owner: _Owner, subscribed: JobSubscribedPayload) -> None:
+        super().__init__(
+            owner,
+            subscribed.job_id,
+            agent=subscribed.agent,
+            lease=subscribed.lease.model_dump(by_alias=True, exclude_none=True),
+            trace_id=subscribed.trace_id,
+            status=subscribed.current_status,
+        )
+        self.subscribed = subscribed
+        """The typed ``job.subscribed`` payload (the authority descriptor)."""
+
+    async def unsubscribe(self) -> None:
+        """Send ``job.unsubscribe`` (§7.6); iteration ends and ``result()`` raises
+        :class:`UnsubscribedError` unless the job already ended."""
+        if self.done:
+            return
+        await self._owner._unsubscribe(self.job_id)  # pyright: ignore[reportPrivateUsage]
+        self._end(UnsubscribedError(f"unsubscribed from {self.job_id}"))
