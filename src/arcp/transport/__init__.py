@@ -2,5 +2,36 @@
 
 from arcp.transport.base import Transport, TransportClosed
 from arcp.transport.memory import MemoryTransport, memory_pair
+from arcp.transport.stdio import (
+    DEFAULT_LINE_LIMIT,
+    ChildProcessTransport,
+    StdioTransport,
+    spawn_stdio,
+    stdio_transport,
+)
+from arcp.transport.websocket import (
+    DEFAULT_MAX_SIZE,
+    WebSocketConnectError,
+    WebSocketServer,
+    WebSocketTransport,
+    connect_websocket,
+    serve_websocket,
+)
 
-__all__ = ["MemoryTransport", "Transport", "TransportClosed", "memory_pair"]
+__all__ = [
+    "DEFAULT_LINE_LIMIT",
+    "DEFAULT_MAX_SIZE",
+    "ChildProcessTransport",
+    "MemoryTransport",
+    "StdioTransport",
+    "Transport",
+    "TransportClosed",
+    "WebSocketConnectError",
+    "WebSocketServer",
+    "WebSocketTransport",
+    "connect_websocket",
+    "memory_pair",
+    "serve_websocket",
+    "spawn_stdio",
+    "stdio_transport",
+]

@@ -1,0 +1,258 @@
+"""stdio transport (§4): NDJSON over a pair of byte streams, mandatory for in-process children.
+
+One frame per line: the compact JSON text followed by ``\\n``. JSON escapes newlines inside
+strings, so a compact frame never contains one; ``send`` refuses a frame that does. On receive,
+blank (whitespace-only) lines are skipped and a trailing ``\\r`` is dropped (CRLF peers). Lines are delivered as
+they are, JSON or not: the transport knows nothing about ARCP.
+
+The child side is :func:`stdio_transport`. **A child speaking ARCP over stdio must never write
+anything else to stdout**; logs go to stderr. By default :func:`stdio_transport` enforces this by
+moving the protocol pipes off file descriptors 0 and 1 and pointing fd 1 at stderr (and fd 0 at
+``/dev/null``), so a stray ``print()`` lands in the log instead of corrupting the stream.
+The parent side is :func:`spawn_stdio`. Unix pipes only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import stat
+import sys
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
+
+from arcp.transport.base import TransportClosed
+
+__all__ = [
+    "DEFAULT_LINE_LIMIT",
+    "ChildProcessTransport",
+    "StdioTransport",
+    "spawn_stdio",
+    "stdio_transport",
+]
+
+DEFAULT_LINE_LIMIT = 8 * 1024 * 1024
+"""Longest accepted line in bytes; a longer one closes the transport."""
+
+_NEWLINE = b"\n"
+
+
+class _WritePipeProtocol(asyncio.streams.FlowControlMixin):
+    """Flow control plus the close waiter ``StreamWriter.wait_closed`` needs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._closed_waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if not self._closed_waiter.done():
+            self._closed_waiter.set_result(None)
+
+    def _get_close_waiter(self, stream: asyncio.StreamWriter) -> asyncio.Future[None]:
+        return self._closed_waiter
+
+
+class StdioTransport:
+    """NDJSON framing over an asyncio reader/writer pair, as a :class:`Transport` (§4).
+
+    Use a single reader task. Concurrent ``send`` calls are fine: each line is written whole.
+    """
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        read_transport: asyncio.BaseTransport | None = None,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._read_transport = read_transport
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once either side closed, the stream hit EOF, or it failed."""
+        return self._closed or self._writer.is_closing()
+
+    async def send(self, frame: bytes) -> None:
+        """Write one frame and its newline, waiting only if the pipe is full."""
+        if _NEWLINE in frame:
+            raise ValueError("an NDJSON frame must not contain a raw newline")
+        writer = self._writer
+        if self._closed or writer.is_closing():
+            raise TransportClosed("stdio transport is closed")
+        writer.write(frame + _NEWLINE)
+        try:
+            await writer.drain()
+        except (ConnectionError, OSError) as exc:
+            self._closed = True
+            raise TransportClosed(f"stdio peer went away: {exc}") from None
+
+    async def recv(self) -> bytes:
+        """Return the next non-blank line without its line ending."""
+        while True:
+            if self._closed:
+                raise TransportClosed("stdio transport is closed")
+            try:
+                line = await self._reader.readline()
+            except ValueError:  # line longer than the limit
+                await self._fail()
+                raise TransportClosed("stdio frame exceeds the line limit") from None
+            except (ConnectionError, OSError) as exc:
+                await self._fail()
+                raise TransportClosed(f"stdio read failed: {exc}") from None
+            if self._closed:
+                raise TransportClosed("stdio transport is closed")
+            if not line:  # EOF
+                self._closed = True
+                raise TransportClosed("stdio peer closed the stream")
+            if line.endswith(_NEWLINE):
+                line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
+            if line and not line.isspace():
+                return line
+
+    async def _fail(self) -> None:
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        """Mark closed, wake a pending ``recv``, close both directions."""
+        self._closed = True
+        self._reader.feed_eof()
+        if self._read_transport is not None:
+            self._read_transport.close()
+        writer = self._writer
+        if not writer.is_closing():
+            writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await writer.wait_closed()
+
+    async def close(self) -> None:
+        """Close both directions; the peer reads EOF. Idempotent."""
+        if self._closed and self._writer.is_closing():
+            return
+        await self._shutdown()
+
+
+async def _open_pipes(
+    read_fd: int, write_fd: int, *, limit: int, close_fds: bool = True
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.BaseTransport]:
+    """Wrap two pipe file descriptors in asyncio streams that own them."""
+    loop = asyncio.get_running_loop()
+    in_pipe = os.fdopen(read_fd, "rb", buffering=0, closefd=close_fds)
+    out_pipe = os.fdopen(write_fd, "wb", buffering=0, closefd=close_fds)
+    reader = asyncio.StreamReader(limit=limit)
+    read_transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), in_pipe
+    )
+    write_transport, write_protocol = await loop.connect_write_pipe(_WritePipeProtocol, out_pipe)
+    writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
+    return reader, writer, read_transport
+
+
+async def stdio_transport(
+    *, limit: int = DEFAULT_LINE_LIMIT, take_over: bool = True
+) -> StdioTransport:
+    """The child side: speak NDJSON on this process's stdin/stdout (§4).
+
+    With ``take_over`` (the default) the transport gets private duplicates of fds 0 and 1; fd 1
+    is then redirected to stderr and fd 0 to ``/dev/null``, so nothing else can write into or
+    read from the protocol stream. Without it, the caller must keep stdout clean.
+    stdin and stdout must be pipes, sockets or ttys (not regular files): ``ValueError`` otherwise.
+    """
+    for fd in (0, 1):
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)):
+            raise ValueError("stdio_transport needs stdin and stdout to be pipes or sockets")
+    sys.stdout.flush()
+    if not take_over:
+        reader, writer, read_transport = await _open_pipes(0, 1, limit=limit, close_fds=False)
+        return StdioTransport(reader, writer, read_transport=read_transport)
+    in_fd, out_fd = os.dup(0), os.dup(1)
+    os.dup2(2, 1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    reader, writer, read_transport = await _open_pipes(in_fd, out_fd, limit=limit)
+    return StdioTransport(reader, writer, read_transport=read_transport)
+
+
+class ChildProcessTransport(StdioTransport):
+    """The parent side: NDJSON over a child process's stdin/stdout (§4)."""
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        read_transport: asyncio.BaseTransport | None = None,
+        exit_timeout: float = 5,
+    ) -> None:
+        super().__init__(reader, writer, read_transport=read_transport)
+        self.process = process
+        """The child process (``asyncio.subprocess.Process``)."""
+        self._exit_timeout = exit_timeout
+
+    @property
+    def returncode(self) -> int | None:
+        """The child's exit status once it has exited (negative: killed by that signal)."""
+        return self.process.returncode
+
+    async def close(self) -> None:
+        """Close the child's stdin, give it ``exit_timeout`` s to exit, then terminate/kill it."""
+        await super().close()
+        process = self.process
+        for stop in (None, process.terminate, process.kill):
+            if process.returncode is not None:
+                break
+            if stop is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    stop()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._exit_timeout if stop is None else 2):
+                    await process.wait()
+        await process.wait()
+
+
+async def spawn_stdio(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    stderr: int | IO[Any] | None = None,
+    limit: int = DEFAULT_LINE_LIMIT,
+    exit_timeout: float = 5,
+) -> ChildProcessTransport:
+    """Start ``argv`` as a child speaking NDJSON on its stdin/stdout (§4).
+
+    The child's stderr is inherited unless ``stderr`` says otherwise (e.g.
+    ``asyncio.subprocess.DEVNULL``); never pass ``PIPE`` without draining it.
+    ``OSError`` (e.g. ``FileNotFoundError``) if the program cannot be started.
+    """
+    if not argv:
+        raise ValueError("argv must name a program")
+    child_in, parent_out = os.pipe()
+    parent_in, child_out = os.pipe()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=child_in,
+            stdout=child_out,
+            stderr=stderr,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+        )
+    except BaseException:
+        os.close(parent_in)
+        os.close(parent_out)
+        raise
+    finally:
+        os.close(child_in)
+        os.close(child_out)
+    reader, writer, read_transport = await _open_pipes(parent_in, parent_out, limit=limit)
+    return ChildProcessTransport(
+        process, reader, writer, read_transport=read_transport, exit_timeout=exit_timeout
+    )
