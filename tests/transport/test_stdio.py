@@ -147,3 +147,13 @@ async def test_output_after_close_is_discarded_quietly() -> None:
 async def test_missing_program() -> None:
     with pytest.raises(FileNotFoundError):
         await spawn_stdio(["/nonexistent/arcp-agent"])
+
+
+async def test_close_does_not_hang_on_a_child_that_stopped_reading() -> None:
+    child = await spawn_stdio([sys.executable, ECHO_CHILD, "stubborn"], exit_timeout=0.2)
+    blocked = asyncio.create_task(child.send(b"x" * (4 * 1024 * 1024)))  # fills the pipe
+    await asyncio.sleep(0)
+    await child.close()
+    with pytest.raises(TransportClosed):
+        await blocked
+    assert child.returncode == -signal.SIGTERM

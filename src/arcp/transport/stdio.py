@@ -66,11 +66,14 @@ class StdioTransport:
         writer: asyncio.StreamWriter,
         *,
         read_transport: asyncio.BaseTransport | None = None,
+        flush_timeout: float = 5,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self._read_transport = read_transport
+        self._flush_timeout = flush_timeout
         self._closed = False
+        self._aborted = False
 
     @property
     def closed(self) -> bool:
@@ -90,6 +93,8 @@ class StdioTransport:
         except (ConnectionError, OSError) as exc:
             self._closed = True
             raise TransportClosed(f"stdio peer went away: {exc}") from None
+        if self._aborted:
+            raise TransportClosed("stdio transport closed before the frame was written")
 
     async def recv(self) -> bytes:
         """Return the next non-blank line without its line ending."""
@@ -126,11 +131,20 @@ class StdioTransport:
         writer = self._writer
         if not writer.is_closing():
             writer.close()
-        with contextlib.suppress(ConnectionError, OSError):
-            await writer.wait_closed()
+        try:
+            async with asyncio.timeout(self._flush_timeout):
+                await writer.wait_closed()
+        except TimeoutError:  # the peer stopped reading: drop what is still buffered
+            self._aborted = True
+            writer.transport.abort()
+        except (ConnectionError, OSError):
+            pass
 
     async def close(self) -> None:
-        """Close both directions; the peer reads EOF. Idempotent."""
+        """Close both directions; the peer reads EOF. Idempotent.
+
+        Output still buffered is flushed for up to ``flush_timeout`` seconds, then dropped.
+        """
         if self._closed and self._writer.is_closing():
             return
         await self._shutdown()
@@ -191,7 +205,7 @@ class ChildProcessTransport(StdioTransport):
         read_transport: asyncio.BaseTransport | None = None,
         exit_timeout: float = 5,
     ) -> None:
-        super().__init__(reader, writer, read_transport=read_transport)
+        super().__init__(reader, writer, read_transport=read_transport, flush_timeout=exit_timeout)
         self.process = process
         """The child process (``asyncio.subprocess.Process``)."""
         self._exit_timeout = exit_timeout
