@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,24 @@ def official_runtime(official_python: Path) -> Iterator[Peer]:
     argv = [
         str(official_python),
         str(PEERS / "official_runtime.py"),
+        "--port",
+        "0",
+        "--token",
+        f"{TOKEN}={PRINCIPAL}",
+        "--token",
+        f"{OTHER_TOKEN}={OTHER_PRINCIPAL}",
+    ]
+    with running(argv) as peer:
+        yield peer
+
+
+@pytest.fixture(scope="module")
+def our_runtime() -> Iterator[Peer]:
+    """Our runtime with the demo agents (``peers/our_runtime.py``) on a free port."""
+    pytest.importorskip("arcp.runtime", reason="our runtime (src/arcp/runtime) is not there yet")
+    argv = [
+        sys.executable,
+        str(PEERS / "our_runtime.py"),
         "--port",
         "0",
         "--token",

@@ -2,7 +2,7 @@
 
 Runs inside ``.interop-venv`` (``import arcp`` is PyPI ``agentruntimecontrolprotocol``).
 
-    python official_client.py --url ws://127.0.0.1:P/arcp --token T SCENARIO [SCENARIO ...]
+    python official_client.py --url ws://127.0.0.1:P/arcp --token T [--parallel] SCENARIO ...
 
 Every scenario opens its own session(s), so one failing step cannot poison the next.
 For each scenario one JSON object is printed on its own stdout line:
@@ -72,11 +72,17 @@ async def drain(handle: Any) -> list[dict[str, Any]]:
     return [ev async for ev in handle.events()]
 
 
-async def terminal(handle: Any) -> dict[str, Any]:
-    """Await the handle's terminal and describe it."""
+async def terminal(handle: Any, wait: float = 10.0) -> dict[str, Any]:
+    """Await the handle's terminal and describe it; ``hung`` if it never resolves."""
+
+    async def done() -> Any:
+        return await handle.done
+
     try:
-        res = await handle.done
-    except BaseException as exc:  # the official client rejects with many types
+        res = await asyncio.wait_for(done(), wait)
+    except TimeoutError:
+        return {"outcome": "hung"}
+    except Exception as exc:  # the official client rejects with ARCPError and others
         return {"outcome": "error", "error": describe_error(exc)}
     return {
         "outcome": "result",
@@ -84,6 +90,20 @@ async def terminal(handle: Any) -> dict[str, Any]:
         "result": res.result,
         "has_completed_at": bool(res.completed_at),
     }
+
+
+def terminal_frames(p: Probe, job_id: str) -> list[dict[str, Any]]:
+    """The raw job.result / job.error payloads received for ``job_id``."""
+    return [
+        {"type": f["type"], **f.get("payload", {})}
+        for f in p.frames
+        if f.get("job_id") == job_id and f.get("type") in {"job.result", "job.error"}
+    ]
+
+
+def read_loop_alive(p: Probe) -> bool:
+    task = p.client._read_task
+    return task is not None and not task.done()
 
 
 # --- scenarios --------------------------------------------------------------------------
@@ -193,7 +213,7 @@ async def s_versioned(args: argparse.Namespace) -> dict[str, Any]:
         for ref in ("versioned", "versioned@1.0.0", "versioned@9.9.9"):
             try:
                 handle = await p.client.submit(agent=ref, input={"ref": ref})
-            except BaseException as exc:
+            except Exception as exc:
                 out[ref] = {"rejected": describe_error(exc)}
                 continue
             out[ref] = {"agent": handle.agent_ref, **await terminal(handle)}
@@ -219,7 +239,7 @@ async def s_unknown_agent(args: argparse.Namespace) -> dict[str, Any]:
         await p.connect()
         try:
             handle = await p.client.submit(agent="no-such-agent", input={})
-        except BaseException as exc:
+        except Exception as exc:
             rejected = describe_error(exc)
         else:
             rejected = {"type": "accepted", "job_id": handle.job_id}
@@ -228,7 +248,7 @@ async def s_unknown_agent(args: argparse.Namespace) -> dict[str, Any]:
         try:
             handle = await p.client.submit(agent="echo", input={"after": True})
             after = await terminal(handle)
-        except BaseException as exc:
+        except Exception as exc:
             after = {"outcome": "error", "error": describe_error(exc)}
         return {"rejected": rejected, "after": after, "inbound": p.inbound}
     finally:
@@ -239,7 +259,7 @@ async def s_bad_token(args: argparse.Namespace) -> dict[str, Any]:
     p = Probe(args.url, "definitely-not-a-valid-token")
     try:
         await p.connect()
-    except BaseException as exc:
+    except Exception as exc:
         return {"rejected": describe_error(exc)}
     finally:
         await p.close()
@@ -299,8 +319,14 @@ async def s_cancel(args: argparse.Namespace) -> dict[str, Any]:
         handle = await p.client.submit(agent="slow", input={"sec": 30})
         await asyncio.sleep(0.2)
         await p.client.cancel_job(handle.job_id, reason="interop test")
-        out = await asyncio.wait_for(terminal(handle), 10)
-        return {"job_id": handle.job_id, **out, "inbound": p.inbound}
+        out = await terminal(handle, wait=3)
+        return {
+            "job_id": handle.job_id,
+            **out,
+            "inbound": p.inbound,
+            "terminal_frames": terminal_frames(p, handle.job_id),
+            "read_loop_alive": read_loop_alive(p),
+        }
     finally:
         await p.close()
 
@@ -400,9 +426,15 @@ async def s_timeout(args: argparse.Namespace) -> dict[str, Any]:
     p = Probe(args.url, args.token)
     try:
         await p.connect()
-        handle = await p.client.submit(agent="slow", input={"sec": 5}, max_runtime_sec=1)
-        await drain(handle)
-        return {"job_id": handle.job_id, **await terminal(handle), "inbound": p.inbound}
+        handle = await p.client.submit(agent="slow", input={"sec": 4}, max_runtime_sec=1)
+        out = await terminal(handle, wait=3)
+        return {
+            "job_id": handle.job_id,
+            **out,
+            "inbound": p.inbound,
+            "terminal_frames": terminal_frames(p, handle.job_id),
+            "read_loop_alive": read_loop_alive(p),
+        }
     finally:
         await p.close()
 
@@ -439,9 +471,7 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] 
 async def run_step(name: str, args: argparse.Namespace) -> dict[str, Any]:
     try:
         obs = await asyncio.wait_for(SCENARIOS[name](args), STEP_TIMEOUT)
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    except Exception as exc:
         return {
             "step": name,
             "ok": False,
@@ -455,14 +485,23 @@ async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
+    parser.add_argument(
+        "--parallel", action="store_true", help="run the scenarios concurrently (own sessions)"
+    )
     parser.add_argument("scenarios", nargs="+")
     args = parser.parse_args()
     names = list(SCENARIOS) if args.scenarios == ["all"] else args.scenarios
-    for name in names:
-        if name not in SCENARIOS:
-            print(json.dumps({"step": name, "ok": False, "error": {"type": "UnknownScenario"}}))
-            continue
-        print(json.dumps(await run_step(name, args), default=str), flush=True)
+    unknown = [n for n in names if n not in SCENARIOS]
+    for name in unknown:
+        print(json.dumps({"step": name, "ok": False, "error": {"type": "UnknownScenario"}}))
+    names = [n for n in names if n in SCENARIOS]
+    if args.parallel:
+        results = await asyncio.gather(*(run_step(name, args) for name in names))
+        for obs in results:
+            print(json.dumps(obs, default=str), flush=True)
+    else:
+        for name in names:
+            print(json.dumps(await run_step(name, args), default=str), flush=True)
     return 0
 
 
