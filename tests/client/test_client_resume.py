@@ -21,8 +21,9 @@ from .conftest import GATES, TOKEN, Dialer, make_runtime
 
 async def resumed(client: Client, dialer: Dialer, connections: int) -> None:
     """Yield to the loop until the client redialled and its resume was welcomed."""
-    while dialer.connections == connections or client._session.state is not ClientState.OPEN:  # pyright: ignore[reportPrivateUsage]
-        await asyncio.sleep(0)
+    session = client._session  # pyright: ignore[reportPrivateUsage]
+    while dialer.connections == connections or session.state is not ClientState.OPEN:  # noqa: ASYNC110
+        await asyncio.sleep(0)  # no event to wait on from outside the client: just yield
 
 
 def log_lines(events: list[Any]) -> list[str]:
@@ -144,12 +145,13 @@ async def test_no_reconnect_fails_handles_on_drop(dialer: Dialer) -> None:
 async def test_bare_transport_cannot_reconnect(runtime: Runtime) -> None:
     """§4: a connected transport target cannot be dialled again."""
     mine, theirs = memory_pair()
-    asyncio.create_task(runtime.serve(theirs))
+    served = asyncio.create_task(runtime.serve(theirs))
     client = await Client.connect(mine, token=TOKEN)
     handle = await client.submit("slow")
     theirs.drop()
     with pytest.raises(ConnectionLostError):
         await handle.result()
+    await served
 
 
 async def test_secrets_never_logged_or_in_repr(

@@ -1,0 +1,224 @@
+"""The asyncio client against a scripted peer speaking raw wire frames: the dialects real
+runtimes use (wire-decisions: correlation, legacy forms), which our runtime never sends."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+
+from arcp.client import Client
+from arcp.ids import new_ulid
+from arcp.transport import MemoryTransport, memory_pair
+from arcp_gen.errors import AgentNotAvailableError, DuplicateKeyError
+
+TS = "2026-05-13T19:42:13.000Z"
+
+
+class Peer:
+    """The runtime end of a memory pair, driven by the test."""
+
+    def __init__(self, end: MemoryTransport) -> None:
+        self.end = end
+
+    async def expect(self, type_: str) -> dict[str, Any]:
+        while True:
+            msg = orjson.loads(await self.end.recv())
+            if msg["type"] == type_:
+                return msg
+            assert msg["type"] in ("session.ack", "session.ping", "session.pong"), msg
+
+    async def send(self, type_: str, payload: dict[str, Any], **env: Any) -> None:
+        frame = {"arcp": "1.1", "id": new_ulid(), "type": type_, **env, "payload": payload}
+        await self.end.send(orjson.dumps(frame))
+
+    async def welcome(self, token: str = "rt-1", *, in_payload_only: bool = False) -> None:
+        await self.expect("session.resume" if token != "rt-1" else "session.hello")
+        payload: dict[str, Any] = {
+            "runtime": {"name": "scripted", "version": "0"},
+            "resume_token": token,
+            "heartbeat_interval_sec": 30,
+            "capabilities": {"features": ["ack", "list_jobs", "subscribe"], "agents": []},
+        }
+        if in_payload_only:
+            payload["session_id"] = "sess_S"
+            await self.send("session.welcome", payload)
+        else:
+            await self.send("session.welcome", payload, session_id="sess_S")
+
+    async def accept(self, request: dict[str, Any], job_id: str, *, correlate: bool) -> None:
+        payload: dict[str, Any] = {"job_id": job_id, "lease": {}}
+        if correlate:
+            payload["request_id"] = request["id"]
+        await self.send("job.accepted", payload, session_id="sess_S", job_id=job_id)
+
+    async def result(self, job_id: str, seq: int, value: Any) -> None:
+        await self.send(
+            "job.result",
+            {"final_status": "success", "result": value},
+            session_id="sess_S",
+            job_id=job_id,
+            event_seq=seq,
+        )
+
+
+async def connected(**kw: Any) -> tuple[Client, Peer]:
+    mine, theirs = memory_pair()
+    peer = Peer(theirs)
+    script = asyncio.create_task(peer.welcome(in_payload_only=kw.pop("in_payload_only", False)))
+    client = await Client.connect(mine, token="t", **kw)
+    await script
+    return client, peer
+
+
+async def test_welcome_with_session_id_in_payload_only() -> None:
+    """wire-decisions: accept the welcome's session_id from the envelope or the payload."""
+    client, _ = await connected(in_payload_only=True)
+    assert client.session_id == "sess_S"
+    await client.close()
+
+
+@pytest.mark.parametrize("correlate", [True, False])
+async def test_concurrent_submits_are_correlated(correlate: bool) -> None:
+    """wire-decisions: responses match on payload.request_id, else FIFO per request type."""
+    client, peer = await connected()
+    first = asyncio.create_task(client.submit("a"))
+    second = asyncio.create_task(client.submit("b"))
+    req_a = await peer.expect("job.submit")
+    req_b = await peer.expect("job.submit")
+    assert req_a["payload"]["agent"] == "a" and req_b["payload"]["agent"] == "b"
+    if correlate:  # answer out of order; request_id says which is which
+        await peer.accept(req_b, "job_b", correlate=True)
+        await peer.accept(req_a, "job_a", correlate=True)
+    else:  # a peer without request_id answers in order
+        await peer.accept(req_a, "job_a", correlate=False)
+        await peer.accept(req_b, "job_b", correlate=False)
+    handle_a, handle_b = await first, await second
+    assert (handle_a.job_id, handle_b.job_id) == ("job_a", "job_b")
+    await peer.result("job_b", 1, "B")
+    await peer.result("job_a", 2, "A")
+    assert await handle_a.result() == "A" and await handle_b.result() == "B"
+    await client.close()
+
+
+async def test_uncorrelated_error_fails_only_the_matching_request() -> None:
+    """wire-decisions: a session.error without request_id fails the oldest pending request
+    of the matching kind, never a running job or an unrelated request."""
+    client, peer = await connected()
+    running = asyncio.create_task(client.submit("a"))
+    await peer.accept(await peer.expect("job.submit"), "job_a", correlate=True)
+    handle = await running
+    bad = asyncio.create_task(client.submit("nope"))
+    await peer.expect("job.submit")
+    await peer.send("session.error", {"code": "AGENT_NOT_AVAILABLE", "message": "no"})
+    with pytest.raises(AgentNotAvailableError):
+        await bad
+    dup = asyncio.create_task(client.submit("a", idempotency_key="k"))
+    request = await peer.expect("job.submit")
+    await peer.send(
+        "session.error",
+        {"code": "DUPLICATE_KEY", "message": "no", "request_id": request["id"]},
+    )
+    with pytest.raises(DuplicateKeyError):
+        await dup
+    await peer.result("job_a", 1, "still fine")
+    assert await handle.result() == "still fine"
+    await client.close()
+
+
+async def test_legacy_forms_and_unknown_types() -> None:
+    """wire-decisions: legacy job.result(final_status=cancelled) ends the job; unknown
+    message types are ignored and the session stays up."""
+    client, peer = await connected()
+    task = asyncio.create_task(client.submit("a"))
+    await peer.accept(await peer.expect("job.submit"), "job_a", correlate=True)
+    handle = await task
+    await peer.end.send(b'{"arcp":"1.1","id":"x","type":"session.mystery","payload":{}}')
+    await peer.send(
+        "job.event",
+        {"kind": "x-vendor.acme.tick", "ts": TS, "body": {"n": 1}},
+        session_id="sess_S",
+        job_id="job_a",
+        event_seq=1,
+    )
+    await peer.send(
+        "job.result",
+        {"final_status": "cancelled", "summary": "stopped"},
+        session_id="sess_S",
+        job_id="job_a",
+        event_seq=2,
+    )
+    events = [e async for e in handle]
+    assert [e.payload.kind for e in events] == ["x-vendor.acme.tick"]
+    with pytest.raises(Exception, match="stopped") as info:
+        await handle.result()
+    assert getattr(info.value, "code", None) == "CANCELLED"
+    assert handle.status == "cancelled"
+    await client.close()
+
+
+async def test_runtime_heartbeat_lost_triggers_resume() -> None:
+    """§6.4: HEARTBEAT_LOST from the runtime → drop the transport, dial again, resume with
+    the latest token and last_event_seq, continue without loss or duplicates."""
+    peers: list[Peer] = []
+
+    async def factory() -> MemoryTransport:
+        mine, theirs = memory_pair()
+        peers.append(Peer(theirs))
+        return mine
+
+    script = asyncio.create_task(_first_connection(peers))
+    client = await Client.connect(factory, token="t")
+    handle = await client.submit("a")
+    await script
+    first = peers[0]
+    for seq in (1, 2):
+        await first.send(
+            "job.event",
+            {"kind": "log", "ts": TS, "body": {"level": "info", "message": f"m{seq}"}},
+            session_id="sess_S",
+            job_id="job_a",
+            event_seq=seq,
+        )
+    await first.send("session.error", {"code": "HEARTBEAT_LOST", "message": "silent"})
+    while len(peers) < 2:  # noqa: ASYNC110
+        await asyncio.sleep(0)
+    second = peers[1]
+    resume = await second.expect("session.resume")
+    assert resume["payload"] == {
+        "session_id": "sess_S",
+        "resume_token": "rt-1",
+        "last_event_seq": 2,
+    }
+    await second.send(
+        "session.welcome",
+        {
+            "runtime": {"name": "scripted"},
+            "resume_token": "rt-2",
+            "heartbeat_interval_sec": 30,
+            "capabilities": {"features": ["ack"]},
+        },
+        session_id="sess_S",
+    )
+    for seq in (2, 3):  # a replayed duplicate, then new
+        await second.send(
+            "job.event",
+            {"kind": "log", "ts": TS, "body": {"level": "info", "message": f"m{seq}"}},
+            session_id="sess_S",
+            job_id="job_a",
+            event_seq=seq,
+        )
+    await second.result("job_a", 4, "done")
+    messages = [e.payload.body.message async for e in handle]  # type: ignore[union-attr]
+    assert messages == ["m1", "m2", "m3"]
+    assert await handle.result() == "done"
+    await client.close()
+
+
+async def _first_connection(peers: list[Peer]) -> None:
+    while not peers:  # noqa: ASYNC110
+        await asyncio.sleep(0)
+    await peers[0].welcome()
+    await peers[0].accept(await peers[0].expect("job.submit"), "job_a", correlate=True)
