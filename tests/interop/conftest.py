@@ -26,7 +26,11 @@ def official_python() -> Path:
     return ensure_official_sdk()
 
 
-@pytest.fixture(scope="module")
+HEARTBEAT_SEC = 1
+"""Both runtimes ping every second, so every scenario also exercises §6.4 heartbeats."""
+
+
+@pytest.fixture(scope="session")
 def official_runtime(official_python: Path) -> Iterator[Peer]:
     """The official runtime with the demo agents, on a free 127.0.0.1 port."""
     argv = [
@@ -38,6 +42,8 @@ def official_runtime(official_python: Path) -> Iterator[Peer]:
         f"{TOKEN}={PRINCIPAL}",
         "--token",
         f"{OTHER_TOKEN}={OTHER_PRINCIPAL}",
+        "--heartbeat",
+        str(HEARTBEAT_SEC),
     ]
     with running(argv) as peer:
         yield peer
@@ -56,6 +62,8 @@ def our_runtime() -> Iterator[Peer]:
         f"{TOKEN}={PRINCIPAL}",
         "--token",
         f"{OTHER_TOKEN}={OTHER_PRINCIPAL}",
+        "--heartbeat",
+        str(HEARTBEAT_SEC),
     ]
     with running(argv) as peer:
         yield peer

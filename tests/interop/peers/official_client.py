@@ -11,7 +11,7 @@ with ``error = {"type", "code", "message"}``. ``inbound`` lists the envelope typ
 client received (in order), taken from the client's dispatch hook.
 
 Scenarios: handshake, echo, chatty, progress, chunked, versioned, fail, unknown_agent, bad_token, list_jobs,
-subscribe, cancel, resume, close, minimal_features, budget, subscribe_history, timeout.
+subscribe, cancel, resume, close, idle, minimal_features, budget, subscribe_history, timeout.
 ``all`` runs every one of them.
 """
 
@@ -439,6 +439,22 @@ async def s_timeout(args: argparse.Namespace) -> dict[str, Any]:
         await p.close()
 
 
+async def s_idle(args: argparse.Namespace) -> dict[str, Any]:
+    """Stay idle for three seconds (several heartbeat intervals), then use the session."""
+    p = Probe(args.url, args.token)
+    try:
+        await p.connect()
+        await asyncio.sleep(3.0)
+        handle = await p.client.submit(agent="echo", input={"idle": True})
+        return {
+            "pings": p.inbound.count("session.ping"),
+            **await terminal(handle),
+            "inbound": p.inbound,
+        }
+    finally:
+        await p.close()
+
+
 async def s_close(args: argparse.Namespace) -> dict[str, Any]:
     p = Probe(args.url, args.token)
     await p.connect()
@@ -461,6 +477,7 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] 
     "cancel": s_cancel,
     "resume": s_resume,
     "close": s_close,
+    "idle": s_idle,
     "minimal_features": s_minimal_features,
     "budget": s_budget,
     "subscribe_history": s_subscribe_history,
