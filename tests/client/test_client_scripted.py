@@ -222,3 +222,37 @@ async def _first_connection(peers: list[Peer]) -> None:
         await asyncio.sleep(0)
     await peers[0].welcome()
     await peers[0].accept(await peers[0].expect("job.submit"), "job_a", correlate=True)
+
+
+async def test_failed_dials_and_a_stalled_resume_are_retried() -> None:
+    """§6.3: reconnect retries with backoff when dialling fails, and dials again when a
+    runtime never answers session.resume."""
+    peers: list[Peer] = []
+    dials = 0
+
+    async def factory() -> MemoryTransport:
+        nonlocal dials
+        dials += 1
+        if dials == 2:
+            raise OSError("connection refused")
+        mine, theirs = memory_pair()
+        peers.append(Peer(theirs))
+        return mine
+
+    script = asyncio.create_task(_first_connection(peers))
+    client = await Client.connect(factory, token="t")
+    client._resume_timeout = 0.01  # pyright: ignore[reportPrivateUsage]
+    handle = await client.submit("a")
+    await script
+    peers[0].end.drop()
+    while len(peers) < 2:  # noqa: ASYNC110
+        await asyncio.sleep(0)
+    await peers[1].expect("session.resume")  # ...and never answer it
+    while len(peers) < 3:  # noqa: ASYNC110
+        await asyncio.sleep(0)
+    third = peers[2]
+    await third.welcome(token="rt-2")
+    await third.result("job_a", 1, "ok")
+    assert await handle.result() == "ok"
+    assert dials == 4
+    await client.close()

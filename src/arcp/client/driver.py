@@ -38,12 +38,14 @@ from arcp_gen.messages import (
     JobSubscribedMessage,
     Message,
 )
+from arcp_gen.registry import MESSAGE_MODELS
 
 __all__ = ["ClientDriver"]
 
 _log = logging.getLogger("arcp.client")
 
 _CLOSE_GRACE = 5.0
+_RESUME_TIMEOUT = 30.0
 
 
 class ClientDriver:
@@ -69,6 +71,8 @@ class ClientDriver:
         self._failure: BaseException | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._backoff = backoff_delays()
+        self._resume_guard: asyncio.TimerHandle | None = None
+        self._resume_timeout = _RESUME_TIMEOUT
 
     @property
     def closed(self) -> bool:
@@ -84,8 +88,9 @@ class ClientDriver:
         try:
             await asyncio.wait_for(asyncio.shield(self._welcome), limit_sec)
         except BaseException as exc:
-            error = exc if isinstance(exc, Exception) else None
-            await self._shutdown(ConnectionLostError(f"the handshake did not complete: {error!r}"))
+            await self._shutdown(
+                ConnectionLostError(f"the handshake did not complete ({type(exc).__name__})")
+            )
             raise
 
     async def close(self) -> None:
@@ -108,6 +113,9 @@ class ClientDriver:
         self._down = True
         self._failure = self._failure or error
         self._cancel_timer()
+        if self._resume_guard is not None:
+            self._resume_guard.cancel()
+            self._resume_guard = None
         if not self._welcome.done():
             self._welcome.set_exception(error)
             self._welcome.exception()  # retrieved by _handshake; silence the loop's warning
@@ -250,6 +258,9 @@ class ClientDriver:
                 self._welcome.set_result(None)
         else:
             _log.info("session resumed at event_seq %d", self._session.last_event_seq)
+            if self._resume_guard is not None:
+                self._resume_guard.cancel()
+                self._resume_guard = None
             self._backoff = backoff_delays()
             for request_id in out.interrupted:
                 entry = self._waiters.get(request_id)
@@ -276,17 +287,28 @@ class ClientDriver:
                 await asyncio.sleep(delay)
             try:
                 transport = await self._factory()
-            except Exception as exc:
-                _log.warning("reconnect failed: %s", exc)
+            except Exception as exc:  # any failure to dial: try again after the next delay
+                _log.warning("reconnect failed (%s)", type(exc).__name__)
                 continue
             self._transport = transport
             self._session.resume(self._loop.time())
             await self._flush()
+            self._resume_guard = self._loop.call_later(
+                self._resume_timeout, self._resume_stalled, transport
+            )
             return True
         await self._shutdown(ConnectionLostError("could not reconnect to the runtime"))
         return False
 
     # -- timers (§6.4, §6.5) ---------------------------------------------------------------
+
+    def _resume_stalled(self, transport: Transport) -> None:
+        """No welcome answered our ``session.resume`` in time: drop that connection and
+        let the reader dial again."""
+        self._resume_guard = None
+        if transport is self._transport and self._session.state is ClientState.RESUMING:
+            _log.warning("the runtime did not answer session.resume; dialling again")
+            self._spawn(transport.close())
 
     def _schedule_timer(self) -> None:
         deadline = self._session.next_deadline()
@@ -336,5 +358,8 @@ def _decode(frame: bytes) -> Message | None:
                 if isinstance(sid, str) and not env.get("session_id"):
                     env["session_id"] = sid
                     return decode_object(env)
-        _log.warning("ignoring an undecodable frame: %s", exc.message)
+        if exc.message_type is not None and exc.message_type not in MESSAGE_MODELS:
+            _log.debug("ignoring a message of unknown type %r", exc.message_type)
+        else:
+            _log.warning("ignoring an undecodable frame: %s", exc.message)
         return None
