@@ -139,6 +139,9 @@ async def test_no_reconnect_fails_handles_on_drop(dialer: Dialer) -> None:
     dialer.drop()
     with pytest.raises(ConnectionLostError):
         await handle.result()
+    with pytest.raises(ConnectionLostError):
+        async for _ in handle:  # iteration does not pretend the job ended
+            pass
     assert dialer.connections == 1
 
 

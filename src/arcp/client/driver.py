@@ -46,6 +46,7 @@ _log = logging.getLogger("arcp.client")
 
 _CLOSE_GRACE = 5.0
 _RESUME_TIMEOUT = 30.0
+_YIELD_MASK = 63  # yield to the loop every 64 frames
 
 
 class ClientDriver:
@@ -185,8 +186,14 @@ class ClientDriver:
         session = self._session
         streams = self._streams
         loop = self._loop
+        count = 0
         try:
             while True:
+                count += 1
+                if not count & _YIELD_MASK:
+                    # A backlog can be read without ever suspending; let consumers drain it
+                    # so decoded events do not pile up (and make every GC pass slower).
+                    await asyncio.sleep(0)
                 try:
                     frame = await self._transport.recv()
                 except TransportClosed:

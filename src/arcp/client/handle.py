@@ -109,6 +109,8 @@ class JobStream:
         return self
 
     async def __anext__(self) -> JobEventMessage:
+        """The next event; ends after the terminal message. Raises ``ConnectionLostError`` or
+        ``ResumeWindowExpiredError`` if the stream is cut off before that."""
         while True:
             items = self._items
             if items:
@@ -119,6 +121,8 @@ class JobStream:
             if outcome is not None:
                 if isinstance(outcome, JobEnded):
                     self._owner._processed(outcome.message.event_seq)  # pyright: ignore[reportPrivateUsage]
+                elif not isinstance(outcome, UnsubscribedError):
+                    raise outcome  # the stream was cut off before the job ended
                 raise StopAsyncIteration
             waiter = self._waiter
             if waiter is None:
