@@ -40,7 +40,11 @@ class Peer:
         await self.transport.send(data)
 
     async def send(self, type_: str, payload: dict[str, Any] | None = None, **envelope: Any) -> str:
-        env: dict[str, Any] = {"arcp": "1.1", "id": envelope.pop("id", None) or new_ulid(), "type": type_}
+        env: dict[str, Any] = {
+            "arcp": "1.1",
+            "id": envelope.pop("id", None) or new_ulid(),
+            "type": type_,
+        }
         if self.session_id is not None and type_ not in ("session.hello", "session.resume"):
             env["session_id"] = self.session_id
         env.update(envelope)

@@ -33,6 +33,8 @@ class RuntimeConnection:
         self.session = session
         self.generation = session.generation
         session.notify = self.notify
+        if session.outbox:
+            self._wake()
 
     @property
     def current(self) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -99,8 +100,9 @@ class RuntimeSession:
             session_id=self.session_id,
             accepted_at=utc_timestamp(),
             resume_token=token,
-            resume_window_sec=int(self.resume_window_sec),
-            heartbeat_interval_sec=int(self.heartbeat_interval_sec),
+            resume_window_sec=math.ceil(self.resume_window_sec),
+            # The wire wants whole seconds ≥ 1; sub-second intervals exist for tests only.
+            heartbeat_interval_sec=max(1, math.ceil(self.heartbeat_interval_sec)),
         )
         caps = dict(payload.get("capabilities") or {})
         caps["features"] = sorted(f.value for f in self.features)
