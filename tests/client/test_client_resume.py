@@ -116,7 +116,7 @@ async def test_resume_window_expired_fails_handles() -> None:
 
     async def late(attempt: int) -> None:
         if attempt == 1:
-            await asyncio.sleep(0.5)  # let the runtime forget the detached session
+            await asyncio.sleep(0.2)  # let the runtime forget the detached session
             gone.set()
 
     dialer.before_connect = late

@@ -64,6 +64,18 @@ class Peer:
         )
 
 
+async def shut(client: Client, peer: Peer) -> None:
+    """Close the client with the peer answering session.close (§6.7)."""
+
+    async def answer() -> None:
+        await peer.expect("session.close")
+        await peer.send("session.closed", {}, session_id="sess_S")
+
+    answering = asyncio.create_task(answer())
+    await client.close()
+    await answering
+
+
 async def connected(**kw: Any) -> tuple[Client, Peer]:
     mine, theirs = memory_pair()
     peer = Peer(theirs)
@@ -75,9 +87,9 @@ async def connected(**kw: Any) -> tuple[Client, Peer]:
 
 async def test_welcome_with_session_id_in_payload_only() -> None:
     """wire-decisions: accept the welcome's session_id from the envelope or the payload."""
-    client, _ = await connected(in_payload_only=True)
+    client, peer = await connected(in_payload_only=True)
     assert client.session_id == "sess_S"
-    await client.close()
+    await shut(client, peer)
 
 
 @pytest.mark.parametrize("correlate", [True, False])
@@ -100,7 +112,7 @@ async def test_concurrent_submits_are_correlated(correlate: bool) -> None:
     await peer.result("job_b", 1, "B")
     await peer.result("job_a", 2, "A")
     assert await handle_a.result() == "A" and await handle_b.result() == "B"
-    await client.close()
+    await shut(client, peer)
 
 
 async def test_uncorrelated_error_fails_only_the_matching_request() -> None:
@@ -125,7 +137,7 @@ async def test_uncorrelated_error_fails_only_the_matching_request() -> None:
         await dup
     await peer.result("job_a", 1, "still fine")
     assert await handle.result() == "still fine"
-    await client.close()
+    await shut(client, peer)
 
 
 async def test_legacy_forms_and_unknown_types() -> None:
@@ -156,7 +168,7 @@ async def test_legacy_forms_and_unknown_types() -> None:
         await handle.result()
     assert getattr(info.value, "code", None) == "CANCELLED"
     assert handle.status == "cancelled"
-    await client.close()
+    await shut(client, peer)
 
 
 async def test_runtime_heartbeat_lost_triggers_resume() -> None:
@@ -214,7 +226,7 @@ async def test_runtime_heartbeat_lost_triggers_resume() -> None:
     messages = [e.payload.body.message async for e in handle]  # type: ignore[union-attr]
     assert messages == ["m1", "m2", "m3"]
     assert await handle.result() == "done"
-    await client.close()
+    await shut(client, second)
 
 
 async def _first_connection(peers: list[Peer]) -> None:
@@ -255,4 +267,4 @@ async def test_failed_dials_and_a_stalled_resume_are_retried() -> None:
     await third.result("job_a", 1, "ok")
     assert await handle.result() == "ok"
     assert dials == 4
-    await client.close()
+    await shut(client, third)
