@@ -1,0 +1,5 @@
+"""``python -m arcp`` runs the command line."""
+
+from arcp.cli import main
+
+main()

@@ -1,0 +1,108 @@
+"""``arcp serve``: run the reference runtime over WebSocket or stdio (§4)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+
+import click
+
+from arcp import __version__
+from arcp.demo import register_demo_agents
+from arcp.runtime import Runtime
+from arcp.transport import stdio_transport
+
+__all__ = ["parse_tokens", "serve"]
+
+
+def parse_tokens(values: tuple[str, ...]) -> dict[str, str] | None:
+    """``TOKEN=PRINCIPAL`` pairs -> mapping; a bare ``TOKEN`` maps to principal ``default``.
+
+    No ``--token`` at all means development mode: any token is accepted (as ``anonymous``).
+    """
+    if not values:
+        return None
+    tokens: dict[str, str] = {}
+    for value in values:
+        token, sep, principal = value.partition("=")
+        if not token or (sep and not principal):
+            raise click.BadParameter("expected TOKEN or TOKEN=PRINCIPAL", param_hint="--token")
+        tokens[token] = principal if sep else "default"
+    return tokens
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=7777, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--path", default="/arcp", show_default=True, help="WebSocket path.")
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="TOKEN[=PRINCIPAL]",
+    help="Accept this bearer token (repeatable). Without any, every token is accepted.",
+)
+@click.option("--demo", is_flag=True, help="Register the demo agents.")
+@click.option("--stdio", is_flag=True, help="Serve one session over stdin/stdout (NDJSON).")
+@click.option("--resume-window", default=600, show_default=True, type=click.IntRange(1))
+@click.option("--heartbeat-interval", default=30, show_default=True, type=click.IntRange(1))
+def serve(
+    host: str,
+    port: int,
+    path: str,
+    tokens: tuple[str, ...],
+    demo: bool,
+    stdio: bool,
+    resume_window: int,
+    heartbeat_interval: int,
+) -> None:
+    """Run an ARCP runtime until interrupted (Ctrl-C shuts down gracefully)."""
+    runtime = Runtime(
+        name="arcp-python",
+        version=__version__,
+        tokens=parse_tokens(tokens),
+        resume_window_sec=resume_window,
+        heartbeat_interval_sec=heartbeat_interval,
+    )
+    if demo:
+        register_demo_agents(runtime)
+    try:
+        asyncio.run(_serve_stdio(runtime) if stdio else _serve_ws(runtime, host, port, path))
+    except KeyboardInterrupt:
+        pass
+
+
+async def _serve_ws(runtime: Runtime, host: str, port: int, path: str) -> None:
+    server = await runtime.serve_websocket(host=host, port=port, path=path)
+    click.echo(f"arcp runtime listening on {server.url}", err=True)
+    await _until_signalled()
+    click.echo("shutting down", err=True)
+    await runtime.aclose()
+
+
+async def _serve_stdio(runtime: Runtime) -> None:
+    # stdout carries protocol frames only; everything human goes to stderr.
+    transport = await stdio_transport()
+    serving = asyncio.ensure_future(runtime.serve(transport))
+    stop = asyncio.ensure_future(_until_signalled())
+    await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    await runtime.aclose()
+    with contextlib.suppress(asyncio.CancelledError):
+        await serving
+
+
+async def _until_signalled() -> None:
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stopped.set)
+    try:
+        await stopped.wait()
+    finally:
+        if sys.platform != "win32":
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
