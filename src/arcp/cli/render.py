@@ -14,9 +14,7 @@ def describe_event(event: JobEventMessage) -> str:
     payload = event.payload
     kind = payload.kind
     raw = payload.body
-    body: dict[str, Any] = (
-        raw if isinstance(raw, dict) else raw.model_dump(exclude_none=True)
-    )
+    body: dict[str, Any] = raw if isinstance(raw, dict) else raw.model_dump(exclude_none=True)
     get = body.get
     if kind == "log":
         text = f"{get('level')}: {get('message')}"
@@ -28,7 +26,9 @@ def describe_event(event: JobEventMessage) -> str:
     elif kind == "progress":
         total = get("total")
         units = get("units") or ""
-        text = f"{get('current')}" + (f"/{total}" if total is not None else "") + f" {units}".rstrip()
+        text = (
+            f"{get('current')}" + (f"/{total}" if total is not None else "") + f" {units}".rstrip()
+        )
     elif kind == "metric":
         text = f"{get('name')} = {get('value')} {get('unit') or ''}".rstrip()
     elif kind == "tool_call":
@@ -38,7 +38,9 @@ def describe_event(event: JobEventMessage) -> str:
         code = cast(dict[str, Any], error).get("code") if isinstance(error, dict) else error
         text = f"{get('call_id')} " + (f"error {code}" if error else "ok")
     elif kind == "result_chunk":
-        text = f"chunk {get('chunk_seq')} of {get('result_id')}" + ("" if get("more") else " (last)")
+        text = f"chunk {get('chunk_seq')} of {get('result_id')}" + (
+            "" if get("more") else " (last)"
+        )
     elif kind == "artifact_ref":
         text = f"{get('uri')} ({get('content_type')})"
     elif kind == "delegate":

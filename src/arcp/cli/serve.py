@@ -68,10 +68,8 @@ def serve(
     )
     if demo:
         register_demo_agents(runtime)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve_stdio(runtime) if stdio else _serve_ws(runtime, host, port, path))
-    except KeyboardInterrupt:
-        pass
 
 
 async def _serve_ws(runtime: Runtime, host: str, port: int, path: str) -> None:

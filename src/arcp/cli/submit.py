@@ -33,7 +33,11 @@ def _json_option(_ctx: click.Context, param: click.Parameter, value: str | None)
 @click.command()
 @click.argument("agent")
 @click.option("--input", "input_", callback=_json_option, help="Job input as JSON.")
-@click.option("--lease", callback=_json_option, help='Lease request as JSON, e.g. \'{"fs.read":["/data/**"]}\'.')
+@click.option(
+    "--lease",
+    callback=_json_option,
+    help='Lease request as JSON, e.g. \'{"fs.read":["/data/**"]}\'.',
+)
 @click.option("--url", envvar="ARCP_URL", default="ws://127.0.0.1:7777/arcp", show_default=True)
 @click.option("--token", envvar="ARCP_TOKEN", default=None, help="Bearer token (or ARCP_TOKEN).")
 @click.option("--idempotency-key", default=None, help="§7.2 idempotency key.")
@@ -50,7 +54,9 @@ def submit(
     as_json: bool,
 ) -> None:
     """Submit AGENT (name or name@version), stream its events, print the result."""
-    code = asyncio.run(_run(agent, input_, lease, url, token, idempotency_key, max_runtime, as_json))
+    code = asyncio.run(
+        _run(agent, input_, lease, url, token, idempotency_key, max_runtime, as_json)
+    )
     sys.exit(code)
 
 
