@@ -268,3 +268,77 @@ async def test_failed_dials_and_a_stalled_resume_are_retried() -> None:
     assert await handle.result() == "ok"
     assert dials == 4
     await shut(client, third)
+
+
+async def test_cancel_returns_when_the_job_ends_without_job_cancelled() -> None:
+    """§7.4: cancel() returns on job.cancelled or on the job's end, whichever comes first
+    (some runtimes never send job.cancelled); a reason is always sent."""
+    client, peer = await connected()
+    task = asyncio.create_task(client.submit("a"))
+    await peer.accept(await peer.expect("job.submit"), "job_a", correlate=True)
+    handle = await task
+    cancelling = asyncio.create_task(handle.cancel())
+    request = await peer.expect("job.cancel")
+    assert request["job_id"] == "job_a"
+    assert request["payload"]["job_id"] == "job_a" and request["payload"]["reason"]
+    await peer.send(
+        "job.error",
+        {"code": "CANCELLED", "message": "stopped", "final_status": "cancelled"},
+        session_id="sess_S",
+        job_id="job_a",
+        event_seq=1,
+    )
+    await cancelling
+    assert handle.status == "cancelled"
+    await shut(client, peer)
+
+
+async def test_close_ends_when_the_runtime_refuses_session_close() -> None:
+    """§6.7: a runtime that answers session.close with session.error still ends the session
+    without waiting out the grace period."""
+    client, peer = await connected()
+
+    async def refuse() -> None:
+        await peer.expect("session.close")
+        await peer.send("session.error", {"code": "INVALID_REQUEST", "message": "unknown type"})
+
+    refusing = asyncio.create_task(refuse())
+    async with asyncio.timeout(2):  # far below the 5 s grace
+        await client.close()
+    await refusing
+    assert client.closed
+
+
+async def test_events_replayed_before_job_subscribed_are_kept() -> None:
+    """§7.6: job.subscribed should come first, but events a runtime replays before it are
+    delivered to the subscription rather than dropped."""
+    client, peer = await connected()
+    task = asyncio.create_task(client.subscribe("job_z", history=True))
+    request = await peer.expect("job.subscribe")
+    for seq in (1, 2):
+        await peer.send(
+            "job.event",
+            {"kind": "log", "ts": TS, "body": {"level": "info", "message": f"h{seq}"}},
+            session_id="sess_S",
+            job_id="job_z",
+            event_seq=seq,
+        )
+    await peer.send(
+        "job.subscribed",
+        {
+            "request_id": request["id"],
+            "job_id": "job_z",
+            "current_status": "running",
+            "agent": "a@1",
+            "lease": {},
+            "subscribed_from": 2,
+            "replayed": True,
+        },
+        session_id="sess_S",
+        job_id="job_z",
+    )
+    sub = await task
+    await peer.result("job_z", 3, "z")
+    assert [e.payload.body.message async for e in sub] == ["h1", "h2"]  # type: ignore[union-attr]
+    assert await sub.result() == "z"
+    await shut(client, peer)

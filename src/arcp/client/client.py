@@ -193,16 +193,15 @@ class Client(ClientDriver):
         self, job_id: str, *, history: bool = True, from_event_seq: int | None = 0
     ) -> Subscription:
         """Observe a job, replaying buffered history after ``from_event_seq`` (§7.6)."""
-        sub = await self._request(
+        return await self._subscribe(
+            job_id,
             lambda now: self._session.subscribe(
                 job_id,
                 now,
                 history=history,
                 from_event_seq=from_event_seq if history else None,
-            )
+            ),
         )
-        assert isinstance(sub, Subscription)
-        return sub
 
     def list_jobs(
         self,

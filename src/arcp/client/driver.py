@@ -60,6 +60,8 @@ class ClientDriver:
         self._factory = factory
         self._loop = asyncio.get_running_loop()
         self._streams: dict[str, JobStream] = {}
+        # Events of jobs with a subscribe in flight: some runtimes replay before job.subscribed.
+        self._early: dict[str, list[JobEventMessage | JobEnded]] = {}
         self._waiters: dict[str, tuple[asyncio.Future[Any], str | None]] = {}
         self._send_lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
@@ -155,9 +157,20 @@ class ClientDriver:
             return await future
         finally:
             self._waiters.pop(request_id, None)
+            if not future.done():
+                self._session.forget(request_id)  # the caller gave up (cancelled)
 
     async def _cancel_job(self, job_id: str, reason: str | None) -> None:
         await self._request(lambda now: self._session.cancel(job_id, now, reason))
+
+    async def _subscribe(self, job_id: str, build: Callable[[float], str]) -> Subscription:
+        self._early.setdefault(job_id, [])
+        try:
+            sub = await self._request(build)
+        finally:
+            self._early.pop(job_id, None)
+        assert isinstance(sub, Subscription)
+        return sub
 
     async def _unsubscribe(self, job_id: str) -> None:
         self._check_usable()
@@ -209,6 +222,8 @@ class ClientDriver:
                         stream = streams.get(out.job_id)
                         if stream is not None:
                             stream._push(out)  # pyright: ignore[reportPrivateUsage]
+                        elif out.job_id in self._early:
+                            self._early[out.job_id].append(out)
                     else:
                         await self._dispatch(out)
                 if session.wants_to_send:
@@ -230,6 +245,8 @@ class ClientDriver:
             stream = self._streams.pop(out.job_id, None)
             if stream is not None:
                 stream._end(out)  # pyright: ignore[reportPrivateUsage]
+            elif out.job_id in self._early:
+                self._early[out.job_id].append(out)
         elif isinstance(out, Welcomed):
             self._on_welcomed(out)
         elif isinstance(out, ConnectionBroken):
@@ -255,7 +272,16 @@ class ClientDriver:
             elif entry is not None:
                 result = self._streams[job_id] = JobHandle(self, msg.payload, entry[1])
         elif isinstance(msg, JobSubscribedMessage) and entry is not None:
-            result = self._streams[msg.payload.job_id] = Subscription(self, msg.payload)
+            sub = result = Subscription(self, msg.payload)
+            ended = False
+            for early in self._early.pop(sub.job_id, ()):
+                if isinstance(early, JobEnded):
+                    sub._end(early)  # pyright: ignore[reportPrivateUsage]
+                    ended = True
+                else:
+                    sub._push(early)  # pyright: ignore[reportPrivateUsage]
+            if not ended:
+                self._streams[sub.job_id] = sub
         if entry is not None and not entry[0].done():
             entry[0].set_result(result)
 

@@ -170,15 +170,23 @@ class JobHandle(JobStream):
         """The typed ``job.accepted`` payload (effective lease, budget, credentials)."""
 
     async def cancel(self, reason: str | None = None) -> None:
-        """Send ``job.cancel`` and wait for ``job.cancelled`` (§7.4); the job then ends with
-        ``JobCancelledError``. Does nothing if the job already ended."""
+        """Send ``job.cancel`` and wait for ``job.cancelled`` or the job's end, whichever
+        comes first (§7.4); the job then ends with ``JobCancelledError``. Does nothing if
+        the job already ended."""
         if self.done:
             return
+        request = asyncio.ensure_future(self._owner._cancel_job(self.job_id, reason))  # pyright: ignore[reportPrivateUsage]
+        ended = asyncio.ensure_future(self._ended.wait())
         try:
-            await self._owner._cancel_job(self.job_id, reason)  # pyright: ignore[reportPrivateUsage]
-        except Exception:
-            if not self.done:
-                raise
+            await asyncio.wait((request, ended), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+            if not request.done():
+                request.cancel()  # the job ended: stop waiting for job.cancelled
+        if request.done() and not request.cancelled():
+            error = request.exception()
+            if error is not None and not self.done:
+                raise error
 
 
 class Subscription(JobStream):

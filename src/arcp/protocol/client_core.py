@@ -187,6 +187,10 @@ class ClientCore:
         """How many requests wait for an answer."""
         return len(self._requests)
 
+    def forget(self, request_id: str) -> None:
+        """Stop waiting for ``request_id`` (its caller gave up); a late answer is ignored."""
+        self._requests.remove(request_id)
+
     def require(self, feature: Feature, what: str) -> None:
         """Raise ``INVALID_REQUEST`` locally when ``feature`` was not negotiated (§6.2)."""
         if feature not in self._features:
@@ -408,10 +412,15 @@ class ClientCore:
         request = self._requests.match_error(
             payload.request_id, code, details, job_id if isinstance(job_id, str) else None
         )
-        if request is None:
-            _log.warning("session.error not tied to a pending request: %s", code.value)
-            return None
-        return RequestFailed(request.request_id, request.kind, error)
+        if request is not None:
+            return RequestFailed(request.request_id, request.kind, error)
+        if self._state is ClientState.CLOSING:
+            # Some runtimes refuse session.close instead of answering session.closed: the
+            # session is over either way (§6.7).
+            self._state = ClientState.CLOSED
+            return SessionClosed(error.message)
+        _log.warning("session.error not tied to a pending request: %s", code.value)
+        return None
 
     # -- helpers -------------------------------------------------------------------------
 

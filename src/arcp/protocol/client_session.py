@@ -18,6 +18,8 @@ from arcp_gen.features import Feature
 
 __all__ = ["ALL_FEATURES", "ClientSession", "ClientState"]
 
+_DEFAULT_REASON = "cancelled by the client"
+
 
 class ClientSession(ClientCore):
     """One client session, across any number of resumed connections."""
@@ -54,9 +56,8 @@ class ClientSession(ClientCore):
 
     def cancel(self, job_id: str, now: float, reason: str | None = None) -> str:
         """Queue ``job.cancel`` (§7.4); returns the request id."""
-        payload: dict[str, Any] = {"job_id": job_id}
-        if reason is not None:
-            payload["reason"] = reason
+        # `reason` is optional (§7.4), but some runtimes refuse a cancel without one.
+        payload: dict[str, Any] = {"job_id": job_id, "reason": reason or _DEFAULT_REASON}
         return self._request("job.cancel", payload, now, job_id=job_id, resendable=True)
 
     def subscribe(
