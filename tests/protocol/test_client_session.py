@@ -477,3 +477,27 @@ def test_submit_payload_fields_and_trace_id() -> None:
         "idempotency_key": "k",
         "max_runtime_sec": 30,
     }
+
+
+def test_resume_falls_back_to_legacy_hello_with_resume() -> None:
+    """wire-decisions (Session): a runtime that rejects session.resume as unknown gets the
+    legacy form, session.hello carrying payload.resume; its welcome completes the resume."""
+    session = opened()
+    session.receive(event(1), 1.0)
+    resume(session, "rt-1")
+    refused = frame("session.error", {"code": "INVALID_REQUEST", "message": "unknown type"})
+    assert session.receive(refused, 5.0) is None
+    [hello] = sent(session)
+    assert hello["type"] == "session.hello"
+    assert hello["payload"]["auth"]["token"] == TOKEN
+    assert hello["payload"]["resume"] == {
+        "session_id": "sess_1",
+        "resume_token": "rt-1",
+        "last_event_seq": 1,
+    }
+    out = session.receive(welcome(token="rt-2"), 5.0)
+    assert isinstance(out, Welcomed) and out.resumed
+    # A second refusal is final.
+    resume(session, "rt-2")
+    out = session.receive(refused, 6.0)
+    assert isinstance(out, SessionFailed)

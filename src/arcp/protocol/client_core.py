@@ -123,6 +123,7 @@ class ClientCore:
         self._welcome: SessionWelcomePayload | None = None
         self._features: frozenset[Feature] = frozenset()
         self._last_seq = 0
+        self._legacy_resume = False
 
     def __repr__(self) -> str:
         return (
@@ -215,12 +216,17 @@ class ClientCore:
         """Queue ``session.hello`` (§6.2)."""
         if self._state is not ClientState.IDLE:
             raise RuntimeError("the handshake was already started")
+        self._state = ClientState.HANDSHAKING
+        self._queue("session.hello", self._hello(), now)
+
+    def _hello(self, resume: dict[str, Any] | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {"client": self._client}
         if self._token is not None:
             payload["auth"] = {"scheme": "bearer", "token": self._token}
         payload["capabilities"] = {"encodings": ["json"], "features": list(self._requested)}
-        self._state = ClientState.HANDSHAKING
-        self._queue("session.hello", payload, now)
+        if resume is not None:
+            payload["resume"] = resume
+        return payload
 
     def connection_lost(self) -> bool:
         """The transport is gone. Returns True when the session can be resumed (§6.3)."""
@@ -241,15 +247,14 @@ class ClientCore:
             raise RuntimeError("only a detached session can be resumed")
         assert self._resume_token is not None
         self._state = ClientState.RESUMING
-        self._queue(
-            "session.resume",
-            {
-                "session_id": self._session_id,
-                "resume_token": self._resume_token,
-                "last_event_seq": self._last_seq,
-            },
-            now,
-        )
+        self._queue("session.resume", self._resume_request(), now)
+
+    def _resume_request(self) -> dict[str, Any]:
+        return {
+            "session_id": self._session_id,
+            "resume_token": self._resume_token,
+            "last_event_seq": self._last_seq,
+        }
 
     def fail(self, error: BaseException) -> list[PendingRequest]:
         """Give up on the session; returns the requests that will never be answered."""
@@ -331,7 +336,7 @@ class ClientCore:
         if isinstance(msg, SessionWelcomeMessage):
             return self._on_welcome(msg, now)
         if isinstance(msg, SessionErrorMessage):
-            return self._on_error(msg)
+            return self._on_error(msg, now)
         if isinstance(msg, SessionPingMessage):
             pong = {"ping_nonce": msg.payload.nonce, "received_at": utc_timestamp()}
             self._queue("session.pong", pong, now)
@@ -391,9 +396,19 @@ class ClientCore:
                     self._outbox.append(request.frame)
         return Welcomed(msg, resumed, tuple(interrupted))
 
-    def _on_error(self, msg: SessionErrorMessage) -> SessionOutput | None:
+    def _on_error(self, msg: SessionErrorMessage, now: float) -> SessionOutput | None:
         payload = msg.payload
         error = error_from_payload(payload)
+        if (
+            self._state is ClientState.RESUMING
+            and error.code is ErrorCode.INVALID_REQUEST
+            and not self._legacy_resume
+        ):
+            # A runtime that does not know session.resume: try the legacy form, a hello
+            # carrying `resume` (wire-decisions: Session).
+            self._legacy_resume = True
+            self._queue("session.hello", self._hello(self._resume_request()), now)
+            return None
         if self._state is ClientState.HANDSHAKING or self._state is ClientState.RESUMING:
             self._state = ClientState.FAILED
             return SessionFailed(error)
