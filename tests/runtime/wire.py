@@ -56,6 +56,9 @@ class Peer:
         """The next frame (held ones first); every frame must decode under the schema."""
         if self.held:
             return self.held.pop(0)
+        return await self._recv_wire()
+
+    async def _recv_wire(self) -> Frame:
         async with asyncio.timeout(10):
             data = await self.transport.recv()
         decode(data)
@@ -102,7 +105,7 @@ class Peer:
         """Submit and return the ``job.accepted`` frame (events before it are held)."""
         rid = await self.send("job.submit", {"agent": agent, "input": input, **fields})
         while True:
-            frame = await self.recv()
+            frame = await self._recv_wire()
             if frame["payload"].get("request_id") == rid:
                 return frame
             self.held.append(frame)
@@ -111,7 +114,7 @@ class Peer:
         """Send a request and return the response correlated by ``request_id``."""
         rid = await self.send(type_, payload, **envelope)
         while True:
-            frame = await self.recv()
+            frame = await self._recv_wire()
             if frame["payload"].get("request_id") == rid:
                 return frame
             self.held.append(frame)
