@@ -1,0 +1,309 @@
+"""The sans-IO runtime core with a fake clock: seq stamping, replay, resume, heartbeat,
+ack and back-pressure (§6.3-§6.5, §8.3), plus a property test over whole interleavings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from arcp.codec import decode, encode
+from arcp.ids import new_ulid
+from arcp.protocol.agent_catalog import AgentCatalog
+from arcp.protocol.event_frames import GATE_PROGRESS, JobEventLog
+from arcp.protocol.replay_buffer import ReplayBuffer
+from arcp.protocol.runtime_actions import Authenticate, StartJob
+from arcp.protocol.runtime_connection import RuntimeConnection
+from arcp.protocol.runtime_core import RuntimeConfig, RuntimeCore
+from arcp.protocol.runtime_session import RuntimeSession
+from arcp_gen.features import Feature
+
+ALL = frozenset(Feature)
+
+
+def make_session(now: float = 0.0, **options: Any) -> RuntimeSession:
+    options.setdefault("features", ALL)
+    session = RuntimeSession(
+        session_id="sess_1",
+        principal="alice",
+        welcome_base={"runtime": {"name": "t"}},
+        now=now,
+        **options,
+    )
+    session.welcome()
+    return session
+
+
+def frames(session: RuntimeSession, now: float = 0.0) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for data in session.drain(now):
+        decode(data)  # every frame we build is valid under the schema
+        out.append(orjson.loads(data))
+    return out
+
+
+def event(log: JobEventLog, session: RuntimeSession, n: int, gate: int = 0) -> int:
+    payload = orjson.dumps(
+        {
+            "kind": "log",
+            "ts": "2026-01-01T00:00:00.000Z",
+            "body": {"level": "info", "message": str(n)},
+        }
+    )
+    item = log.event_item(session.next_seq, payload, gate)
+    return session.push_event(item, log)
+
+
+def test_seq_starts_at_one_and_control_frames_carry_none() -> None:
+    """§8.3, §6.4: events are numbered 1, 2, ...; welcome/pong/errors never get a seq."""
+    session = make_session()
+    log = JobEventLog("job_1", "a" * 32, 100)
+    event(log, session, 0)
+    session.ping("n1")
+    event(log, session, 1)
+    out = frames(session)
+    assert [f["type"] for f in out] == ["session.welcome", "job.event", "session.pong", "job.event"]
+    assert [f.get("event_seq") for f in out] == [None, 1, None, 2]
+    assert out[1]["job_id"] == "job_1" and out[1]["session_id"] == "sess_1"
+
+
+def test_replay_buffer_frees_on_ack_and_evicts_only_at_the_cap() -> None:
+    """§6.5: acked entries are freed; the hard cap evicts the oldest when forced."""
+    buffer = ReplayBuffer(limit=3)
+    item = (0, b"", b"{}", 0)
+    assert [buffer.append(item) for _ in range(5)] == [1, 2, 3, 4, 5]
+    assert (buffer.first_seq, buffer.last_seq) == (3, 5)
+    assert not buffer.covers(1) and buffer.covers(2) and buffer.covers(5) and not buffer.covers(6)
+    assert buffer.free_through(3) == 1
+    assert list(buffer.after(0)) == [4, 5]
+    assert buffer.get(3) is None and buffer.get(4) is item
+
+
+def test_resume_rotates_the_token_and_replays_after_last_seq() -> None:
+    """§6.3: a good token and covered seq → fresh welcome + replay; the token is stored hashed."""
+    session = make_session()
+    token = frames(session)[0]["payload"]["resume_token"]
+    assert token.encode() not in repr(vars(session)).encode()
+    log = JobEventLog("job_1", "a" * 32, 100)
+    for n in range(4):
+        event(log, session, n)
+    frames(session)
+    session.detach(now=1.0)
+    event(log, session, 4)  # buffered while detached
+    assert session.outbox == type(session.outbox)()
+    assert session.resume("rt_wrong", 2, now=2.0) is not None
+    assert session.resume(token, 2, now=2.0) is None
+    out = frames(session)
+    assert out[0]["type"] == "session.welcome"
+    assert out[0]["payload"]["resume_token"] != token
+    assert [f["event_seq"] for f in out[1:]] == [3, 4, 5]
+    assert session.resume(token, 0, now=3.0) is not None  # the old token no longer works
+
+
+def test_resume_after_the_window_is_refused() -> None:
+    """§6.3: a session detached longer than the resume window cannot be resumed."""
+    session = make_session(resume_window_sec=10)
+    token = frames(session)[0]["payload"]["resume_token"]
+    session.detach(now=0.0)
+    err = session.resume(token, 0, now=11.0)
+    assert err is not None and err.code == "RESUME_WINDOW_EXPIRED"
+
+
+def test_heartbeat_pings_when_idle_and_gives_up_after_two_silent_intervals() -> None:
+    """§6.4: nothing sent for one interval → ping; nothing received for two → HEARTBEAT_LOST."""
+    session = make_session(heartbeat_interval_sec=10)
+    frames(session, now=0.0)
+    assert session.next_deadline() == 10.0
+    session.on_deadline(9.9)
+    assert frames(session, now=9.9) == []
+    session.received(5.0)
+    session.on_deadline(10.0)
+    (ping,) = frames(session, now=10.0)
+    assert ping["type"] == "session.ping" and ping["payload"]["nonce"]
+    assert session.next_deadline() == 20.0
+    session.on_deadline(20.0)
+    assert [f["type"] for f in frames(session, now=20.0)] == ["session.ping"]
+    session.on_deadline(25.0)
+    (lost,) = frames(session, now=25.0)
+    assert lost["payload"]["code"] == "HEARTBEAT_LOST"
+    assert session.closing and session.next_deadline() is None
+
+
+def test_heartbeat_disabled_without_the_feature() -> None:
+    """§6.4: heartbeats only run when negotiated."""
+    session = make_session(features=frozenset({Feature.ACK}))
+    assert session.next_deadline() is None
+
+
+def test_back_pressure_fires_once_per_crossing_and_rearms_on_ack() -> None:
+    """§6.5: crossing the lag threshold adds one back_pressure status on that job."""
+    session = make_session(back_pressure_threshold=3)
+    log = JobEventLog("job_1", "a" * 32, 100)
+    for n in range(6):
+        event(log, session, n)
+    out = [f for f in frames(session) if f["type"] == "job.event"]
+    phases = [f["payload"]["body"].get("phase") for f in out]
+    assert phases.count("back_pressure") == 1
+    assert phases.index("back_pressure") == 3  # right after seq 3 crossed the threshold
+    session.ack(session.buffer.last_seq)
+    assert len(session.buffer) == 0
+    for n in range(3):
+        event(log, session, n)
+    assert any(f["payload"]["body"].get("phase") == "back_pressure" for f in frames(session)[1:])
+
+
+def test_gated_events_are_skipped_where_not_negotiated() -> None:
+    """§8.2.1: a session without `progress` accepts no progress-gated events."""
+    session = make_session(features=frozenset())
+    assert not session.accepts(GATE_PROGRESS)
+    assert session.accepts(0)
+
+
+def test_close_acknowledges_and_requests_transport_close() -> None:
+    """§6.7: session.close → session.closed, then the connection closes."""
+    session = make_session()
+    frames(session)
+    session.close()
+    assert [f["type"] for f in frames(session)] == ["session.closed"]
+    assert session.closing
+
+
+# -- the whole core, driven by frames, with a property over interleavings ---------------------
+
+
+class Client:
+    """A fake client: a connection into the core plus everything it received."""
+
+    def __init__(self, core: RuntimeCore[str], now: float) -> None:
+        self.core = core
+        self.conn = RuntimeConnection()
+        self.seqs: list[int] = []
+        self.by_job: dict[str, list[int]] = {}
+        self.session_id = ""
+        self.token = ""
+        self.send(
+            "session.hello",
+            {"client": {"name": "c"}, "capabilities": {"features": [f.value for f in ALL]}},
+            now,
+        )
+
+    def send(self, type_: str, payload: dict[str, Any], now: float) -> list[Any]:
+        frame = encode({"arcp": "1.1", "id": new_ulid(), "type": type_, "payload": payload})
+        actions = self.core.on_frame(self.conn, frame, now)
+        for action in actions:
+            if isinstance(action, Authenticate):
+                self.core.on_authenticated(action.connection, action.hello, "alice", now)
+        self.pump(now)
+        return actions
+
+    def pump(self, now: float) -> None:
+        for data in self.conn.take(now):
+            frame = orjson.loads(data)
+            if frame["type"] == "session.welcome":
+                self.session_id = frame["session_id"]
+                self.token = frame["payload"]["resume_token"]
+            seq = frame.get("event_seq")
+            if seq is not None:
+                self.seqs.append(seq)
+                if frame["type"] == "job.event":
+                    self.by_job.setdefault(frame["job_id"], []).append(
+                        int(frame["payload"]["body"]["message"])
+                    )
+
+    def drop(self, now: float) -> None:
+        self.core.on_disconnect(self.conn, now)
+        self.conn = RuntimeConnection()
+
+    def resume(self, now: float) -> None:
+        last = self.seqs[-1] if self.seqs else 0
+        self.send(
+            "session.resume",
+            {"session_id": self.session_id, "resume_token": self.token, "last_event_seq": last},
+            now,
+        )
+
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("submit"), st.integers(0, 2)),
+        st.tuples(st.just("emit"), st.integers(0, 20)),
+        st.tuples(st.just("subscribe"), st.integers(0, 2), st.integers(0, 20), st.booleans()),
+        st.tuples(st.just("ack"), st.integers(0, 2)),
+        st.tuples(st.just("pump"), st.integers(0, 2)),
+        st.tuples(st.just("drop"), st.integers(0, 2)),
+        st.tuples(st.just("finish"), st.integers(0, 20)),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(operations)
+def test_any_interleaving_keeps_every_session_gap_free_and_jobs_in_order(
+    ops: list[tuple[Any, ...]],
+) -> None:
+    """§8.3, §6.3, §7.6: whatever mix of jobs, subscriptions, acks, drops and resumes, each
+    session sees event_seq 1, 2, 3, ... with no gap or repeat, and each job's events arrive
+    in the order the job emitted them."""
+    catalog: AgentCatalog[str] = AgentCatalog()
+    catalog.add("work", "1.0.0", "handler")
+    core: RuntimeCore[str] = RuntimeCore(RuntimeConfig(back_pressure_threshold=7), catalog)
+    now = 0.0
+    clients = [Client(core, now) for _ in range(3)]
+    online = [True, True, True]
+    jobs: list[Any] = []
+    owner: dict[str, int] = {}
+    counters: dict[str, int] = {}
+    for op in ops:
+        now += 1.0
+        kind = op[0]
+        if kind == "submit":
+            c = op[1]
+            if online[c]:
+                for action in clients[c].send("job.submit", {"agent": "work"}, now):
+                    if isinstance(action, StartJob):
+                        jobs.append(action.job)
+                        owner[action.job.job_id] = c
+                        core.mark_running(action.job)
+        elif kind in ("emit", "finish") and jobs:
+            job = jobs[op[1] % len(jobs)]
+            if kind == "emit":
+                n = counters.get(job.job_id, 0)
+                if core.event(job, "log", {"level": "info", "message": str(n)}):
+                    counters[job.job_id] = n + 1
+            else:
+                core.succeed(job, {"result": None}, now)
+        elif kind == "subscribe" and jobs:
+            c = op[1]
+            if online[c]:
+                job = jobs[op[2] % len(jobs)]
+                clients[c].send(
+                    "job.subscribe",
+                    {"job_id": job.job_id, "history": op[3], "from_event_seq": 0},
+                    now,
+                )
+        elif kind == "ack":
+            c = op[1]
+            if online[c] and clients[c].seqs:
+                clients[c].send("session.ack", {"last_processed_seq": clients[c].seqs[-1]}, now)
+        elif kind == "pump":
+            if online[op[1]]:
+                clients[op[1]].pump(now)
+        elif kind == "drop":
+            c = op[1]
+            if online[c]:
+                clients[c].drop(now)
+            else:
+                clients[c].resume(now)
+            online[c] = not online[c]
+    for c, client in enumerate(clients):
+        if not online[c]:
+            client.resume(now)
+        client.pump(now)
+        assert client.seqs == list(range(1, len(client.seqs) + 1))
+        for values in client.by_job.values():
+            assert values == sorted(set(values))
+    for job_id, count in counters.items():  # the submitting session lost nothing
+        assert clients[owner[job_id]].by_job.get(job_id, []) == list(range(count))
