@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
@@ -60,19 +61,24 @@ def frame_id() -> str:
     return f"{_id_prefix}{_PAIRS[count >> 20]}{_PAIRS[(count >> 10) & 1023]}{_PAIRS[count & 1023]}"
 
 
+_ts_ms = -1
 _ts_second = -1
 _ts_prefix = ""
+_ts_text = ""
 
 
 def event_timestamp() -> str:
     """The current UTC time as RFC 3339 with ``Z`` and milliseconds, cheaply (§5)."""
-    global _ts_second, _ts_prefix
-    now = time.time()
-    second = int(now)
-    if second != _ts_second:
-        _ts_second = second
-        _ts_prefix = utc_timestamp()[:20]
-    return f"{_ts_prefix}{int((now - second) * 1000):03d}Z"
+    global _ts_ms, _ts_second, _ts_prefix, _ts_text
+    ms = int(time.time() * 1000)
+    if ms != _ts_ms:
+        _ts_ms = ms
+        second = ms // 1000
+        if second != _ts_second:
+            _ts_second = second
+            _ts_prefix = utc_timestamp(datetime.fromtimestamp(second, UTC))[:20]
+        _ts_text = f"{_ts_prefix}{ms % 1000:03d}Z"
+    return _ts_text
 
 
 def control_frame(

@@ -241,7 +241,10 @@ class JobRequests:
         flt = p.filter
         created_after = None
         if flt is not None and flt.created_after is not None:
-            created_after = utc_timestamp(parse_timestamp(flt.created_after))
+            try:
+                created_after = utc_timestamp(parse_timestamp(flt.created_after))
+            except ValueError:
+                raise InvalidRequestError("filter.created_after is not a valid time") from None
         jobs, last = self.core.jobs.page(
             session.principal,
             statuses=frozenset(flt.status) if flt is not None and flt.status else None,

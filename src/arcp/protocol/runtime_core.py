@@ -26,6 +26,7 @@ from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.errors import (
     ARCPError,
+    InternalError,
     InvalidRequestError,
     ResumeWindowExpiredError,
     UnauthenticatedError,
@@ -101,7 +102,10 @@ class RuntimeCore(Generic[H]):
             return self._dispatch(conn, message, now)
         except ARCPError as err:
             conn.error(err, message.id)
-            return []
+        except Exception:
+            log.exception("internal error handling %s", message.type)
+            conn.error(InternalError("the runtime failed to handle the request"), message.id)
+        return []
 
     def _dispatch(self, conn: RuntimeConnection, message: Any, now: float) -> list[Action]:
         session = conn.session if conn.current else None
@@ -210,7 +214,7 @@ class RuntimeCore(Generic[H]):
 
         Returns False (and drops the event) once the job is terminal.
         """
-        if job.status in ("success", "error", "cancelled", "timed_out"):
+        if job.finished_at is not None:
             return False
         log_ = job.log
         origin = job.origin

@@ -77,6 +77,7 @@ class RuntimeSession:
         self._token_digest = b""
         self._part = session_part(session_id)
         self._acked = 0
+        self._sent_through = 0
         self._back_pressured = False
         self._last_received = now
         self._last_sent = now
@@ -132,6 +133,7 @@ class RuntimeSession:
         self._detached_at = None
         self._last_received = self._last_sent = now
         self._acked = max(self._acked, last_event_seq)
+        self._sent_through = last_event_seq
         self.outbox.clear()
         self.welcome()
         self.outbox.extend(self.buffer.after(last_event_seq))
@@ -227,6 +229,7 @@ class RuntimeSession:
             if isinstance(entry, bytes):
                 append(entry)
             else:
+                self._sent_through = entry
                 item = get(entry)
                 if item is not None:  # evicted by the hard cap: the client will see a gap
                     append(event_frame(part, entry, item))
@@ -241,7 +244,7 @@ class RuntimeSession:
 
     def ack(self, last_processed_seq: int) -> None:
         """Free events the client has processed (§6.5) and re-arm back-pressure."""
-        seq = min(last_processed_seq, self.buffer.last_seq)
+        seq = min(last_processed_seq, self._sent_through)  # never free what was not sent
         if seq <= self._acked:
             return
         self._acked = seq

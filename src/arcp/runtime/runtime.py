@@ -302,21 +302,26 @@ class Runtime:
             self.core.sweep(loop.time())
 
     async def aclose(self) -> None:
-        """Stop accepting, end running jobs, flush every attached session, close transports."""
+        """Stop accepting, end running jobs, flush every attached session, close transports.
+
+        Jobs still running end with ``job.error CANCELLED``; that terminal message is flushed
+        to attached sessions like every other buffered event before their transports close.
+        """
         if self._closed:
             return
-        self._closed = True
-        for server in self._servers:
-            await server.close(grace=0)  # the handlers below close their own transports
+        self._closed = True  # serve() now refuses new connections
         now = asyncio.get_running_loop().time()
+        stopping: list[asyncio.Task[None]] = []
         for job_id, (task, ctx) in list(self._running.items()):
             job = self.core.jobs.jobs.get(job_id)
             if job is not None:
-                self.core.fail(
-                    job, JobCancelledError("the runtime is shutting down"), "cancelled", now
-                )
+                err = JobCancelledError("the runtime is shutting down")
+                self.core.fail(job, err, "cancelled", now)
             ctx.mark_cancelled()
             task.cancel()
+            stopping.append(task)
+        if stopping:
+            await asyncio.wait(stopping, timeout=5)
         for conn in list(self._connections):
             conn.close_after_flush()
         writers = [writer for _, writer in self._connections.values()]
@@ -324,5 +329,9 @@ class Runtime:
             await asyncio.wait(writers, timeout=5)
         for transport, _ in list(self._connections.values()):
             await transport.close()
+        for server in self._servers:
+            await server.close(grace=1)
         if self._sweeper is not None:
             self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
