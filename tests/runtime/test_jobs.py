@@ -208,3 +208,20 @@ async def test_jobs_of_one_session_interleave_with_one_seq_space(rt: Runtime) ->
             done.add(frame["job_id"])
     assert done == set(jobs)
     assert peer.last_seq == 3 * 51
+
+
+async def test_idempotent_retry_from_a_new_session_gets_the_jobs_stream(rt: Runtime) -> None:
+    """§7.2: a client that reconnects with a fresh session and resubmits the same keyed job
+    gets the same job.accepted and then that job's events and result, in its own seqs."""
+    first = connect(rt)
+    await first.hello()
+    job_id = (await first.submit("chatty", {"n": 2}, idempotency_key="retry"))["job_id"]
+    await first.until_terminal(job_id)
+    await first.drop()
+    second = connect(rt)
+    await second.hello(token="t2")
+    again = await second.submit("chatty", {"n": 2}, idempotency_key="retry")
+    assert again["job_id"] == job_id
+    frames = await second.until_terminal(job_id)
+    assert [f["event_seq"] for f in frames] == [1, 2, 3]
+    assert frames[-1]["payload"]["result"] == {"count": 2}

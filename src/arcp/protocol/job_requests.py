@@ -15,6 +15,7 @@ import orjson
 
 from arcp.ids import new_id, parse_timestamp, utc_timestamp
 from arcp.protocol.job_table import JobRecord, encode_cursor
+from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_actions import Action, StartJob, StopJob
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.errors import (
@@ -36,7 +37,7 @@ from arcp_gen.messages import (
 if TYPE_CHECKING:
     from arcp.protocol.runtime_core import RuntimeCore
 
-__all__ = ["JobRequests", "reduce_trace_id"]
+__all__ = ["JobRequests", "attach", "reduce_trace_id"]
 
 log = logging.getLogger("arcp.runtime")
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
@@ -49,6 +50,16 @@ def reduce_trace_id(value: str | None) -> str:
         return secrets.token_hex(16)
     match = _TRACEPARENT.fullmatch(value)
     return match.group(1) if match else value
+
+
+def attach(session: RuntimeSession, job: JobRecord, replay: list[EventItem]) -> None:
+    """Queue ``replay`` (re-stamped in the session's seq space) and stream ``job`` live."""
+    for item in replay:
+        if session.accepts(item[3]):
+            session.push_event(item)
+    if not job.terminal:
+        job.subscribers[session.session_id] = session
+        session.subscriptions.add(job.job_id)
 
 
 class JobRequests:
@@ -116,6 +127,9 @@ class JobRequests:
                 session.control(
                     "job.accepted", payload, job_id=existing.job_id, trace_id=existing.trace_id
                 )
+                if existing.origin is not session and existing.job_id not in session.subscriptions:
+                    # A retry from a new session still gets the job's whole stream.
+                    attach(session, existing, list(existing.log.after(0)))
                 return []
         job_id = new_id("job")
         trace_id = reduce_trace_id(message.trace_id)
@@ -215,11 +229,9 @@ class JobRequests:
             "replayed": bool(replay) and p.history is True,
         }
         session.control("job.subscribed", descriptor, job_id=job.job_id, trace_id=job.trace_id)
-        for item in replay:
-            session.push_event(item)
-        if not own and not job.terminal:
-            job.subscribers[session.session_id] = session
-            session.subscriptions.add(job.job_id)
+        if own:
+            return
+        attach(session, job, replay)
 
     def unsubscribe(self, session: RuntimeSession, message: JobUnsubscribeMessage) -> None:
         """Stop delivering a subscribed job's events to this session (§7.6)."""
