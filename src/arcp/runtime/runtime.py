@@ -160,12 +160,20 @@ class Runtime:
         self, conn: RuntimeConnection, transport: Transport, wake: asyncio.Event
     ) -> None:
         loop = asyncio.get_running_loop()
+        # A transport may offer ``send_many(frames)`` to write a batch with one flush.
+        send_many: Callable[[list[bytes]], Awaitable[None]] | None = getattr(
+            transport, "send_many", None
+        )
         try:
             while True:
                 await wake.wait()
                 wake.clear()
-                for frame in conn.take(loop.time()):
-                    await transport.send(frame)
+                frames = conn.take(loop.time())
+                if send_many is not None and len(frames) > 1:
+                    await send_many(frames)
+                else:
+                    for frame in frames:
+                        await transport.send(frame)
                 if (
                     conn.closing
                     and not conn.preamble
