@@ -1,15 +1,14 @@
 """Connection-level state of the sans-IO client (§6, §8.3): no asyncio, no sockets.
 
-:class:`ClientCore` owns the handshake and feature intersection (§6.2), resume (§6.3),
-heartbeats (§6.4), automatic acks (§6.5), ``event_seq`` checks (§8.3) and the dispatch of
-inbound messages to request correlation and job outcomes. The request-sending API lives in
-:mod:`arcp.protocol.client_session`.
+:class:`ClientCore` owns the session state, the handshake and resume frames (§6.2, §6.3),
+heartbeats (§6.4), automatic acks (§6.5) and framing. What the client sends as requests and
+how inbound messages are handled live in :mod:`arcp.protocol.client_session`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any, Final
 
@@ -17,63 +16,26 @@ from arcp.codec import encode
 from arcp.ids import new_id, new_ulid, utc_timestamp
 from arcp.protocol.client_events import (
     ConnectionBroken,
-    RequestFailed,
     RequestKind,
-    Response,
-    SessionClosed,
-    SessionFailed,
     SessionOutput,
-    Welcomed,
 )
 from arcp.protocol.client_liveness import AckScheduler, Heartbeat
 from arcp.protocol.client_requests import PendingRequest, RequestTracker
-from arcp.protocol.client_results import ResultAssembler, job_outcome
+from arcp.protocol.client_results import ResultAssembler
 from arcp_gen.errors import (
-    ErrorCode,
     HeartbeatLostError,
-    InternalError,
     InvalidRequestError,
-    error_from_payload,
 )
-from arcp_gen.features import Feature, intersect
-from arcp_gen.messages import (
-    JobAcceptedMessage,
-    JobCancelledMessage,
-    JobErrorMessage,
-    JobEventMessage,
-    JobResultMessage,
-    JobSubscribedMessage,
-    Message,
-    SessionByeMessage,
-    SessionClosedMessage,
-    SessionErrorMessage,
-    SessionJobsMessage,
-    SessionPingMessage,
-    SessionWelcomeMessage,
-)
-from arcp_gen.models import AgentInfo, PeerInfo, ResultChunkEvent, SessionWelcomePayload
+from arcp_gen.features import Feature
+from arcp_gen.models import AgentInfo, PeerInfo, SessionWelcomePayload
 from arcp_gen.registry import PROTOCOL_VERSION
 
-__all__ = ["ALL_FEATURES", "ClientCore", "ClientState"]
+__all__ = ["ALL_FEATURES", "LIVE_STATES", "ClientCore", "ClientState"]
 
 _log = logging.getLogger("arcp.client")
 
 ALL_FEATURES: Final[frozenset[Feature]] = frozenset(Feature)
 """Every feature flag this client understands (§6.2)."""
-
-_RESPONSE_KINDS: Final[Mapping[str, RequestKind]] = {
-    "job.accepted": "job.submit",
-    "job.subscribed": "job.subscribe",
-    "job.cancelled": "job.cancel",
-    "session.jobs": "session.list_jobs",
-}
-
-_RESPONSE_TYPES = (
-    JobAcceptedMessage,
-    JobSubscribedMessage,
-    JobCancelledMessage,
-    SessionJobsMessage,
-)
 
 
 class ClientState(StrEnum):
@@ -90,12 +52,14 @@ class ClientState(StrEnum):
     FAILED = "failed"
 
 
-_LIVE = frozenset({ClientState.OPEN, ClientState.RESUMING, ClientState.CLOSING})
+LIVE_STATES: Final[frozenset[ClientState]] = frozenset(
+    {ClientState.OPEN, ClientState.RESUMING, ClientState.CLOSING}
+)
 
 
 class ClientCore:
     """The connection-level half of :class:`~arcp.protocol.client_session.ClientSession`:
-    handshake, resume, timers, inbound dispatch and framing."""
+    state, handshake and resume frames, timers and framing."""
 
     def __init__(
         self,
@@ -300,141 +264,6 @@ class ClientCore:
             seq = self._acks.take(now)
             if seq is not None:
                 self._queue("session.ack", {"last_processed_seq": seq}, now)
-        return None
-
-    # -- inbound -------------------------------------------------------------------------
-
-    def receive(self, msg: Message, now: float) -> SessionOutput | None:
-        """Process one inbound message; returns what the driver must act on, if anything."""
-        hb = self._heartbeat
-        if hb is not None:
-            hb.last_received = now
-        if type(msg) is JobEventMessage:
-            if self._state not in _LIVE:
-                return None
-            seq = msg.event_seq
-            if seq != self._last_seq + 1:
-                return self._out_of_order(seq)
-            self._last_seq = seq
-            payload = msg.payload
-            if type(payload) is ResultChunkEvent:
-                self._results.add(msg.job_id, payload.body)
-            return msg
-        if type(msg) is JobResultMessage or type(msg) is JobErrorMessage:
-            return self._on_terminal(msg)
-        if isinstance(msg, _RESPONSE_TYPES):
-            kind = _RESPONSE_KINDS[msg.type]
-            payload = msg.payload
-            job_id = msg.job_id
-            if job_id is None and not isinstance(msg, SessionJobsMessage):
-                job_id = msg.payload.job_id
-            request = self._requests.match_response(kind, payload.request_id, job_id)
-            if request is None:
-                _log.debug("ignoring an uncorrelated %s", msg.type)
-                return None
-            return Response(request.request_id, kind, msg)
-        if isinstance(msg, SessionWelcomeMessage):
-            return self._on_welcome(msg, now)
-        if isinstance(msg, SessionErrorMessage):
-            return self._on_error(msg, now)
-        if isinstance(msg, SessionPingMessage):
-            pong = {"ping_nonce": msg.payload.nonce, "received_at": utc_timestamp()}
-            self._queue("session.pong", pong, now)
-            return None
-        if isinstance(msg, SessionClosedMessage | SessionByeMessage):
-            self._state = ClientState.CLOSED
-            reason = msg.payload.reason if isinstance(msg, SessionByeMessage) else None
-            return SessionClosed(reason)
-        return None  # session.pong and anything a client does not act on
-
-    def _out_of_order(self, seq: int) -> ConnectionBroken | None:
-        if seq <= self._last_seq:
-            return None  # a duplicate, e.g. replayed after a resume (§6.3)
-        error = InternalError(
-            f"event_seq jumped from {self._last_seq} to {seq}",
-            details={"expected": self._last_seq + 1, "received": seq},
-        )
-        self._state = ClientState.BROKEN
-        return ConnectionBroken(error)
-
-    def _on_terminal(self, msg: JobResultMessage | JobErrorMessage) -> SessionOutput | None:
-        if self._state not in _LIVE:
-            return None
-        seq = msg.event_seq
-        if seq != self._last_seq + 1:
-            return self._out_of_order(seq)
-        self._last_seq = seq
-        return job_outcome(msg, self._results)
-
-    def _on_welcome(self, msg: SessionWelcomeMessage, now: float) -> Welcomed | None:
-        if self._state is not ClientState.HANDSHAKING and self._state is not ClientState.RESUMING:
-            _log.debug("ignoring an unexpected session.welcome")
-            return None
-        resumed = self._state is ClientState.RESUMING
-        payload = msg.payload
-        session_id = msg.session_id or payload.session_id
-        if resumed and session_id != self._session_id:
-            _log.warning("the runtime resumed us under another session id")
-        self._session_id = session_id
-        self._resume_token = payload.resume_token
-        self._welcome = payload
-        self._features = intersect(self._requested, payload.capabilities.features or ())
-        self._heartbeat = (
-            Heartbeat(float(payload.heartbeat_interval_sec), now)
-            if Feature.HEARTBEAT in self._features
-            else None
-        )
-        self._state = ClientState.OPEN
-        interrupted: list[str] = []
-        if resumed:
-            for request in self._requests.pending():
-                if request.sent and not request.resendable:
-                    self._requests.remove(request.request_id)
-                    interrupted.append(request.request_id)
-                else:
-                    request.sent = True
-                    self._outbox.append(request.frame)
-        return Welcomed(msg, resumed, tuple(interrupted))
-
-    def _on_error(self, msg: SessionErrorMessage, now: float) -> SessionOutput | None:
-        payload = msg.payload
-        error = error_from_payload(payload)
-        if (
-            self._state is ClientState.RESUMING
-            and error.code is ErrorCode.INVALID_REQUEST
-            and not self._legacy_resume
-        ):
-            # A runtime that does not know session.resume: try the legacy form, a hello
-            # carrying `resume` (wire-decisions: Session).
-            self._legacy_resume = True
-            self._queue("session.hello", self._hello(self._resume_request()), now)
-            return None
-        if self._state is ClientState.HANDSHAKING or self._state is ClientState.RESUMING:
-            self._state = ClientState.FAILED
-            return SessionFailed(error)
-        code = error.code
-        if code is ErrorCode.HEARTBEAT_LOST:
-            self._state = ClientState.BROKEN
-            return ConnectionBroken(error)
-        if payload.request_id is None and code in (
-            ErrorCode.UNAUTHENTICATED,
-            ErrorCode.RESUME_WINDOW_EXPIRED,
-        ):
-            self._state = ClientState.FAILED
-            return SessionFailed(error)
-        details = payload.details or {}
-        job_id = msg.job_id or details.get("job_id")
-        request = self._requests.match_error(
-            payload.request_id, code, details, job_id if isinstance(job_id, str) else None
-        )
-        if request is not None:
-            return RequestFailed(request.request_id, request.kind, error)
-        if self._state is ClientState.CLOSING:
-            # Some runtimes refuse session.close instead of answering session.closed: the
-            # session is over either way (§6.7).
-            self._state = ClientState.CLOSED
-            return SessionClosed(error.message)
-        _log.warning("session.error not tied to a pending request: %s", code.value)
         return None
 
     # -- helpers -------------------------------------------------------------------------

@@ -2,27 +2,77 @@
 
 The driver feeds it decoded messages and the current (monotonic) time with
 :meth:`ClientSession.receive`, sends what :meth:`ClientSession.data_to_send` returns, and
-calls :meth:`ClientSession.on_timer` at :meth:`ClientSession.next_deadline`. This module adds
-the requests a client makes (submit §7.1, cancel §7.4, subscribe §7.6, list_jobs §6.6, ack §6.5)
-to the connection state in :mod:`arcp.protocol.client_core`.
+calls :meth:`ClientSession.on_timer` at :meth:`ClientSession.next_deadline`. On top of the connection state in
+:mod:`arcp.protocol.client_core` this module holds the requests a client makes (submit §7.1,
+cancel §7.4, subscribe §7.6, list_jobs §6.6, ack §6.5) and the handling of what arrives:
+welcome, request correlation, ``event_seq`` checks (§8.3) and job outcomes (§7.3, §8.4).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
-from arcp.protocol.client_core import ALL_FEATURES, ClientCore, ClientState
+from arcp.ids import utc_timestamp
+from arcp.protocol.client_core import ALL_FEATURES, LIVE_STATES, ClientCore, ClientState
+from arcp.protocol.client_events import (
+    ConnectionBroken,
+    RequestFailed,
+    RequestKind,
+    Response,
+    SessionClosed,
+    SessionFailed,
+    SessionOutput,
+    Welcomed,
+)
+from arcp.protocol.client_liveness import Heartbeat
+from arcp.protocol.client_results import job_outcome
 from arcp.protocol.client_submit import normalize_trace_id, submit_payload
-from arcp_gen.features import Feature
+from arcp_gen.errors import ErrorCode, InternalError, error_from_payload
+from arcp_gen.features import Feature, intersect
+from arcp_gen.messages import (
+    JobAcceptedMessage,
+    JobCancelledMessage,
+    JobErrorMessage,
+    JobEventMessage,
+    JobResultMessage,
+    JobSubscribedMessage,
+    Message,
+    SessionByeMessage,
+    SessionClosedMessage,
+    SessionErrorMessage,
+    SessionJobsMessage,
+    SessionPingMessage,
+    SessionWelcomeMessage,
+)
+from arcp_gen.models import ResultChunkEvent
 
 __all__ = ["ALL_FEATURES", "ClientSession", "ClientState"]
+
+_log = logging.getLogger("arcp.client")
+
+_RESPONSE_KINDS: Final[Mapping[str, RequestKind]] = {
+    "job.accepted": "job.submit",
+    "job.subscribed": "job.subscribe",
+    "job.cancelled": "job.cancel",
+    "session.jobs": "session.list_jobs",
+}
+
+_RESPONSE_TYPES = (
+    JobAcceptedMessage,
+    JobSubscribedMessage,
+    JobCancelledMessage,
+    SessionJobsMessage,
+)
+
 
 _DEFAULT_REASON = "cancelled by the client"
 
 
 class ClientSession(ClientCore):
-    """One client session, across any number of resumed connections."""
+    """One client session, across any number of resumed connections: the requests it sends
+    and the handling of everything it receives."""
 
     def submit(
         self,
@@ -107,3 +157,138 @@ class ClientSession(ClientCore):
         if not self._auto_ack:
             return False
         return self._acks.mark(seq)
+
+    # -- inbound -------------------------------------------------------------------------
+
+    def receive(self, msg: Message, now: float) -> SessionOutput | None:
+        """Process one inbound message; returns what the driver must act on, if anything."""
+        hb = self._heartbeat
+        if hb is not None:
+            hb.last_received = now
+        if type(msg) is JobEventMessage:
+            if self._state not in LIVE_STATES:
+                return None
+            seq = msg.event_seq
+            if seq != self._last_seq + 1:
+                return self._out_of_order(seq)
+            self._last_seq = seq
+            payload = msg.payload
+            if type(payload) is ResultChunkEvent:
+                self._results.add(msg.job_id, payload.body)
+            return msg
+        if type(msg) is JobResultMessage or type(msg) is JobErrorMessage:
+            return self._on_terminal(msg)
+        if isinstance(msg, _RESPONSE_TYPES):
+            kind = _RESPONSE_KINDS[msg.type]
+            payload = msg.payload
+            job_id = msg.job_id
+            if job_id is None and not isinstance(msg, SessionJobsMessage):
+                job_id = msg.payload.job_id
+            request = self._requests.match_response(kind, payload.request_id, job_id)
+            if request is None:
+                _log.debug("ignoring an uncorrelated %s", msg.type)
+                return None
+            return Response(request.request_id, kind, msg)
+        if isinstance(msg, SessionWelcomeMessage):
+            return self._on_welcome(msg, now)
+        if isinstance(msg, SessionErrorMessage):
+            return self._on_error(msg, now)
+        if isinstance(msg, SessionPingMessage):
+            pong = {"ping_nonce": msg.payload.nonce, "received_at": utc_timestamp()}
+            self._queue("session.pong", pong, now)
+            return None
+        if isinstance(msg, SessionClosedMessage | SessionByeMessage):
+            self._state = ClientState.CLOSED
+            reason = msg.payload.reason if isinstance(msg, SessionByeMessage) else None
+            return SessionClosed(reason)
+        return None  # session.pong and anything a client does not act on
+
+    def _out_of_order(self, seq: int) -> ConnectionBroken | None:
+        if seq <= self._last_seq:
+            return None  # a duplicate, e.g. replayed after a resume (§6.3)
+        error = InternalError(
+            f"event_seq jumped from {self._last_seq} to {seq}",
+            details={"expected": self._last_seq + 1, "received": seq},
+        )
+        self._state = ClientState.BROKEN
+        return ConnectionBroken(error)
+
+    def _on_terminal(self, msg: JobResultMessage | JobErrorMessage) -> SessionOutput | None:
+        if self._state not in LIVE_STATES:
+            return None
+        seq = msg.event_seq
+        if seq != self._last_seq + 1:
+            return self._out_of_order(seq)
+        self._last_seq = seq
+        return job_outcome(msg, self._results)
+
+    def _on_welcome(self, msg: SessionWelcomeMessage, now: float) -> Welcomed | None:
+        if self._state is not ClientState.HANDSHAKING and self._state is not ClientState.RESUMING:
+            _log.debug("ignoring an unexpected session.welcome")
+            return None
+        resumed = self._state is ClientState.RESUMING
+        payload = msg.payload
+        session_id = msg.session_id or payload.session_id
+        if resumed and session_id != self._session_id:
+            _log.warning("the runtime resumed us under another session id")
+        self._session_id = session_id
+        self._resume_token = payload.resume_token
+        self._welcome = payload
+        self._features = intersect(self._requested, payload.capabilities.features or ())
+        self._heartbeat = (
+            Heartbeat(float(payload.heartbeat_interval_sec), now)
+            if Feature.HEARTBEAT in self._features
+            else None
+        )
+        self._state = ClientState.OPEN
+        interrupted: list[str] = []
+        if resumed:
+            for request in self._requests.pending():
+                if request.sent and not request.resendable:
+                    self._requests.remove(request.request_id)
+                    interrupted.append(request.request_id)
+                else:
+                    request.sent = True
+                    self._outbox.append(request.frame)
+        return Welcomed(msg, resumed, tuple(interrupted))
+
+    def _on_error(self, msg: SessionErrorMessage, now: float) -> SessionOutput | None:
+        payload = msg.payload
+        error = error_from_payload(payload)
+        if (
+            self._state is ClientState.RESUMING
+            and error.code is ErrorCode.INVALID_REQUEST
+            and not self._legacy_resume
+        ):
+            # A runtime that does not know session.resume: try the legacy form, a hello
+            # carrying `resume` (wire-decisions: Session).
+            self._legacy_resume = True
+            self._queue("session.hello", self._hello(self._resume_request()), now)
+            return None
+        if self._state is ClientState.HANDSHAKING or self._state is ClientState.RESUMING:
+            self._state = ClientState.FAILED
+            return SessionFailed(error)
+        code = error.code
+        if code is ErrorCode.HEARTBEAT_LOST:
+            self._state = ClientState.BROKEN
+            return ConnectionBroken(error)
+        if payload.request_id is None and code in (
+            ErrorCode.UNAUTHENTICATED,
+            ErrorCode.RESUME_WINDOW_EXPIRED,
+        ):
+            self._state = ClientState.FAILED
+            return SessionFailed(error)
+        details = payload.details or {}
+        job_id = msg.job_id or details.get("job_id")
+        request = self._requests.match_error(
+            payload.request_id, code, details, job_id if isinstance(job_id, str) else None
+        )
+        if request is not None:
+            return RequestFailed(request.request_id, request.kind, error)
+        if self._state is ClientState.CLOSING:
+            # Some runtimes refuse session.close instead of answering session.closed: the
+            # session is over either way (§6.7).
+            self._state = ClientState.CLOSED
+            return SessionClosed(error.message)
+        _log.warning("session.error not tied to a pending request: %s", code.value)
+        return None
