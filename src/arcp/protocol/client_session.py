@@ -2,8 +2,8 @@
 
 The driver feeds it decoded messages and the current (monotonic) time with
 :meth:`ClientSession.receive`, sends what :meth:`ClientSession.data_to_send` returns, and
-calls :meth:`ClientSession.on_timer` at :meth:`ClientSession.next_deadline`. On top of the connection state in
-:mod:`arcp.protocol.client_core` this module holds the requests a client makes (submit §7.1,
+calls :meth:`ClientSession.on_timer` at :meth:`ClientSession.next_deadline`. On top of the
+connection state in :mod:`arcp.protocol.client_core` this module holds the requests a client makes (submit §7.1,
 cancel §7.4, subscribe §7.6, list_jobs §6.6, ack §6.5) and the handling of what arrives:
 welcome, request correlation, ``event_seq`` checks (§8.3) and job outcomes (§7.3, §8.4).
 """
