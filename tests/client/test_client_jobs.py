@@ -237,3 +237,14 @@ async def test_connected_transport_target(runtime: Runtime) -> None:
 def test_runtime_factory_is_importable() -> None:
     """The test runtime builds without a running loop."""
     assert make_runtime() is not None
+
+
+async def test_idempotent_resubmit_returns_the_same_job(dialer: Dialer) -> None:
+    """§7.2: the same idempotency key and parameters give the same job (and handle)."""
+    async with await Client.connect(dialer, token=TOKEN) as client:
+        first = await client.submit("echo", {"k": 1}, idempotency_key="same-key")
+        assert await first.result() == {"k": 1}
+        again = await client.submit("echo", {"k": 1}, idempotency_key="same-key")
+        assert again is first  # already finished: the same, ended handle
+        assert await again.result() == {"k": 1}
+        assert repr(first) == f"JobHandle(job_id={first.job_id!r}, status='success')"

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,7 @@ _log = logging.getLogger("arcp.client")
 
 _CLOSE_GRACE = 5.0
 _RESUME_TIMEOUT = 30.0
+_FINISHED_KEPT = 256
 _YIELD_MASK = 63  # yield to the loop every 64 frames
 
 
@@ -60,6 +62,8 @@ class ClientDriver:
         self._factory = factory
         self._loop = asyncio.get_running_loop()
         self._streams: dict[str, JobStream] = {}
+        # Recently ended handles, so an idempotent resubmit (§7.2) gets the finished handle.
+        self._finished: OrderedDict[str, JobHandle] = OrderedDict()
         # Events of jobs with a subscribe in flight: some runtimes replay before job.subscribed.
         self._early: dict[str, list[JobEventMessage | JobEnded]] = {}
         self._waiters: dict[str, tuple[asyncio.Future[Any], str | None]] = {}
@@ -245,6 +249,10 @@ class ClientDriver:
             stream = self._streams.pop(out.job_id, None)
             if stream is not None:
                 stream._end(out)  # pyright: ignore[reportPrivateUsage]
+                if isinstance(stream, JobHandle):
+                    self._finished[out.job_id] = stream
+                    if len(self._finished) > _FINISHED_KEPT:
+                        self._finished.popitem(last=False)
             elif out.job_id in self._early:
                 self._early[out.job_id].append(out)
         elif isinstance(out, Welcomed):
@@ -266,7 +274,7 @@ class ClientDriver:
         result: Any = msg
         if isinstance(msg, JobAcceptedMessage):
             job_id = msg.payload.job_id
-            existing = self._streams.get(job_id)
+            existing = self._streams.get(job_id) or self._finished.get(job_id)
             if isinstance(existing, JobHandle):
                 result = existing
             elif entry is not None:
