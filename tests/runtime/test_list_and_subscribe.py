@@ -85,8 +85,9 @@ async def test_list_jobs_never_shows_another_principals_jobs(rt: Runtime) -> Non
 
 
 async def test_subscribe_with_history_replays_then_streams_live(rt: Runtime, gates: Gates) -> None:
-    """§7.6: job.subscribed comes first; history after from_event_seq is replayed, re-stamped
-    into the subscriber's own seq space, then live events, then the terminal message."""
+    """§7.6, §13.3: job.subscribed comes first (subscribed_from = the job's origin seq where
+    live delivery starts); history after from_event_seq is replayed, re-stamped into the
+    subscriber's own seq space, then live events, then the terminal message."""
     owner, watcher = connect(rt), connect(rt)
     await owner.hello(token="t")
     await watcher.hello(token="t2")
@@ -101,7 +102,7 @@ async def test_subscribe_with_history_replays_then_streams_live(rt: Runtime, gat
     p = subscribed["payload"]
     assert subscribed["type"] == "job.subscribed"
     assert (p["job_id"], p["current_status"], p["agent"]) == (job_id, "running", "chatty@1.0.0")
-    assert (p["subscribed_from"], p["replayed"], p["parent_job_id"]) == (1, True, None)
+    assert (p["subscribed_from"], p["replayed"], p["parent_job_id"]) == (3, True, None)
     assert p["trace_id"] == subscribed["trace_id"] == origin[0]["trace_id"]
     gates["go"].set()
     frames = await watcher.until_terminal(job_id)

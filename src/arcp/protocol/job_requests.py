@@ -209,12 +209,10 @@ class JobRequests:
             raise JobNotFoundError("no such job", details={"job_id": p.job_id})
         events = job.log
         own = job.origin is session or p.job_id in session.subscriptions
+        replay: list[EventItem] = []
         if p.history and not own:
             start = max(p.from_event_seq or 0, events.first_origin_seq - 1)
             replay = [item for item in events.after(start) if session.accepts(item[3])]
-        else:
-            start = events.last_origin_seq
-            replay = []
         if job.terminal and not own and not replay:
             replay = [events.items[-1]]
         descriptor: dict[str, Any] = {
@@ -225,7 +223,8 @@ class JobRequests:
             "lease": job.lease,
             "parent_job_id": None,
             "trace_id": job.trace_id,
-            "subscribed_from": start,
+            # Where live delivery starts, in the job's origin coordinate (§7.6, example 13.3).
+            "subscribed_from": events.last_origin_seq,
             "replayed": bool(replay) and p.history is True,
         }
         session.control("job.subscribed", descriptor, job_id=job.job_id, trace_id=job.trace_id)
