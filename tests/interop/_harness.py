@@ -174,9 +174,16 @@ def running(argv: list[str]) -> Iterator[Peer]:
 
 
 def run_official_client(
-    python: Path, url: str, *scenarios: str, token: str = TOKEN, timeout: float = 60.0
+    python: Path,
+    url: str,
+    *scenarios: str,
+    token: str = TOKEN,
+    timeout: float = 60.0,
+    parallel: bool = True,
 ) -> dict[str, dict[str, Any]]:
-    """Run ``peers/official_client.py`` scenarios; returns ``{step: observations}``."""
+    """Run ``peers/official_client.py`` scenarios, concurrently unless ``parallel`` is false
+    (each scenario opens its own sessions); returns ``{step: observations}``."""
+    flags = ["--parallel"] if parallel else []
     done = subprocess.run(
         [
             str(python),
@@ -185,6 +192,9 @@ def run_official_client(
             url,
             "--token",
             token,
+            "--other-token",
+            OTHER_TOKEN,
+            *flags,
             *scenarios,
         ],
         capture_output=True,

@@ -35,6 +35,10 @@ SCENARIOS = (
     "idle",
     "minimal_features",
     "budget",
+    "idempotent",
+    "ack",
+    "list_pages",
+    "foreign_subscribe",
 )
 
 
@@ -138,6 +142,40 @@ def test_list_jobs(steps: dict[str, dict[str, Any]]) -> None:
     assert entry["status"] == "success"
     assert entry["submitted_at"].endswith("Z")
     assert obs["next_cursor"] is None
+
+
+def test_list_jobs_filters_and_pages(steps: dict[str, dict[str, Any]]) -> None:
+    """§6.6: the official client pages with our opaque cursor and filters by status/agent."""
+    obs = ok(steps, "list_pages")
+    assert obs["mine_listed"]
+    assert obs["unique"]
+    assert all(0 < size <= 2 for size in obs["page_sizes"])
+    assert len(obs["page_sizes"]) >= 2
+    assert obs["running_for_finished"] == []
+
+
+def test_idempotent_submit(steps: dict[str, dict[str, Any]]) -> None:
+    """§7.2: same key and parameters give the same job; other parameters DUPLICATE_KEY."""
+    obs = ok(steps, "idempotent")
+    assert obs["again"] == obs["first"]
+    assert obs["first_result"]["result"] == {"k": 1}
+    assert obs["conflict"]["code"] == "DUPLICATE_KEY"
+
+
+def test_acks_are_accepted(steps: dict[str, dict[str, Any]]) -> None:
+    """§6.5: a session.ack after every event draws no error."""
+    obs = ok(steps, "ack")
+    assert obs["events"] == 20
+    assert obs["result"] == {"count": 20}
+    assert obs["errors"] == 0
+
+
+def test_other_principal_cannot_subscribe_or_list(steps: dict[str, dict[str, Any]]) -> None:
+    """§7.6, §14: another principal neither subscribes to nor sees the job."""
+    obs = ok(steps, "foreign_subscribe")
+    assert obs["refused"]["code"] == "JOB_NOT_FOUND"  # wire-decisions: do not reveal it
+    assert not obs["listed_to_other"]
+    assert obs["owner"]["result"] == {"slept": 0.5}
 
 
 def test_subscribe_from_another_session(steps: dict[str, dict[str, Any]]) -> None:

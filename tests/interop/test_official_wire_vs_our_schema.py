@@ -40,6 +40,10 @@ SCENARIOS = (
     "close",
     "minimal_features",
     "budget",
+    "idempotent",
+    "ack",
+    "list_pages",
+    "foreign_subscribe",
 )
 
 # (message type, field our decoder names) for each documented deviation.

@@ -25,6 +25,7 @@ from arcp_gen.errors import (  # noqa: E402
     AgentNotAvailableError,
     AgentVersionNotAvailableError,
     ARCPError,
+    DuplicateKeyError,
     InternalError,
     JobCancelledError,
     JobTimeoutError,
@@ -139,6 +140,17 @@ async def test_agent_versions(client: Any) -> None:
             await client.submit("versioned@9.9.9", {})
     assert default.agent == "versioned@2.0.0"
     assert pinned.agent == "versioned@1.0.0"
+
+
+async def test_idempotent_submit(client: Any) -> None:
+    key = f"interop-{time.monotonic_ns()}"
+    async with asyncio.timeout(STEP):
+        first = await client.submit("echo", {"k": 1}, idempotency_key=key)
+        assert await first.result() == {"k": 1}
+        again = await client.submit("echo", {"k": 1}, idempotency_key=key)
+        with pytest.raises(DuplicateKeyError):
+            await client.submit("echo", {"k": 2}, idempotency_key=key)
+    assert again.job_id == first.job_id
 
 
 async def test_failing_agent(client: Any) -> None:

@@ -11,7 +11,8 @@ with ``error = {"type", "code", "message"}``. ``inbound`` lists the envelope typ
 client received (in order), taken from the client's dispatch hook.
 
 Scenarios: handshake, echo, chatty, progress, chunked, versioned, fail, unknown_agent, bad_token, list_jobs,
-subscribe, cancel, resume, close, idle, minimal_features, budget, subscribe_history, timeout.
+subscribe, cancel, resume, close, idle, idempotent, ack, list_pages, foreign_subscribe,
+minimal_features, budget, subscribe_history, timeout.
 ``all`` runs every one of them.
 """
 
@@ -27,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 # `arcp` here is the official SDK: this file runs in .interop-venv, never in our venv.
-from arcp import ARCPError, ClientInfo, SessionResume, WebSocketTransport, client
+from arcp import ARCPError, ClientInfo, ListJobsFilter, SessionResume, WebSocketTransport, client
 
 ARCPClient = client.ARCPClient
 
@@ -455,6 +456,107 @@ async def s_idle(args: argparse.Namespace) -> dict[str, Any]:
         await p.close()
 
 
+async def s_idempotent(args: argparse.Namespace) -> dict[str, Any]:
+    """§7.2: the same idempotency key and parameters give the same job."""
+    p = Probe(args.url, args.token)
+    try:
+        await p.connect()
+        key = f"interop-{id(p)}"
+        first = await p.client.submit(agent="echo", input={"k": 1}, idempotency_key=key)
+        first_result = await terminal(first)
+        again = await p.client.submit(agent="echo", input={"k": 1}, idempotency_key=key)
+        try:
+            await p.client.submit(agent="echo", input={"k": 2}, idempotency_key=key)
+        except Exception as exc:
+            conflict: dict[str, Any] | None = describe_error(exc)
+        else:
+            conflict = None
+        return {
+            "first": first.job_id,
+            "again": again.job_id,
+            "first_result": first_result,
+            "conflict": conflict,
+        }
+    finally:
+        await p.close()
+
+
+async def s_ack(args: argparse.Namespace) -> dict[str, Any]:
+    """§6.5: frequent session.ack from the official client."""
+    p = Probe(args.url, args.token)
+    p.client.auto_ack = client.AutoAckOptions(every_n=1, interval_sec=0.05)
+    try:
+        await p.connect()
+        handle = await p.client.submit(agent="chatty", input={"n": 20})
+        events = await drain(handle)
+        out = await terminal(handle)
+        await asyncio.sleep(0.3)  # let acks flow
+        return {
+            "events": len(events),
+            **out,
+            "acked_through": p.client.latest_event_seq,
+            "errors": p.inbound.count("session.error"),
+        }
+    finally:
+        await p.close()
+
+
+async def s_list_pages(args: argparse.Namespace) -> dict[str, Any]:
+    """§6.6: filters and cursor paging."""
+    p = Probe(args.url, args.token)
+    try:
+        await p.connect()
+        mine = []
+        for i in range(3):
+            handle = await p.client.submit(agent="echo", input={"page": i})
+            await terminal(handle)
+            mine.append(handle.job_id)
+        pages: list[list[str]] = []
+        cursor = None
+        filt = ListJobsFilter(status=("success",), agent="echo@1.0.0")
+        for _ in range(100):
+            page = await p.client.list_jobs(filter=filt, limit=2, cursor=cursor)
+            pages.append([j.job_id for j in page.jobs])
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        listed = [j for page in pages for j in page]
+        running = await p.client.list_jobs(filter=ListJobsFilter(status=("running",)))
+        return {
+            "mine_listed": all(j in listed for j in mine),
+            "page_sizes": [len(page) for page in pages],
+            "unique": len(listed) == len(set(listed)),
+            "running_for_finished": [j.job_id for j in running.jobs if j.job_id in mine],
+        }
+    finally:
+        await p.close()
+
+
+async def s_foreign_subscribe(args: argparse.Namespace) -> dict[str, Any]:
+    """§7.6: another principal may not subscribe to (or learn of) the job."""
+    owner = Probe(args.url, args.token, name="interop-owner")
+    other = Probe(args.url, args.other_token, name="interop-other")
+    try:
+        await owner.connect()
+        handle = await owner.client.submit(agent="slow", input={"sec": 0.5})
+        await other.connect()
+        try:
+            await other.client.subscribe(handle.job_id, history=True)
+        except Exception as exc:
+            refused: dict[str, Any] | None = describe_error(exc)
+        else:
+            refused = None
+        listing = await other.client.list_jobs()
+        return {
+            "refused": refused,
+            "listed_to_other": any(j.job_id == handle.job_id for j in listing.jobs),
+            "owner": await terminal(handle),
+        }
+    finally:
+        await other.close()
+        await owner.close()
+
+
 async def s_close(args: argparse.Namespace) -> dict[str, Any]:
     p = Probe(args.url, args.token)
     await p.connect()
@@ -477,6 +579,10 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] 
     "cancel": s_cancel,
     "resume": s_resume,
     "close": s_close,
+    "idempotent": s_idempotent,
+    "ack": s_ack,
+    "list_pages": s_list_pages,
+    "foreign_subscribe": s_foreign_subscribe,
     "idle": s_idle,
     "minimal_features": s_minimal_features,
     "budget": s_budget,
@@ -502,6 +608,7 @@ async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
+    parser.add_argument("--other-token", default="", help="a second principal's token")
     parser.add_argument(
         "--parallel", action="store_true", help="run the scenarios concurrently (own sessions)"
     )
