@@ -307,3 +307,24 @@ def test_any_interleaving_keeps_every_session_gap_free_and_jobs_in_order(
             assert values == sorted(set(values))
     for job_id, count in counters.items():  # the submitting session lost nothing
         assert clients[owner[job_id]].by_job.get(job_id, []) == list(range(count))
+
+
+def test_sweep_forgets_expired_sessions_and_old_finished_jobs() -> None:
+    """§6.3, §6.6: a detached session lives for the resume window, finished jobs stay listed
+    for it too; after that both are forgotten while a running job keeps going."""
+    catalog: AgentCatalog[str] = AgentCatalog()
+    catalog.add("work", "1.0.0", "handler")
+    core: RuntimeCore[str] = RuntimeCore(RuntimeConfig(resume_window_sec=100), catalog)
+    client = Client(core, 0.0)
+    (start_a,) = client.send("job.submit", {"agent": "work"}, 0.0)
+    (start_b,) = client.send("job.submit", {"agent": "work"}, 0.0)
+    core.succeed(start_a.job, {"result": 1}, 10.0)
+    client.drop(20.0)
+    core.sweep(100.0)
+    assert client.session_id in core.sessions and len(core.jobs) == 2
+    core.sweep(121.0)
+    assert client.session_id not in core.sessions
+    assert list(core.jobs.jobs) == [start_b.job.job_id]
+    assert start_b.job.origin is None
+    assert core.event(start_b.job, "log", {"level": "info", "message": "still running"})
+    assert start_b.job.log.last_origin_seq == 1  # the job counts on by itself

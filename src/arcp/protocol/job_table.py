@@ -34,17 +34,17 @@ class JobRecord:
     lease_constraints: dict[str, Any] | None
     trace_id: str
     created_at: str
-    input: Any
+    input: Any = field(repr=False)
     max_runtime_sec: float | None
-    origin: RuntimeSession | None
+    origin: RuntimeSession | None = field(repr=False)
     origin_session_id: str
-    log: JobEventLog
-    accepted: dict[str, Any]
-    fingerprint: bytes = b""
+    log: JobEventLog = field(repr=False)
+    accepted: dict[str, Any] = field(repr=False)
+    fingerprint: bytes = field(default=b"", repr=False)
     idempotency_key: str | None = None
     status: str = "pending"
     finished_at: float | None = None
-    subscribers: dict[str, RuntimeSession] = field(default_factory=lambda: {})
+    subscribers: dict[str, RuntimeSession] = field(default_factory=lambda: {}, repr=False)
 
     @property
     def terminal(self) -> bool:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
+from arcp import __version__
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.job_table import JobRecord
 from arcp.protocol.runtime_actions import Action, Authenticate, StartJob, StopJob
@@ -44,7 +45,7 @@ class Runtime:
     def __init__(
         self,
         name: str = "arcp-python",
-        version: str = "0.1.0",
+        version: str = __version__,
         *,
         tokens: Mapping[str, str] | TokenVerifier | None = None,
         resume_window_sec: float = 600,
