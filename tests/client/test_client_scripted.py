@@ -11,6 +11,7 @@ import pytest
 
 from arcp.client import Client
 from arcp.ids import new_ulid
+from arcp.protocol.client_session import ClientState
 from arcp.transport import MemoryTransport, memory_pair
 from arcp_gen.errors import AgentNotAvailableError, DuplicateKeyError
 
@@ -342,3 +343,47 @@ async def test_events_replayed_before_job_subscribed_are_kept() -> None:
     assert [e.payload.body.message async for e in sub] == ["h1", "h2"]  # type: ignore[union-attr]
     assert await sub.result() == "z"
     await shut(client, peer)
+
+
+async def test_heartbeat_timers_ping_then_declare_loss_and_resume() -> None:
+    """§6.4 with real timers (interval 1 s, the smallest the wire allows): an idle client
+    pings; a runtime silent for two intervals is declared lost, the client says
+    HEARTBEAT_LOST, drops the link and resumes on a new one."""
+    peers: list[Peer] = []
+
+    async def factory() -> MemoryTransport:
+        mine, theirs = memory_pair()
+        peers.append(Peer(theirs))
+        return mine
+
+    async def first() -> None:
+        while not peers:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        await peers[0].expect("session.hello")
+        await peers[0].send(
+            "session.welcome",
+            {
+                "runtime": {"name": "scripted"},
+                "resume_token": "rt-1",
+                "heartbeat_interval_sec": 1,
+                "capabilities": {"features": ["heartbeat"]},
+            },
+            session_id="sess_S",
+        )
+
+    script = asyncio.create_task(first())
+    client = await Client.connect(factory, token="t")
+    await script
+    async with asyncio.timeout(10):
+        ping = orjson.loads(await peers[0].end.recv())
+        assert ping["type"] == "session.ping" and ping["payload"]["nonce"]
+        lost = orjson.loads(await peers[0].end.recv())  # we stay silent: no pong
+        assert lost["type"] == "session.error"
+        assert lost["payload"]["code"] == "HEARTBEAT_LOST"
+        while len(peers) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        await peers[1].welcome(token="rt-2")
+        while client._session.state is not ClientState.OPEN:  # pyright: ignore[reportPrivateUsage]  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    assert client.session_id == "sess_S"
+    await shut(client, peers[1])
