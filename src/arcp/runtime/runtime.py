@@ -135,7 +135,7 @@ class Runtime:
                 if (conn.session, conn.generation) != session_before and conn.current:
                     if heartbeat is not None:
                         heartbeat.cancel()
-                    heartbeat = asyncio.create_task(self._heartbeat(conn))
+                    heartbeat = asyncio.create_task(self._heartbeat(conn, transport, writer))
         finally:
             self.core.on_disconnect(conn, loop.time())
             if heartbeat is not None:
@@ -185,12 +185,19 @@ class Runtime:
         except TransportClosed:
             return
 
-    async def _heartbeat(self, conn: RuntimeConnection) -> None:
+    async def _heartbeat(
+        self, conn: RuntimeConnection, transport: Transport, writer: asyncio.Task[None]
+    ) -> None:
+        """Ping when idle; on heartbeat loss give the writer one interval to send the error,
+        then close the transport even if the peer stopped reading (§6.4)."""
         loop = asyncio.get_running_loop()
         session = conn.session
         while session is not None and conn.current:
             deadline = session.next_deadline()
             if deadline is None:
+                if session.closing:
+                    await asyncio.wait([writer], timeout=session.heartbeat_interval_sec)
+                    await transport.close()
                 return
             await asyncio.sleep(max(0.0, deadline - loop.time()))
             if not conn.current:
