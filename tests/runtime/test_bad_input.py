@@ -14,7 +14,17 @@ async def _still_works(peer: Peer) -> None:
     assert result["payload"]["result"] == "ok"
 
 
-@pytest.mark.parametrize("data", [b"{not json", b"[1, 2]", b'"text"', b"{}", b'{"type": 5}'])
+DEEP = (
+    b'{"arcp":"1.1","id":"x","type":"job.submit","payload":{"agent":"echo","input":'
+    + b"[" * 5000
+    + b"]" * 5000
+    + b"}}"
+)
+
+
+@pytest.mark.parametrize(
+    "data", [b"{not json", b"[1, 2]", b'"text"', b"{}", b'{"type": 5}', b"\xff\xfe", DEEP]
+)
 async def test_malformed_frames_are_invalid_requests(rt: Runtime, data: bytes) -> None:
     """Malformed frames get session.error INVALID_REQUEST; the session stays up."""
     peer = connect(rt)

@@ -177,9 +177,16 @@ class JobRequests:
         if job_id is None:
             raise InvalidRequestError("job.cancel needs a job_id")
         job = self.core.jobs.visible(job_id, session.principal)
+        allowed = job is not None and job.origin_session_id == session.session_id
+        log.info(
+            "audit: principal %r cancel %s: %s",
+            session.principal,
+            job_id,
+            "allowed" if allowed else "denied",
+        )
         if job is None:
             raise JobNotFoundError("no such job", details={"job_id": job_id})
-        if job.origin_session_id != session.session_id:
+        if not allowed:
             raise PermissionDeniedError("only the submitting session may cancel a job")
         session.control(
             "job.cancelled",

@@ -98,6 +98,10 @@ class RuntimeCore(Generic[H]):
         except DecodeError as err:
             conn.error(err, err.envelope_id)
             return []
+        except Exception:  # a frame the codec could not even describe (e.g. absurd nesting)
+            log.debug("undecodable frame", exc_info=True)
+            conn.error(InvalidRequestError("frame could not be decoded"))
+            return []
         try:
             return self._dispatch(conn, message, now)
         except ARCPError as err:
