@@ -1,9 +1,10 @@
 """The per-session replay buffer: every event a session was sent, by ``event_seq`` (§6.3, §6.5).
 
 Entries are :data:`EventItem` tuples shared with the job's own log, so buffering one event
-costs a deque slot, not a copy of its frame. The buffer numbers its entries implicitly: the
-entry at index ``i`` has ``event_seq == base_seq + i``, which keeps the sequence gap-free by
-construction (§8.3).
+costs a list slot, not a copy of its frame. The buffer numbers its entries implicitly: the
+entry at offset ``i`` has ``event_seq == first_seq + i``, which keeps the sequence gap-free
+by construction (§8.3). A list with a moving head (compacted now and then) gives O(1)
+lookup by seq for draining and replay.
 
 Entries are freed by ``session.ack`` (§6.5) or, only when the hard cap forces it, by evicting
 the oldest. A resume that asks for an event no longer held is refused (§6.3).
@@ -11,7 +12,6 @@ the oldest. A resume that asks for an event no longer held is refused (§6.3).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 
 __all__ = ["EventItem", "ReplayBuffer"]
@@ -24,21 +24,24 @@ EventItem = tuple[int, bytes, bytes, int]
 payload, ``gate`` the feature a receiver must have negotiated (see :mod:`event_frames`).
 """
 
+_COMPACT_AT = 4096
+
 
 class ReplayBuffer:
     """Ordered, gap-free event entries with an implicit ``event_seq`` (§8.3)."""
 
-    __slots__ = ("_base", "_items", "limit")
+    __slots__ = ("_base", "_head", "_items", "limit")
 
     def __init__(self, limit: int = 100_000) -> None:
-        self._items: deque[EventItem] = deque()
-        self._base = 1
+        self._items: list[EventItem | None] = []
+        self._head = 0  # index of the oldest held entry in _items
+        self._base = 1  # seq of that entry
         self.limit = limit
 
     @property
     def last_seq(self) -> int:
         """The seq of the newest entry ever appended (0 before the first)."""
-        return self._base + len(self._items) - 1
+        return self._base + len(self._items) - self._head - 1
 
     @property
     def first_seq(self) -> int:
@@ -46,34 +49,41 @@ class ReplayBuffer:
         return self._base
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._items) - self._head
 
     def append(self, item: EventItem) -> int:
         """Store ``item`` under the next seq and return that seq; evicts the oldest at the cap."""
         items = self._items
         items.append(item)
-        if len(items) > self.limit:
-            items.popleft()
-            self._base += 1
-        return self._base + len(items) - 1
+        if len(items) - self._head > self.limit:
+            self._drop(1)
+        return self._base + len(items) - self._head - 1
 
     def get(self, seq: int) -> EventItem | None:
         """The entry with ``seq``, or None once it was freed."""
         index = seq - self._base
-        if 0 <= index < len(self._items):
-            return self._items[index]
+        if 0 <= index < len(self._items) - self._head:
+            return self._items[self._head + index]
         return None
 
     def free_through(self, seq: int) -> int:
         """Free entries with seq ≤ ``seq`` (§6.5); returns how many were freed."""
-        count = min(seq - self._base + 1, len(self._items))
+        count = min(seq - self._base + 1, len(self))
         if count <= 0:
             return 0
-        items = self._items
-        for _ in range(count):
-            items.popleft()
-        self._base += count
+        self._drop(count)
         return count
+
+    def _drop(self, count: int) -> None:
+        items, head = self._items, self._head
+        for i in range(head, head + count):
+            items[i] = None  # release the entry now; the slot goes at the next compaction
+        head += count
+        self._base += count
+        if head >= _COMPACT_AT and head * 2 >= len(items):
+            del items[:head]
+            head = 0
+        self._head = head
 
     def covers(self, last_event_seq: int) -> bool:
         """True when every event after ``last_event_seq`` is still held (§6.3)."""
