@@ -13,7 +13,7 @@ from arcp.codec import decode, encode
 from arcp.ids import new_ulid
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.event_frames import GATE_PROGRESS, JobEventLog
-from arcp.protocol.replay_buffer import ReplayBuffer
+from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp.protocol.runtime_actions import Authenticate, StartJob
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_core import RuntimeConfig, RuntimeCore
@@ -328,3 +328,46 @@ def test_sweep_forgets_expired_sessions_and_old_finished_jobs() -> None:
     assert start_b.job.origin is None
     assert core.event(start_b.job, "log", {"level": "info", "message": "still running"})
     assert start_b.job.log.last_origin_seq == 1  # the job counts on by itself
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 50),
+    st.lists(st.one_of(st.just(-1), st.integers(0, 10_000)), max_size=300),
+)
+def test_replay_buffer_matches_a_plain_model(limit: int, ops: list[int]) -> None:
+    """§6.5, §8.3: appends get consecutive seqs; acks free a prefix; the cap keeps the newest
+    `limit` entries; lookups agree with a dictionary model at every step."""
+    buffer = ReplayBuffer(limit)
+    model: dict[int, EventItem] = {}
+    last = 0
+    for op in ops:
+        if op == -1:
+            seq = max(last - 3, 0)
+            buffer.free_through(seq)
+            model = {k: v for k, v in model.items() if k > seq}
+        else:
+            item: EventItem = (op, b"", b"{}", 0)
+            last += 1
+            assert buffer.append(item) == last
+            model[last] = item
+            if len(model) > limit:
+                del model[min(model)]
+        assert buffer.last_seq == last
+        assert len(buffer) == len(model)
+        assert list(buffer.after(0)) == sorted(model)
+        for seq in range(max(0, last - limit - 2), last + 2):
+            assert buffer.get(seq) == model.get(seq)
+
+
+def test_replay_buffer_stays_consistent_across_compactions() -> None:
+    """§6.5: long-running sessions evict and compact many times without losing order."""
+    buffer = ReplayBuffer(limit=10)
+    for n in range(1, 20_001):
+        assert buffer.append((n, b"", b"{}", 0)) == n
+        if n % 7 == 0:
+            buffer.free_through(n - 2)
+    assert (buffer.first_seq, buffer.last_seq) == (19_991, 20_000)
+    assert [buffer.get(s) for s in buffer.after(0)] == [
+        (s, b"", b"{}", 0) for s in range(19_991, 20_001)
+    ]
