@@ -13,7 +13,7 @@ import hmac
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from arcp import __version__
 from arcp.protocol.agent_catalog import AgentCatalog
@@ -25,6 +25,9 @@ from arcp.runtime.context import JobContext
 from arcp.transport.base import Transport, TransportClosed
 from arcp_gen.errors import ARCPError, InternalError, JobCancelledError, JobTimeoutError
 from arcp_gen.features import Feature
+
+if TYPE_CHECKING:
+    from arcp.transport.websocket import WebSocketServer
 
 __all__ = ["Agent", "Runtime", "TokenVerifier"]
 
@@ -83,7 +86,7 @@ class Runtime:
         self._max_result = max_result_bytes
         self._running: dict[str, tuple[asyncio.Task[None], JobContext]] = {}
         self._connections: dict[RuntimeConnection, tuple[Transport, asyncio.Task[None]]] = {}
-        self._servers: list[Any] = []
+        self._servers: list[WebSocketServer] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -149,7 +152,7 @@ class Runtime:
 
     async def serve_websocket(
         self, host: str = "127.0.0.1", port: int = 0, path: str | None = "/arcp", **ws_options: Any
-    ) -> Any:
+    ) -> WebSocketServer:
         """Listen for WebSocket connections (§4); returns the ``WebSocketServer``."""
         from arcp.transport.websocket import serve_websocket
 
