@@ -217,9 +217,12 @@ class ClientDriver:
                     if await self._connection_lost():
                         continue
                     return
-                msg = _decode(frame)
-                if msg is None:
-                    continue
+                try:
+                    msg = decode(frame)
+                except DecodeError as exc:
+                    msg = _salvage(frame, exc)
+                    if msg is None:
+                        continue
                 out = session.receive(msg, loop.time())
                 if out is not None:
                     if type(out) is JobEventMessage:
@@ -386,21 +389,18 @@ class ClientDriver:
         task.add_done_callback(self._tasks.discard)
 
 
-def _decode(frame: bytes) -> Message | None:
-    """Decode a frame; a welcome carrying ``session_id`` only in its payload is accepted too
-    (wire-decisions: Envelope). Undecodable frames and unknown types are ignored."""
-    try:
-        return decode(frame)
-    except DecodeError as exc:
-        if exc.message_type == "session.welcome":
-            with contextlib.suppress(DecodeError, orjson.JSONDecodeError, TypeError):
-                env = orjson.loads(frame)
-                sid = env["payload"].get("session_id")
-                if isinstance(sid, str) and not env.get("session_id"):
-                    env["session_id"] = sid
-                    return decode_object(env)
-        if exc.message_type is not None and exc.message_type not in MESSAGE_MODELS:
-            _log.debug("ignoring a message of unknown type %r", exc.message_type)
-        else:
-            _log.warning("ignoring an undecodable frame: %s", exc.message)
-        return None
+def _salvage(frame: bytes, exc: DecodeError) -> Message | None:
+    """A frame :func:`decode` refused: accept a welcome carrying ``session_id`` only in its
+    payload (wire-decisions: Envelope); ignore unknown types and anything malformed."""
+    if exc.message_type == "session.welcome":
+        with contextlib.suppress(DecodeError, orjson.JSONDecodeError, TypeError, AttributeError):
+            env = orjson.loads(frame)
+            sid = env["payload"].get("session_id")
+            if isinstance(sid, str) and not env.get("session_id"):
+                env["session_id"] = sid
+                return decode_object(env)
+    if exc.message_type is not None and exc.message_type not in MESSAGE_MODELS:
+        _log.debug("ignoring a message of unknown type %r", exc.message_type)
+    else:
+        _log.warning("ignoring an undecodable frame: %s", exc.message)
+    return None
