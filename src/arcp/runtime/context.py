@@ -248,7 +248,9 @@ class ResultStream:
             raw.decode()  # raises UnicodeDecodeError for non-text bytes
         if self.size + len(raw) > self._max_total:
             self.failed = True
-            raise InternalError("the streamed result exceeds the runtime's size limit")
+            raise InternalError(
+                "the streamed result exceeds the runtime's size limit", retryable=False
+            )
         self.size += len(raw)
         start = 0
         while start < len(raw):

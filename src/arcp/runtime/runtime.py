@@ -297,7 +297,9 @@ class Runtime:
     def _complete(self, job: JobRecord, ctx: JobContext, result: Any, now: float) -> None:
         stream = ctx.result_stream
         if stream is not None and stream.failed:
-            err = InternalError("the streamed result exceeds the runtime's size limit")
+            err = InternalError(
+                "the streamed result exceeds the runtime's size limit", retryable=False
+            )
             self.core.fail(job, err, "error", now)
             return
         outcome = stream.finish() if stream is not None else {"result": result}
