@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from arcp.client import Client
+from arcp.client import Client, ConnectionLostError
 from arcp.ids import new_ulid
 from arcp.protocol.client_session import ClientState
 from arcp.transport import MemoryTransport, memory_pair
@@ -387,3 +387,17 @@ async def test_heartbeat_timers_ping_then_declare_loss_and_resume() -> None:
             await asyncio.sleep(0.01)
     assert client.session_id == "sess_S"
     await shut(client, peers[1])
+
+
+async def test_runtime_initiated_close_ends_the_client() -> None:
+    """§6.7: a legacy session.bye (or session.closed) from the runtime ends the session;
+    pending handles fail with ConnectionLostError, no reconnect is attempted."""
+    client, peer = await connected()
+    task = asyncio.create_task(client.submit("a"))
+    await peer.accept(await peer.expect("job.submit"), "job_a", correlate=True)
+    handle = await task
+    await peer.send("session.bye", {"reason": "maintenance"}, session_id="sess_S")
+    await peer.end.close()
+    with pytest.raises(ConnectionLostError, match="runtime closed"):
+        await handle.result()
+    assert client.closed

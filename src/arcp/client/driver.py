@@ -74,6 +74,7 @@ class ClientDriver:
         self._welcome: asyncio.Future[None] = self._loop.create_future()
         self._closed_ack = asyncio.Event()
         self._closing = False
+        self._closed_by_runtime = False
         self._down = False
         self._failure: BaseException | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -268,7 +269,10 @@ class ClientDriver:
             _log.warning("session failed: %s %s", out.error.code.value, out.error.message)
             await self._shutdown(out.error)
         elif isinstance(out, SessionClosed):
-            self._closing = True
+            if not self._closing:
+                self._closing = True
+                self._closed_by_runtime = True
+                _log.info("the runtime closed the session")
             self._closed_ack.set()
 
     def _on_response(self, out: Response) -> None:
@@ -321,7 +325,12 @@ class ClientDriver:
         """The transport closed: reconnect and resume if possible; False to stop reading."""
         self._cancel_timer()
         if self._closing or self._down:
-            await self._shutdown(ConnectionLostError("the client was closed"))
+            why = (
+                "the runtime closed the session"
+                if self._closed_by_runtime
+                else "the client was closed"
+            )
+            await self._shutdown(ConnectionLostError(why))
             return False
         if not self._session.connection_lost() or self._factory is None:
             await self._shutdown(ConnectionLostError("the connection to the runtime was lost"))
