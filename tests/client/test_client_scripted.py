@@ -401,3 +401,18 @@ async def test_runtime_initiated_close_ends_the_client() -> None:
     with pytest.raises(ConnectionLostError, match="runtime closed"):
         await handle.result()
     assert client.closed
+
+
+async def test_a_cancelled_request_is_forgotten() -> None:
+    """wire-decisions (FIFO fallback): a request whose caller gave up no longer takes the
+    next uncorrelated answer of its type."""
+    client, peer = await connected()
+    abandoned = asyncio.create_task(client.submit("a"))
+    await peer.expect("job.submit")
+    abandoned.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    wanted = asyncio.create_task(client.submit("b"))
+    await peer.accept(await peer.expect("job.submit"), "job_b", correlate=False)
+    assert (await wanted).job_id == "job_b"
+    await shut(client, peer)

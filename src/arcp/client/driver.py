@@ -162,7 +162,7 @@ class ClientDriver:
             return await future
         finally:
             self._waiters.pop(request_id, None)
-            if not future.done():
+            if future.cancelled() or not future.done():
                 self._session.forget(request_id)  # the caller gave up (cancelled)
 
     async def _cancel_job(self, job_id: str, reason: str | None) -> None:

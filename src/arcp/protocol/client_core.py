@@ -221,10 +221,12 @@ class ClientCore:
         }
 
     def fail(self, error: BaseException) -> list[PendingRequest]:
-        """Give up on the session; returns the requests that will never be answered."""
-        self._state = ClientState.FAILED
+        """End the session (failed, or torn down after a close); returns the requests that
+        will never be answered."""
+        if self._state is not ClientState.CLOSED:
+            self._state = ClientState.FAILED
+            _log.debug("session failed: %s", type(error).__name__)
         self._outbox.clear()
-        _log.debug("session failed: %s", type(error).__name__)
         return self._requests.take_all()
 
     def close(self, now: float, reason: str | None = None) -> None:
