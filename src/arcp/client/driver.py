@@ -264,7 +264,11 @@ class ClientDriver:
         elif isinstance(out, ConnectionBroken):
             _log.warning("connection broken (%s); resuming", out.error.message)
             await self._flush()
-            await self._transport.close()
+            drop = getattr(self._transport, "drop", None)  # an abrupt cut, where offered
+            if callable(drop):
+                drop()
+            else:
+                await self._transport.close()
         elif isinstance(out, SessionFailed):
             _log.warning("session failed: %s %s", out.error.code.value, out.error.message)
             await self._shutdown(out.error)
