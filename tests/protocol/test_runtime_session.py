@@ -180,7 +180,8 @@ class Client:
         self.core = core
         self.conn = RuntimeConnection()
         self.seqs: list[int] = []
-        self.by_job: dict[str, list[int]] = {}
+        # per job, one list per stream: a subscription that replays history starts a new one
+        self.streams: dict[str, list[list[int]]] = {}
         self.session_id = ""
         self.token = ""
         self.send(
@@ -204,13 +205,15 @@ class Client:
             if frame["type"] == "session.welcome":
                 self.session_id = frame["session_id"]
                 self.token = frame["payload"]["resume_token"]
+            if frame["type"] == "job.subscribed" and frame["payload"]["replayed"]:
+                self.streams.setdefault(frame["payload"]["job_id"], []).append([])
             seq = frame.get("event_seq")
             if seq is not None:
                 self.seqs.append(seq)
-                if frame["type"] == "job.event":
-                    self.by_job.setdefault(frame["job_id"], []).append(
-                        int(frame["payload"]["body"]["message"])
-                    )
+                payload = frame["payload"]
+                if frame["type"] == "job.event" and payload["kind"] == "log":
+                    streams = self.streams.setdefault(frame["job_id"], [[]])
+                    streams[-1].append(int(payload["body"]["message"]))
 
     def drop(self, now: float) -> None:
         self.core.on_disconnect(self.conn, now)
@@ -303,10 +306,11 @@ def test_any_interleaving_keeps_every_session_gap_free_and_jobs_in_order(
             client.resume(now)
         client.pump(now)
         assert client.seqs == list(range(1, len(client.seqs) + 1))
-        for values in client.by_job.values():
-            assert values == sorted(set(values))
+        for streams in client.streams.values():
+            for values in streams:
+                assert values == sorted(set(values))
     for job_id, count in counters.items():  # the submitting session lost nothing
-        assert clients[owner[job_id]].by_job.get(job_id, []) == list(range(count))
+        assert clients[owner[job_id]].streams.get(job_id, [[]])[0] == list(range(count))
 
 
 def test_sweep_forgets_expired_sessions_and_old_finished_jobs() -> None:
