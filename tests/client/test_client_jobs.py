@@ -248,3 +248,21 @@ async def test_idempotent_resubmit_returns_the_same_job(dialer: Dialer) -> None:
         assert again is first  # already finished: the same, ended handle
         assert await again.result() == {"k": 1}
         assert repr(first) == f"JobHandle(job_id={first.job_id!r}, status='success')"
+
+
+async def test_subscribe_to_own_job_in_the_same_session(dialer: Dialer) -> None:
+    """§7.6: subscribing to a job this session submitted gives a second view; the handle
+    keeps its events, both end with the result, unsubscribing the view is local."""
+    GATES["g"] = asyncio.Event()
+    async with Client.connect(dialer, token=TOKEN) as client:
+        handle = await client.submit("chatty", {"n": 6, "gate": "g", "pause_at": 2})
+        view = await client.subscribe(handle.job_id)
+        other = await client.subscribe(handle.job_id)
+        await other.unsubscribe()
+        GATES["g"].set()
+        mine = [e.payload.body.message async for e in handle if isinstance(e.payload, LogEvent)]
+        assert mine == [f"line {i}" for i in range(6)]
+        assert await handle.result() == {"count": 6}
+        assert await view.result() == {"count": 6}
+        with pytest.raises(UnsubscribedError):
+            await other.result()

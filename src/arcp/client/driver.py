@@ -177,11 +177,16 @@ class ClientDriver:
         assert isinstance(sub, Subscription)
         return sub
 
-    async def _unsubscribe(self, job_id: str) -> None:
+    async def _unsubscribe(self, sub: Subscription) -> None:
         self._check_usable()
-        self._session.unsubscribe(job_id, self._loop.time())
-        if isinstance(self._streams.get(job_id), Subscription):
-            del self._streams[job_id]
+        stream = self._streams.get(sub.job_id)
+        if stream is not None and sub in stream._tees:  # pyright: ignore[reportPrivateUsage]
+            # A view of a job this session receives anyway: detach locally only.
+            stream._tees.remove(sub)  # pyright: ignore[reportPrivateUsage]
+            return
+        if stream is sub:
+            del self._streams[sub.job_id]
+        self._session.unsubscribe(sub.job_id, self._loop.time())
         await self._flush()
 
     def _processed(self, seq: int) -> None:
@@ -299,7 +304,12 @@ class ClientDriver:
                     ended = True
                 else:
                     sub._push(early)  # pyright: ignore[reportPrivateUsage]
-            if not ended:
+            existing = self._streams.get(sub.job_id)
+            if ended:
+                pass
+            elif existing is not None:
+                existing._tees.append(sub)  # pyright: ignore[reportPrivateUsage]
+            else:
                 self._streams[sub.job_id] = sub
         if entry is not None and not entry[0].done():
             entry[0].set_result(result)

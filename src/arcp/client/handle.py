@@ -32,7 +32,7 @@ class _Owner(Protocol):
 
     async def _cancel_job(self, job_id: str, reason: str | None) -> None: ...
 
-    async def _unsubscribe(self, job_id: str) -> None: ...
+    async def _unsubscribe(self, sub: Subscription) -> None: ...
 
 
 class JobStream:
@@ -64,6 +64,7 @@ class JobStream:
         self._iterated = False
         self._autoprocess = False
         self._unmarked = 0
+        self._tees: list[JobStream] = []  # same-session subscriptions to this job (§7.6)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(job_id={self.job_id!r}, status={self.status!r})"
@@ -89,6 +90,9 @@ class JobStream:
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+        if self._tees:
+            for tee in self._tees:
+                tee._push(msg)
 
     def _end(self, outcome: JobEnded | BaseException) -> None:
         if self._outcome is not None:
@@ -99,6 +103,8 @@ class JobStream:
             if self._autoprocess:
                 self._owner._processed(outcome.message.event_seq)  # pyright: ignore[reportPrivateUsage]
         self._ended.set()
+        for tee in self._tees:
+            tee._end(outcome)
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -216,5 +222,5 @@ class Subscription(JobStream):
         :class:`UnsubscribedError` unless the job already ended."""
         if self.done:
             return
-        await self._owner._unsubscribe(self.job_id)  # pyright: ignore[reportPrivateUsage]
+        await self._owner._unsubscribe(self)  # pyright: ignore[reportPrivateUsage]
         self._end(UnsubscribedError(f"unsubscribed from {self.job_id}"))
