@@ -446,10 +446,14 @@ def test_close_then_closed() -> None:
 
 
 def test_secrets_never_in_repr() -> None:
-    """§6.1, §6.3: the bearer and resume tokens never show up in repr."""
-    session = opened()
-    assert TOKEN not in repr(session)
-    assert "rt-1" not in repr(session)
+    """§6.1, §6.3: the bearer and resume tokens never show up in a repr, of the session or
+    of what it reports."""
+    session = ClientSession(token=TOKEN)
+    session.start(0.0)
+    out = session.receive(welcome(token="rt-secret-1"), 0.0)
+    texts = [repr(session), repr(out), repr(session.agents), repr(session.runtime_info)]
+    for text in texts:
+        assert TOKEN not in text and "rt-secret-1" not in text
 
 
 def test_submit_payload_fields_and_trace_id() -> None:

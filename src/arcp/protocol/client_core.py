@@ -27,7 +27,7 @@ from arcp_gen.errors import (
     InvalidRequestError,
 )
 from arcp_gen.features import Feature
-from arcp_gen.models import AgentInfo, PeerInfo, SessionWelcomePayload
+from arcp_gen.models import AgentInfo, PeerInfo
 from arcp_gen.registry import PROTOCOL_VERSION
 
 __all__ = ["ALL_FEATURES", "LIVE_STATES", "ClientCore", "ClientState"]
@@ -84,7 +84,10 @@ class ClientCore:
         self._heartbeat: Heartbeat | None = None
         self._session_id: str | None = None
         self._resume_token: str | None = None
-        self._welcome: SessionWelcomePayload | None = None
+        # What the welcome told us, minus the resume token (kept alone, never in a repr).
+        self._agents: tuple[AgentInfo, ...] = ()
+        self._runtime: PeerInfo | None = None
+        self._resume_window: float | None = None
         self._features: frozenset[Feature] = frozenset()
         self._last_seq = 0
         self._legacy_resume = False
@@ -118,20 +121,19 @@ class ClientCore:
         return self._requested
 
     @property
-    def welcome(self) -> SessionWelcomePayload | None:
-        """The latest welcome payload."""
-        return self._welcome
-
-    @property
     def agents(self) -> tuple[AgentInfo, ...]:
         """The runtime's agent inventory (§7.5)."""
-        caps = self._welcome.capabilities if self._welcome else None
-        return tuple(caps.agents or ()) if caps else ()
+        return self._agents
 
     @property
     def runtime_info(self) -> PeerInfo | None:
         """The runtime's name and version."""
-        return self._welcome.runtime if self._welcome else None
+        return self._runtime
+
+    @property
+    def resume_window_sec(self) -> float | None:
+        """How long the runtime keeps a detached session resumable (§6.3), if it said."""
+        return self._resume_window
 
     @property
     def last_event_seq(self) -> int:

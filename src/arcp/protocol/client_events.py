@@ -20,7 +20,6 @@ from arcp_gen.messages import (
     JobResultMessage,
     JobSubscribedMessage,
     SessionJobsMessage,
-    SessionWelcomeMessage,
 )
 
 __all__ = [
@@ -50,10 +49,11 @@ class Welcomed:
     """The handshake (§6.2) or a resume (§6.3) completed.
 
     ``interrupted`` lists requests that were in flight when the connection dropped and that
-    are not safe to send again; the driver fails them. Safe ones were queued again.
+    are not safe to send again; the driver fails them. Safe ones were queued again. The
+    welcome itself is not kept here: it carries the resume token, a secret.
     """
 
-    message: SessionWelcomeMessage
+    session_id: str | None
     resumed: bool
     interrupted: tuple[str, ...] = ()
 

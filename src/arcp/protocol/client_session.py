@@ -233,8 +233,11 @@ class ClientSession(ClientCore):
             _log.warning("the runtime resumed us under another session id")
         self._session_id = session_id
         self._resume_token = payload.resume_token
-        self._welcome = payload
-        self._features = intersect(self._requested, payload.capabilities.features or ())
+        caps = payload.capabilities
+        self._agents = tuple(caps.agents or ())
+        self._runtime = payload.runtime
+        self._resume_window = payload.resume_window_sec
+        self._features = intersect(self._requested, caps.features or ())
         self._heartbeat = (
             Heartbeat(float(payload.heartbeat_interval_sec), now)
             if Feature.HEARTBEAT in self._features
@@ -250,7 +253,7 @@ class ClientSession(ClientCore):
                 else:
                     request.sent = True
                     self._outbox.append(request.frame)
-        return Welcomed(msg, resumed, tuple(interrupted))
+        return Welcomed(session_id, resumed, tuple(interrupted))
 
     def _on_error(self, msg: SessionErrorMessage, now: float) -> SessionOutput | None:
         payload = msg.payload
