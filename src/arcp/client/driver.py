@@ -275,7 +275,9 @@ class ClientDriver:
             else:
                 await self._transport.close()
         elif isinstance(out, SessionFailed):
-            _log.warning("session failed: %s %s", out.error.code.value, out.error.message)
+            # Before the welcome the error is raised from connect(): no need to log it loudly.
+            level = logging.WARNING if self._welcome.done() else logging.DEBUG
+            _log.log(level, "session failed: %s %s", out.error.code.value, out.error.message)
             await self._shutdown(out.error)
         elif isinstance(out, SessionClosed):
             if not self._closing:
