@@ -25,14 +25,18 @@ from arcp_gen.models import LogEvent, ProgressBody
 from .conftest import GATES, OTHER_TOKEN, TOKEN, Dialer, make_runtime
 
 
-async def test_handshake_features_agents_and_runtime_info(dialer: Dialer) -> None:
+async def test_handshake_features_agents_and_runtime_info() -> None:
     """§6.2: effective features are hello ∩ welcome; the welcome carries the agent inventory."""
-    async with Client.connect(dialer, token=TOKEN) as client:
-        assert client.session_id
-        assert Feature.LIST_JOBS in client.features
-        assert Feature.COST_BUDGET not in client.features  # the runtime does not offer it
-        assert {a.name for a in client.agents} >= {"echo", "chatty"}
-        assert client.runtime_info is not None and client.runtime_info.name
+    offered = {Feature.ACK, Feature.LIST_JOBS, Feature.HEARTBEAT}
+    rt = make_runtime(features=offered)
+    try:
+        async with Client.connect(Dialer(rt), token=TOKEN) as client:
+            assert client.session_id
+            assert client.features == offered  # we asked for all 11
+            assert {a.name for a in client.agents} >= {"echo", "chatty"}
+            assert client.runtime_info is not None and client.runtime_info.name
+    finally:
+        await rt.aclose()
 
 
 async def test_requested_features_limit_what_is_used(dialer: Dialer) -> None:
