@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -270,3 +271,24 @@ async def test_subscribe_to_own_job_in_the_same_session(dialer: Dialer) -> None:
         assert await view.result() == {"count": 6}
         with pytest.raises(UnsubscribedError):
             await other.result()
+
+
+async def test_lease_budget_and_expiry_are_sent_and_echoed(dialer: Dialer) -> None:
+    """§7.1, §9.5, §9.6: the lease request, its constraints and the budget come back in
+    job.accepted when the runtime offers those features."""
+    async with Client.connect(dialer, token=TOKEN) as client:
+        if not {Feature.COST_BUDGET, Feature.LEASE_EXPIRES_AT} <= client.features:
+            pytest.skip("this runtime does not offer cost.budget and lease_expires_at")
+        expires = datetime.now(UTC) + timedelta(hours=1)
+        handle = await client.submit(
+            "echo",
+            "x",
+            lease={"cost.budget": ["USD:5.00"], "tool.call": ["search"]},
+            lease_constraints={"expires_at": expires},
+        )
+        assert handle.lease["cost.budget"] == ["USD:5.00"]
+        assert handle.accepted.budget == {"USD": 5.0}
+        constraints = handle.accepted.lease_constraints
+        assert constraints is not None and constraints.expires_at is not None
+        assert constraints.expires_at.endswith("Z")
+        assert await handle.result() == "x"
