@@ -15,12 +15,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from arcp.client.connection import ConnectionFactory, backoff_delays
 from arcp.client.errors import ConnectionLostError
+from arcp.client.frames import salvage
 from arcp.client.handle import JobHandle, JobStream, Subscription
-from arcp.codec import DecodeError, decode, decode_object
+from arcp.codec import DecodeError, decode
 from arcp.protocol.client_events import (
     ConnectionBroken,
     JobEnded,
@@ -37,9 +36,7 @@ from arcp_gen.messages import (
     JobAcceptedMessage,
     JobEventMessage,
     JobSubscribedMessage,
-    Message,
 )
-from arcp_gen.registry import MESSAGE_MODELS
 
 __all__ = ["ClientDriver"]
 
@@ -226,7 +223,7 @@ class ClientDriver:
                 try:
                     msg = decode(frame)
                 except DecodeError as exc:
-                    msg = _salvage(frame, exc)
+                    msg = salvage(frame, exc)
                     if msg is None:
                         continue
                 out = session.receive(msg, loop.time())
@@ -412,20 +409,3 @@ class ClientDriver:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _salvage(frame: bytes, exc: DecodeError) -> Message | None:
-    """A frame :func:`decode` refused: accept a welcome carrying ``session_id`` only in its
-    payload (wire-decisions: Envelope); ignore unknown types and anything malformed."""
-    if exc.message_type == "session.welcome":
-        with contextlib.suppress(DecodeError, orjson.JSONDecodeError, TypeError, AttributeError):
-            env = orjson.loads(frame)
-            sid = env["payload"].get("session_id")
-            if isinstance(sid, str) and not env.get("session_id"):
-                env["session_id"] = sid
-                return decode_object(env)
-    if exc.message_type is not None and exc.message_type not in MESSAGE_MODELS:
-        _log.debug("ignoring a message of unknown type %r", exc.message_type)
-    else:
-        _log.warning("ignoring an undecodable frame: %s", exc.message)
-    return None
