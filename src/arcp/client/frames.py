@@ -25,7 +25,9 @@ def salvage(frame: bytes, exc: DecodeError) -> Message | None:
     """A frame :func:`decode` refused: accept a welcome carrying ``session_id`` only in its
     payload (wire-decisions: Envelope); ignore unknown types and anything malformed."""
     if exc.message_type == "session.welcome":
-        with contextlib.suppress(DecodeError, orjson.JSONDecodeError, TypeError, AttributeError):
+        with contextlib.suppress(
+            DecodeError, orjson.JSONDecodeError, TypeError, AttributeError, KeyError
+        ):
             env = orjson.loads(frame)
             sid = env["payload"].get("session_id")
             if isinstance(sid, str) and not env.get("session_id"):
