@@ -30,7 +30,7 @@ async def test_every_event_kind_is_well_formed() -> None:
 
     peer = connect(rt)
     await peer.hello()
-    accepted = await peer.submit("kinds")
+    accepted = await peer.submit("kinds", lease_request={"tool.call": ["search"]})
     frames = await peer.until_terminal(accepted["job_id"])
     events = [f["payload"] for f in frames[:-1]]
     assert [e["kind"] for e in events] == [

@@ -24,7 +24,7 @@ async def test_welcome_carries_session_identity_and_capabilities(rt: Runtime) ->
     assert payload["heartbeat_interval_sec"] == 30
     caps = payload["capabilities"]
     assert caps["encodings"] == ["json"]
-    assert caps["features"] == ["heartbeat", "list_jobs"]
+    assert caps["features"] == ["heartbeat", "lease_expires_at", "list_jobs"]
     assert {
         "name": "versioned",
         "versions": ["1.0.0", "2.0.0", "3.0.0-beta"],
@@ -34,11 +34,13 @@ async def test_welcome_carries_session_identity_and_capabilities(rt: Runtime) ->
 
 
 async def test_runtime_never_advertises_unsupported_features(gates: Gates) -> None:
-    """§6.2: only features that work end to end are offered, whatever the host asks for."""
-    runtime = build_runtime(gates, features=[Feature.ACK, Feature.COST_BUDGET, Feature.MODEL_USE])
+    """§6.2: only features that work end to end are offered, whatever the host asks for:
+    model.use and provisioned_credentials need a model policy and a provisioner (§9.7, §9.8)."""
+    wanted = [Feature.ACK, Feature.COST_BUDGET, Feature.MODEL_USE, Feature.PROVISIONED_CREDENTIALS]
+    runtime = build_runtime(gates, features=wanted)
     peer = connect(runtime)
     welcome = await peer.hello(features=[f.value for f in Feature])
-    assert welcome["payload"]["capabilities"]["features"] == ["ack"]
+    assert welcome["payload"]["capabilities"]["features"] == ["ack", "cost.budget"]
     await runtime.aclose()
 
 

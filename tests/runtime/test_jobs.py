@@ -77,13 +77,14 @@ async def test_unknown_agents_are_refused_without_minting_a_job(
 
 
 async def test_lease_features_not_negotiated_are_refused(rt: Runtime) -> None:
-    """§9.5, §9.6: lease_constraints and cost.budget need features this runtime does not
-    offer yet, so such submits are INVALID_REQUEST."""
+    """§9.5-§9.7: lease_constraints, cost.budget and model.use need their features; a
+    session that did not negotiate them (or a runtime without model.use) gets INVALID_REQUEST."""
     peer = connect(rt)
-    await peer.hello()
+    await peer.hello(features=["heartbeat", "list_jobs"])
     for fields in (
         {"lease_constraints": {"expires_at": "2099-01-01T00:00:00Z"}},
         {"lease_request": {"cost.budget": ["USD:5"]}},
+        {"lease_request": {"model.use": ["tier-fast/*"]}},
     ):
         error = await peer.submit("echo", 1, **fields)
         assert error["payload"]["code"] == "INVALID_REQUEST"

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from arcp.ids import new_id, parse_timestamp, utc_timestamp
+from arcp.protocol.authority import JobAuthority
 from arcp.protocol.job_table import JobRecord, encode_cursor
+from arcp.protocol.lease import Lease
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_actions import Action, StartJob, StopJob
 from arcp.protocol.runtime_session import RuntimeSession
@@ -71,7 +73,7 @@ class JobRequests:
     def handle(self, session: RuntimeSession, message: Any, now: float) -> list[Action]:
         """Dispatch one request; unknown or runtime-bound types are INVALID_REQUEST."""
         if isinstance(message, JobSubmitMessage):
-            return self.submit(session, message)
+            return self.submit(session, message, now)
         if isinstance(message, JobCancelMessage):
             return self.cancel(session, message, now)
         if isinstance(message, JobSubscribeMessage):
@@ -88,8 +90,11 @@ class JobRequests:
 
     # -- submit (§7.1, §7.2, §7.5) -----------------------------------------------------------
 
-    def submit(self, session: RuntimeSession, message: JobSubmitMessage) -> list[Action]:
-        """Accept a job: resolve the agent, honour idempotency, queue ``job.accepted``."""
+    def submit(
+        self, session: RuntimeSession, message: JobSubmitMessage, now: float
+    ) -> list[Action]:
+        """Accept a job: resolve the agent, validate its authority (§9), honour idempotency,
+        queue ``job.accepted`` (deferred until its credential exists with §9.8)."""
         core = self.core
         p = message.payload
         if p.lease_constraints is not None and Feature.LEASE_EXPIRES_AT not in session.features:
@@ -97,10 +102,12 @@ class JobRequests:
                 "lease_constraints needs the lease_expires_at feature",
                 details={"feature": Feature.LEASE_EXPIRES_AT.value},
             )
-        lease: dict[str, Any] = (
-            p.lease_request.model_dump(mode="json", by_alias=True, exclude_none=True)
-            if p.lease_request is not None
-            else {}
+        parsed = Lease.from_request(p.lease_request)
+        lease: dict[str, Any] = parsed.to_wire()
+        constraints: dict[str, Any] | None = (
+            p.lease_constraints.model_dump(mode="json", exclude_none=True)
+            if p.lease_constraints is not None
+            else None
         )
         for namespace, feature in (
             ("cost.budget", Feature.COST_BUDGET),
@@ -113,7 +120,7 @@ class JobRequests:
                 )
         agent, handler = core.agents.resolve(p.agent)
         fingerprint = orjson.dumps(
-            [p.agent, p.input, lease, p.max_runtime_sec], option=orjson.OPT_SORT_KEYS
+            [p.agent, p.input, lease, constraints, p.max_runtime_sec], option=orjson.OPT_SORT_KEYS
         )
         key = p.idempotency_key
         if key is not None:
@@ -131,6 +138,14 @@ class JobRequests:
                     # A retry from a new session still gets the job's whole stream.
                     attach(session, existing, list(existing.log.after(0)))
                 return []
+        config = core.config
+        authority = JobAuthority.accept(
+            parsed,
+            constraints,
+            now=now,
+            grace=config.expiry_grace_sec,
+            model_policy=config.model_policy,
+        )
         job_id = new_id("job")
         trace_id = reduce_trace_id(message.trace_id)
         accepted: dict[str, Any] = {
@@ -138,15 +153,19 @@ class JobRequests:
             "job_id": job_id,
             "agent": agent,
             "lease": lease,
-            "accepted_at": utc_timestamp(),
-            "trace_id": trace_id,
         }
+        if constraints is not None:
+            accepted["lease_constraints"] = constraints
+        budget = authority.budget_wire()
+        if budget is not None:
+            accepted["budget"] = budget
+        accepted.update(accepted_at=utc_timestamp(), trace_id=trace_id)
         job = JobRecord(
             job_id=job_id,
             principal=session.principal,
             agent=agent,
             lease=lease,
-            lease_constraints=None,
+            lease_constraints=constraints,
             trace_id=trace_id,
             created_at=accepted["accepted_at"],
             input=p.input,
@@ -157,9 +176,13 @@ class JobRequests:
             accepted=accepted,
             fingerprint=fingerprint,
             idempotency_key=key,
+            authority=authority,
+            needs_credentials=config.credentials
+            and Feature.PROVISIONED_CREDENTIALS in session.features,
         )
         core.jobs.add(job)
-        session.control("job.accepted", accepted, job_id=job_id, trace_id=trace_id)
+        if not job.needs_credentials:
+            core.accept(job)
         log.info("job %s accepted: %s for principal %r", job_id, agent, session.principal)
         return [StartJob(job, handler)]
 
@@ -205,11 +228,12 @@ class JobRequests:
         """Attach this session to a job: ``job.subscribed``, optional history, then live."""
         self.core.require(session, Feature.SUBSCRIBE)
         p = message.payload
-        job = self.core.jobs.visible(p.job_id, session.principal)
+        job = self.core.jobs.observable(p.job_id, session.principal)
         log.info(
-            "audit: principal %r subscribe %s: %s",
+            "audit: principal %r subscribe %s (owner %r): %s",
             session.principal,
             p.job_id,
+            job.principal if job is not None else None,
             "allowed" if job is not None else "denied",
         )
         if job is None:
@@ -228,12 +252,21 @@ class JobRequests:
             "current_status": job.status,
             "agent": job.agent,
             "lease": job.lease,
-            "parent_job_id": None,
-            "trace_id": job.trace_id,
-            # Where live delivery starts, in the job's origin coordinate (§7.6, example 13.3).
-            "subscribed_from": events.last_origin_seq,
-            "replayed": bool(replay) and p.history is True,
         }
+        if job.lease_constraints is not None:
+            descriptor["lease_constraints"] = job.lease_constraints
+        budget = job.budget()
+        if budget is not None:
+            descriptor["budget"] = budget
+        descriptor.update(
+            {
+                "parent_job_id": job.parent_job_id,
+                "trace_id": job.trace_id,
+                # Where live delivery starts, in the job's origin coordinate (§7.6, example 13.3).
+                "subscribed_from": events.last_origin_seq,
+                "replayed": bool(replay) and p.history is True,
+            }
+        )
         session.control("job.subscribed", descriptor, job_id=job.job_id, trace_id=job.trace_id)
         if own:
             return

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -17,7 +18,17 @@ from arcp.protocol.event_frames import JobEventLog
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.errors import InvalidRequestError
 
-__all__ = ["TERMINAL_STATUSES", "JobRecord", "JobTable", "decode_cursor", "encode_cursor"]
+if TYPE_CHECKING:
+    from arcp.protocol.authority import JobAuthority
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "JobRecord",
+    "JobTable",
+    "ObserverPolicy",
+    "decode_cursor",
+    "encode_cursor",
+]
 
 TERMINAL_STATUSES = frozenset({"success", "error", "cancelled", "timed_out"})
 """Statuses a job never leaves (§7.3)."""
@@ -45,6 +56,16 @@ class JobRecord:
     status: str = "pending"
     finished_at: float | None = None
     subscribers: dict[str, RuntimeSession] = field(default_factory=lambda: {}, repr=False)
+    authority: JobAuthority | None = field(default=None, repr=False)
+    parent_job_id: str | None = None
+    children: list[str] = field(default_factory=lambda: [], repr=False)
+    needs_credentials: bool = field(default=False, repr=False)
+    outcome: tuple[bool, dict[str, Any]] | None = field(default=None, repr=False)
+    """``(is_error, terminal payload)`` once the job ended."""
+
+    def budget(self) -> dict[str, float] | None:
+        """The current budget counters, or None without ``cost.budget`` (§9.6)."""
+        return self.authority.budget_wire() if self.authority is not None else None
 
     @property
     def terminal(self) -> bool:
@@ -61,8 +82,11 @@ class JobRecord:
         }
         if self.lease_constraints is not None:
             entry["lease_constraints"] = self.lease_constraints
+        budget = self.budget()
+        if budget is not None:
+            entry["budget"] = budget
         entry.update(
-            parent_job_id=None,
+            parent_job_id=self.parent_job_id,
             created_at=self.created_at,
             submitted_at=self.created_at,
             trace_id=self.trace_id,
@@ -89,12 +113,17 @@ def decode_cursor(cursor: str) -> str:
     return str(value[1])  # pyright: ignore[reportUnknownArgumentType]
 
 
+ObserverPolicy = Callable[[str, JobRecord], bool]
+"""Whether a session of principal ``p`` may subscribe to another principal's job (§7.6, §14)."""
+
+
 class JobTable:
     """Every job the runtime knows, in creation order (job ids are ULIDs, so sortable)."""
 
-    def __init__(self) -> None:
+    def __init__(self, observer_policy: ObserverPolicy | None = None) -> None:
         self.jobs: dict[str, JobRecord] = {}
         self._idempotency: dict[tuple[str, str], JobRecord] = {}
+        self.observer_policy = observer_policy
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -103,6 +132,16 @@ class JobTable:
         """The job if ``principal`` may observe it, else None (never leak existence, §6.6)."""
         job = self.jobs.get(job_id) if job_id else None
         return job if job is not None and job.principal == principal else None
+
+    def observable(self, job_id: str | None, principal: str) -> JobRecord | None:
+        """Like :meth:`visible`, widened by the observer policy for subscriptions (§14)."""
+        job = self.jobs.get(job_id) if job_id else None
+        if job is None:
+            return None
+        if job.principal == principal:
+            return job
+        policy = self.observer_policy
+        return job if policy is not None and policy(principal, job) else None
 
     def by_key(self, principal: str, key: str) -> JobRecord | None:
         """The job an idempotency key already names for this principal (§7.2)."""

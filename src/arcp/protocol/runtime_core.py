@@ -18,9 +18,10 @@ import orjson
 from arcp.codec import DecodeError, decode
 from arcp.ids import new_id, utc_timestamp
 from arcp.protocol.agent_catalog import AgentCatalog
+from arcp.protocol.authority import ChildAuthority, ModelPolicy
 from arcp.protocol.event_frames import GATE_NONE, JobEventLog, event_timestamp
 from arcp.protocol.job_requests import JobRequests
-from arcp.protocol.job_table import JobRecord, JobTable
+from arcp.protocol.job_table import JobRecord, JobTable, ObserverPolicy
 from arcp.protocol.runtime_actions import Action, Authenticate
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_session import RuntimeSession
@@ -56,9 +57,14 @@ SUPPORTED_FEATURES: frozenset[Feature] = frozenset(
         Feature.PROGRESS,
         Feature.RESULT_CHUNK,
         Feature.AGENT_VERSIONS,
+        Feature.LEASE_EXPIRES_AT,
+        Feature.COST_BUDGET,
     }
 )
-"""The features this runtime implements end to end (advertised in the welcome, §6.2)."""
+"""The features this runtime implements end to end (advertised in the welcome, §6.2).
+
+``model.use`` and ``provisioned_credentials`` join them only when configured (§9.7, §9.8).
+"""
 
 H = TypeVar("H")
 
@@ -74,16 +80,24 @@ class RuntimeConfig:
     heartbeat_interval_sec: float = 30
     back_pressure_threshold: int = 1000
     buffer_limit: int = 100_000
+    expiry_grace_sec: float = 1.0
+    model_policy: ModelPolicy = "require"
+    credentials: bool = False
 
 
 class RuntimeCore(Generic[H]):
     """All sessions and jobs of one runtime, driven by frames and a clock."""
 
-    def __init__(self, config: RuntimeConfig, agents: AgentCatalog[H]) -> None:
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        agents: AgentCatalog[H],
+        observer_policy: ObserverPolicy | None = None,
+    ) -> None:
         self.config = config
         self.agents = agents
         self.sessions: dict[str, RuntimeSession] = {}
-        self.jobs = JobTable()
+        self.jobs = JobTable(observer_policy)
         self.requests = JobRequests(self)
 
     # -- frames in -----------------------------------------------------------------------
@@ -240,6 +254,74 @@ class RuntimeCore(Generic[H]):
             job, orjson.dumps({"kind": kind, "ts": event_timestamp(), "body": body}), gate
         )
 
+    def emit_private(self, job: JobRecord, full: bytes, redacted: bytes) -> bool:
+        """Emit an event whose secret-bearing form only the submitting session sees (§9.8.2).
+
+        Subscribers, the job log (history replay) and every other session get ``redacted``.
+        """
+        if job.finished_at is not None:
+            return False
+        log_ = job.log
+        origin = job.origin
+        seq = origin.next_seq if origin is not None else log_.last_origin_seq + 1
+        item = log_.event_item(seq, redacted)
+        if origin is not None:
+            origin.push_event((item[0], item[1], full, item[3]), log_)
+        for sub in job.subscribers.values():
+            sub.push_event(item, log_)
+        return True
+
+    def accept(self, job: JobRecord) -> None:
+        """Queue the job's ``job.accepted`` to its submitting session (§7.1)."""
+        if job.origin is not None:
+            job.origin.control(
+                "job.accepted", job.accepted, job_id=job.job_id, trace_id=job.trace_id
+            )
+
+    def refuse(self, job: JobRecord, err: ARCPError) -> None:
+        """Withdraw a job that could not be accepted (e.g. no credential): ``session.error``."""
+        self.jobs.remove(job)
+        if job.origin is not None:
+            job.origin.error(err, job.accepted.get("request_id"))
+
+    def spawn_child(
+        self, parent: JobRecord, agent: str, input: Any, derived: ChildAuthority
+    ) -> JobRecord:
+        """Create a delegated job: same principal and trace, ``parent_job_id`` set (§10, §11)."""
+        job_id = new_id("job")
+        accepted: dict[str, Any] = {
+            "job_id": job_id,
+            "agent": agent,
+            "lease": derived.lease_wire,
+            "accepted_at": utc_timestamp(),
+            "trace_id": parent.trace_id,
+        }
+        if derived.lease_constraints is not None:
+            accepted["lease_constraints"] = derived.lease_constraints
+        budget = derived.authority.budget_wire()
+        if budget is not None:
+            accepted["budget"] = budget
+        child = JobRecord(
+            job_id=job_id,
+            principal=parent.principal,
+            agent=agent,
+            lease=derived.lease_wire,
+            lease_constraints=derived.lease_constraints,
+            trace_id=parent.trace_id,
+            created_at=accepted["accepted_at"],
+            input=input,
+            max_runtime_sec=None,
+            origin=None,
+            origin_session_id=parent.origin_session_id,
+            log=self.new_job_log(job_id, parent.trace_id),
+            accepted=accepted,
+            authority=derived.authority,
+            parent_job_id=parent.job_id,
+        )
+        self.jobs.add(child)
+        parent.children.append(job_id)
+        return child
+
     def mark_running(self, job: JobRecord) -> None:
         """The agent started (§7.3)."""
         if job.status == "pending":
@@ -264,6 +346,7 @@ class RuntimeCore(Generic[H]):
         data = orjson.dumps(payload)  # may raise TypeError: nothing changed yet
         job.status = status
         job.finished_at = now
+        job.outcome = (error, payload)
         origin = job.origin
         origin_seq = origin.next_seq if origin is not None else job.log.last_origin_seq + 1
         item = job.log.terminal_item(origin_seq, data, error=error)

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from arcp.ids import new_id
 from arcp.protocol.event_frames import GATE_NONE, GATE_PROGRESS, GATE_RESULT_CHUNK
 from arcp.protocol.job_table import JobRecord
-from arcp_gen.errors import ARCPError, InternalError, InvalidRequestError
+from arcp.runtime.gated import GatedOperations
+from arcp_gen.errors import InternalError, InvalidRequestError
 
 if TYPE_CHECKING:
     from arcp.protocol.runtime_core import RuntimeCore
+    from arcp.runtime.delegation import JobHost
 
 __all__ = ["JobContext", "ResultStream"]
 
@@ -28,12 +31,17 @@ _LEVELS: Final = {
     "warning": "warn",
     "error": "error",
 }
-_UNSET: Final = object()
 _YIELD_EVERY: Final = 256
 
+log = logging.getLogger("arcp.runtime")
 
-class JobContext:
-    """Handed to every agent call: the job's identity, authority, and emitters (§7.1, §8.2)."""
+
+class JobContext(GatedOperations):
+    """Handed to every agent call: the job's identity, authority, and emitters (§7.1, §8.2).
+
+    The authority-bearing operations (``tool_call``, ``check_read``/``check_write``/
+    ``check_fetch``, ``use_model``, ``delegate``) come from :class:`GatedOperations` (§9).
+    """
 
     def __init__(
         self,
@@ -42,9 +50,12 @@ class JobContext:
         *,
         max_result_chunk_bytes: int,
         max_result_bytes: int,
+        host: JobHost | None = None,
     ) -> None:
         self._core = core
         self._job = job
+        self._host = host
+        self._span_id = self._new_span_id()
         self._cancelled = asyncio.Event()
         self._emitted = 0
         self._max_chunk = max_result_chunk_bytes
@@ -135,13 +146,26 @@ class JobContext:
         unit: str | None = None,
         dimensions: dict[str, Any] | None = None,
     ) -> None:
-        """A ``metric`` event."""
+        """A ``metric`` event. A ``cost.*`` metric in a budgeted currency decrements the
+        budget and is followed by ``cost.budget.remaining`` (§9.6); a negative or non-finite
+        cost is logged and dropped, and the job goes on."""
         body: dict[str, Any] = {"name": name, "value": value}
         if unit is not None:
             body["unit"] = unit
         if dimensions is not None:
             body["dimensions"] = dimensions
+        authority = self._job.authority
+        if authority is None or authority.budget is None or not name.startswith("cost."):
+            await self._event("metric", body)
+            return
+        try:
+            remaining = authority.charge(name, value, unit)
+        except InvalidRequestError:
+            log.warning("job %s reported an invalid cost %s; ignored", self.job_id, name)
+            return
         await self._event("metric", body)
+        if remaining is not None:
+            await self._event("metric", remaining)
 
     async def progress(
         self,
@@ -161,25 +185,6 @@ class JobContext:
         if message is not None:
             body["message"] = message
         await self._event("progress", body, GATE_PROGRESS)
-
-    async def tool_call(self, tool: str, args: Any = None) -> str:
-        """A ``tool_call`` event; returns its ``call_id``."""
-        call_id = new_id("call")
-        await self._event("tool_call", {"tool": tool, "args": args, "call_id": call_id})
-        return call_id
-
-    async def tool_result(
-        self, call_id: str, result: Any = _UNSET, *, error: ARCPError | None = None
-    ) -> None:
-        """A ``tool_result`` event carrying exactly one of ``result`` or ``error``."""
-        if (error is None) == (result is _UNSET):
-            raise ValueError("tool_result takes exactly one of result or error")
-        body: dict[str, Any] = {"call_id": call_id}
-        if error is not None:
-            body["error"] = error.to_payload()
-        else:
-            body["result"] = result
-        await self._event("tool_result", body)
 
     async def artifact(
         self,

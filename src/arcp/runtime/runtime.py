@@ -17,13 +17,17 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from arcp import __version__
 from arcp.protocol.agent_catalog import AgentCatalog
-from arcp.protocol.job_table import JobRecord
+from arcp.protocol.authority import ModelPolicy
+from arcp.protocol.job_table import ObserverPolicy
 from arcp.protocol.runtime_actions import Action, Authenticate, StartJob, StopJob
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_core import SUPPORTED_FEATURES, RuntimeConfig, RuntimeCore
 from arcp.runtime.context import JobContext
+from arcp.runtime.credentials import CredentialProvisioner
+from arcp.runtime.job_runner import JobRunner
+from arcp.runtime.revocation import CredentialKeeper, RevocationOutbox
 from arcp.transport.base import Transport, TransportClosed
-from arcp_gen.errors import ARCPError, InternalError, JobCancelledError, JobTimeoutError
+from arcp_gen.errors import JobCancelledError
 from arcp_gen.features import Feature
 
 if TYPE_CHECKING:
@@ -43,7 +47,14 @@ A = TypeVar("A", bound=Agent)
 
 
 class Runtime:
-    """An ARCP runtime hosting agents; serve it over any :class:`Transport` (§4)."""
+    """An ARCP runtime hosting agents; serve it over any :class:`Transport` (§4).
+
+    Authority (§9): ``expiry_grace_sec`` is the grace after a lease's ``expires_at``;
+    ``model_policy`` (``"require"`` or ``"allow"``) enables and advertises ``model.use``;
+    ``provisioner`` enables and advertises ``provisioned_credentials`` (revocations go through
+    ``revocation_outbox``, in memory by default); ``observer_policy(principal, job)`` may let
+    other principals subscribe to a job (default: same principal only, §14).
+    """
 
     def __init__(
         self,
@@ -58,33 +69,59 @@ class Runtime:
         buffer_limit: int = 100_000,
         max_result_chunk_bytes: int = 1024 * 1024,
         max_result_bytes: int = 64 * 1024 * 1024,
+        expiry_grace_sec: float = 1.0,
+        model_policy: ModelPolicy | None = None,
+        provisioner: CredentialProvisioner | None = None,
+        revocation_outbox: RevocationOutbox | None = None,
+        observer_policy: ObserverPolicy | None = None,
     ) -> None:
-        chosen = SUPPORTED_FEATURES if features is None else frozenset(Feature(f) for f in features)
-        if chosen - SUPPORTED_FEATURES:
+        supported = set(SUPPORTED_FEATURES)
+        if model_policy is not None:
+            if model_policy not in ("require", "allow"):
+                raise ValueError("model_policy must be 'require' or 'allow'")
+            supported.add(Feature.MODEL_USE)
+        if provisioner is not None:
+            supported.add(Feature.PROVISIONED_CREDENTIALS)
+        if expiry_grace_sec < 0:
+            raise ValueError("expiry_grace_sec must not be negative")
+        chosen = (
+            frozenset(supported) if features is None else frozenset(Feature(f) for f in features)
+        )
+        if chosen - supported:
             log.warning(
                 "not advertising unsupported features: %s",
-                ", ".join(sorted(f.value for f in chosen - SUPPORTED_FEATURES)),
+                ", ".join(sorted(f.value for f in chosen - supported)),
             )
         config = RuntimeConfig(
             name=name,
             version=version,
-            features=chosen & SUPPORTED_FEATURES,
+            features=chosen & supported,
             resume_window_sec=resume_window_sec,
             heartbeat_interval_sec=heartbeat_interval_sec,
             back_pressure_threshold=back_pressure_threshold,
             buffer_limit=buffer_limit,
+            expiry_grace_sec=expiry_grace_sec,
+            model_policy=model_policy or "require",
+            credentials=provisioner is not None and Feature.PROVISIONED_CREDENTIALS in chosen,
         )
         self._agents: AgentCatalog[Agent] = AgentCatalog()
-        self.core: RuntimeCore[Agent] = RuntimeCore(config, self._agents)
+        self.core: RuntimeCore[Agent] = RuntimeCore(config, self._agents, observer_policy)
+        self.credentials: CredentialKeeper | None = (
+            CredentialKeeper(provisioner, revocation_outbox) if provisioner is not None else None
+        )
+        """The credential keeper when a provisioner is configured (§9.8)."""
+        self.jobs = JobRunner(
+            self.core,
+            self.credentials,
+            max_result_chunk_bytes=max_result_chunk_bytes,
+            max_result_bytes=max_result_bytes,
+        )
         self._token_map: dict[str, str] | None = None
         self._verifier: TokenVerifier | None = None
         if isinstance(tokens, Mapping):
             self._token_map = {str(k): str(v) for k, v in cast(Mapping[str, str], tokens).items()}
         else:
             self._verifier = tokens
-        self._max_chunk = max_result_chunk_bytes
-        self._max_result = max_result_bytes
-        self._running: dict[str, tuple[asyncio.Task[None], JobContext]] = {}
         self._connections: dict[RuntimeConnection, tuple[Transport, asyncio.Task[None]]] = {}
         self._servers: list[WebSocketServer] = []
         self._sweeper: asyncio.Task[None] | None = None
@@ -213,9 +250,9 @@ class Runtime:
             loop = asyncio.get_running_loop()
             self.core.on_authenticated(action.connection, action.hello, principal, loop.time())
         elif isinstance(action, StartJob):
-            self._start_job(action.job, action.handler)
+            self.jobs.start(action.job, action.handler)
         elif isinstance(action, StopJob):  # pyright: ignore[reportUnnecessaryIsInstance]
-            self._stop_job(action.job)
+            self.jobs.stop(action.job)
 
     async def _authenticate(self, token: str | None) -> str | None:
         if self._token_map is None and self._verifier is None:
@@ -238,76 +275,18 @@ class Runtime:
             return None
         return verdict if isinstance(verdict, str) else None
 
-    # -- jobs (§7) --------------------------------------------------------------------------------
+    # -- credentials (§9.8) ----------------------------------------------------------------------
 
-    def _start_job(self, job: JobRecord, handler: Agent) -> None:
-        ctx = JobContext(
-            self.core,
-            job,
-            max_result_chunk_bytes=self._max_chunk,
-            max_result_bytes=self._max_result,
-        )
-        task = asyncio.create_task(self._run_job(job, handler, ctx), name=f"arcp-job-{job.job_id}")
-        self._running[job.job_id] = (task, ctx)
+    async def rotate_credentials(self, job_id: str) -> None:
+        """Rotate a running job's credentials (``status credential_rotated``, §9.8.2)."""
+        job = self.core.jobs.jobs.get(job_id)
+        if job is not None:
+            await self.jobs.rotate_credentials(job)
 
-    def _stop_job(self, job: JobRecord) -> None:
-        running = self._running.get(job.job_id)
-        if running is not None:
-            task, ctx = running
-            ctx.mark_cancelled()
-            task.cancel()
-
-    def _timeout(self, job: JobRecord) -> None:
-        now = asyncio.get_running_loop().time()
-        limit = job.max_runtime_sec
-        err = JobTimeoutError(f"the job exceeded max_runtime_sec ({limit:g} s)")
-        if self.core.fail(job, err, "timed_out", now):
-            self._stop_job(job)
-
-    async def _run_job(self, job: JobRecord, handler: Agent, ctx: JobContext) -> None:
-        loop = asyncio.get_running_loop()
-        core = self.core
-        timer = (
-            loop.call_later(job.max_runtime_sec, self._timeout, job)
-            if job.max_runtime_sec is not None
-            else None
-        )
-        core.mark_running(job)
-        try:
-            result = await handler(job.input, ctx)
-        except asyncio.CancelledError:
-            core.fail(
-                job,
-                JobCancelledError("the job was stopped", retryable=False),
-                "cancelled",
-                loop.time(),
-            )
-        except ARCPError as err:
-            core.fail(job, err, "error", loop.time())
-        except Exception:
-            log.exception("agent %s failed in job %s", job.agent, job.job_id)
-            core.fail(job, InternalError("the agent failed unexpectedly"), "error", loop.time())
-        else:
-            self._complete(job, ctx, result, loop.time())
-        finally:
-            if timer is not None:
-                timer.cancel()
-            self._running.pop(job.job_id, None)
-
-    def _complete(self, job: JobRecord, ctx: JobContext, result: Any, now: float) -> None:
-        stream = ctx.result_stream
-        if stream is not None and stream.failed:
-            err = InternalError(
-                "the streamed result exceeds the runtime's size limit", retryable=False
-            )
-            self.core.fail(job, err, "error", now)
-            return
-        outcome = stream.finish() if stream is not None else {"result": result}
-        try:
-            self.core.succeed(job, outcome, now)
-        except TypeError:
-            log.warning("job %s returned a result that is not JSON", job.job_id)
-            self.core.fail(job, InternalError("the agent's result is not JSON"), "error", now)
+    async def revocations_settled(self) -> None:
+        """Wait until every credential of every ended job is revoked upstream (§9.8.2)."""
+        if self.credentials is not None:
+            await self.credentials.settled()
 
     # -- housekeeping and shutdown ----------------------------------------------------------------
 
@@ -333,7 +312,7 @@ class Runtime:
         self._closed = True  # serve() now refuses new connections
         now = asyncio.get_running_loop().time()
         stopping: list[asyncio.Task[None]] = []
-        for job_id, (task, ctx) in list(self._running.items()):
+        for job_id, (task, ctx) in list(self.jobs.running.items()):
             job = self.core.jobs.jobs.get(job_id)
             if job is not None:
                 err = JobCancelledError("the runtime is shutting down")
@@ -356,3 +335,5 @@ class Runtime:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        if self.credentials is not None:
+            await self.credentials.aclose()
