@@ -7,6 +7,7 @@ import logging
 import click
 
 from arcp import __version__
+from arcp.cli.conformance import conformance
 from arcp.cli.serve import serve
 from arcp.cli.submit import submit
 
@@ -24,6 +25,7 @@ def cli(verbose: int) -> None:
 
 cli.add_command(serve)
 cli.add_command(submit)
+cli.add_command(conformance)
 
 
 def main() -> None:
