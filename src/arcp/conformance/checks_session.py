@@ -238,6 +238,17 @@ def _since(accepted: Frame) -> dict[str, object]:
 _STATUSES = ("pending", "running", "success", "error", "cancelled", "timed_out")
 
 
+def _entry_problems(entry: dict[str, object]) -> list[str]:
+    problems: list[str] = []
+    if "@" not in str(entry.get("agent")):
+        problems.append(f"agent {entry.get('agent')!r} is not name@version")
+    if entry.get("status") not in _STATUSES:
+        problems.append(f"status {entry.get('status')!r}")
+    if not isinstance(entry.get("lease"), dict):
+        problems.append("no lease")
+    return problems
+
+
 @scenario(LIST_SHAPE, LIST_NEXT_CURSOR, LIST_PAGINATION)
 async def list_jobs(p: Probe) -> None:
     p.need_agent("echo")
@@ -250,20 +261,11 @@ async def list_jobs(p: Probe) -> None:
     pages, first, _ = await _pages(p, peer, {"limit": 100, **since})
     by_id = {str(e.get("job_id")): e for page in pages for e in page}
     missing = [j for j in mine if j not in by_id]
-    bad = [
-        j
-        for j in mine
-        if j in by_id
-        and not (
-            "@" in str(by_id[j].get("agent"))
-            and by_id[j].get("status") in _STATUSES
-            and isinstance(by_id[j].get("lease"), dict)
-        )
-    ]
+    bad = sorted({problem for j in mine if j in by_id for problem in _entry_problems(by_id[j])})
     p.judge(
         LIST_SHAPE,
         isinstance(first.get("jobs"), list) and not missing and not bad,
-        f"{len(by_id)} entries; missing {missing}; malformed {bad}"
+        f"{len(by_id)} entries; missing {missing}; problems: {', '.join(bad) or 'none'}"
         if missing or bad
         else f"{len(by_id)} entries with job_id, agent@version, status, lease",
     )

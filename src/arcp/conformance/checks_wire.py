@@ -89,8 +89,8 @@ def _code(frame: Frame | None) -> object:
     return obj(obj(frame).get("payload")).get("code") if frame and is_error(frame) else None
 
 
-@scenario(BAD_JSON, UNKNOWN_TYPE, BAD_VERSION)
-async def hostile(p: Probe) -> None:
+@scenario(BAD_JSON)
+async def bad_json(p: Probe) -> None:
     peer = await p.session()
     await peer.send_raw(b'{"arcp": "1.1", "type": "session.ping", oops')
     err = await peer.until(is_error)
@@ -100,6 +100,11 @@ async def hostile(p: Probe) -> None:
         _code(err) == "INVALID_REQUEST" and alive is None,
         f"-> {describe(err)}; then {alive or 'session continues'}",
     )
+
+
+@scenario(UNKNOWN_TYPE)
+async def unknown_type(p: Probe) -> None:
+    peer = await p.session()
     rid = await peer.send("conformance.bogus", {"x": 1})
     err = await peer.until(
         lambda f: is_error(f) and obj(f["payload"]).get("request_id") in (None, rid)
@@ -110,8 +115,14 @@ async def hostile(p: Probe) -> None:
     p.judge(
         UNKNOWN_TYPE,
         ok and alive is None,
-        f"-> {describe(err)} details.type={details.get('type')!r}; then {alive or 'session continues'}",
+        f"-> {describe(err)} details.type={details.get('type')!r}; "
+        f"then {alive or 'session continues'}",
     )
+
+
+@scenario(BAD_VERSION)
+async def bad_version(p: Probe) -> None:
+    peer = await p.session()
     rid = await peer.send("session.list_jobs", {"limit": 1}, arcp="2.0")
     err = await peer.until(lambda f: obj(f.get("payload")).get("request_id") == rid or is_error(f))
     p.judge(BAD_VERSION, _code(err) == "INVALID_REQUEST", f"arcp 2.0 -> {describe(err)}")

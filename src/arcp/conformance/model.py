@@ -49,6 +49,10 @@ class CheckResult:
     outcome: Outcome
     observed: str
 
+    def __post_init__(self) -> None:
+        # One line, whatever a peer put into its error messages.
+        object.__setattr__(self, "observed", " ".join(self.observed.split()))
+
     def to_json(self) -> dict[str, str]:
         """A flat JSON object for the machine report."""
         return {

@@ -14,6 +14,7 @@ from typing import Any
 
 from arcp.conformance.model import CheckResult, CheckSpec, Outcome
 from arcp.conformance.wire import ALL_FEATURES, Frame, Peer, Recorder, arr, now_iso, obj
+from arcp.transport import TransportClosed
 
 __all__ = [
     "SCENARIOS",
@@ -50,6 +51,7 @@ class Probe:
     results: dict[str, CheckResult] = field(default_factory=dict[str, CheckResult])
     peers: list[Peer] = field(default_factory=list[Peer])
     inventory: dict[str, Any] = field(default_factory=dict[str, Any])
+    no_welcome: str | None = None
 
     # -- verdicts --------------------------------------------------------------------------
 
@@ -96,6 +98,8 @@ class Probe:
 
     def need_agent(self, name: str) -> dict[str, Any]:
         """The inventory entry of demo agent ``name``; :class:`Skip` when not offered."""
+        if self.no_welcome is not None:
+            raise Unanswered(self.no_welcome)
         entry = self.inventory.get(name)
         if entry is None:
             raise Skip(f"agent {name!r} not in the welcome inventory")
@@ -132,6 +136,12 @@ class Probe:
 
     async def alive(self, peer: Peer) -> str | None:
         """None when the session still answers a request (ping, else list_jobs, else submit)."""
+        try:
+            return await self._alive(peer)
+        except TransportClosed:
+            return "the runtime closed the connection"
+
+    async def _alive(self, peer: Peer) -> str | None:
         if "heartbeat" in peer.features:
             rid = await peer.send("session.ping", {"nonce": "alive-check", "sent_at": now_iso()})
             found = await peer.until(lambda f: f.get("type") == "session.pong" or _answers(f, rid))

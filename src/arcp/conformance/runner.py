@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 from arcp.conformance import (
+    checks_events,
     checks_jobs,
     checks_resume,
     checks_session,
@@ -13,12 +14,20 @@ from arcp.conformance import (
     checks_wire,
 )
 from arcp.conformance.model import CheckResult, CheckSpec, Outcome, Report
-from arcp.conformance.probe import SCENARIOS, Probe, Scenario, Skip, agents_of
+from arcp.conformance.probe import SCENARIOS, Probe, Scenario, Skip, agents_of, describe
 from arcp.conformance.wire import Peer, Recorder, obj
+from arcp.transport import TransportClosed
 
 __all__ = ["all_checks", "run_conformance"]
 
-_LOADED = (checks_session, checks_resume, checks_jobs, checks_subscribe, checks_wire)
+_LOADED = (
+    checks_session,
+    checks_resume,
+    checks_jobs,
+    checks_subscribe,
+    checks_events,
+    checks_wire,
+)
 
 
 def all_checks() -> list[CheckSpec]:
@@ -40,14 +49,13 @@ async def run_conformance(
     """
     recorder = Recorder()
     report = Report(url)
-    inventory, runtime = await _inventory(url, token, recorder, frame_timeout)
+    inventory, runtime, no_welcome = await _inventory(url, token, recorder, frame_timeout)
     report.runtime = runtime
     ordered = [s for s in SCENARIOS if not s.passive] + [s for s in SCENARIOS if s.passive]
     results: dict[str, CheckResult] = {}
     for scen in ordered:
-        probe = Probe(
-            url, token, other_token, frame_timeout, recorder, scen.specs, inventory=inventory
-        )
+        probe = Probe(url, token, other_token, frame_timeout, recorder, scen.specs)
+        probe.inventory, probe.no_welcome = inventory, no_welcome
         results.update(await _run(scen, probe))
     report.results = [results[spec.id] for spec in all_checks()]
     return report
@@ -55,19 +63,20 @@ async def run_conformance(
 
 async def _inventory(
     url: str, token: str, recorder: Recorder, wait: float
-) -> tuple[dict[str, object], dict[str, object]]:
+) -> tuple[dict[str, object], dict[str, object], str | None]:
+    """The agent inventory and runtime info of a first welcome, or why there was none."""
     try:
         peer = await Peer.open(url, "inventory", recorder, wait)
-    except Exception:
-        return {}, {}
+    except Exception as exc:
+        return {}, {}, f"cannot connect: {exc}"
     try:
         welcome = await peer.hello(token)
         if welcome is None or welcome.get("type") != "session.welcome":
-            return {}, {}
+            return {}, {}, f"session.hello refused: {describe(welcome)}"
         payload = obj(welcome.get("payload"))
         runtime = dict(obj(payload.get("runtime")))
         runtime["features"] = sorted(peer.features)
-        return dict(agents_of(welcome)), runtime
+        return dict(agents_of(welcome)), runtime, None
     finally:
         await peer.close()
 
@@ -82,6 +91,8 @@ async def _run(scen: Scenario, probe: Probe) -> dict[str, CheckResult]:
         reason, outcome = str(exc), Outcome.SKIP
     except TimeoutError:
         reason = "scenario did not finish in time"
+    except TransportClosed as exc:
+        reason = f"the runtime closed the connection ({exc})"
     except Exception as exc:
         reason = str(exc) or type(exc).__name__
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import Any, cast
 import orjson
 
 from arcp.codec import DecodeError, loads
+from arcp.ids import new_ulid
 from arcp.transport import TransportClosed, WebSocketTransport, connect_websocket
 
 __all__ = [
@@ -53,8 +53,6 @@ ALL_FEATURES: tuple[str, ...] = (
 """Every v1.1 feature flag (§6.2); a conformance session asks for all of them by default."""
 
 CLIENT = {"name": "arcp-conformance", "version": "1.1"}
-
-_ids = itertools.count(1)
 
 
 def obj(value: Any) -> dict[str, Any]:
@@ -126,7 +124,7 @@ class Peer:
         self, type_: str, payload: Mapping[str, Any] | None = None, **envelope: Any
     ) -> str:
         """Send one envelope of ``type_``; returns its ``id``. ``session_id`` is filled in."""
-        frame: Frame = {"arcp": "1.1", "id": f"cf{next(_ids):06d}", "type": type_}
+        frame: Frame = {"arcp": "1.1", "id": new_ulid(), "type": type_}
         if self.session_id is not None:
             frame["session_id"] = self.session_id
         frame.update(envelope)
