@@ -60,10 +60,13 @@ def _render_models(schema: Schema, out: Path, header: str, work: Path) -> None:
     work.mkdir(parents=True, exist_ok=True)
     model_schema = work / "models.schema.json"
     model_schema.write_text(json.dumps(schema.model_input(), indent=2))
-    extra = {
-        name: {"presence_rules": [r.template_data() for r in rules]}
-        for name, rules in sorted(schema.presence_rules().items())
-    }
+    extra: dict[str, dict[str, object]] = {}
+    for name, rules in sorted(schema.presence_rules().items()):
+        extra.setdefault(name, {})["presence_rules"] = [r.template_data() for r in rules]
+    for name, fields in sorted(schema.secret_fields().items()):
+        extra.setdefault(name, {})["secret_fields_literal"] = (
+            "{" + ", ".join(json.dumps(f) for f in fields) + "}"
+        )
     extra_path = work / "extra-template-data.json"
     extra_path.write_text(json.dumps(extra, indent=2, sort_keys=True))
     _run(
@@ -80,7 +83,7 @@ def _render_models(schema: Schema, out: Path, header: str, work: Path) -> None:
             "--extra-template-data",
             str(extra_path),
             "--additional-imports",
-            "pydantic.model_validator",
+            "pydantic.model_validator,collections.abc.Iterator",
             "--custom-file-header",
             header.rstrip("\n"),
             "--formatters",

@@ -55,6 +55,7 @@ class MessageSpec:
     required_envelope_fields: tuple[str, ...]
     description: str
     deprecated: bool
+    session_id_on_envelope_or_payload: bool
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Schema:
                     required_envelope_fields=extra_required,
                     description=str(d["description"]),
                     deprecated=bool(d.get("deprecated", False)),
+                    session_id_on_envelope_or_payload=_session_id_anywhere(d),
                 )
             )
         return out
@@ -156,6 +158,16 @@ class Schema:
                 rules[name] = found
         return rules
 
+    def secret_fields(self) -> dict[str, list[str]]:
+        """Model name -> properties marked ``x-secret`` (hidden from ``repr``)."""
+        out: dict[str, list[str]] = {}
+        for name, d in self.defs.items():
+            props: JSON = d.get("properties", {})
+            secrets = [k for k, v in props.items() if cast(JSON, v).get("x-secret")]
+            if secrets:
+                out[name] = secrets
+        return out
+
     def model_input(self) -> JSON:
         """The derived schema handed to datamodel-codegen."""
         defs = {k: copy.deepcopy(v) for k, v in self.defs.items() if not _is_owned(k)}
@@ -169,6 +181,16 @@ def _ref_name(ref: str) -> str:
     if not ref.startswith(_REF):
         raise ValueError(f"unsupported $ref {ref!r}")
     return ref[len(_REF) :]
+
+
+def _session_id_anywhere(d: JSON) -> bool:
+    """True for ``anyOf: [{required: [session_id]}, {payload requires session_id}]``."""
+    branches = cast(list[JSON], d.get("anyOf", []))
+    if len(branches) != 2:
+        return False
+    on_envelope = branches[0].get("required") == ["session_id"]
+    payload_rule = cast(JSON, branches[1].get("properties", {})).get("payload", {})
+    return on_envelope and cast(JSON, payload_rule).get("required") == ["session_id"]
 
 
 def _is_owned(name: str) -> bool:

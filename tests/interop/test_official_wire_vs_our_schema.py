@@ -48,11 +48,7 @@ SCENARIOS = (
 
 # (message type, field our decoder names) for each documented deviation.
 KNOWN_FAILURES = {
-    ("session.jobs", "lease"): "R7",
-    ("job.subscribed", "replayed"): "R8",
     ("job.accepted", "budget"): "R6",
-    ("session.welcome", "heartbeat_interval_sec"): "R10",
-    ("session.welcome", "agents"): "R11",
 }
 
 
@@ -217,19 +213,11 @@ def test_subscribe_replays_before_job_subscribed(capture: Capture) -> None:
     assert inbound.index("job.subscribed") > inbound.index("job.event")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known peer deviation R7: session.jobs entries lack lease and created_at",
-)
 def test_job_listing_decodes(capture: Capture) -> None:
     for frame in capture.of_type("session.jobs", "s2c"):
         decode(frame.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known peer deviation R8: job.subscribed.replayed is an integer count",
-)
 def test_subscribed_with_history_decodes(capture: Capture) -> None:
     frames = capture.of_type("job.subscribed", "s2c")
     assert any(f.obj["payload"]["replayed"] >= 2 for f in frames)
@@ -247,10 +235,6 @@ def test_accepted_with_budget_decodes(capture: Capture) -> None:
         decode(frame.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known peer deviation R10: welcome omits heartbeat_interval_sec without heartbeat",
-)
 def test_welcome_without_heartbeat_decodes(capture: Capture) -> None:
     assert capture.steps["minimal_features"]["heartbeat_interval_sec"] is None
     for frame in capture.of_type("session.welcome", "s2c"):
@@ -259,10 +243,6 @@ def test_welcome_without_heartbeat_decodes(capture: Capture) -> None:
             decode(frame.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known peer deviation R11: welcome agents are plain names without agent_versions",
-)
 def test_welcome_with_plain_agent_names_decodes(capture: Capture) -> None:
     assert all(isinstance(a, str) for a in capture.steps["minimal_features"]["agents"])
     for frame in capture.of_type("session.welcome", "s2c"):

@@ -231,11 +231,6 @@ async def test_close_finishes_although_session_close_is_unknown(official_runtime
     assert time.monotonic() - started < STEP
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known peer deviation R8: job.subscribed.replayed is an integer (0 here), which "
-    "our strict codec refuses as a boolean, so the subscribe never completes",
-)
 async def test_subscribe_to_a_running_job(official_runtime: Peer, client: Any) -> None:
     async with asyncio.timeout(STEP):
         handle = await client.submit("slow", {"sec": 1.0})
@@ -275,10 +270,6 @@ async def test_subscribe_to_another_principals_job_is_refused(
     assert info.value.code in {"PERMISSION_DENIED", "JOB_NOT_FOUND"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known peer deviation R7: session.jobs entries lack lease and created_at",
-)
 async def test_list_jobs(client: Any) -> None:
     async with asyncio.timeout(STEP):
         handle = await client.submit("echo", {"list": 1})

@@ -1,20 +1,22 @@
-"""Lenient decoding for the client (wire-decisions: be liberal in what you accept).
+"""What the client does with a frame :func:`arcp.codec.decode` refused.
 
-:func:`arcp.codec.decode` is strict. When it refuses a frame, :func:`salvage` accepts the one
-dialect the schema cannot express (a welcome whose ``session_id`` is only in the payload) and
-otherwise says why the frame is ignored: unknown types quietly, malformed frames loudly.
+Unknown types are ignored quietly (wire-decisions: a client ignores unknown inbound types).
+A response the client cannot decode but that names the request it answers
+(``payload.request_id``) fails that request with ``INVALID_REQUEST`` instead of leaving the
+caller waiting forever; anything else malformed is logged and dropped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
+from typing import Any, cast
 
 import orjson
 
 from arcp.codec import DecodeError, decode_object
+from arcp.ids import new_ulid
 from arcp_gen.messages import Message
-from arcp_gen.registry import MESSAGE_MODELS
+from arcp_gen.registry import MESSAGE_MODELS, PROTOCOL_VERSION
 
 __all__ = ["salvage"]
 
@@ -22,19 +24,39 @@ _log = logging.getLogger("arcp.client")
 
 
 def salvage(frame: bytes, exc: DecodeError) -> Message | None:
-    """A frame :func:`decode` refused: accept a welcome carrying ``session_id`` only in its
-    payload (wire-decisions: Envelope); ignore unknown types and anything malformed."""
-    if exc.message_type == "session.welcome":
-        with contextlib.suppress(
-            DecodeError, orjson.JSONDecodeError, TypeError, AttributeError, KeyError
-        ):
-            env = orjson.loads(frame)
-            sid = env["payload"].get("session_id")
-            if isinstance(sid, str) and not env.get("session_id"):
-                env["session_id"] = sid
-                return decode_object(env)
+    """A substitute message for a refused frame, or ``None`` to drop it."""
     if exc.message_type is not None and exc.message_type not in MESSAGE_MODELS:
         _log.debug("ignoring a message of unknown type %r", exc.message_type)
-    else:
+        return None
+    request_id = _request_id(frame)
+    if request_id is None:
         _log.warning("ignoring an undecodable frame: %s", exc.message)
-    return None
+        return None
+    _log.warning("failing request %s: its response is undecodable: %s", request_id, exc.message)
+    return decode_object(
+        {
+            "arcp": PROTOCOL_VERSION,
+            "id": new_ulid(),
+            "type": "session.error",
+            "payload": {
+                "request_id": request_id,
+                "code": "INVALID_REQUEST",
+                "message": f"the runtime's response could not be decoded: {exc.message}",
+                "retryable": False,
+            },
+        }
+    )
+
+
+def _request_id(frame: bytes) -> str | None:
+    try:
+        env: Any = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(env, dict):
+        return None
+    payload = cast(dict[str, Any], env).get("payload")
+    if not isinstance(payload, dict):
+        return None
+    request_id = cast(dict[str, Any], payload).get("request_id")
+    return request_id if isinstance(request_id, str) and request_id else None

@@ -46,11 +46,15 @@ from arcp_gen.messages import (
     SessionPingMessage,
     SessionWelcomeMessage,
 )
-from arcp_gen.models import ResultChunkEvent
+from arcp_gen.models import AgentInfo, ResultChunkEvent
 
 __all__ = ["ALL_FEATURES", "ClientSession", "ClientState"]
 
 _log = logging.getLogger("arcp.client")
+
+DEFAULT_HEARTBEAT_SEC = 30
+"""Heartbeat interval assumed when a welcome negotiates ``heartbeat`` but omits the interval
+(a legacy dialect; §6.4)."""
 
 _RESPONSE_KINDS: Final[Mapping[str, RequestKind]] = {
     "job.accepted": "job.submit",
@@ -234,12 +238,14 @@ class ClientSession(ClientCore):
         self._session_id = session_id
         self._resume_token = payload.resume_token
         caps = payload.capabilities
-        self._agents = tuple(caps.agents or ())
+        self._agents = tuple(
+            a if isinstance(a, AgentInfo) else AgentInfo(name=a) for a in caps.agents or ()
+        )
         self._runtime = payload.runtime
         self._resume_window = payload.resume_window_sec
         self._features = intersect(self._requested, caps.features or ())
         self._heartbeat = (
-            Heartbeat(float(payload.heartbeat_interval_sec), now)
+            Heartbeat(float(payload.heartbeat_interval_sec or DEFAULT_HEARTBEAT_SEC), now)
             if Feature.HEARTBEAT in self._features
             else None
         )
