@@ -54,12 +54,21 @@ def served_url() -> Iterator[str]:
 
 
 async def _broken_handler(ws: ServerConnection) -> None:
-    """Welcomes any token (no resume_token), never accepts a job, ignores everything else."""
+    """Welcomes any token (no resume_token), never accepts a job, answers a listing with a
+    malformed error, ignores everything else."""
     async for raw in ws:
         try:
             frame: dict[str, Any] = json.loads(raw)
         except ValueError:
             continue
+        if frame.get("type") == "session.list_jobs":
+            # No arcp / id, an event_seq on a control frame, no retryable, an unknown code.
+            bad = {
+                "type": "session.error",
+                "event_seq": 7,
+                "payload": {"code": "NOPE", "message": "no"},
+            }
+            await ws.send(json.dumps(bad))
         if frame.get("type") != "session.hello":
             continue
         welcome = {

@@ -83,6 +83,11 @@ def test_cli_fails_a_broken_runtime(broken_url: str) -> None:
         "7.1-accepted-lease",
         "7.2-idempotent",
         "7.5-agent-unavailable",  # never answers a submit at all
+        "wd-arcp-major",  # its answer to a listing is not INVALID_REQUEST
+        "5-envelope-fields",  # ... and lacks arcp and id,
+        "wd-no-seq-on-control",  # carries an event_seq,
+        "12-error-shape",  # has no retryable
+        "12-known-codes",  # and an invented code
     ):
         assert outcome[cid]["outcome"] == "fail", outcome[cid]
     assert "resume_token" in outcome["6.2-welcome-fields"]["observed"]
