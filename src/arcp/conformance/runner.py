@@ -20,6 +20,7 @@ from arcp.transport import TransportClosed
 
 __all__ = ["all_checks", "run_conformance"]
 
+# Importing a checks module registers its scenarios in SCENARIOS.
 _LOADED = (
     checks_session,
     checks_resume,
