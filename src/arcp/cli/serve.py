@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sys
 
 import click
 
 from arcp import __version__
 from arcp.demo import register_demo_agents
 from arcp.runtime import Runtime
+from arcp.runtime.credentials import InProcessProvisioner
 from arcp.transport import stdio_transport
 
 __all__ = ["parse_tokens", "serve"]
@@ -44,7 +44,17 @@ def parse_tokens(values: tuple[str, ...]) -> dict[str, str] | None:
     metavar="TOKEN[=PRINCIPAL]",
     help="Accept this bearer token (repeatable). Without any, every token is accepted.",
 )
-@click.option("--demo", is_flag=True, help="Register the demo agents.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Register the demo agents; enable model.use and the reference credential provisioner.",
+)
+@click.option(
+    "--model-policy",
+    type=click.Choice(["require", "allow"]),
+    default=None,
+    help="Enable model.use (§9.7): without a grant, forbid every model or allow any.",
+)
 @click.option("--stdio", is_flag=True, help="Serve one session over stdin/stdout (NDJSON).")
 @click.option("--resume-window", default=600, show_default=True, type=click.IntRange(1))
 @click.option("--heartbeat-interval", default=30, show_default=True, type=click.IntRange(1))
@@ -57,14 +67,18 @@ def serve(
     stdio: bool,
     resume_window: int,
     heartbeat_interval: int,
+    model_policy: str | None,
 ) -> None:
     """Run an ARCP runtime until interrupted (Ctrl-C shuts down gracefully)."""
+    policy = "require" if model_policy == "require" or (demo and model_policy is None) else None
     runtime = Runtime(
         name="arcp-python",
         version=__version__,
         tokens=parse_tokens(tokens),
         resume_window_sec=resume_window,
         heartbeat_interval_sec=heartbeat_interval,
+        model_policy="allow" if model_policy == "allow" else policy,
+        provisioner=InProcessProvisioner() if demo else None,
     )
     if demo:
         register_demo_agents(runtime)
@@ -73,18 +87,20 @@ def serve(
 
 
 async def _serve_ws(runtime: Runtime, host: str, port: int, path: str) -> None:
+    stopped = _stop_on_signals()  # before "listening", so an early SIGTERM is graceful too
     server = await runtime.serve_websocket(host=host, port=port, path=path)
     click.echo(f"arcp runtime listening on {server.url}", err=True)
-    await _until_signalled()
+    await stopped.wait()
     click.echo("shutting down", err=True)
     await runtime.aclose()
 
 
 async def _serve_stdio(runtime: Runtime) -> None:
     # stdout carries protocol frames only; everything human goes to stderr.
+    stopped = _stop_on_signals()
     transport = await stdio_transport()
     serving = asyncio.ensure_future(runtime.serve(transport))
-    stop = asyncio.ensure_future(_until_signalled())
+    stop = asyncio.ensure_future(stopped.wait())
     await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
     stop.cancel()
     await runtime.aclose()
@@ -92,15 +108,11 @@ async def _serve_stdio(runtime: Runtime) -> None:
         await serving
 
 
-async def _until_signalled() -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (graceful shutdown)."""
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stopped.set)
-    try:
-        await stopped.wait()
-    finally:
-        if sys.platform != "win32":
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+    return stopped

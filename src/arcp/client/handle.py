@@ -13,9 +13,17 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
 
 from arcp.client.errors import UnsubscribedError
+from arcp.client.lease import ProvisionedCredential
 from arcp.protocol.client_events import JobEnded
 from arcp_gen.messages import JobEventMessage
-from arcp_gen.models import JobAcceptedPayload, JobSubscribedPayload, ProgressBody, ProgressEvent
+from arcp_gen.models import (
+    JobAcceptedPayload,
+    JobSubscribedPayload,
+    MetricEvent,
+    ProgressBody,
+    ProgressEvent,
+    StatusEvent,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -57,6 +65,10 @@ class JobStream:
         """``pending``, ``running``, or the final status once ended (§7.3)."""
         self.progress: ProgressBody | None = None
         """The latest ``progress`` body (§8.2.1), or None."""
+        self.budget: dict[str, float] | None = None
+        """Budget counters, kept live from ``cost.budget.remaining`` metrics (§9.6)."""
+        self.credentials: tuple[ProvisionedCredential, ...] = ()
+        """Provisioned credentials (submitter only, §9.8); values are secret."""
         self._items: deque[JobEventMessage] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._outcome: JobEnded | BaseException | None = None
@@ -81,6 +93,12 @@ class JobStream:
         payload = msg.payload
         if type(payload) is ProgressEvent:
             self.progress = payload.body
+        elif type(payload) is MetricEvent:
+            body = payload.body
+            if body.name == "cost.budget.remaining" and body.unit is not None:
+                self.budget = dict(self.budget or {}, **{body.unit: float(body.value)})
+        elif type(payload) is StatusEvent and payload.body.phase == "credential_rotated":
+            self._rotated(payload.body.credential_id, payload.body.credential_value)
         if self.status == "pending":
             self.status = "running"
         if self._autoprocess:
@@ -93,6 +111,12 @@ class JobStream:
         if self._tees:
             for tee in self._tees:
                 tee._push(msg)
+
+    def _rotated(self, credential_id: str | None, value: str | None) -> None:
+        if value is not None:  # §9.8.2: only the submitter is sent the new value
+            self.credentials = tuple(
+                c.rotated(value) if c.id == credential_id else c for c in self.credentials
+            )
 
     def _end(self, outcome: JobEnded | BaseException) -> None:
         if self._outcome is not None:
@@ -181,6 +205,10 @@ class JobHandle(JobStream):
         )
         self.accepted = accepted
         """The typed ``job.accepted`` payload (effective lease, budget, credentials)."""
+        self.budget = dict(accepted.budget) if accepted.budget is not None else None
+        self.credentials = tuple(
+            ProvisionedCredential.from_wire(c) for c in accepted.credentials or ()
+        )
 
     async def cancel(self, reason: str | None = None) -> None:
         """Send ``job.cancel`` and wait for ``job.cancelled`` or the job's end, whichever
@@ -216,6 +244,7 @@ class Subscription(JobStream):
         )
         self.subscribed = subscribed
         """The typed ``job.subscribed`` payload (the authority descriptor)."""
+        self.budget = dict(subscribed.budget) if subscribed.budget is not None else None
 
     async def unsubscribe(self) -> None:
         """Send ``job.unsubscribe`` (§7.6); iteration ends and ``result()`` raises

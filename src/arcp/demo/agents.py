@@ -8,6 +8,12 @@ chunked    ``input.bytes`` bytes in ``input.chunk_size`` chunks when ``result_ch
            negotiated (§8.4), the same text inline otherwise
 slow       sleeps ``input.sec`` seconds; cancellable (§7.4)
 versioned  versions 1.0.0 and 2.0.0 (default 2.0.0); the result names the version (§7.5)
+costly     ``input.steps`` gated calls of tool ``search.web``, each reporting a ``cost.search``
+           metric of ``input.usd`` USD; runs until done or the budget is exhausted (§9.6)
+reader     a gated ``fs.read`` of ``input.path`` (nothing is actually read, §9.3)
+delegator  delegates ``input.input`` to ``input.agent`` (default ``echo``) under
+           ``input.lease`` / ``input.lease_constraints``; returns the child's result (§10)
+modeler    a gated ``model.use`` of ``input.model`` (§9.7); reports its credentials count
 =========  ==============================================================================
 """
 
@@ -85,6 +91,65 @@ async def slow(input: Any, ctx: JobContext) -> Any:
     return {"slept": seconds}
 
 
+def _text(data: Any, key: str, default: str | None = None) -> str:
+    """A string field of a JSON-object input; INVALID_REQUEST when missing or not a string."""
+    value = (
+        cast(Mapping[str, Any], data).get(key, default) if isinstance(data, Mapping) else default
+    )
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"input.{key} must be a string")
+    return value
+
+
+def _object(data: Any, key: str) -> Mapping[str, Any] | None:
+    value = cast(Mapping[str, Any], data).get(key) if isinstance(data, Mapping) else None
+    if value is not None and not isinstance(value, Mapping):
+        raise InvalidRequestError(f"input.{key} must be an object")
+    return cast(Mapping[str, Any] | None, value)
+
+
+def _search(args: Any) -> Any:
+    return {"hits": [f"result for {args['q']}"]}
+
+
+async def costly(input: Any, ctx: JobContext) -> Any:
+    """``steps`` gated ``search.web`` calls, each costing ``usd`` USD (§9.6, §13.5)."""
+    steps = int(_field(input, "steps", 3))
+    usd = _field(input, "usd", 0.25)
+    for i in range(1, steps + 1):
+        await ctx.tool_call("search.web", {"q": f"step {i}"}, _search)
+        await ctx.metric("cost.search", usd, unit="USD")
+    return {"steps": steps, "budget": ctx.budget}
+
+
+async def reader(input: Any, ctx: JobContext) -> Any:
+    """Authorize reading ``input.path`` through the lease (``fs.read``)."""
+    path = _text(input, "path")
+    await ctx.check_read(path)
+    return {"path": path, "allowed": True}
+
+
+async def delegator(input: Any, ctx: JobContext) -> Any:
+    """Delegate to ``input.agent`` (default ``echo``) and return the child's result (§10)."""
+    agent = _text(input, "agent", "echo")
+    payload = cast(Mapping[str, Any], input).get("input") if isinstance(input, Mapping) else None
+    lease = _object(input, "lease")
+    child = await ctx.delegate(
+        agent,
+        payload,
+        lease=cast(Mapping[str, list[str]] | None, lease),
+        lease_constraints=_object(input, "lease_constraints"),
+    )
+    return {"child_job_id": child.job_id, "result": await child.result()}
+
+
+async def modeler(input: Any, ctx: JobContext) -> Any:
+    """Authorize invoking ``input.model`` (``model.use``, §9.7)."""
+    model = _text(input, "model")
+    await ctx.use_model(model)
+    return {"model": model, "credentials": len(ctx.credentials)}
+
+
 def _versioned(version: str) -> Agent:
     async def versioned(input: Any, ctx: JobContext) -> Any:
         return {"version": version, "agent": ctx.agent, "input": input}
@@ -101,6 +166,10 @@ DEMO_AGENTS: tuple[tuple[str, str, Agent, bool], ...] = (
     ("slow", "1.0.0", slow, True),
     ("versioned", "1.0.0", _versioned("1.0.0"), False),
     ("versioned", "2.0.0", _versioned("2.0.0"), True),
+    ("costly", "1.0.0", costly, True),
+    ("reader", "1.0.0", reader, True),
+    ("delegator", "1.0.0", delegator, True),
+    ("modeler", "1.0.0", modeler, True),
 )
 """(name, version, agent, is default) for every demo agent."""
 
