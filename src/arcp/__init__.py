@@ -11,8 +11,8 @@ from arcp_gen.registry import PROTOCOL_VERSION
 __version__ = "0.1.0"
 
 # The client and runtime import ``__version__``, so they come after it.
-from arcp.client import Client, JobHandle, Subscription  # noqa: E402
-from arcp.runtime import JobContext, Runtime  # noqa: E402
+from arcp.client import Client, JobHandle, Subscription
+from arcp.runtime import JobContext, Runtime
 
 __all__ = [
     "PROTOCOL_VERSION",
