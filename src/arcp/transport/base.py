@@ -2,6 +2,11 @@
 
 A transport moves whole frames (one JSON text each) and knows nothing about ARCP.
 Every transport in :mod:`arcp.transport` implements :class:`Transport`.
+
+A transport may also offer ``async send_many(frames: Sequence[bytes]) -> None``: the same as
+calling ``send`` for each frame in order, done with fewer writes and wake-ups. It is not part
+of the protocol; callers look it up with ``getattr`` and fall back to ``send``. The memory
+and WebSocket transports have it.
 """
 
 from __future__ import annotations
