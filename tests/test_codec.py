@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
+from arcp import codec
 from arcp.codec import DecodeError, decode, encode
 from arcp_gen.errors import ErrorCode
 from arcp_gen.messages import JobEventMessage
 from arcp_gen.models import LogEvent, VendorEvent
+from arcp_gen.registry import MESSAGE_ADAPTER
+
+from .spec._fixtures import invalid_fixtures, valid_fixtures
 
 EVENT = {
     "arcp": "1.1",
@@ -79,3 +84,48 @@ def test_decode_error_names_the_field_and_keeps_the_envelope_id() -> None:
         decode(orjson.dumps(bad))
     assert info.value.envelope_id == EVENT["id"]
     assert info.value.details == {"type": "job.event", "field": "payload.body.level"}
+
+
+def _full_decode(frame: bytes) -> object:
+    return MESSAGE_ADAPTER.validate_json(frame, strict=True)
+
+
+def _event_frames() -> list[bytes]:
+    """Every fixture frame that mentions job.event (valid or not), plus edge cases."""
+    frames = [frame for frame in valid_fixtures().values() if b'"job.event"' in frame]
+    frames += [f.frame for f in invalid_fixtures().values() if b'"job.event"' in f.frame]
+    for kind in ("x-vendor.acme.tick", "x-other", "", "LOG", None, 7):
+        frames.append(orjson.dumps({**EVENT, "payload": {**EVENT["payload"], "kind": kind}}))
+    frames.append(orjson.dumps({**EVENT, "payload": "log"}))
+    frames.append(orjson.dumps({**EVENT, "type": "job.result", "note": "job.event"}))
+    frames.append(orjson.dumps({**EVENT, "event_seq": 0}))
+    frames.append(orjson.dumps(EVENT)[:-1] + b',"type":"job.error"}')  # a duplicate key
+    return frames
+
+
+@pytest.mark.parametrize("frame", _event_frames())
+def test_job_event_fast_path_agrees_with_the_full_validator(frame: bytes) -> None:
+    """decode() validates job.event frames with a dedicated validator: it must accept and
+    build exactly what the full Message union does, and refuse what it refuses."""
+    try:
+        expected = _full_decode(frame)
+    except ValidationError:
+        with pytest.raises(DecodeError):
+            decode(frame)
+        return
+    got = decode(frame)
+    assert type(got) is type(expected)
+    assert type(got.payload) is type(expected.payload)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+    assert got == expected
+    assert encode(got) == encode(expected)  # pyright: ignore[reportArgumentType]
+
+
+def test_job_event_fast_path_is_taken_for_spec_kinds() -> None:
+    frame = orjson.dumps(EVENT)
+    fast = codec._event_validator()  # pyright: ignore[reportPrivateUsage]
+    assert fast is not codec._MESSAGE_VALIDATOR  # pyright: ignore[reportPrivateUsage]
+    assert fast.validate_json(frame, strict=True) == decode(frame)
+    vendor = orjson.dumps({**EVENT, "payload": {**EVENT["payload"], "kind": "x-vendor.a.b"}})
+    with pytest.raises(ValidationError):
+        fast.validate_json(vendor, strict=True)
+    assert isinstance(decode(vendor).payload, VendorEvent)  # pyright: ignore[reportAttributeAccessIssue]

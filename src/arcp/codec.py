@@ -12,15 +12,16 @@ validator dump.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any, cast
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, SchemaValidator
 
 from arcp_gen.errors import InvalidRequestError
-from arcp_gen.messages import Message
+from arcp_gen.messages import EVENT_KINDS, JobEventMessage, Message
 from arcp_gen.registry import MESSAGE_ADAPTER, MESSAGE_MODELS
 
 __all__ = ["DecodeError", "decode", "encode", "loads"]
@@ -56,10 +57,59 @@ def loads(data: bytes | str) -> Any:
 
 def decode(data: bytes | str) -> Message:
     """Decode one frame into a typed message; raises :class:`DecodeError` on any problem."""
+    if type(data) is bytes and _EVENT_MARK in data:
+        # Most frames are job.event: validate them as exactly that, skipping the dispatch
+        # on `type` and the Python-level dispatch on the event `kind`. Anything the fast
+        # validator does not accept goes through the full one below, which decides.
+        try:
+            return _event_validator().validate_json(data, strict=True)
+        except ValidationError:
+            pass
     try:
-        return MESSAGE_ADAPTER.validate_json(data, strict=True)
+        return _MESSAGE_VALIDATOR.validate_json(data, strict=True)
     except ValidationError as exc:
         raise _explain(data, exc) from None
+
+
+_MESSAGE_VALIDATOR: SchemaValidator = MESSAGE_ADAPTER.validator  # pyright: ignore[reportAssignmentType]
+_EVENT_MARK = b'"job.event"'
+_event_validator_cache: list[SchemaValidator] = []
+
+
+def _event_validator() -> SchemaValidator:
+    """A strict validator for ``job.event`` envelopes whose payload ``kind`` is a spec kind
+    (§8.2), built from the generated ``JobEventMessage`` schema with the payload union
+    discriminated on the ``kind`` field directly. It produces the same typed models as
+    :data:`MESSAGE_ADAPTER`; vendor kinds (``x-vendor.*``) fail it and take the full path."""
+    if not _event_validator_cache:
+        _event_validator_cache.append(_build_event_validator())
+    return _event_validator_cache[0]
+
+
+def _build_event_validator() -> SchemaValidator:
+    direct: SchemaValidator = JobEventMessage.__pydantic_validator__  # pyright: ignore[reportAssignmentType]
+    schema: Any = copy.deepcopy(JobEventMessage.__pydantic_core_schema__)
+    try:
+        model = schema["schema"] if schema["type"] == "definitions" else schema
+        union = model["schema"]["fields"]["payload"]["schema"]
+        choices = union["choices"]
+        if union["type"] != "tagged-union" or set(choices) - {*EVENT_KINDS, "x-vendor"}:
+            raise LookupError
+    except (KeyError, LookupError, TypeError):  # pragma: no cover - generated code changed
+        return direct
+    union["discriminator"] = "kind"
+    union["choices"] = {tag: choices[tag] for tag in choices if tag in EVENT_KINDS}
+    # pydantic-core reuses a complete model class's own validator for a `model` schema of
+    # that class, which would ignore the edited union; mark the class incomplete while
+    # building (synchronously, a few milliseconds, once) so the edited schema is compiled.
+    complete = JobEventMessage.__pydantic_complete__
+    JobEventMessage.__pydantic_complete__ = False
+    try:
+        return SchemaValidator(schema)
+    except Exception:  # pragma: no cover - defensive: the plain validator is always right
+        return direct
+    finally:
+        JobEventMessage.__pydantic_complete__ = complete
 
 
 def decode_object(obj: Any) -> Message:
