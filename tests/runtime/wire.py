@@ -21,6 +21,10 @@ ALL_FEATURES = (
     "progress",
     "result_chunk",
     "agent_versions",
+    "lease_expires_at",
+    "cost.budget",
+    "model.use",
+    "provisioned_credentials",
 )
 Frame = dict[str, Any]
 
