@@ -35,5 +35,8 @@ check: check-generated lint typecheck test
 bench: sync
 	$(RUN) python -m bench
 
+demo: sync
+	$(RUN) arcp demo
+
 clean:
 	rm -rf codegen/_staging .pytest_cache .ruff_cache dist build
