@@ -1,0 +1,94 @@
+"""Every ``examples/*.py`` runs standalone, and the docs quote them faithfully.
+
+Each example runs in its own interpreter (``sys.executable``, repository root as working
+directory) and must exit 0 within 60 s without a traceback on stderr. The examples start
+together on a small thread pool the first time any of them is needed, so the whole set
+costs about as long as its slowest few members rather than the sum.
+
+In ``docs/*.md`` a fenced ``python`` block whose first line is a tag comment such as
+``# examples/quickstart.py`` must be a verbatim excerpt of that file (the tag line itself
+excluded), and every ``examples/*.py`` the docs mention must exist.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+TIMEOUT_SEC = 60
+WORKERS = 4
+
+_TAGGED_BLOCK = re.compile(r"```python\n# (examples/[\w./-]+\.py)\n(.*?)```", re.DOTALL)
+_MENTION = re.compile(r"examples/[\w-]+\.py")
+
+_pool: ThreadPoolExecutor | None = None
+_runs: dict[Path, Future[subprocess.CompletedProcess[str]]] = {}
+
+
+def _run(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SEC,
+        check=False,
+    )
+
+
+def _result(path: Path) -> subprocess.CompletedProcess[str]:
+    """Start every example on first use; then wait for this one."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="example")
+        for example in EXAMPLES:
+            _runs[example] = _pool.submit(_run, example)
+    return _runs[path].result()
+
+
+@pytest.mark.timeout(TIMEOUT_SEC * len(EXAMPLES) // WORKERS + TIMEOUT_SEC)
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs(path: Path) -> None:
+    done = _result(path)
+    detail = f"--- stdout\n{done.stdout[-2000:]}\n--- stderr\n{done.stderr[-4000:]}"
+    assert done.returncode == 0, f"{path.name} exited {done.returncode}\n{detail}"
+    assert "Traceback" not in done.stderr, f"{path.name} printed a traceback\n{detail}"
+
+
+def _tagged_blocks() -> list[tuple[str, str, str]]:
+    blocks: list[tuple[str, str, str]] = []
+    for doc in DOCS:
+        for match in _TAGGED_BLOCK.finditer(doc.read_text(encoding="utf-8")):
+            blocks.append((doc.name, match.group(1), match.group(2)))
+    return blocks
+
+
+@pytest.mark.parametrize(
+    ("doc", "example", "snippet"),
+    _tagged_blocks(),
+    ids=[f"{d}:{e}" for d, e, _ in _tagged_blocks()],
+)
+def test_quoted_snippet_matches_the_example(doc: str, example: str, snippet: str) -> None:
+    path = ROOT / example
+    assert path.is_file(), f"{doc} quotes {example}, which does not exist"
+    assert snippet.strip("\n") in path.read_text(encoding="utf-8"), (
+        f"{doc}: the block tagged {example} is not a verbatim excerpt of that file"
+    )
+
+
+def test_examples_mentioned_in_docs_exist() -> None:
+    missing = sorted(
+        f"{doc.name}: {name}"
+        for doc in DOCS
+        for name in set(_MENTION.findall(doc.read_text(encoding="utf-8")))
+        if not (ROOT / name).is_file()
+    )
+    assert not missing, "docs mention examples that do not exist:\n" + "\n".join(missing)
