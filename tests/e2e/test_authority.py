@@ -202,9 +202,11 @@ async def test_budget_is_visible_to_subscribers_and_listings(shared_stack: Stack
     ("path", "allowed"),
     [("/workspace/src/a.py", True), ("/workspace/../etc/passwd", False), ("/etc/passwd", False)],
 )
-async def test_fs_read_is_confined_to_the_lease(stack: Stack, path: str, allowed: bool) -> None:
+async def test_fs_read_is_confined_to_the_lease(
+    shared_stack: Stack, path: str, allowed: bool
+) -> None:
     """§9.3: `..` never escapes a grant's root; a denial is a tool_result, then job.error."""
-    async with await stack.connect() as client:
+    async with await shared_stack.connect() as client:
         job = await client.submit("reader", {"path": path}, lease=Lease().fs_read("/workspace/**"))
         events = [e.payload async for e in job]
         if allowed:
@@ -341,6 +343,13 @@ async def test_delegation_creates_a_visible_child_under_a_carved_budget(
         assert [c.job_id for c in children] == [result["child_job_id"]]
         assert children[0].trace_id == job.trace_id
         assert children[0].budget == {"USD": 0.4}
+    remaining = [
+        e.payload.body.value
+        for e in events
+        if isinstance(e.payload, MetricEvent) and e.payload.body.name == "cost.budget.remaining"
+    ]
+    assert remaining == [0.6, 1.0]  # carved for the child, then its unspent part returned
+    assert job.budget == {"USD": 1.0}
 
 
 @pytest.mark.parametrize(
@@ -353,7 +362,7 @@ async def test_delegation_creates_a_visible_child_under_a_carved_budget(
     ],
 )
 async def test_delegation_widening_authority_is_a_subset_violation(
-    stack: Stack, child_lease: dict[str, list[str]], child_expiry_sec: int | None
+    shared_stack: Stack, child_lease: dict[str, list[str]], child_expiry_sec: int | None
 ) -> None:
     """§9.4: any grant, budget or expiry beyond the parent's is LEASE_SUBSET_VIOLATION."""
     lease = Lease().delegate("echo").fs_read("/data/**").budget("USD", "1.00")
@@ -361,7 +370,7 @@ async def test_delegation_widening_authority_is_a_subset_violation(
     child_constraints = (
         dict(LeaseConstraints.expires_in(seconds=child_expiry_sec)) if child_expiry_sec else None
     )
-    async with await stack.connect() as client:
+    async with await shared_stack.connect() as client:
         job = await client.submit(
             "delegator",
             {"lease": child_lease, "lease_constraints": child_constraints},
@@ -385,13 +394,16 @@ async def test_delegation_needs_agent_delegate(stack: Stack) -> None:
 
 
 async def test_parent_end_cancels_live_children(auth: Auth) -> None:
-    """§10: a parent reaching a terminal state cancels its live children."""
+    """§10, §9.8.2: a parent reaching a terminal state cancels its live children and their
+    credentials are revoked."""
     seen: list[str] = []
+    credential_ids: list[str] = []
 
     @auth.runtime.agent("abandoner")
     async def abandoner(input: Any, ctx: JobContext) -> Any:
         child = await ctx.delegate("slow", {"sec": 30}, lease={})
         seen.append(child.job_id)
+        credential_ids.extend(c.id for c in child.credentials)
         return "left"
 
     async with await auth.connect() as client:
@@ -401,6 +413,8 @@ async def test_parent_end_cancels_live_children(auth: Auth) -> None:
         child = auth.runtime.core.jobs.jobs[seen[0]]
         assert child.status == "cancelled"
         assert child.parent_job_id == job.job_id
+        assert len(credential_ids) == 1
+        assert sorted(auth.provisioner.revoked) == sorted([*credential_ids, job.credentials[0].id])
 
 
 # -- provisioned credentials (§9.8, §13.7) ---------------------------------------------------

@@ -68,10 +68,19 @@ class JobRunner:
             max_result_bytes=self._max_result,
             host=self,
         )
-        task = asyncio.create_task(
-            self._run(job, handler, ctx, finished), name=f"arcp-job-{job.job_id}"
-        )
+        task = asyncio.create_task(self._run(job, handler, ctx), name=f"arcp-job-{job.job_id}")
+        # A done-callback, not a finally: a task cancelled before it ever ran has no finally.
+        task.add_done_callback(lambda _: self._reap(job, finished))
         self.running[job.job_id] = (task, ctx)
+
+    def _reap(self, job: JobRecord, finished: asyncio.Future[None] | None) -> None:
+        self.running.pop(job.job_id, None)
+        if not job.terminal:  # the task died before reporting (e.g. cancelled unstarted)
+            err = JobCancelledError("the job was stopped", retryable=False)
+            self.core.fail(job, err, "cancelled", asyncio.get_running_loop().time())
+        self._ended(job)
+        if finished is not None and not finished.done():
+            finished.set_result(None)
 
     def stop(self, job: JobRecord) -> None:
         """The job reached a terminal state early: stop its agent."""
@@ -103,18 +112,16 @@ class JobRunner:
 
     # -- the job task -----------------------------------------------------------------------
 
-    async def _run(
-        self,
-        job: JobRecord,
-        handler: Agent,
-        ctx: JobContext,
-        finished: asyncio.Future[None] | None,
-    ) -> None:
+    async def _run(self, job: JobRecord, handler: Agent, ctx: JobContext) -> None:
         loop = asyncio.get_running_loop()
         core = self.core
         timers: list[asyncio.TimerHandle] = []
         try:
-            if job.needs_credentials and not await self._provision(job):
+            if (
+                job.needs_credentials
+                and job.parent_job_id is None
+                and not await self._provision(job)
+            ):
                 return
             if job.max_runtime_sec is not None:
                 timers.append(loop.call_later(job.max_runtime_sec, self._timeout, job))
@@ -126,10 +133,6 @@ class JobRunner:
         finally:
             for timer in timers:
                 timer.cancel()
-            self.running.pop(job.job_id, None)
-            self._ended(job)
-            if finished is not None and not finished.done():
-                finished.set_result(None)
 
     async def _call(self, job: JobRecord, handler: Agent, ctx: JobContext) -> None:
         loop = asyncio.get_running_loop()
@@ -171,12 +174,36 @@ class JobRunner:
                 err = JobCancelledError("the parent job ended", retryable=False)
                 if self.core.fail(child, err, "cancelled", now):
                     self.stop(child)
+                if self.keeper is not None:
+                    self.keeper.release(child_id)  # at once, not when its task unwinds
         if self.keeper is not None:
             self.keeper.release(job.job_id)
         if job.parent_job_id is not None:
             parent = self.core.jobs.jobs.get(job.parent_job_id)
             if parent is not None and parent.authority and job.authority:
                 parent.authority.reclaim(job.authority)
+                self._announce_budget(parent)
+
+    def _announce_budget(self, job: JobRecord) -> None:
+        """``cost.budget.remaining`` for every currency after a carve or a reclaim (§9.6)."""
+        budget = job.budget()
+        for currency, left in (budget or {}).items():
+            body = {"name": "cost.budget.remaining", "value": left, "unit": currency}
+            self.core.event(job, "metric", body)
+
+    async def ended_tasks(self) -> None:
+        """Wait for the tasks of jobs that already reached a terminal state to unwind."""
+        while True:
+            ending = [
+                task
+                for job_id, (task, _) in self.running.items()
+                if not task.done()
+                and ((job := self.core.jobs.jobs.get(job_id)) is None or job.terminal)
+            ]
+            if not ending:
+                break
+            await asyncio.wait(ending)
+        await asyncio.sleep(0)  # let the tasks' done-callbacks run
 
     # -- credentials (§9.8) -------------------------------------------------------------------
 
@@ -243,8 +270,9 @@ class JobRunner:
         request = {ns: list(patterns) for ns, patterns in lease.items()} if lease else None
         derived = parent.authority.derive(request, lease_constraints, now=loop.time())
         child = core.spawn_child(parent, ref, input, derived)
+        child.needs_credentials = parent.needs_credentials
         credentials: tuple[IssuedCredential, ...] = ()
-        if self.keeper is not None and parent.needs_credentials:
+        if self.keeper is not None and child.needs_credentials:
             try:
                 credentials = (await self.keeper.issue(self._request(child)),)
             except Exception as exc:
@@ -257,6 +285,8 @@ class JobRunner:
         if child.lease_constraints is not None:
             body["lease_constraints"] = child.lease_constraints
         core.event(parent, "delegate", body)
+        if derived.authority.budget is not None:
+            self._announce_budget(parent)
         log.info("job %s delegated to %s (%s)", parent.job_id, child.job_id, ref)
         finished: asyncio.Future[None] = loop.create_future()
         self.start(child, handler, finished)

@@ -285,6 +285,7 @@ class Runtime:
 
     async def revocations_settled(self) -> None:
         """Wait until every credential of every ended job is revoked upstream (§9.8.2)."""
+        await self.jobs.ended_tasks()
         if self.credentials is not None:
             await self.credentials.settled()
 
