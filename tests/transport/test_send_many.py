@@ -128,3 +128,28 @@ async def test_memory_frames_queued_before_drop_are_delivered() -> None:
         await b.recv()
     with pytest.raises(TransportClosed):
         await a.send_many([b"3"])
+
+
+async def test_websocket_recv_reassembles_fragmented_messages_between_whole_ones() -> None:
+    """recv takes whole single-frame messages straight from websockets' queue; fragmented
+    ones still go through websockets' own reassembly, and the order is kept."""
+    sent = asyncio.Event()
+
+    async def handler(transport: WebSocketTransport) -> None:
+        ws = transport.connection
+        await ws.send("a")
+        await ws.send(["b", "c", "d"])  # one message in three frames
+        await ws.send(b"e")  # binary
+        await transport.send_many([b"f", b"g"])
+        sent.set()
+        await transport.wait_closed()
+
+    async with await serve_websocket(handler) as server:
+        client = await connect_websocket(server.url)
+        await sent.wait()
+        await asyncio.sleep(0.05)  # let every frame reach the client's queue
+        got = [await client.recv() for _ in range(5)]
+        assert got == [b"a", b"bcd", b"e", b"f", b"g"]
+        await client.close()
+        with pytest.raises(TransportClosed):
+            await client.recv()

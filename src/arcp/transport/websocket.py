@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -70,10 +71,17 @@ class WebSocketTransport:
     ``send`` calls are fine; each frame goes out whole.
     """
 
-    __slots__ = ("_ws",)
+    __slots__ = ("_messages", "_queue", "_ws")
 
     def __init__(self, connection: Connection) -> None:
         self._ws = connection
+        # Messages already received and parsed by ``websockets`` wait in its assembler's
+        # queue of frames; ``recv`` takes a complete one from there directly (see there).
+        messages: Any = getattr(connection, "recv_messages", None)
+        queue: Any = getattr(getattr(messages, "frames", None), "queue", None)
+        ok = isinstance(queue, deque) and hasattr(messages, "maybe_resume")
+        self._messages: Any = messages if ok else None
+        self._queue: deque[Any] = queue if ok else deque()
 
     @property
     def connection(self) -> Connection:
@@ -152,6 +160,18 @@ class WebSocketTransport:
 
     async def recv(self) -> bytes:
         """Return the next message's bytes, text or binary, without decoding."""
+        queue = self._queue
+        if queue:
+            # Fast path: the next message is one whole frame already parsed by
+            # ``websockets``: take it as its own ``recv(decode=False)`` would (same order, same
+            # flow-control bookkeeping), without three coroutine layers and a join per frame.
+            messages = self._messages
+            frame = queue[0]
+            if frame.fin and not messages.get_in_progress:
+                queue.popleft()
+                messages.maybe_resume()
+                data = frame.data
+                return data if type(data) is bytes else bytes(data)
         try:
             return await self._ws.recv(decode=False)
         except ConnectionClosed as exc:
