@@ -39,7 +39,7 @@ from arcp_gen.errors import (
 )
 from arcp_gen.features import Feature
 from arcp_gen.models import DelegateEvent, MetricEvent, StatusEvent, ToolResultEvent
-from tests.e2e.conftest import ALICE, BOB, TOKENS, Stack
+from tests.e2e.conftest import _STACKS, ALICE, BOB, TOKENS, Stack  # pyright: ignore[reportPrivateUsage]
 
 COSTLY_LEASE = {"tool.call": ["search.*"], "cost.budget": ["USD:1.00"]}
 
@@ -515,3 +515,29 @@ async def test_jobs_table_repr_hides_secrets(auth: Auth) -> None:
         (credential,) = job.credentials
         assert credential.value not in repr(record)
         assert credential.value not in repr(auth.runtime.credentials)
+
+
+async def test_serve_demo_enables_models_and_credentials() -> None:
+    """`arcp serve --demo` advertises model.use (policy "require") and issues credentials
+    from the reference provisioner."""
+    async with _STACKS["stdio"]() as stdio, await stdio.connect() as client:
+        assert {Feature.MODEL_USE, Feature.PROVISIONED_CREDENTIALS} <= client.features
+        job = await client.submit(
+            "modeler", {"model": "tier-fast/mini"}, lease=Lease().model_use("tier-fast/*")
+        )
+        assert len(job.credentials) == 1
+        assert await job.result() == {"model": "tier-fast/mini", "credentials": 1}
+
+
+async def test_agents_get_a_traceparent_to_forward(auth: Auth) -> None:
+    """§11: ctx.traceparent carries the job's trace-id with a span of its own."""
+
+    @auth.runtime.agent("tracer")
+    async def tracer(input: Any, ctx: JobContext) -> Any:
+        return ctx.traceparent
+
+    async with await auth.connect() as client:
+        job = await client.submit("tracer", trace_id="0af7651916cd43dd8448eb211c80319c")
+        version, trace, span, flags = (await job.result()).split("-")
+    assert (version, trace, flags) == ("00", "0af7651916cd43dd8448eb211c80319c", "01")
+    assert len(span) == 16 and int(span, 16) >= 0
