@@ -150,7 +150,8 @@ def _job_parent(ctx: JobContext) -> Context | None:
     current = trace.get_current_span().get_span_context()
     if current.is_valid and current.trace_id == trace_id:
         return None  # e.g. a delegated child started inside its parent's span (§10)
-    # A runtime that kept the client's parent span id would expose it here (see docs).
+    # Forward-compatible: a JobContext exposing the submitter's span id (kept from a full
+    # ``traceparent`` trace_id) as ``remote_parent_span_id`` makes that span the parent.
     parent_span: str | None = getattr(ctx, "remote_parent_span_id", None)
     if parent_span is None:
         parent_span = ctx.traceparent.split("-")[2]
