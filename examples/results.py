@@ -46,7 +46,7 @@ async def main() -> None:
         data = await (await client.submit("blob")).result()
         print("bytes:", type(data).__name__, len(data), hashlib.sha256(data).hexdigest()[:12])
 
-    without = [f for f in Feature if f in {Feature.HEARTBEAT, Feature.ACK}]
+    without = [Feature.HEARTBEAT, Feature.ACK]  # no result_chunk
     async with Client.connect(dial, features=without) as client:
         job = await client.submit("report", {"lines": 20})
         kinds = [event.payload.kind async for event in job]

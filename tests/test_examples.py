@@ -7,12 +7,14 @@ costs about as long as its slowest few members rather than the sum.
 
 In ``docs/*.md`` a fenced ``python`` block whose first line is a tag comment such as
 ``# examples/quickstart.py`` must be a verbatim excerpt of that file (the tag line itself
-excluded), and every ``examples/*.py`` the docs mention must exist.
+excluded): the same consecutive lines, possibly re-indented as a whole. Every
+``examples/*.py`` the docs mention must exist.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 import subprocess
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -79,8 +81,19 @@ def _tagged_blocks() -> list[tuple[str, str, str]]:
 def test_quoted_snippet_matches_the_example(doc: str, example: str, snippet: str) -> None:
     path = ROOT / example
     assert path.is_file(), f"{doc} quotes {example}, which does not exist"
-    assert snippet.strip("\n") in path.read_text(encoding="utf-8"), (
+    assert _is_excerpt(snippet, path.read_text(encoding="utf-8")), (
         f"{doc}: the block tagged {example} is not a verbatim excerpt of that file"
+    )
+
+
+def _is_excerpt(snippet: str, source: str) -> bool:
+    """True if ``snippet`` is a run of consecutive lines of ``source``, maybe dedented."""
+    wanted = textwrap.dedent(snippet.strip("\n"))
+    lines = source.splitlines()
+    size = len(wanted.splitlines())
+    return any(
+        textwrap.dedent("\n".join(lines[start : start + size])) == wanted
+        for start in range(len(lines) - size + 1)
     )
 
 
