@@ -148,4 +148,7 @@ async def test_a_job_without_its_credential_is_refused() -> None:
     error = await peer.submit("echo", 1)
     assert (error["type"], error["payload"]["code"]) == ("session.error", "INTERNAL_ERROR")
     assert len(rt.core.jobs) == 0
+    await rt.revocations_settled()
+    await peer.send("session.ping", {"nonce": "n1", "sent_at": utc_timestamp()})
+    assert (await peer.recv())["type"] == "session.pong"  # nothing about the refused job
     await rt.aclose()

@@ -75,7 +75,8 @@ class JobRunner:
 
     def _reap(self, job: JobRecord, finished: asyncio.Future[None] | None) -> None:
         self.running.pop(job.job_id, None)
-        if not job.terminal:  # the task died before reporting (e.g. cancelled unstarted)
+        refused = self.core.jobs.jobs.get(job.job_id) is not job  # never accepted
+        if not job.terminal and not refused:  # died before reporting (cancelled unstarted)
             err = JobCancelledError("the job was stopped", retryable=False)
             self.core.fail(job, err, "cancelled", asyncio.get_running_loop().time())
         self._ended(job)
