@@ -7,9 +7,14 @@ import logging
 import click
 
 from arcp import __version__
+from arcp.cli.cancel import cancel
 from arcp.cli.conformance import conformance
+from arcp.cli.demo import demo
+from arcp.cli.jobs import jobs
 from arcp.cli.serve import serve
 from arcp.cli.submit import submit
+from arcp.cli.tail import tail
+from arcp.cli.watch import watch
 
 __all__ = ["cli", "main"]
 
@@ -25,6 +30,11 @@ def cli(verbose: int) -> None:
 
 cli.add_command(serve)
 cli.add_command(submit)
+cli.add_command(jobs)
+cli.add_command(watch)
+cli.add_command(cancel)
+cli.add_command(tail)
+cli.add_command(demo)
 cli.add_command(conformance)
 
 

@@ -1,63 +1,73 @@
-"""``arcp submit``: run one job and print its events and outcome (§7)."""
+"""``arcp submit``: run one job, render its events live, print its outcome (§7, §8)."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
+from pathlib import Path
 from typing import Any
 
 import click
-import orjson
+from rich.markup import escape
 
-from arcp.cli.render import describe_event
-from arcp.client import Client
+from arcp.cli.follow import follow_job
+from arcp.cli.options import (
+    EXIT_JOB_FAILED,
+    EXIT_REFUSED,
+    Output,
+    connect,
+    connection_options,
+    json_option,
+    report_error,
+    run_async,
+)
+from arcp.transport.base import TransportClosed
 from arcp_gen.errors import ARCPError
 
 __all__ = ["EXIT_JOB_FAILED", "EXIT_PROTOCOL_ERROR", "submit"]
 
-EXIT_JOB_FAILED = 1
-"""The job ended with ``job.error`` (the code is printed)."""
-EXIT_PROTOCOL_ERROR = 3
+EXIT_PROTOCOL_ERROR = EXIT_REFUSED
 """The runtime refused the request or the connection failed (the code is printed)."""
-
-
-def _json_option(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-    if value is None:
-        return None
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError:
-        raise click.BadParameter("must be valid JSON", param=param) from None
 
 
 @click.command()
 @click.argument("agent")
-@click.option("--input", "input_", callback=_json_option, help="Job input as JSON.")
+@click.option("--input", "input_", callback=json_option, help="Job input as JSON.")
 @click.option(
     "--lease",
-    callback=_json_option,
-    help='Lease request as JSON, e.g. \'{"fs.read":["/data/**"]}\'.',
+    callback=json_option,
+    help='Lease request as JSON, e.g. \'{"tool.call":["search.*"],"cost.budget":["USD:1.00"]}\'.',
 )
-@click.option("--url", envvar="ARCP_URL", default="ws://127.0.0.1:7777/arcp", show_default=True)
-@click.option("--token", envvar="ARCP_TOKEN", default=None, help="Bearer token (or ARCP_TOKEN).")
 @click.option("--idempotency-key", default=None, help="§7.2 idempotency key.")
-@click.option("--max-runtime", type=click.FloatRange(min=0, min_open=True), default=None)
-@click.option("--json", "as_json", is_flag=True, help="Print only the terminal payload as JSON.")
+@click.option(
+    "--max-runtime",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds before the runtime times the job out (§7.1).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the result here instead of stdout (bytes for base64 results).",
+)
+@connection_options
 def submit(
     agent: str,
     input_: Any,
     lease: Any,
-    url: str,
-    token: str | None,
     idempotency_key: str | None,
     max_runtime: float | None,
+    output: Path | None,
+    url: str,
+    token: str | None,
     as_json: bool,
 ) -> None:
-    """Submit AGENT (name or name@version), stream its events, print the result."""
-    code = asyncio.run(
-        _run(agent, input_, lease, url, token, idempotency_key, max_runtime, as_json)
-    )
-    sys.exit(code)
+    """Submit AGENT (name or name@version), render its events live, print the result.
+
+    Ctrl-C cancels the job and waits for the outcome; a second Ctrl-C exits at once.
+    With --json only the terminal outcome is printed (stdout), for scripts.
+    """
+    run_async(_run(agent, input_, lease, url, token, idempotency_key, max_runtime, as_json, output))
 
 
 async def _run(
@@ -69,14 +79,13 @@ async def _run(
     idempotency_key: str | None,
     max_runtime: float | None,
     as_json: bool,
+    output: Path | None,
 ) -> int:
+    out = Output(quiet=as_json)
     try:
-        client = await Client.connect(url, token=token)
-    except ARCPError as exc:
-        return _fail(exc, as_json, EXIT_PROTOCOL_ERROR)
-    except OSError as exc:
-        click.echo(f"error: cannot reach {url}: {exc.strerror or exc}", err=True)
-        return EXIT_PROTOCOL_ERROR
+        client = await connect(url, token)
+    except (ARCPError, TransportClosed, OSError) as exc:
+        return report_error(out, exc, url=url, as_json=as_json, status=EXIT_REFUSED)
     async with client:
         try:
             handle = await client.submit(
@@ -87,41 +96,11 @@ async def _run(
                 max_runtime_sec=max_runtime,
             )
         except ARCPError as exc:
-            return _fail(exc, as_json, EXIT_PROTOCOL_ERROR)
-        if not as_json:
-            click.echo(f"accepted {handle.job_id} ({handle.agent})", err=True)
-            async for event in handle:
-                click.echo(describe_event(event), err=True)
-        try:
-            result = await handle.result()
-        except ARCPError as exc:
-            return _fail(exc, as_json, EXIT_JOB_FAILED, final_status=str(handle.status))
-    terminal = {"job_id": handle.job_id, "final_status": "success", "result": _jsonable(result)}
-    if as_json:
-        click.echo(orjson.dumps(terminal).decode())
-    elif isinstance(result, bytes):
-        sys.stdout.buffer.write(result)
-    elif isinstance(result, str):
-        click.echo(result)
-    else:
-        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
-    return 0
-
-
-def _jsonable(result: Any) -> Any:
-    if isinstance(result, bytes):
-        import base64
-
-        return base64.b64encode(result).decode()
-    return result
-
-
-def _fail(exc: ARCPError, as_json: bool, status: int, final_status: str | None = None) -> int:
-    if as_json:
-        payload = exc.to_payload()
-        if final_status is not None:
-            payload = {"final_status": final_status, **payload}
-        click.echo(orjson.dumps(payload).decode())
-    else:
-        click.echo(f"error: {exc.code.value}: {exc.message}", err=True)
-    return status
+            return report_error(
+                out, exc, url=url, as_json=as_json, status=EXIT_REFUSED, client=client
+            )
+        out.line(
+            f"[green]accepted[/] [bold]{handle.job_id}[/] ({escape(handle.agent or agent)})",
+            f"accepted {handle.job_id} ({handle.agent})",
+        )
+        return await follow_job(out, handle, url=url, as_json=as_json, output=output)

@@ -1,0 +1,68 @@
+"""A real ``arcp serve --demo`` process shared by the CLI tests, and helpers to run ``arcp``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+ARCP = [sys.executable, "-m", "arcp"]
+TOKEN = "cli-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli_env(url: str, token: str = TOKEN, **extra: str) -> dict[str, str]:
+    """The environment of an ``arcp`` process: ARCP_URL / ARCP_TOKEN, no colours."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    return {**env, "ARCP_URL": url, "ARCP_TOKEN": token, **extra}
+
+
+@dataclass
+class Done:
+    """A finished ``arcp`` process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def arcp(url: str, *args: str, token: str = TOKEN) -> Done:
+    """Run ``arcp ARGS`` without blocking the event loop (in-process clients keep working)."""
+    proc = await asyncio.create_subprocess_exec(
+        *ARCP,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_env(url, token),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return Done(proc.returncode, out.decode(), err.decode())
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    """``arcp serve --demo`` on a free port, accepting ``cli-token`` (principal carol)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*ARCP, "serve", "--demo", "--port", str(port), "--token", f"{TOKEN}=carol"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # "arcp runtime listening on ws://..."
+    assert f"ws://127.0.0.1:{port}/arcp" in line, line
+    yield f"ws://127.0.0.1:{port}/arcp"
+    proc.terminate()
+    proc.wait(10)

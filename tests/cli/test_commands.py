@@ -1,0 +1,148 @@
+"""`arcp jobs`, `watch`, `cancel`, `tail`, `submit --output` and Ctrl-C, as real processes
+against a real `arcp serve --demo`; jobs to look at are made with the real client."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+from arcp.client import Client
+from tests.cli.conftest import ARCP, TOKEN, arcp, cli_env
+
+
+async def test_jobs_lists_and_filters(server: str) -> None:
+    """§6.6: a table by default, JSON with --json, filtered by status, agent and time."""
+    async with await Client.connect(server, token=TOKEN) as client:
+        chatty = await client.submit("chatty", {"n": 2})
+        await chatty.result()
+        echo = await client.submit("echo", "hi")
+        await echo.result()
+    listed = await arcp(server, "jobs", "--agent", "chatty", "--since", "1h", "--json")
+    assert listed.returncode == 0, listed.stderr
+    entries = json.loads(listed.stdout)
+    ids = {e["job_id"] for e in entries}
+    assert chatty.job_id in ids
+    assert echo.job_id not in ids
+    assert all(e["agent"].startswith("chatty@") for e in entries)
+    table = await arcp(server, "jobs", "--status", "success", "--status", "error")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split() == ["JOB", "AGENT", "STATUS", "CREATED", "EVENTS"]
+    assert any(echo.job_id in line and "success" in line for line in table.stdout.splitlines())
+    bad = await arcp(server, "jobs", "--since", "yesterday-ish")
+    assert bad.returncode == 2
+    assert "--since" in bad.stderr
+
+
+async def test_watch_replays_history_and_prints_the_result(server: str) -> None:
+    """§7.6: subscribe with history; the same rendering and result as submit."""
+    async with await Client.connect(server, token=TOKEN) as client:
+        job = await client.submit("progress", {"n": 5})
+        await job.result()
+    done = await arcp(server, "watch", job.job_id)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"steps": 5}
+    assert "[5] progress: 5/5 steps" in done.stderr
+    missing = await arcp(server, "watch", "job_missing", "--json")
+    assert missing.returncode == 3
+    assert json.loads(missing.stdout)["code"] == "JOB_NOT_FOUND"
+    assert "arcp jobs" in missing.stderr
+
+
+async def test_cancel_names_the_rule_when_another_session_submitted(server: str) -> None:
+    """§7.4: only the submitting session may cancel; the error says what to do instead."""
+    async with await Client.connect(server, token=TOKEN) as client:
+        job = await client.submit("slow", {"sec": 30})
+        refused = await arcp(server, "cancel", job.job_id)
+        assert refused.returncode == 3
+        assert "PERMISSION_DENIED" in refused.stderr
+        assert "Ctrl-C" in refused.stderr
+        assert job.status in ("pending", "running")
+        await job.cancel()
+    unknown = await arcp(server, "cancel", "job_unknown", "--json")
+    assert unknown.returncode == 3
+    assert json.loads(unknown.stdout)["code"] == "JOB_NOT_FOUND"
+
+
+async def test_tail_prints_event_envelopes_as_json_lines(server: str) -> None:
+    """Every event of a live job as one JSON envelope per line, until --count."""
+    async with await Client.connect(server, token=TOKEN) as client:
+        job = await client.submit("progress", {"n": 400, "delay_ms": 25})
+        done = await arcp(server, "tail", "--count", "3", "--agent", "progress")
+        await job.cancel()
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(lines) == 3
+    mine = [e for e in lines if e["job_id"] == job.job_id]
+    assert mine, lines
+    assert all(e["type"] == "job.event" and e["payload"]["kind"] == "progress" for e in mine)
+    seqs = [e["event_seq"] for e in lines]
+    assert seqs == sorted(seqs)
+
+
+async def test_submit_writes_a_streamed_result_to_a_file(server: str, tmp_path: Path) -> None:
+    """§8.4: the reassembled chunked result goes to --output, nothing to stdout."""
+    target = tmp_path / "result.txt"
+    done = await arcp(
+        server,
+        "submit",
+        "chunked",
+        "--input",
+        '{"bytes": 5000, "chunk_size": 512}',
+        "-o",
+        str(target),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    text = target.read_text()
+    assert len(text) == 5000
+    assert text.startswith("ARCP streams large results")
+    assert f"to {target}" in done.stderr
+
+
+async def test_budget_exhaustion_is_a_failed_job_with_a_hint(server: str) -> None:
+    """§9.6: the costly agent under a USD 1.00 cap ends BUDGET_EXHAUSTED, exit 1."""
+    lease = '{"tool.call": ["search.*"], "cost.budget": ["USD:1.00"]}'
+    done = await arcp(server, "submit", "costly", "--input", '{"steps": 10}', "--lease", lease)
+    assert done.returncode == 1
+    assert "BUDGET_EXHAUSTED" in done.stderr
+    assert "cost.budget" in done.stderr
+    assert "metric: cost.budget.remaining = 0.0 USD" in done.stderr
+
+
+def test_ctrl_c_cancels_the_submitted_job(server: str) -> None:
+    """§7.4: SIGINT sends job.cancel, waits for the outcome, exits 1 (cancelled)."""
+    proc = subprocess.Popen(
+        [*ARCP, "submit", "slow", "--input", '{"sec": 60}'],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(server),
+    )
+    assert proc.stderr is not None
+    accepted = proc.stderr.readline()
+    assert accepted.startswith("accepted job_"), accepted
+    job_id = accepted.split()[1]
+    assert "status: sleeping" in proc.stderr.readline()  # the job is running
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err
+    assert "cancelling the job" in err
+    assert "CANCELLED" in err
+    listed = subprocess.run(
+        [*ARCP, "jobs", "--agent", "slow", "--json"],
+        capture_output=True,
+        text=True,
+        env=cli_env(server),
+        timeout=60,
+    )
+    [entry] = [j for j in json.loads(listed.stdout) if j["job_id"] == job_id]
+    assert entry["status"] == "cancelled"
+
+
+async def test_every_command_is_listed(server: str) -> None:
+    done = await arcp(server, "--help")
+    assert done.returncode == 0
+    for command in ("serve", "submit", "jobs", "watch", "cancel", "tail", "demo", "conformance"):
+        assert f"  {command}" in done.stdout
