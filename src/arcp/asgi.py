@@ -271,7 +271,8 @@ class ARCPApp:
         if self.allowed_hosts is not None and not host_allowed(
             _header(scope, b"host"), self.allowed_hosts
         ):
-            await _refuse(scope, send, 403, "Forbidden: host not allowed")
+            # A close before accept: every ASGI server answers it with HTTP 403.
+            await send({"type": "websocket.close", "code": _CLOSE_POLICY, "reason": "host"})
             return
         transport = ASGIWebSocketTransport(scope, receive, send, max_size=self.max_size)
         try:
@@ -316,8 +317,8 @@ async def _not_found(send: Send) -> None:
 
 
 async def _refuse(scope: Scope, send: Send, status: int, text: str) -> None:
-    """Refuse a WebSocket handshake: an HTTP response when the server supports the
-    ``websocket.http.response`` extension, else a close before accept (HTTP 403)."""
+    """Refuse a WebSocket handshake with ``status`` when the server supports the
+    ``websocket.http.response`` extension, else with a close before accept (HTTP 403)."""
     extensions: dict[str, Any] = scope.get("extensions") or {}
     if "websocket.http.response" in extensions:
         body = f"{text}\n".encode()

@@ -13,9 +13,10 @@ import uvicorn
 
 
 @asynccontextmanager
-async def uvicorn_server(app: Any) -> AsyncIterator[int]:
-    """Serve ``app`` with uvicorn on an ephemeral port; yield the bound port."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="auto")
+async def uvicorn_server(app: Any, ws: str = "auto") -> AsyncIterator[int]:
+    """Serve ``app`` with uvicorn (WebSocket protocol ``ws``) on an ephemeral port; yield
+    the bound port."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws=ws)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

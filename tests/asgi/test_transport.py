@@ -12,6 +12,12 @@ from arcp.asgi import ASGIWebSocketTransport, Receive, Scope, Send, host_allowed
 from arcp.transport import TransportClosed, WebSocketTransport, connect_websocket
 from tests.asgi.conftest import uvicorn_server
 
+# uvicorn's legacy "websockets" protocol uses deprecated websockets APIs.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The `websockets` implementation is deprecated"),
+]
+
 
 @dataclass
 class EchoApp:
@@ -39,10 +45,10 @@ class EchoApp:
                 return
 
 
-@pytest.fixture
-async def echo() -> AsyncIterator[tuple[EchoApp, WebSocketTransport]]:
+@pytest.fixture(params=["websockets-sansio", "websockets"])
+async def echo(request: pytest.FixtureRequest) -> AsyncIterator[tuple[EchoApp, WebSocketTransport]]:
     app = EchoApp()
-    async with uvicorn_server(app) as port:
+    async with uvicorn_server(app, ws=request.param) as port:
         client = await connect_websocket(f"ws://127.0.0.1:{port}/any")
         yield app, client
         await client.close()
