@@ -17,16 +17,18 @@ from typing import Any
 from arcp import Client, JobContext, Runtime
 
 
-def tokens_from_env() -> dict[str, str]:
+def tokens_from_env(*, required: bool) -> dict[str, str]:
     """ARCP_TOKENS="token=principal,...": never put tokens on a command line in production."""
     pairs = (item.partition("=") for item in os.environ.get("ARCP_TOKENS", "").split(","))
     tokens = {token: principal for token, _, principal in pairs if token and principal}
-    return tokens or {"dev-only-token": "developer"}
+    if not tokens and required:
+        raise SystemExit("ARCP_TOKENS is not set: refusing to serve without authentication")
+    return tokens or {"self-check-token": "developer"}
 
 
-def build_runtime() -> Runtime:
+def build_runtime(tokens: dict[str, str]) -> Runtime:
     runtime = Runtime(
-        tokens=tokens_from_env(),
+        tokens=tokens,
         resume_window_sec=float(os.environ.get("ARCP_RESUME_WINDOW", "600")),
         heartbeat_interval_sec=float(os.environ.get("ARCP_HEARTBEAT", "30")),
     )
@@ -39,7 +41,8 @@ def build_runtime() -> Runtime:
 
 
 async def main(forever: bool) -> None:
-    runtime = build_runtime()
+    tokens = tokens_from_env(required=forever)
+    runtime = build_runtime(tokens)
     host = os.environ.get("ARCP_HOST", "127.0.0.1")  # bind locally; the proxy faces the world
     port = int(os.environ.get("ARCP_PORT", "0" if not forever else "7777"))
     server = await runtime.serve_websocket(host=host, port=port, path="/arcp")
@@ -53,7 +56,7 @@ async def main(forever: bool) -> None:
     if forever:
         await stop.wait()
     else:  # self-check
-        token = next(iter(tokens_from_env()))
+        token = next(iter(tokens))
         async with Client.connect(server.url, token=token) as client:
             print("self-check:", await (await client.submit("echo", "ok")).result())
 
