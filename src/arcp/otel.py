@@ -8,7 +8,8 @@ imports OpenTelemetry; only this module does.
   registered before or after the call) runs inside a span ``arcp.job <name@version>`` whose
   trace id is the job's ``trace_id``. Its parent is the current span when that is already in
   the job's trace (a delegating job's span, §10), else a remote parent carrying the job's
-  ``ctx.traceparent`` span id, the id the runtime forwards to tools and sub-agents (§11).
+  ``ctx.traceparent`` span id, the id the runtime forwards to tools and sub-agents (§11);
+  a current span from another trace (the connection's) is kept as a span link.
 * :func:`traced_job` / :func:`traced_submit`: a span ``arcp.submit <agent>`` around a
   submission whose trace id is sent as the job's ``trace_id``, so the runtime's span joins
   the client's trace.
@@ -31,6 +32,7 @@ try:
     from opentelemetry import trace
     from opentelemetry.context import Context
     from opentelemetry.trace import (
+        Link,
         NonRecordingSpan,
         Span,
         SpanContext,
@@ -142,20 +144,23 @@ def _fail(span: Span, status: str, code: str, message: str) -> None:
 # -- runtime side ---------------------------------------------------------------------------------
 
 
-def _job_parent(ctx: JobContext) -> Context | None:
-    """The current context when already in the job's trace, else a remote parent (§11)."""
+def _job_parent(ctx: JobContext) -> tuple[Context | None, list[Link]]:
+    """The current context when already in the job's trace, else a remote parent (§11);
+    plus a link to the current span when that is in another trace (e.g. the connection's
+    span from ASGI instrumentation)."""
     trace_id = _trace_id_int(ctx.trace_id)
     if trace_id is None:
-        return None
+        return None, []
     current = trace.get_current_span().get_span_context()
     if current.is_valid and current.trace_id == trace_id:
-        return None  # e.g. a delegated child started inside its parent's span (§10)
+        return None, []  # e.g. a delegated child started inside its parent's span (§10)
+    links = [Link(current)] if current.is_valid else []
     # Forward-compatible: a JobContext exposing the submitter's span id (kept from a full
     # ``traceparent`` trace_id) as ``remote_parent_span_id`` makes that span the parent.
     parent_span: str | None = getattr(ctx, "remote_parent_span_id", None)
     if parent_span is None:
         parent_span = ctx.traceparent.split("-")[2]
-    return _remote_parent(trace_id, _span_id_int(parent_span))
+    return _remote_parent(trace_id, _span_id_int(parent_span)), links
 
 
 def _traced_agent(tracer: Tracer, job: JobRecord, handler: Agent) -> Agent:
@@ -164,11 +169,13 @@ def _traced_agent(tracer: Tracer, job: JobRecord, handler: Agent) -> Agent:
         if ctx.parent_job_id is not None:
             attributes["arcp.parent_job_id"] = ctx.parent_job_id
         attributes.update(_authority_attributes(ctx.lease_constraints, ctx.budget))
+        parent, links = _job_parent(ctx)
         with tracer.start_as_current_span(
             f"arcp.job {ctx.agent}",
-            context=_job_parent(ctx),
+            context=parent,
             kind=SpanKind.SERVER,
             attributes=attributes,
+            links=links,
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
@@ -275,9 +282,10 @@ async def traced_job(
         trace_id_hex = f"{span_context.trace_id:032x}" if span_context.is_valid else wanted
         try:
             handle = await client.submit(agent, input, trace_id=trace_id_hex, **submit_options)
-        except ARCPError as err:
+        except Exception as err:  # refused (ARCPError), or e.g. the connection was lost
             span.record_exception(err)
-            _fail(span, "refused", err.code.value, err.message)
+            code = err.code.value if isinstance(err, ARCPError) else type(err).__name__
+            _fail(span, "refused", code, str(err))
             raise
         span.set_attribute("arcp.job_id", handle.job_id)
         span.set_attribute("arcp.agent", handle.agent or agent)

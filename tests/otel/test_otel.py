@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from arcp.otel import (
     traced_submit,
     uninstrument_runtime,
 )
+from arcp.transport import Transport, memory_pair
 from arcp_gen.errors import InvalidRequestError, JobCancelledError
 
 COSTLY_LEASE = {"tool.call": ["search.*"], "cost.budget": ["USD:1.00"]}
@@ -209,5 +211,41 @@ def test_importing_arcp_does_not_import_opentelemetry() -> None:
     code = (
         "import sys, arcp, arcp.asgi, arcp.client, arcp.runtime\n"
         "assert not [m for m in sys.modules if m.startswith('opentelemetry')]\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+async def test_a_connection_span_from_another_trace_becomes_a_link(
+    tracing: Tracing, runtime: Runtime
+) -> None:
+    tracer = tracing.provider.get_tracer("server")
+
+    async def serve(transport: Transport) -> None:
+        with tracer.start_as_current_span("websocket connection"):
+            await runtime.serve(transport)
+
+    ours, theirs = memory_pair()
+    serving = asyncio.create_task(serve(theirs))
+    async with Client.connect(ours) as client:
+        assert await traced_submit(client, "echo", 3, tracer_provider=tracing.provider) == 3
+    await serving
+    connection = tracing.one("websocket connection")
+    job, submit = tracing.one("arcp.job echo@1.0.0"), tracing.one("arcp.submit echo")
+    assert job.context is not None and submit.context is not None
+    assert connection.context is not None
+    assert job.context.trace_id == submit.context.trace_id != connection.context.trace_id
+    assert [link.context.span_id for link in job.links] == [connection.context.span_id]
+
+
+def test_arcp_otel_without_the_api_names_the_extra() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['opentelemetry'] = None\n"
+        "try:\n"
+        "    import arcp.otel\n"
+        "except ImportError as exc:\n"
+        '    assert "arcp[otel]" in str(exc), exc\n'
+        "else:\n"
+        "    raise SystemExit('imported')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
