@@ -193,19 +193,33 @@ class ClientDriver:
     async def _flush(self) -> None:
         async with self._send_lock:
             frames = self._session.data_to_send()
+            if not frames:
+                return
             transport = self._transport
             try:
-                for frame in frames:
-                    await transport.send(frame)
+                if len(frames) == 1:
+                    await transport.send(frames[0])
+                else:
+                    send_many = getattr(transport, "send_many", None)
+                    if send_many is not None:
+                        await send_many(frames)
+                    else:
+                        for frame in frames:
+                            await transport.send(frame)
             except TransportClosed:
                 _log.debug("send failed: the transport is closed")
 
     # -- reading and routing ---------------------------------------------------------------
 
     async def _read_loop(self) -> None:
+        # The per-frame path: recv, decode, session.receive, push to the job's stream. Bound
+        # methods and containers are looked up once; `recv` is re-read after a reconnect.
         session = self._session
+        receive = session.receive
         streams = self._streams
-        loop = self._loop
+        early = self._early
+        now = self._loop.time
+        recv = self._transport.recv
         count = 0
         try:
             while True:
@@ -215,9 +229,10 @@ class ClientDriver:
                     # so decoded events do not pile up (and make every GC pass slower).
                     await asyncio.sleep(0)
                 try:
-                    frame = await self._transport.recv()
+                    frame = await recv()
                 except TransportClosed:
                     if await self._connection_lost():
+                        recv = self._transport.recv
                         continue
                     return
                 try:
@@ -226,16 +241,20 @@ class ClientDriver:
                     msg = salvage(frame, exc)
                     if msg is None:
                         continue
-                out = session.receive(msg, loop.time())
+                out = receive(msg, now())
                 if out is not None:
                     if type(out) is JobEventMessage:
                         stream = streams.get(out.job_id)
                         if stream is not None:
                             stream._push(out)  # pyright: ignore[reportPrivateUsage]
-                        elif out.job_id in self._early:
-                            self._early[out.job_id].append(out)
+                        elif early and out.job_id in early:
+                            early[out.job_id].append(out)
                     else:
                         await self._dispatch(out)
+                        if type(out) is Response or type(out) is RequestFailed:
+                            # Let the requester run now, before the frames queued behind
+                            # its answer (a job's first events, say) are read.
+                            await asyncio.sleep(0)
                 if session.wants_to_send:
                     await self._flush()
         except asyncio.CancelledError:
