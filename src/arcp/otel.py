@@ -92,7 +92,7 @@ def _span_id_int(value: str | None) -> int:
         number = int(value, 16) if value and len(value) == 16 else 0
     except ValueError:
         number = 0
-    return number or int.from_bytes(secrets.token_bytes(8)) or 1
+    return number or secrets.randbits(64) or 1
 
 
 def _remote_parent(trace_id: int, span_id: int) -> Context:
@@ -118,7 +118,7 @@ def _budget_attributes(budget: Mapping[str, float] | None) -> dict[str, Any]:
     if not budget:
         return {}
     attributes: dict[str, Any] = {
-        "arcp.budget.remaining": [f"{cur}={value:g}" for cur, value in sorted(budget.items())]
+        "arcp.budget.remaining": [f"{cur}={value}" for cur, value in sorted(budget.items())]
     }
     for currency, value in budget.items():
         attributes[f"arcp.budget.remaining.{currency}"] = float(value)
@@ -235,7 +235,8 @@ def uninstrument_runtime(runtime: Runtime) -> None:
 async def _finish(span: Span, handle: JobHandle) -> None:
     if handle.budget is not None:
         span.set_attributes(_budget_attributes(handle.budget))
-    if not handle.done:
+    if not handle.done:  # the block left before the job ended
+        span.set_attribute("arcp.job.status", handle.status)
         return
     try:
         await handle.result()
