@@ -152,3 +152,39 @@ async def test_a_job_without_its_credential_is_refused() -> None:
     await peer.send("session.ping", {"nonce": "n1", "sent_at": utc_timestamp()})
     assert (await peer.recv())["type"] == "session.pong"  # nothing about the refused job
     await rt.aclose()
+
+
+class _Slow(InProcessProvisioner):
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = asyncio.Event()
+
+    async def issue(self, request: CredentialRequest) -> IssuedCredential:
+        await self.go.wait()
+        return await super().issue(request)
+
+
+async def test_an_idempotent_retry_during_issuance_gets_the_same_acceptance() -> None:
+    """§7.2, §9.8.2: a retry that arrives while the credential is being issued is answered
+    with the same job.accepted (credentials included) once it exists."""
+    slow = _Slow()
+    rt = Runtime(provisioner=slow)
+    rt.register("echo", lambda input, ctx: asyncio.sleep(0, input))
+    first, retry = connect(rt), connect(rt)
+    await first.hello()
+    await retry.hello()
+    rid_first = await first.send(
+        "job.submit", {"agent": "echo", "input": 1, "idempotency_key": "k"}
+    )
+    rid_retry = await retry.send(
+        "job.submit", {"agent": "echo", "input": 1, "idempotency_key": "k"}
+    )
+    await asyncio.sleep(0.01)
+    slow.go.set()
+    a = (await first.until(lambda f: f["payload"].get("request_id") == rid_first))[-1]
+    b = (await retry.until(lambda f: f["payload"].get("request_id") == rid_retry))[-1]
+    assert a["type"] == b["type"] == "job.accepted"
+    assert a["payload"]["job_id"] == b["payload"]["job_id"]
+    assert a["payload"]["credentials"] == b["payload"]["credentials"]
+    assert len(slow.issued) == 1
+    await rt.aclose()

@@ -130,10 +130,13 @@ class JobRequests:
                     raise DuplicateKeyError(
                         "idempotency_key was already used with different parameters"
                     )
-                payload = dict(existing.accepted, request_id=message.id)
-                session.control(
-                    "job.accepted", payload, job_id=existing.job_id, trace_id=existing.trace_id
-                )
+                if existing.announced:
+                    payload = dict(existing.accepted, request_id=message.id)
+                    session.control(
+                        "job.accepted", payload, job_id=existing.job_id, trace_id=existing.trace_id
+                    )
+                else:  # still issuing its credential: answer together with the original
+                    existing.waiting.append((session, message.id))
                 if existing.origin is not session and existing.job_id not in session.subscriptions:
                     # A retry from a new session still gets the job's whole stream.
                     attach(session, existing, list(existing.log.after(0)))

@@ -60,6 +60,10 @@ class JobRecord:
     parent_job_id: str | None = None
     children: list[str] = field(default_factory=lambda: [], repr=False)
     needs_credentials: bool = field(default=False, repr=False)
+    announced: bool = field(default=False, repr=False)
+    """True once ``job.accepted`` went out (deferred while a credential is issued, §9.8.2)."""
+    waiting: list[tuple[RuntimeSession, str]] = field(default_factory=lambda: [], repr=False)
+    """Idempotent retries that arrived before ``job.accepted`` went out: (session, request id)."""
     outcome: tuple[bool, dict[str, Any]] | None = field(default=None, repr=False)
     """``(is_error, terminal payload)`` once the job ended."""
 

@@ -272,17 +272,26 @@ class RuntimeCore(Generic[H]):
         return True
 
     def accept(self, job: JobRecord) -> None:
-        """Queue the job's ``job.accepted`` to its submitting session (§7.1)."""
+        """Queue the job's ``job.accepted`` to its submitting session and to idempotent
+        retries that arrived meanwhile (§7.1, §7.2)."""
+        job.announced = True
         if job.origin is not None:
             job.origin.control(
                 "job.accepted", job.accepted, job_id=job.job_id, trace_id=job.trace_id
             )
+        for session, request_id in job.waiting:
+            payload = dict(job.accepted, request_id=request_id)
+            session.control("job.accepted", payload, job_id=job.job_id, trace_id=job.trace_id)
+        job.waiting.clear()
 
     def refuse(self, job: JobRecord, err: ARCPError) -> None:
         """Withdraw a job that could not be accepted (e.g. no credential): ``session.error``."""
         self.jobs.remove(job)
         if job.origin is not None:
             job.origin.error(err, job.accepted.get("request_id"))
+        for session, request_id in job.waiting:
+            session.error(err, request_id)
+        job.waiting.clear()
 
     def spawn_child(
         self, parent: JobRecord, agent: str, input: Any, derived: ChildAuthority
