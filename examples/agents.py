@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from arcp import Client, JobContext, Runtime
@@ -10,6 +11,7 @@ from arcp.transport import Transport, memory_pair
 from arcp_gen.errors import InvalidRequestError, JobCancelledError
 
 cleaned_up: list[str] = []
+thread_steps: list[int] = []
 
 
 async def crawler(input: Any, ctx: JobContext) -> Any:
@@ -37,17 +39,26 @@ async def summariser(input: Any, ctx: JobContext) -> Any:
     return None
 
 
-async def watcher(input: Any, ctx: JobContext) -> Any:
-    """Waits for an outside signal, or for cancellation, whichever comes first."""
-    await ctx.wait_cancelled()  # returns once the job is cancelled or timed out
-    return None  # ignored: the job already ended with CANCELLED / TIMEOUT
+def count_slowly(ctx: JobContext, limit: int) -> int:
+    """Blocking work in a worker thread. Cancellation cannot interrupt a thread, so it
+    polls ctx.cancelled, which turns true when the job is cancelled or times out."""
+    done = 0
+    while done < limit and not ctx.cancelled:
+        time.sleep(0.01)
+        done += 1
+    thread_steps.append(done)
+    return done
+
+
+async def counter(input: Any, ctx: JobContext) -> Any:
+    return {"counted": await asyncio.to_thread(count_slowly, ctx, input["limit"])}
 
 
 async def main() -> None:
     runtime = Runtime()
     runtime.register("crawler", crawler, version="1.0.0", default=True)
     runtime.register("summariser", summariser)
-    runtime.register("watcher", watcher)
+    runtime.register("counter", counter)
 
     sessions: list[asyncio.Task[None]] = []  # one serve() task per connection
 
@@ -75,9 +86,10 @@ async def main() -> None:
         except InvalidRequestError as err:
             print("refused input:", err.message)
 
-        timed = await client.submit("watcher", max_runtime_sec=0.1)
+        timed = await client.submit("counter", {"limit": 1000}, max_runtime_sec=0.1)
         await timed.wait()
-        print("watcher ended:", timed.status)
+        await asyncio.sleep(0.1)  # give the thread a moment to notice
+        print("counter ended:", timed.status, "thread stopped early:", thread_steps[0] < 1000)
 
     await runtime.aclose()
 
