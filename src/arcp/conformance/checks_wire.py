@@ -7,6 +7,7 @@ from arcp.codec import DecodeError, decode
 from arcp.conformance.model import CheckSpec, Level
 from arcp.conformance.probe import Probe, Skip, describe, scenario
 from arcp.conformance.wire import Frame, is_error, obj
+from arcp_gen.errors import ErrorCode
 
 __all__ = [
     "BAD_JSON",
@@ -55,25 +56,7 @@ NEVER_RETRYABLE = CheckSpec(
 )
 KNOWN_CODES = CheckSpec("12-known-codes", "§12", W, "every error code is one §12 defines")
 
-_CODES = frozenset(
-    {
-        "PERMISSION_DENIED",
-        "LEASE_SUBSET_VIOLATION",
-        "JOB_NOT_FOUND",
-        "DUPLICATE_KEY",
-        "AGENT_NOT_AVAILABLE",
-        "AGENT_VERSION_NOT_AVAILABLE",
-        "CANCELLED",
-        "TIMEOUT",
-        "RESUME_WINDOW_EXPIRED",
-        "HEARTBEAT_LOST",
-        "LEASE_EXPIRED",
-        "BUDGET_EXHAUSTED",
-        "INVALID_REQUEST",
-        "UNAUTHENTICATED",
-        "INTERNAL_ERROR",
-    }
-)
+_CODES = frozenset(code.value for code in ErrorCode)
 _SEQUENCED = ("job.event", "job.result", "job.error")
 _JOB_SCOPED = (
     "job.accepted",

@@ -20,6 +20,7 @@ import orjson
 from arcp.codec import DecodeError, loads
 from arcp.ids import new_ulid
 from arcp.transport import TransportClosed, WebSocketTransport, connect_websocket
+from arcp_gen.features import Feature
 
 __all__ = [
     "ALL_FEATURES",
@@ -37,19 +38,7 @@ __all__ = [
 Frame = dict[str, Any]
 """One decoded JSON envelope."""
 
-ALL_FEATURES: tuple[str, ...] = (
-    "heartbeat",
-    "ack",
-    "list_jobs",
-    "subscribe",
-    "lease_expires_at",
-    "cost.budget",
-    "model.use",
-    "provisioned_credentials",
-    "progress",
-    "result_chunk",
-    "agent_versions",
-)
+ALL_FEATURES: tuple[str, ...] = tuple(f.value for f in Feature)
 """Every v1.1 feature flag (§6.2); a conformance session asks for all of them by default."""
 
 CLIENT = {"name": "arcp-conformance", "version": "1.1"}
