@@ -14,9 +14,9 @@ excluded): the same consecutive lines, possibly re-indented as a whole. Every
 from __future__ import annotations
 
 import re
-import textwrap
 import subprocess
 import sys
+import textwrap
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
