@@ -1,9 +1,9 @@
 """Every ``examples/*.py`` runs standalone, and the docs quote them faithfully.
 
 Each example runs in its own interpreter (``sys.executable``, repository root as working
-directory) and must exit 0 within 60 s without a traceback on stderr. The examples start
-together on a small thread pool the first time any of them is needed, so the whole set
-costs about as long as its slowest few members rather than the sum.
+directory) and must exit 0 within 60 s without a traceback on stderr. The selected examples
+start together on a small thread pool the first time any of them is needed, so the whole
+set costs about as long as its slowest few members rather than the sum.
 
 In ``docs/*.md`` a fenced ``python`` block whose first line is a tag comment such as
 ``# examples/quickstart.py`` must be a verbatim excerpt of that file (the tag line itself
@@ -46,20 +46,32 @@ def _run(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _result(path: Path) -> subprocess.CompletedProcess[str]:
-    """Start every example on first use; then wait for this one."""
+def _selected(request: pytest.FixtureRequest) -> list[Path]:
+    """The examples this pytest run selected (all of them unless ``-k`` narrowed it)."""
+    chosen: list[Path] = []
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if getattr(item, "originalname", None) == "test_example_runs" and callspec is not None:
+            chosen.append(callspec.params["path"])
+    return chosen
+
+
+def _result(path: Path, request: pytest.FixtureRequest) -> subprocess.CompletedProcess[str]:
+    """Start every selected example on first use; then wait for this one."""
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="example")
-        for example in EXAMPLES:
+        for example in _selected(request):
             _runs[example] = _pool.submit(_run, example)
+    if path not in _runs:
+        _runs[path] = _pool.submit(_run, path)
     return _runs[path].result()
 
 
 @pytest.mark.timeout(TIMEOUT_SEC * len(EXAMPLES) // WORKERS + TIMEOUT_SEC)
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
-def test_example_runs(path: Path) -> None:
-    done = _result(path)
+def test_example_runs(path: Path, request: pytest.FixtureRequest) -> None:
+    done = _result(path, request)
     detail = f"--- stdout\n{done.stdout[-2000:]}\n--- stderr\n{done.stderr[-4000:]}"
     assert done.returncode == 0, f"{path.name} exited {done.returncode}\n{detail}"
     assert "Traceback" not in done.stderr, f"{path.name} printed a traceback\n{detail}"
