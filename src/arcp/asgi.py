@@ -12,7 +12,7 @@ can be restricted with ``allowed_hosts`` (a defence against DNS rebinding).
 Mount it anywhere an ASGI app goes::
 
     app = FastAPI()
-    app.mount("/arcp", ARCPApp(runtime, path=None))
+    app.mount("/arcp", ARCPApp(runtime, path=None))  # clients dial ws://host/arcp/
 
 or run it on its own (``uvicorn module:app``) with ``ARCPApp(runtime, owns_runtime=True)``.
 """
