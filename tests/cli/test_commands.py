@@ -89,17 +89,12 @@ async def test_tail_prints_event_envelopes_as_json_lines(server: str) -> None:
 
 
 async def test_submit_writes_a_streamed_result_to_a_file(server: str, tmp_path: Path) -> None:
-    """§8.4: the reassembled chunked result goes to --output, nothing to stdout."""
+    """§8.4: the reassembled chunked result goes to --output, nothing to stdout; the input
+    comes from a file (``@FILE``)."""
     target = tmp_path / "result.txt"
-    done = await arcp(
-        server,
-        "submit",
-        "chunked",
-        "--input",
-        '{"bytes": 5000, "chunk_size": 512}',
-        "-o",
-        str(target),
-    )
+    spec = tmp_path / "input.json"
+    spec.write_text('{"bytes": 5000, "chunk_size": 512}')
+    done = await arcp(server, "submit", "chunked", "--input", f"@{spec}", "-o", str(target))
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     text = target.read_text()

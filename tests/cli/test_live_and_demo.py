@@ -10,8 +10,15 @@ import select
 import subprocess
 
 import pytest
+from rich.console import Console
 
-from arcp.demo.showcase import run_embedded_showcase
+from arcp.cli.live import JobView
+from arcp.cli.options import Output
+from arcp.client import Client
+from arcp.demo import register_demo_agents
+from arcp.demo.showcase import BUDGET_LEASE, run_embedded_showcase
+from arcp.runtime import Runtime
+from arcp_gen.errors import ARCPError
 from tests.cli.conftest import ARCP, cli_env
 
 STEPS = ["progress", "chunked result", "budget", "cancellation", "resume"]
@@ -86,3 +93,28 @@ def test_demo_json_completes_with_every_step_ok() -> None:
     budget = summary["steps"][2]
     assert budget["outcome"] in ("BUDGET_EXHAUSTED", "skipped")
     assert summary["steps"][3]["outcome"] == "cancelled"
+
+
+async def test_the_live_view_draws_a_budget_gauge_and_tool_calls() -> None:
+    """§9.6 rendered: tool calls as they happen, and the gauge drained to 0 of the USD 1 cap."""
+    runtime = Runtime(tokens={"t": "p"})
+    register_demo_agents(runtime)
+    server = await runtime.serve_websocket(port=0)
+    console = Console(record=True, width=100, force_terminal=True, color_system=None)
+    try:
+        async with await Client.connect(server.url, token="t") as client:
+            job = await client.submit("costly", {"steps": 10}, lease=BUDGET_LEASE)
+            with JobView(Output(console=console, rich=True), job) as view:
+                async for event in job:
+                    view.event(event)
+            with pytest.raises(ARCPError):
+                await job.result()
+    finally:
+        await runtime.aclose()
+    screen = console.export_text()
+    assert "→ search.web" in screen
+    assert "← BUDGET_EXHAUSTED" in screen
+    assert "metric cost.search = 0.25 USD" in screen
+    assert "budget USD" in screen
+    assert "0.00 / 1.00 left" in screen
+    assert "18 events" in screen

@@ -86,7 +86,7 @@ def jobs(
     token: str | None,
     as_json: bool,
 ) -> None:
-    """List the jobs you may observe (newest last), with filters."""
+    """List the jobs you may observe (in the runtime's order), with filters."""
     created_after = parse_since(since) if since else None
     run_async(_run(statuses, agent, created_after, limit, url, token, as_json))
 

@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -77,11 +78,21 @@ def connection_options(fn: F) -> F:
 
 
 def json_option(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-    """Click callback: parse an option's value as JSON (usage error otherwise)."""
+    """Click callback: the option's value as JSON; ``@PATH`` reads a file, ``-`` stdin."""
     if value is None:
         return None
+    text = value
+    if value == "-":
+        text = sys.stdin.read()
+    elif value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text()
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot read {value[1:]}: {exc.strerror}", param=param
+            ) from None
     try:
-        return orjson.loads(value)
+        return orjson.loads(text)
     except orjson.JSONDecodeError:
         raise click.BadParameter("must be valid JSON", param=param) from None
 
@@ -106,10 +117,12 @@ def stdout_is_rich() -> bool:
 class Output:
     """Human output on stderr: rich on a terminal, plain lines otherwise."""
 
-    def __init__(self, *, quiet: bool = False) -> None:
-        self.rich = not _plain_wanted(sys.stderr)
+    def __init__(
+        self, *, quiet: bool = False, console: Console | None = None, rich: bool | None = None
+    ) -> None:
+        self.rich = not _plain_wanted(sys.stderr) if rich is None else rich
         self.quiet = quiet
-        self.console = Console(stderr=True, highlight=False)
+        self.console = console or Console(stderr=True, highlight=False)
 
     def line(self, markup: str, plain: str | None = None) -> None:
         """Print ``markup`` (rich) or ``plain`` (defaults to the markup's text)."""

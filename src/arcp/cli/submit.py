@@ -30,11 +30,16 @@ EXIT_PROTOCOL_ERROR = EXIT_REFUSED
 
 @click.command()
 @click.argument("agent")
-@click.option("--input", "input_", callback=json_option, help="Job input as JSON.")
+@click.option(
+    "--input",
+    "input_",
+    callback=json_option,
+    help="Job input as JSON (@FILE reads a file, - stdin).",
+)
 @click.option(
     "--lease",
     callback=json_option,
-    help='Lease request as JSON, e.g. \'{"tool.call":["search.*"],"cost.budget":["USD:1.00"]}\'.',
+    help='Lease request as JSON (or @FILE), e.g. \'{"tool.call":["search.*"],"cost.budget":["USD:1.00"]}\'.',
 )
 @click.option("--idempotency-key", default=None, help="§7.2 idempotency key.")
 @click.option(
