@@ -143,6 +143,29 @@ def test_ctrl_c_cancels_the_submitted_job(server: str) -> None:
     assert entry["status"] == "cancelled"
 
 
+async def test_ctrl_c_stops_watching_without_cancelling(server: str) -> None:
+    """§7.6: an observer has no cancel authority; Ctrl-C ends `watch` (130), not the job."""
+    async with await Client.connect(server, token=TOKEN) as client:
+        job = await client.submit("slow", {"sec": 60})
+        proc = await asyncio.create_subprocess_exec(
+            *ARCP,
+            "watch",
+            job.job_id,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=cli_env(server),
+        )
+        assert proc.stderr is not None
+        assert (await proc.stderr.readline()).startswith(b"watching " + job.job_id.encode())
+        assert b"status: sleeping" in await proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 130, err
+        assert b"stopped watching" in err
+        assert job.status == "running"
+        await job.cancel()
+
+
 def test_every_command_is_listed() -> None:
     done = CliRunner().invoke(cli, ["--help"])
     assert done.exit_code == 0

@@ -91,9 +91,12 @@ async def follow_job(
         if not consume.done():
             consume.cancel()
             view.close()
-            out.line(
-                "[yellow]interrupted[/]: the job keeps its course on the runtime", "interrupted"
+            text = (
+                "job.cancel was sent; not waiting for the outcome"
+                if cancelling
+                else "stopped watching; the job keeps running on the runtime"
             )
+            out.line(f"[yellow]interrupted[/]: {text}", f"interrupted: {text}")
             return EXIT_INTERRUPTED
         error = consume.exception()
     if error is not None:
@@ -102,7 +105,11 @@ async def follow_job(
             error,
             url=url,
             as_json=as_json,
-            status=EXIT_REFUSED if isinstance(error, ConnectionLostError | OSError) else 1,
+            status=(
+                EXIT_REFUSED
+                if isinstance(error, ConnectionLostError | OSError)
+                else EXIT_JOB_FAILED
+            ),
             extra={"job_id": stream.job_id},
         )
     return await _conclude(out, stream, view, url=url, as_json=as_json, output=output, t0=started)
