@@ -408,13 +408,14 @@ async def test_parent_end_cancels_live_children(auth: Auth) -> None:
 
     async with await auth.connect() as client:
         job = await client.submit("abandoner", None, lease=Lease().delegate("slow"))
+        (own,) = job.credentials
         assert await job.result() == "left"
         await auth.runtime.revocations_settled()
         child = auth.runtime.core.jobs.jobs[seen[0]]
         assert child.status == "cancelled"
         assert child.parent_job_id == job.job_id
         assert len(credential_ids) == 1
-        assert sorted(auth.provisioner.revoked) == sorted([*credential_ids, job.credentials[0].id])
+        assert sorted(auth.provisioner.revoked) == sorted([*credential_ids, own.id])
 
 
 # -- provisioned credentials (§9.8, §13.7) ---------------------------------------------------
@@ -480,21 +481,27 @@ async def test_credential_values_reach_the_submitter_only(
                 [j async for j in alice_too.list_jobs()]
                 sub_too = await alice_too.subscribe(job.job_id)
                 auth.release.set()
+                alice_events = [e.payload async for e in job]
                 assert await job.result() == "rotated"
                 bob_events = [e.payload async for e in sub]
                 await sub_too.result()
-        (rotated,) = job.credentials
-    assert rotated.id == issued.id and rotated.value != issued.value
+        assert job.credentials == () and job.accepted.credentials is None  # dropped at the end
+    (new_value,) = [
+        p.body.credential_value
+        for p in alice_events
+        if isinstance(p, StatusEvent) and p.body.phase == "credential_rotated"
+    ]
+    assert new_value is not None and new_value != issued.value
     bob_rotations = [
         p.body
         for p in bob_events
         if isinstance(p, StatusEvent) and p.body.phase == "credential_rotated"
     ]
     assert [(b.credential_id, b.credential_value) for b in bob_rotations] == [(issued.id, None)]
-    secrets = (issued.value, rotated.value)
+    secrets = (issued.value, new_value)
     submitter, *others = auth.recordings
     assert any(issued.value.encode() in frame for frame in submitter.received)
-    assert any(rotated.value.encode() in frame for frame in submitter.received)
+    assert any(new_value.encode() in frame for frame in submitter.received)
     for recording in others:
         for frame in recording.received:
             assert not any(s.encode() in frame for s in secrets)
@@ -510,9 +517,9 @@ async def test_credential_values_reach_the_submitter_only(
 async def test_jobs_table_repr_hides_secrets(auth: Auth) -> None:
     async with await auth.connect() as client:
         job = await client.submit("echo", 1)
+        (credential,) = job.credentials
         await job.result()
         record: JobRecord = auth.runtime.core.jobs.jobs[job.job_id]
-        (credential,) = job.credentials
         assert credential.value not in repr(record)
         assert credential.value not in repr(auth.runtime.credentials)
 

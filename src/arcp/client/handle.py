@@ -68,7 +68,8 @@ class JobStream:
         self.budget: dict[str, float] | None = None
         """Budget counters, kept live from ``cost.budget.remaining`` metrics (§9.6)."""
         self.credentials: tuple[ProvisionedCredential, ...] = ()
-        """Provisioned credentials (submitter only, §9.8); values are secret."""
+        """Provisioned credentials (submitter only, §9.8), kept current through rotations and
+        dropped when the job ends; values are secret."""
         self._items: deque[JobEventMessage] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._outcome: JobEnded | BaseException | None = None
@@ -209,6 +210,13 @@ class JobHandle(JobStream):
         self.credentials = tuple(
             ProvisionedCredential.from_wire(c) for c in accepted.credentials or ()
         )
+
+    def _end(self, outcome: JobEnded | BaseException) -> None:
+        super()._end(outcome)
+        # §9.8.2: a client must not keep credential values beyond the job's lifetime.
+        self.credentials = ()
+        if self.accepted.credentials:
+            self.accepted = self.accepted.model_copy(update={"credentials": None})
 
     async def cancel(self, reason: str | None = None) -> None:
         """Send ``job.cancel`` and wait for ``job.cancelled`` or the job's end, whichever
