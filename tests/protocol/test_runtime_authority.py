@@ -79,7 +79,7 @@ def test_cost_metrics_decrement_only_budgeted_currencies() -> None:
     assert auth.charge("tokens", 5, "USD") is None
     assert auth.charge("cost.search", 5, "EUR") is None
     assert auth.charge("cost.budget.remaining", 0.1, "USD") is None
-    for bad in (-1, math.nan, math.inf):
+    for bad in (-1, math.nan, math.inf, "0.1", True, None):
         with pytest.raises(InvalidRequestError):
             auth.charge("cost.search", bad, "USD")
     assert auth.charge("cost.search", 0, "USD") is None  # nothing changed: no announcement

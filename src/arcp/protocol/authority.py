@@ -135,6 +135,8 @@ class JobAuthority:
             return None
         if name == "cost.budget.remaining":
             return None
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise InvalidRequestError("cost metrics must be numbers")
         if isinstance(value, float) and not math.isfinite(value):
             raise InvalidRequestError("cost metrics must be finite numbers")
         if not budget.charge(unit, value):
