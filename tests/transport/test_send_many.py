@@ -153,3 +153,35 @@ async def test_websocket_recv_reassembles_fragmented_messages_between_whole_ones
         await client.close()
         with pytest.raises(TransportClosed):
             await client.recv()
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 65535, 65536, 70_000])
+def test_server_text_header_matches_websockets_framing(length: int) -> None:
+    from websockets.protocol import State
+    from websockets.server import ServerProtocol
+
+    from arcp.transport.websocket import _text_header  # pyright: ignore[reportPrivateUsage]
+
+    protocol = ServerProtocol()
+    protocol.state = State.OPEN
+    payload = b"x" * length
+    protocol.send_text(payload)
+    assert b"".join(protocol.data_to_send()) == _text_header(length) + payload
+
+
+@pytest.mark.parametrize("compression", [None, "deflate"])
+async def test_server_batches_reach_the_client_whole(compression: str | None) -> None:
+    """The runtime's side of a connection writes batches (hand-framed when uncompressed)."""
+    sizes = [0, 1, 125, 126, 127, 65535, 65536, 300_000, 5, 2]
+    frames = [b'{"p":"' + b"y" * n + b'"}' for n in sizes]
+
+    async def handler(transport: WebSocketTransport) -> None:
+        await transport.send_many(frames[:4])
+        await transport.send(frames[4])
+        await transport.send_many(frames[5:])
+        await transport.wait_closed()
+
+    async with await serve_websocket(handler, compression=compression) as server:
+        client = await connect_websocket(server.url, compression=compression)
+        assert [await client.recv() for _ in frames] == frames
+        await client.close()

@@ -30,7 +30,7 @@ from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as _ws_serve
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.http11 import Request, Response
-from websockets.protocol import State
+from websockets.protocol import Side, State
 
 from arcp.transport.base import TransportClosed
 
@@ -148,12 +148,26 @@ class WebSocketTransport:
                     protocol = ws.protocol
                     size = 0
                     end = start
-                    while end < count and size < _BATCH_BYTES:
-                        frame = frames[end]
-                        protocol.send_text(frame)
-                        size += len(frame)
-                        end += 1
-                    _write_coalesced(ws.transport, protocol.data_to_send())
+                    if _plain_server(protocol):
+                        # Unmasked, uncompressed text frames: RFC 6455 framing is a 2-10 byte
+                        # header; build it here rather than one Frame object per message.
+                        chunks = protocol.data_to_send()
+                        append = chunks.append
+                        while end < count and size < _BATCH_BYTES:
+                            frame = frames[end]
+                            length = len(frame)
+                            append(_text_header(length))
+                            append(frame)
+                            size += length
+                            end += 1
+                    else:
+                        while end < count and size < _BATCH_BYTES:
+                            frame = frames[end]
+                            protocol.send_text(frame)
+                            size += len(frame)
+                            end += 1
+                        chunks = protocol.data_to_send()
+                    _write_coalesced(ws.transport, chunks)
                 start = end
         except ConnectionClosed as exc:
             raise TransportClosed(f"websocket closed: {exc}") from None
@@ -188,6 +202,31 @@ class WebSocketTransport:
     def drop(self) -> None:
         """Abort the TCP connection without a closing handshake, as a network failure would."""
         self._ws.transport.abort()
+
+
+def _plain_server(protocol: Any) -> bool:
+    """True when a text message can be framed by hand exactly as ``websockets`` would: the
+    server side (frames are not masked), no extension (no compression), an open connection,
+    no fragmented message in progress and no frame logging."""
+    return (
+        protocol.side is Side.SERVER
+        and protocol.state is State.OPEN
+        and not protocol.extensions
+        and not protocol.expect_continuation_frame
+        and not protocol.debug
+    )
+
+
+_SMALL_HEADERS = tuple(bytes((0x81, n)) for n in range(126))
+
+
+def _text_header(length: int) -> bytes:
+    """The header of an unmasked, final text frame (RFC 6455 §5.2) carrying ``length`` bytes."""
+    if length < 126:
+        return _SMALL_HEADERS[length]
+    if length < 65536:
+        return b"\x81\x7e" + length.to_bytes(2, "big")
+    return b"\x81\x7f" + length.to_bytes(8, "big")
 
 
 def _write_coalesced(transport: asyncio.Transport, chunks: list[bytes]) -> None:
