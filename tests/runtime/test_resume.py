@@ -74,6 +74,7 @@ async def test_resume_token_rotates_and_old_tokens_stop_working(rt: Runtime) -> 
     _, refused = await _resume(rt, peer)  # still presenting the first token
     assert refused["type"] == "session.error"
     assert refused["payload"]["code"] == "RESUME_WINDOW_EXPIRED"
+    assert peer.resume_token is not None
     assert peer.resume_token not in str(refused)
 
 
