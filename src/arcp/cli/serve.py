@@ -9,6 +9,7 @@ import signal
 import click
 
 from arcp import __version__
+from arcp.cli.plugins import agents_option, load_agents
 from arcp.demo import register_demo_agents
 from arcp.runtime import Runtime
 from arcp.runtime.credentials import InProcessProvisioner
@@ -58,6 +59,7 @@ def parse_tokens(values: tuple[str, ...]) -> dict[str, str] | None:
 @click.option("--stdio", is_flag=True, help="Serve one session over stdin/stdout (NDJSON).")
 @click.option("--resume-window", default=600, show_default=True, type=click.IntRange(1))
 @click.option("--heartbeat-interval", default=30, show_default=True, type=click.IntRange(1))
+@agents_option
 def serve(
     host: str,
     port: int,
@@ -68,6 +70,7 @@ def serve(
     resume_window: int,
     heartbeat_interval: int,
     model_policy: str | None,
+    agent_specs: tuple[str, ...],
 ) -> None:
     """Run an ARCP runtime until interrupted (Ctrl-C shuts down gracefully)."""
     policy = "require" if model_policy == "require" or (demo and model_policy is None) else None
@@ -82,6 +85,7 @@ def serve(
     )
     if demo:
         register_demo_agents(runtime)
+    load_agents(runtime, agent_specs)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve_stdio(runtime) if stdio else _serve_ws(runtime, host, port, path))
 

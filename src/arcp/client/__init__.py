@@ -13,6 +13,7 @@ from arcp.client.client import Client
 from arcp.client.connection import ConnectionFactory, Target
 from arcp.client.errors import ConnectionLostError, UnsubscribedError
 from arcp.client.handle import JobHandle, JobStream, Subscription
+from arcp.client.lease import Lease, LeaseConstraints, ProvisionedCredential
 
 __all__ = [
     "Client",
@@ -20,6 +21,9 @@ __all__ = [
     "ConnectionLostError",
     "JobHandle",
     "JobStream",
+    "Lease",
+    "LeaseConstraints",
+    "ProvisionedCredential",
     "Subscription",
     "Target",
     "UnsubscribedError",

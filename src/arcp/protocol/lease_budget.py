@@ -53,7 +53,7 @@ def format_amount(currency: str, amount: Decimal) -> str:
     return f"{currency}:{amount:f}"
 
 
-def _to_decimal(amount: Decimal | int | float) -> Decimal:
+def _to_decimal(amount: object) -> Decimal:
     if isinstance(amount, bool):
         raise InvalidRequestError("A cost value must be a number.", details={"value": amount})
     if isinstance(amount, float):
@@ -61,8 +61,10 @@ def _to_decimal(amount: Decimal | int | float) -> Decimal:
         value = Decimal(repr(amount))
     elif isinstance(amount, int):
         value = Decimal(amount)
-    else:
+    elif isinstance(amount, Decimal):
         value = amount
+    else:  # a peer or agent passed something that is not a number
+        raise InvalidRequestError("A cost value must be a number.", details={"value": str(amount)})
     if not value.is_finite():
         raise InvalidRequestError("A cost value must be finite.", details={"value": str(amount)})
     if value < 0:

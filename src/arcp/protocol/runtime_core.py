@@ -234,6 +234,10 @@ class RuntimeCore(Generic[H]):
         """
         if job.finished_at is not None:
             return False
+        # The payload is retained by replay buffers and the job log. orjson hands back bytes
+        # that keep a ~4 KiB allocation whatever their length; an exact-size copy keeps a
+        # buffered event near its real size.
+        payload = bytes(memoryview(payload))
         log_ = job.log
         origin = job.origin
         if origin is not None and origin.accepts(gate):

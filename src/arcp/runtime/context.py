@@ -254,7 +254,7 @@ class ResultStream:
         if self.size + len(raw) > self._max_total:
             self.failed = True
             raise InternalError(
-                "the streamed result exceeds the runtime's size limit", retryable=False
+                "the streamed result exceeds the runtime's size limit"  # retryable, as §12 says
             )
         self.size += len(raw)
         start = 0

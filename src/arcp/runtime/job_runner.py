@@ -155,7 +155,7 @@ class JobRunner:
         stream = ctx.result_stream
         if stream is not None and stream.failed:
             err = InternalError(
-                "the streamed result exceeds the runtime's size limit", retryable=False
+                "the streamed result exceeds the runtime's size limit"  # retryable, as §12 says
             )
             self.core.fail(job, err, "error", now)
             return
