@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
@@ -33,6 +34,12 @@ from websockets.http11 import Request, Response
 from websockets.protocol import Side, State
 
 from arcp.transport.base import TransportClosed
+
+# websockets logs every frame's content at DEBUG, and ARCP frames carry bearer tokens,
+# resume tokens and credential values (§9.8, §14). Its connections log through this logger,
+# which never goes below INFO, whatever the application configures.
+_WS_LOGGER = logging.getLogger("arcp.transport.websockets")
+_WS_LOGGER.setLevel(logging.INFO)
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -277,6 +284,7 @@ async def connect_websocket(
             close_timeout=close_timeout,
             ping_interval=None,
             max_size=max_size,
+            logger=_WS_LOGGER,
         )
     except InvalidURI as exc:
         raise ValueError(str(exc)) from exc
@@ -387,5 +395,6 @@ async def serve_websocket(
         ping_interval=None,
         close_timeout=close_timeout,
         max_size=max_size,
+        logger=_WS_LOGGER,
     )
     return WebSocketServer(server, path, tasks)
