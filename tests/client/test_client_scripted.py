@@ -416,3 +416,23 @@ async def test_a_cancelled_request_is_forgotten() -> None:
     await peer.accept(await peer.expect("job.submit"), "job_b", correlate=False)
     assert (await wanted).job_id == "job_b"
     await shut(client, peer)
+
+
+async def test_an_undecodable_event_keeps_its_seq_and_never_forces_a_resume() -> None:
+    """§8.3: an event the client cannot decode (a kind that is neither a spec kind nor
+    x-vendor.*) is dropped but still counted, so the next event is no gap: no resume loop."""
+    client, peer = await connected()
+    task = asyncio.create_task(client.submit("a"))
+    await peer.accept(await peer.expect("job.submit"), "job_a", correlate=True)
+    handle = await task
+    env = {"session_id": "sess_S", "job_id": "job_a"}
+    log = {"level": "info", "message": "ok"}
+    await peer.send("job.event", {"kind": "log", "ts": TS, "body": log}, event_seq=1, **env)
+    await peer.send("job.event", {"kind": "bogus", "ts": TS, "body": {}}, event_seq=2, **env)
+    await peer.send("job.event", {"kind": "log", "ts": TS, "body": log}, event_seq=3, **env)
+    await peer.result("job_a", 4, "done")
+    events = [e async for e in handle]
+    assert [e.event_seq for e in events] == [1, 3]
+    assert await handle.result() == "done"
+    assert client.last_event_seq == 4
+    await shut(client, peer)  # the peer saw no session.resume: expect() would have failed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 import pytest
@@ -190,3 +191,21 @@ async def test_chatty_events_are_typed_models(stack: Stack) -> None:
         job = await client.submit("chatty", {"n": 2})
         events = [e async for e in job]
     assert all(isinstance(e.payload, LogEvent) for e in events)
+
+
+async def test_subscribing_to_your_own_finished_job_replays_it(shared_stack: Stack) -> None:
+    """§7.6: a new subscription to a job that already ended replays its history and its
+    terminal message, also in the session that submitted it."""
+    async with await shared_stack.connect() as client:
+        job = await client.submit("chatty", {"n": 4})
+        assert await job.result() == {"count": 4}
+        sub = await asyncio.wait_for(client.subscribe(job.job_id, history=True), 10)
+        events = await asyncio.wait_for(_collect(sub), 10)
+        assert await sub.result() == {"count": 4}
+    assert [e.payload.body.message for e in events] == [  # type: ignore[union-attr]
+        f"event {i} of 4" for i in range(1, 5)
+    ]
+
+
+async def _collect(stream: Any) -> list[Any]:
+    return [event async for event in stream]

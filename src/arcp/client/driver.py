@@ -17,7 +17,7 @@ from typing import Any
 
 from arcp.client.connection import ConnectionFactory, backoff_delays
 from arcp.client.errors import ConnectionLostError
-from arcp.client.frames import salvage
+from arcp.client.frames import SkippedEvent, salvage
 from arcp.client.handle import JobHandle, JobStream, Subscription
 from arcp.codec import DecodeError, decode
 from arcp.protocol.client_events import (
@@ -238,9 +238,15 @@ class ClientDriver:
                 try:
                     msg = decode(frame)
                 except DecodeError as exc:
-                    msg = salvage(frame, exc)
-                    if msg is None:
+                    salvaged = salvage(frame, exc)
+                    if salvaged is None:
                         continue
+                    if isinstance(salvaged, SkippedEvent):
+                        broken = session.skip_event(salvaged.seq)
+                        if broken is not None:
+                            await self._dispatch(broken)
+                        continue
+                    msg = salvaged
                 out = receive(msg, now())
                 if out is not None:
                     if type(out) is JobEventMessage:
@@ -325,7 +331,7 @@ class ClientDriver:
             existing = self._streams.get(sub.job_id)
             if ended:
                 pass
-            elif existing is not None:
+            elif existing is not None and not existing.done:
                 existing._tees.append(sub)  # pyright: ignore[reportPrivateUsage]
             else:
                 self._streams[sub.job_id] = sub

@@ -1,6 +1,9 @@
 """What the client does with a frame :func:`arcp.codec.decode` refused.
 
 Unknown types are ignored quietly (wire-decisions: a client ignores unknown inbound types).
+A ``job.event`` that does not decode (say, a kind that is neither a spec kind nor
+``x-vendor.*``) is dropped but keeps its ``event_seq`` (:class:`SkippedEvent`), so the
+sequence stays gap-free (§8.3).
 A response the client cannot decode but that names the request it answers
 (``payload.request_id``) fails that request with ``INVALID_REQUEST`` instead of leaving the
 caller waiting forever; anything else malformed is logged and dropped.
@@ -9,6 +12,7 @@ caller waiting forever; anything else malformed is logged and dropped.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
@@ -18,16 +22,28 @@ from arcp.ids import new_ulid
 from arcp_gen.messages import Message
 from arcp_gen.registry import MESSAGE_MODELS, PROTOCOL_VERSION
 
-__all__ = ["salvage"]
+__all__ = ["SkippedEvent", "salvage"]
 
 _log = logging.getLogger("arcp.client")
 
 
-def salvage(frame: bytes, exc: DecodeError) -> Message | None:
-    """A substitute message for a refused frame, or ``None`` to drop it."""
+@dataclass(frozen=True, slots=True)
+class SkippedEvent:
+    """An undecodable ``job.event`` dropped at ``seq``; the session still counts the seq."""
+
+    seq: int
+
+
+def salvage(frame: bytes, exc: DecodeError) -> Message | SkippedEvent | None:
+    """A substitute for a refused frame, or ``None`` to drop it."""
     if exc.message_type is not None and exc.message_type not in MESSAGE_MODELS:
         _log.debug("ignoring a message of unknown type %r", exc.message_type)
         return None
+    if exc.message_type == "job.event":
+        seq = _field(frame, "event_seq")
+        if isinstance(seq, int) and not isinstance(seq, bool) and seq > 0:
+            _log.warning("dropping an undecodable job.event (seq %d): %s", seq, exc.message)
+            return SkippedEvent(seq)
     request_id = _request_id(frame)
     if request_id is None:
         _log.warning("ignoring an undecodable frame: %s", exc.message)
@@ -48,14 +64,16 @@ def salvage(frame: bytes, exc: DecodeError) -> Message | None:
     )
 
 
-def _request_id(frame: bytes) -> str | None:
+def _field(frame: bytes, name: str) -> Any:
     try:
         env: Any = orjson.loads(frame)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(env, dict):
-        return None
-    payload = cast(dict[str, Any], env).get("payload")
+    return cast(dict[str, Any], env).get(name) if isinstance(env, dict) else None
+
+
+def _request_id(frame: bytes) -> str | None:
+    payload = _field(frame, "payload")
     if not isinstance(payload, dict):
         return None
     request_id = cast(dict[str, Any], payload).get("request_id")

@@ -207,6 +207,18 @@ class ClientSession(ClientCore):
             return SessionClosed(reason)
         return None  # session.pong and anything a client does not act on
 
+    def skip_event(self, seq: int) -> ConnectionBroken | None:
+        """A ``job.event`` that could not be decoded still holds its place in the sequence
+        (§8.3): count it, so dropping it is not mistaken for a gap (a gap resumes, and the
+        runtime would replay the same event again and again)."""
+        if self._state not in LIVE_STATES:
+            return None
+        if seq != self._last_seq + 1:
+            return self._out_of_order(seq)
+        self._last_seq = seq
+        self.processed(seq)
+        return None
+
     def _out_of_order(self, seq: int) -> ConnectionBroken | None:
         if seq <= self._last_seq:
             return None  # a duplicate, e.g. replayed after a resume (§6.3)

@@ -242,7 +242,9 @@ class JobRequests:
         if job is None:
             raise JobNotFoundError("no such job", details={"job_id": p.job_id})
         events = job.log
-        own = job.origin is session or p.job_id in session.subscriptions
+        # A live job this session already streams gets no second stream; once the job has
+        # ended, a new subscription replays it like any other (§7.6).
+        own = not job.terminal and (job.origin is session or p.job_id in session.subscriptions)
         replay: list[EventItem] = []
         if p.history and not own:
             start = max(p.from_event_seq or 0, events.first_origin_seq - 1)
