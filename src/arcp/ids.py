@@ -44,10 +44,22 @@ def new_id(prefix: str = "") -> str:
     return f"{prefix}_{new_ulid()}" if prefix else new_ulid()
 
 
+_second_cache: tuple[int, str] = (-1, "")
+
+
 def utc_timestamp(at: datetime | None = None) -> str:
     """RFC 3339 UTC with ``Z`` and milliseconds, e.g. ``2026-05-13T19:42:13.020Z``."""
-    moment = (at or datetime.now(UTC)).astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    global _second_cache
+    if at is not None:
+        moment = at.astimezone(UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    ms = time.time_ns() // 1_000_000
+    second, prefix = _second_cache
+    if ms // 1000 != second:  # the date part changes once a second: format it once
+        second = ms // 1000
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+        _second_cache = (second, prefix)
+    return f"{prefix}{ms % 1000:03d}Z"
 
 
 def parse_timestamp(value: str) -> datetime:
