@@ -51,8 +51,8 @@ def utc_timestamp(at: datetime | None = None) -> str:
     """RFC 3339 UTC with ``Z`` and milliseconds, e.g. ``2026-05-13T19:42:13.020Z``."""
     global _second_cache
     if at is not None:
-        moment = at.astimezone(UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        # isoformat always writes a four-digit year (strftime does not, on every platform)
+        return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     ms = time.time_ns() // 1_000_000
     second, prefix = _second_cache
     if ms // 1000 != second:  # the date part changes once a second: format it once
