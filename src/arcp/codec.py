@@ -208,18 +208,5 @@ def _json_kind(value: Any) -> str:
     return "null" if value is None else "a value"
 
 
-_TAGS = frozenset(
-    {
-        "log",
-        "thought",
-        "tool_call",
-        "tool_result",
-        "status",
-        "metric",
-        "artifact_ref",
-        "delegate",
-        "progress",
-        "result_chunk",
-        "x-vendor",
-    }
-)
+_TAGS = EVENT_KINDS | {"x-vendor"}
+"""Discriminator tags pydantic puts in error locations (spec kinds and the vendor tag)."""
