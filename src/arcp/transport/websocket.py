@@ -37,9 +37,9 @@ from arcp.transport.base import TransportClosed
 
 # websockets logs every frame's content at DEBUG, and ARCP frames carry bearer tokens,
 # resume tokens and credential values (§9.8, §14). Its connections log through this logger,
-# which never goes below INFO, whatever the application configures.
+# which passes warnings and errors only, whatever the application configures.
 _WS_LOGGER = logging.getLogger("arcp.transport.websockets")
-_WS_LOGGER.setLevel(logging.INFO)
+_WS_LOGGER.setLevel(logging.WARNING)
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
