@@ -35,6 +35,7 @@ __all__ = [
     "dump_json",
     "hint_for",
     "json_option",
+    "output_option",
     "parse_lease_caps",
     "report_error",
     "run_async",
@@ -74,6 +75,17 @@ def connection_options(fn: F) -> F:
         show_default=True,
         show_envvar=True,
         help="Runtime WebSocket URL.",
+    )(fn)
+
+
+def output_option(fn: F) -> F:
+    """``-o/--output FILE``: where the job's result goes instead of stdout."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        default=None,
+        help="Write the result here instead of stdout (bytes for base64 results).",
     )(fn)
 
 

@@ -16,6 +16,7 @@ from arcp.cli.options import (
     connect,
     connection_options,
     json_option,
+    output_option,
     report_error,
     run_async,
 )
@@ -48,13 +49,7 @@ EXIT_PROTOCOL_ERROR = EXIT_REFUSED
     default=None,
     help="Seconds before the runtime times the job out (§7.1).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    default=None,
-    help="Write the result here instead of stdout (bytes for base64 results).",
-)
+@output_option
 @connection_options
 def submit(
     agent: str,

@@ -13,6 +13,7 @@ from arcp.cli.options import (
     Output,
     connect,
     connection_options,
+    output_option,
     report_error,
     run_async,
 )
@@ -32,13 +33,7 @@ __all__ = ["watch"]
     help="Replay buffered events after this event_seq.",
 )
 @click.option("--no-history", is_flag=True, help="Only new events, no replay.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    default=None,
-    help="Write the result here instead of stdout.",
-)
+@output_option
 @connection_options
 def watch(
     job_id: str,

@@ -16,6 +16,7 @@ from arcp.ids import new_id
 from arcp.protocol.event_frames import GATE_NONE, GATE_PROGRESS, GATE_RESULT_CHUNK
 from arcp.protocol.job_table import JobRecord
 from arcp.runtime.gated import GatedOperations
+from arcp.runtime.job_view import JobView
 from arcp_gen.errors import InternalError, InvalidRequestError
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ _YIELD_EVERY: Final = 256
 log = logging.getLogger("arcp.runtime")
 
 
-class JobContext(GatedOperations):
+class JobContext(JobView, GatedOperations):
     """Handed to every agent call: the job's identity, authority, and emitters (§7.1, §8.2).
 
     The authority-bearing operations (``tool_call``, ``check_read``/``check_write``/
@@ -69,29 +70,9 @@ class JobContext(GatedOperations):
         return f"JobContext({self.job_id!r}, agent={self.agent!r})"
 
     @property
-    def job_id(self) -> str:
-        """The job's id."""
-        return self._job.job_id
-
-    @property
-    def agent(self) -> str:
-        """The resolved ``name@version`` (§7.5)."""
-        return self._job.agent
-
-    @property
     def trace_id(self) -> str:
         """The job's 32-hex trace-id (§11)."""
         return self._job.trace_id
-
-    @property
-    def lease(self) -> dict[str, list[str]]:
-        """The effective lease (§9.1)."""
-        return self._job.lease
-
-    @property
-    def lease_constraints(self) -> dict[str, Any] | None:
-        """The lease constraints, when any (§9.5)."""
-        return self._job.lease_constraints
 
     @property
     def input(self) -> Any:

@@ -13,12 +13,13 @@ from typing import Any, Protocol
 
 from arcp.protocol.job_table import JobRecord
 from arcp.runtime.credentials import IssuedCredential
+from arcp.runtime.job_view import JobView
 from arcp_gen.errors import error_from_payload
 
 __all__ = ["ChildJob", "JobHost"]
 
 
-class ChildJob:
+class ChildJob(JobView):
     """A job this job delegated to (§10): ``await child.result()`` gives its result."""
 
     def __init__(
@@ -34,26 +35,6 @@ class ChildJob:
 
     def __repr__(self) -> str:
         return f"ChildJob({self.job_id!r}, agent={self.agent!r}, status={self.status!r})"
-
-    @property
-    def job_id(self) -> str:
-        """The child's job id."""
-        return self._job.job_id
-
-    @property
-    def agent(self) -> str:
-        """The child's resolved ``name@version``."""
-        return self._job.agent
-
-    @property
-    def lease(self) -> dict[str, list[str]]:
-        """The child's effective lease (§9.4)."""
-        return self._job.lease
-
-    @property
-    def lease_constraints(self) -> dict[str, Any] | None:
-        """The child's effective constraints (inherited expiry included, §9.4)."""
-        return self._job.lease_constraints
 
     @property
     def status(self) -> str:
