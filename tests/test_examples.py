@@ -17,7 +17,8 @@ import re
 import subprocess
 import sys
 import textwrap
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,19 +32,42 @@ WORKERS = 4
 _TAGGED_BLOCK = re.compile(r"```python\n# (examples/[\w./-]+\.py)\n(.*?)```", re.DOTALL)
 _MENTION = re.compile(r"examples/[\w-]+\.py")
 
-_pool: ThreadPoolExecutor | None = None
-_runs: dict[Path, Future[subprocess.CompletedProcess[str]]] = {}
+
+@dataclass
+class _Run:
+    """One example's child process, started from the main thread (forking from worker
+    threads has failed here with EFAULT), and its collected output once it ended."""
+
+    path: Path
+    proc: subprocess.Popen[str] | None = None
+    started: float = 0.0
+    done: subprocess.CompletedProcess[str] | None = None
 
 
-def _run(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(path)],
+_queue: list[_Run] = []
+_runs: dict[Path, _Run] = {}
+
+
+def _start(run: _Run) -> None:
+    run.proc = subprocess.Popen(
+        [sys.executable, str(run.path)],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=TIMEOUT_SEC,
-        check=False,
     )
+    run.started = time.monotonic()
+
+
+def _reap(run: _Run) -> None:
+    proc = run.proc
+    assert proc is not None
+    if proc.poll() is None and time.monotonic() - run.started < TIMEOUT_SEC:
+        return
+    if proc.returncode is None:
+        proc.kill()
+    out, err = proc.communicate()
+    run.done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def _selected(request: pytest.FixtureRequest) -> list[Path]:
@@ -57,15 +81,32 @@ def _selected(request: pytest.FixtureRequest) -> list[Path]:
 
 
 def _result(path: Path, request: pytest.FixtureRequest) -> subprocess.CompletedProcess[str]:
-    """Start every selected example on first use; then wait for this one."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="example")
+    """Queue every selected example on first use, run up to WORKERS at once, and wait for
+    this one. Output is read when a child ends; examples print little, so pipes never fill."""
+    if not _runs:
         for example in _selected(request):
-            _runs[example] = _pool.submit(_run, example)
+            _runs[example] = _Run(example)
+            _queue.append(_runs[example])
     if path not in _runs:
-        _runs[path] = _pool.submit(_run, path)
-    return _runs[path].result()
+        _runs[path] = _Run(path)
+        _queue.append(_runs[path])
+    target = _runs[path]
+    while target.done is None:
+        running = [r for r in _runs.values() if r.proc is not None and r.done is None]
+        for run in running:
+            _reap(run)
+        running = [r for r in running if r.done is None]
+        while _queue and len(running) < WORKERS:
+            nxt = (
+                _queue.pop(0)
+                if target not in _queue or len(running)
+                else _queue.pop(_queue.index(target))
+            )
+            _start(nxt)
+            running.append(nxt)
+        if target.done is None:
+            time.sleep(0.05)
+    return target.done
 
 
 @pytest.mark.timeout(TIMEOUT_SEC * len(EXAMPLES) // WORKERS + TIMEOUT_SEC)
