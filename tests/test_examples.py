@@ -97,11 +97,7 @@ def _result(path: Path, request: pytest.FixtureRequest) -> subprocess.CompletedP
             _reap(run)
         running = [r for r in running if r.done is None]
         while _queue and len(running) < WORKERS:
-            nxt = (
-                _queue.pop(0)
-                if target not in _queue or len(running)
-                else _queue.pop(_queue.index(target))
-            )
+            nxt = _queue.pop(0)
             _start(nxt)
             running.append(nxt)
         if target.done is None:
