@@ -290,11 +290,6 @@ async def test_budget_lease(client: Any) -> None:
         assert await handle.result() == {"b": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known peer deviation R4: the official runtime refuses session.resume and closes "
-    "the connection; our client retries hello+resume on that closed connection, not a new one",
-)
 async def test_resume_keeps_the_session(official_runtime: Peer) -> None:
     """R4: the official runtime only knows session.hello + payload.resume."""
     async with asyncio.timeout(STEP):

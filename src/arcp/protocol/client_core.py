@@ -208,12 +208,16 @@ class ClientCore:
         return True
 
     def resume(self, now: float) -> None:
-        """Queue ``session.resume`` on a fresh connection (§6.3)."""
+        """Queue ``session.resume`` on a fresh connection (§6.3); to a runtime that already
+        refused it, the legacy ``session.hello`` carrying ``resume`` (wire-decisions: Session)."""
         if self._state is not ClientState.DETACHED or self._session_id is None:
             raise RuntimeError("only a detached session can be resumed")
         assert self._resume_token is not None
         self._state = ClientState.RESUMING
-        self._queue("session.resume", self._resume_request(), now)
+        if self._legacy_resume:
+            self._queue("session.hello", self._hello(self._resume_request()), now)
+        else:
+            self._queue("session.resume", self._resume_request(), now)
 
     def _resume_request(self) -> dict[str, Any]:
         return {
