@@ -256,13 +256,8 @@ class JobRequests:
             "job_id": job.job_id,
             "current_status": job.status,
             "agent": job.agent,
-            "lease": job.lease,
+            **job.authority_bounds(),
         }
-        if job.lease_constraints is not None:
-            descriptor["lease_constraints"] = job.lease_constraints
-        budget = job.budget()
-        if budget is not None:
-            descriptor["budget"] = budget
         descriptor.update(
             {
                 "parent_job_id": job.parent_job_id,

@@ -76,19 +76,25 @@ class JobRecord:
         """True once the job sent its one terminal message (§7.3)."""
         return self.status in TERMINAL_STATUSES
 
+    def authority_bounds(self) -> dict[str, Any]:
+        """The non-secret authority bounds every observer sees (§7.6): the effective lease,
+        its constraints and the current budget counters, when present."""
+        bounds: dict[str, Any] = {"lease": self.lease}
+        if self.lease_constraints is not None:
+            bounds["lease_constraints"] = self.lease_constraints
+        budget = self.budget()
+        if budget is not None:
+            bounds["budget"] = budget
+        return bounds
+
     def summary(self) -> dict[str, Any]:
         """The ``session.jobs`` entry for this job (§6.6)."""
         entry: dict[str, Any] = {
             "job_id": self.job_id,
             "agent": self.agent,
             "status": self.status,
-            "lease": self.lease,
+            **self.authority_bounds(),
         }
-        if self.lease_constraints is not None:
-            entry["lease_constraints"] = self.lease_constraints
-        budget = self.budget()
-        if budget is not None:
-            entry["budget"] = budget
         entry.update(
             parent_job_id=self.parent_job_id,
             created_at=self.created_at,
