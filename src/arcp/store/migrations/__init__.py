@@ -1,0 +1,1 @@
+"""Versioned schema migrations of the durable stores, one directory per database kind."""

@@ -1,0 +1,74 @@
+-- Initial schema of the SQLite store (arcp.store.sqlite).
+-- JSON columns hold orjson-encoded UTF-8 bytes; NULL stands for None.
+
+-- One row per session (§6). Resume tokens are kept only as their SHA-256 digest (§14).
+-- The implicit rowid keeps insertion order, which load() reports.
+CREATE TABLE sessions (
+    session_id        TEXT PRIMARY KEY,
+    principal         TEXT NOT NULL,
+    features          BLOB NOT NULL,
+    token_digest      BLOB NOT NULL,
+    resume_window_sec REAL NOT NULL,
+    first_seq         INTEGER NOT NULL,
+    last_seq          INTEGER NOT NULL,
+    acked_seq         INTEGER NOT NULL,
+    detached_at       REAL,
+    subscriptions     BLOB NOT NULL
+);
+
+-- A session's buffered events (§6.3 resume, §6.5 ack), framed as sent (§8.3).
+CREATE TABLE session_events (
+    session_id TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    job_id     TEXT NOT NULL,
+    origin_seq INTEGER NOT NULL,
+    head       BLOB NOT NULL,
+    payload    BLOB NOT NULL,
+    gate       INTEGER NOT NULL,
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+
+-- One row per job (§7). Several rows may share (principal, idempotency_key): the
+-- runtime decides what a key means (§7.2); the store only keeps the last write per job.
+CREATE TABLE jobs (
+    job_id            TEXT PRIMARY KEY,
+    principal         TEXT NOT NULL,
+    agent             TEXT NOT NULL,
+    lease             BLOB NOT NULL,
+    lease_constraints BLOB,
+    trace_id          TEXT NOT NULL,
+    created_at        TEXT NOT NULL,
+    input             BLOB NOT NULL,
+    max_runtime_sec   REAL,
+    origin_session_id TEXT NOT NULL,
+    accepted          BLOB NOT NULL,
+    fingerprint       BLOB NOT NULL,
+    idempotency_key   TEXT,
+    status            TEXT NOT NULL,
+    finished_at       REAL,
+    parent_job_id     TEXT,
+    children          BLOB NOT NULL,
+    budget            BLOB,
+    outcome           BLOB,
+    first_origin_seq  INTEGER NOT NULL,
+    last_origin_seq   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE INDEX jobs_idempotency ON jobs (principal, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+
+-- A job's own log in the origin coordinate (§7.6).
+CREATE TABLE job_events (
+    job_id     TEXT NOT NULL,
+    origin_seq INTEGER NOT NULL,
+    kind       INTEGER NOT NULL,
+    payload    BLOB NOT NULL,
+    gate       INTEGER NOT NULL,
+    PRIMARY KEY (job_id, origin_seq)
+) WITHOUT ROWID;
+
+-- Credentials still to be revoked upstream (§9.8.2); rowid keeps insertion order.
+CREATE TABLE revocations (
+    credential_id TEXT PRIMARY KEY,
+    job_id        TEXT NOT NULL
+);

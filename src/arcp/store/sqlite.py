@@ -1,0 +1,309 @@
+"""A store in one SQLite file: the runtime's state survives a crash of its process (§6.3, §7).
+
+The database runs in WAL mode with ``synchronous=NORMAL``: a committed batch survives the
+process being killed (even with SIGKILL), but a power loss or OS crash may lose the last few
+commits. One runtime process owns the file at a time, enforced by an exclusive ``flock`` on
+``<path>.lock`` that the OS drops when the process dies. The schema is versioned: the SQL
+files in ``arcp/store/migrations/sqlite`` are applied in order, each in its own transaction,
+and recorded in ``schema_version``; a database written by a newer package is refused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from importlib import resources
+from itertools import starmap
+from pathlib import Path
+from typing import Any
+
+import orjson
+from orjson import loads
+
+from arcp.store.base import (
+    Batch,
+    Snapshot,
+    StoredEvent,
+    StoredJob,
+    StoredJobEvent,
+    StoredRevocation,
+    StoredSession,
+    StoreError,
+)
+
+__all__ = ["SQLiteStore"]
+
+_SESSION_COLUMNS = [
+    "session_id", "principal", "features", "token_digest", "resume_window_sec", "first_seq",
+    "last_seq", "acked_seq", "detached_at", "subscriptions",
+]  # fmt: skip
+_JOB_COLUMNS = [
+    "job_id", "principal", "agent", "lease", "lease_constraints", "trace_id", "created_at",
+    "input", "max_runtime_sec", "origin_session_id", "accepted", "fingerprint",
+    "idempotency_key", "status", "finished_at", "parent_job_id", "children", "budget",
+    "outcome", "first_origin_seq", "last_origin_seq",
+]  # fmt: skip
+
+
+def _upsert(table: str, columns: list[str]) -> str:
+    """``INSERT ... ON CONFLICT DO UPDATE``: keeps the row (and its rowid, hence its order)."""
+    marks = ", ".join("?" * len(columns))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        f" ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERT_SESSION = _upsert("sessions", _SESSION_COLUMNS)
+_UPSERT_JOB = _upsert("jobs", _JOB_COLUMNS)
+_INSERT_EVENT = (
+    "INSERT OR REPLACE INTO session_events"
+    " (session_id, seq, job_id, origin_seq, head, payload, gate) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_JOB_EVENT = (
+    "INSERT OR REPLACE INTO job_events (job_id, origin_seq, kind, payload, gate)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_TRIM_EVENTS = "DELETE FROM session_events WHERE session_id = ? AND seq < ?"
+_TRIM_JOB_EVENTS = "DELETE FROM job_events WHERE job_id = ? AND origin_seq < ?"
+_SELECT_SESSIONS = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions ORDER BY rowid"
+_SELECT_JOBS = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs ORDER BY job_id"
+_SELECT_EVENTS = (
+    "SELECT seq, job_id, origin_seq, head, payload, gate FROM session_events"
+    " WHERE session_id = ? ORDER BY seq"
+)
+_SELECT_JOB_EVENTS = (
+    "SELECT origin_seq, kind, payload, gate FROM job_events WHERE job_id = ? ORDER BY origin_seq"
+)
+_SELECT_REVOCATIONS = "SELECT credential_id, job_id FROM revocations ORDER BY rowid"
+
+
+def _dump(value: Any) -> bytes | None:
+    """JSON bytes of ``value``; SQL NULL for None (nullable columns only)."""
+    return None if value is None else orjson.dumps(value)
+
+
+def _load(raw: bytes | None) -> Any:
+    return None if raw is None else orjson.loads(raw)
+
+
+def _job(row: Any) -> StoredJob:
+    """A job back from its row: JSON decoded, ``outcome`` as the ``(is_error, payload)`` tuple."""
+    outcome = _load(row[18])
+    return StoredJob(
+        row[0], row[1], row[2], loads(row[3]), _load(row[4]), row[5], row[6], loads(row[7]),
+        row[8], row[9], loads(row[10]), row[11], row[12], row[13], row[14], row[15],
+        loads(row[16]), _load(row[17]), None if outcome is None else (outcome[0], outcome[1]),
+        row[19], row[20],
+    )  # fmt: skip
+
+
+def _migrations() -> list[tuple[int, str]]:
+    """``(version, sql)`` of every bundled migration, oldest first."""
+    folder = resources.files("arcp.store.migrations") / "sqlite"
+    found: list[tuple[int, str]] = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
+    return sorted(found)
+
+
+class SQLiteStore:
+    """The :class:`~arcp.store.Store` protocol over one SQLite file (``sqlite:PATH``).
+
+    Work is done inline in the event loop: with WAL and ``synchronous=NORMAL`` a commit does
+    not wait for the disk. Errors from SQLite are raised as :class:`StoreError`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self._path)!r})"
+
+    async def open(self) -> None:
+        """Lock the file for this process, then create or migrate the schema."""
+        if self._conn is not None:
+            return
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(f"{self._path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(f"{self._path} is in use by another runtime process") from None
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            os.close(fd)
+            raise StoreError(f"cannot open {self._path}: {exc}") from exc
+        self._conn, self._lock_fd = conn, fd
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise StoreError(f"{self._path}: cannot enable WAL (journal_mode={mode})")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._migrate(conn)
+        except BaseException as exc:
+            await self.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot open {self._path}: {exc}") from exc
+            raise
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version"
+            " (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        current = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+        known = _migrations()
+        newest = known[-1][0] if known else 0
+        if current > newest:
+            raise StoreError(
+                f"{self._path} has schema version {current}, this package knows up to {newest}"
+            )
+        for version, sql in known:
+            if version <= current:
+                continue
+            try:  # executescript cannot run inside a transaction it did not open itself
+                conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\n;INSERT INTO schema_version VALUES"
+                    f" ({version}, {time.time()!r});\nCOMMIT;"
+                )
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
+                raise
+
+    async def close(self) -> None:
+        """Close the database and release the lock; a second call does nothing."""
+        conn, fd = self._conn, self._lock_fd
+        self._conn = self._lock_fd = None
+        if conn is not None:
+            conn.close()
+        if fd is not None:
+            os.close(fd)  # drops the flock
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"{self!r} is not open")
+        return self._conn
+
+    async def commit(self, batch: Batch) -> None:
+        """Apply ``batch`` in one transaction, in the order :class:`Batch` documents.
+
+        Trims follow ``first_seq`` (§6.5 ack, buffer cap) and ``first_origin_seq``;
+        revocations stay until done (§9.8.2). On any error nothing is applied.
+        """
+        conn = self._connection()
+        sessions = [
+            (
+                s.session_id,
+                s.principal,
+                orjson.dumps(s.features),
+                s.token_digest,
+                s.resume_window_sec,
+                s.first_seq,
+                s.last_seq,
+                s.acked_seq,
+                s.detached_at,
+                orjson.dumps(s.subscriptions),
+            )
+            for s in batch.sessions.values()
+        ]
+        jobs = [
+            (
+                j.job_id,
+                j.principal,
+                j.agent,
+                orjson.dumps(j.lease),
+                _dump(j.lease_constraints),
+                j.trace_id,
+                j.created_at,
+                orjson.dumps(j.input),
+                j.max_runtime_sec,
+                j.origin_session_id,
+                orjson.dumps(j.accepted),
+                j.fingerprint,
+                j.idempotency_key,
+                j.status,
+                j.finished_at,
+                j.parent_job_id,
+                orjson.dumps(j.children),
+                _dump(j.budget),
+                _dump(j.outcome),
+                j.first_origin_seq,
+                j.last_origin_seq,
+            )
+            for j in batch.jobs.values()
+        ]
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(_UPSERT_SESSION, sessions)
+                conn.executemany(_UPSERT_JOB, jobs)
+                conn.executemany(
+                    _INSERT_EVENT,
+                    [
+                        (sid, e.seq, e.job_id, e.origin_seq, e.head, e.payload, e.gate)
+                        for sid, e in batch.events
+                    ],
+                )
+                conn.executemany(
+                    _INSERT_JOB_EVENT,
+                    [(jid, e.origin_seq, e.kind, e.payload, e.gate) for jid, e in batch.job_events],
+                )
+                conn.executemany(_TRIM_EVENTS, [(s[0], s[5]) for s in sessions])
+                conn.executemany(_TRIM_JOB_EVENTS, [(j[0], j[19]) for j in jobs])
+                forget_sessions = [(sid,) for sid in batch.forget_sessions]
+                conn.executemany("DELETE FROM sessions WHERE session_id = ?", forget_sessions)
+                conn.executemany("DELETE FROM session_events WHERE session_id = ?", forget_sessions)
+                forget_jobs = [(jid,) for jid in batch.forget_jobs]
+                conn.executemany("DELETE FROM jobs WHERE job_id = ?", forget_jobs)
+                conn.executemany("DELETE FROM job_events WHERE job_id = ?", forget_jobs)
+                conn.executemany(
+                    "INSERT OR IGNORE INTO revocations (credential_id, job_id) VALUES (?, ?)",
+                    [(r.credential_id, r.job_id) for r in batch.revocations_added],
+                )
+                conn.executemany(
+                    "DELETE FROM revocations WHERE credential_id = ?",
+                    [(cid,) for cid in batch.revocations_done],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._path}: commit failed: {exc}") from exc
+
+    async def load(self) -> Snapshot:
+        """Everything held: sessions in creation order, jobs by id, logs oldest first."""
+        conn = self._connection()
+        try:
+            snapshot = Snapshot()
+            for row in conn.execute(_SELECT_SESSIONS).fetchall():
+                session = StoredSession(
+                    row[0], row[1], loads(row[2]), row[3], row[4], row[5], row[6], row[7],
+                    row[8], loads(row[9]),
+                )  # fmt: skip
+                snapshot.sessions.append(session)
+                events = list(starmap(StoredEvent, conn.execute(_SELECT_EVENTS, row[:1])))
+                if events:
+                    snapshot.events[row[0]] = events
+            for row in conn.execute(_SELECT_JOBS).fetchall():
+                snapshot.jobs.append(_job(row))
+                entries = list(starmap(StoredJobEvent, conn.execute(_SELECT_JOB_EVENTS, row[:1])))
+                if entries:
+                    snapshot.job_events[row[0]] = entries
+            snapshot.revocations = list(
+                starmap(StoredRevocation, conn.execute(_SELECT_REVOCATIONS))
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._path}: load failed: {exc}") from exc
+        return snapshot
