@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+from pathlib import Path
 
 import click
 
@@ -13,9 +15,16 @@ from arcp.cli.plugins import agents_option, load_agents
 from arcp.demo import register_demo_agents
 from arcp.runtime import Runtime
 from arcp.runtime.credentials import InProcessProvisioner
+from arcp.store import StoreError, store_from_address
 from arcp.transport import stdio_transport
 
-__all__ = ["parse_tokens", "serve"]
+__all__ = ["default_store_address", "parse_tokens", "serve"]
+
+
+def default_store_address() -> str:
+    """``sqlite:`` under ``$XDG_STATE_HOME/arcp`` (``~/.local/state/arcp`` by default)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return f"sqlite:{Path(state) / 'arcp' / 'runtime.sqlite3'}"
 
 
 def parse_tokens(values: tuple[str, ...]) -> dict[str, str] | None:
@@ -59,6 +68,14 @@ def parse_tokens(values: tuple[str, ...]) -> dict[str, str] | None:
 @click.option("--stdio", is_flag=True, help="Serve one session over stdin/stdout (NDJSON).")
 @click.option("--resume-window", default=600, show_default=True, type=click.IntRange(1))
 @click.option("--heartbeat-interval", default=30, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--store",
+    "store_address",
+    envvar="ARCP_STORE",
+    metavar="memory|sqlite:PATH|postgresql://...",
+    help="Where sessions, events and jobs are kept (env ARCP_STORE). Default: a SQLite file "
+    "under $XDG_STATE_HOME/arcp over WebSocket, memory with --stdio.",
+)
 @agents_option
 def serve(
     host: str,
@@ -70,9 +87,16 @@ def serve(
     resume_window: int,
     heartbeat_interval: int,
     model_policy: str | None,
+    store_address: str | None,
     agent_specs: tuple[str, ...],
 ) -> None:
     """Run an ARCP runtime until interrupted (Ctrl-C shuts down gracefully)."""
+    if store_address is None:
+        store_address = "memory" if stdio else default_store_address()
+    try:
+        store = store_from_address(store_address)
+    except StoreError as err:
+        raise click.BadParameter(str(err), param_hint="--store") from None
     policy = "require" if model_policy == "require" or (demo and model_policy is None) else None
     runtime = Runtime(
         name="arcp-python",
@@ -82,12 +106,16 @@ def serve(
         heartbeat_interval_sec=heartbeat_interval,
         model_policy="allow" if model_policy == "allow" else policy,
         provisioner=InProcessProvisioner() if demo else None,
+        store=store,
     )
     if demo:
         register_demo_agents(runtime)
     load_agents(runtime, agent_specs)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_stdio(runtime) if stdio else _serve_ws(runtime, host, port, path))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve_stdio(runtime) if stdio else _serve_ws(runtime, host, port, path))
+    except StoreError as err:
+        raise click.ClickException(f"store: {err}") from None
 
 
 async def _serve_ws(runtime: Runtime, host: str, port: int, path: str) -> None:

@@ -62,6 +62,8 @@ def attach(session: RuntimeSession, job: JobRecord, replay: list[EventItem]) -> 
     if not job.terminal:
         job.subscribers[session.session_id] = session
         session.subscriptions.add(job.job_id)
+        if session.journal is not None:
+            session.journal.session(session)
 
 
 class JobRequests:
@@ -279,6 +281,8 @@ class JobRequests:
         if job_id not in session.subscriptions:
             raise JobNotFoundError("no subscription to that job", details={"job_id": job_id})
         session.subscriptions.discard(job_id)
+        if session.journal is not None:
+            session.journal.session(session)
         job = self.core.jobs.jobs.get(job_id)
         if job is not None:
             job.subscribers.pop(session.session_id, None)

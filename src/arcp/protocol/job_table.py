@@ -20,6 +20,7 @@ from arcp_gen.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from arcp.protocol.authority import JobAuthority
+    from arcp.protocol.journal import Journal
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -66,10 +67,14 @@ class JobRecord:
     """Idempotent retries that arrived before ``job.accepted`` went out: (session, request id)."""
     outcome: tuple[bool, dict[str, Any]] | None = field(default=None, repr=False)
     """``(is_error, terminal payload)`` once the job ended."""
+    stored_budget: dict[str, float] | None = field(default=None, repr=False)
+    """The budget counters read back from a store, for a job with no live authority."""
 
     def budget(self) -> dict[str, float] | None:
         """The current budget counters, or None without ``cost.budget`` (§9.6)."""
-        return self.authority.budget_wire() if self.authority is not None else None
+        if self.authority is not None:
+            return self.authority.budget_wire()
+        return self.stored_budget
 
     @property
     def terminal(self) -> bool:
@@ -134,6 +139,8 @@ class JobTable:
         self.jobs: dict[str, JobRecord] = {}
         self._idempotency: dict[tuple[str, str], JobRecord] = {}
         self.observer_policy = observer_policy
+        self.journal: Journal | None = None
+        """Where new and forgotten jobs are recorded for the store, when there is one."""
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -162,6 +169,8 @@ class JobTable:
         self.jobs[job.job_id] = job
         if job.idempotency_key is not None:
             self._idempotency[(job.principal, job.idempotency_key)] = job
+        if self.journal is not None:
+            self.journal.job(job)
 
     def remove(self, job: JobRecord) -> None:
         """Forget a finished job once its listing window has passed (§6.6)."""
@@ -170,6 +179,8 @@ class JobTable:
             key = (job.principal, job.idempotency_key)
             if self._idempotency.get(key) is job:
                 del self._idempotency[key]
+        if self.journal is not None:
+            self.journal.forget_job(job.job_id)
 
     def expired(self, now: float, window: float) -> list[JobRecord]:
         """Finished jobs older than the resume window."""

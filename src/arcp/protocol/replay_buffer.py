@@ -59,6 +59,12 @@ class ReplayBuffer:
             self._drop(1)
         return self._base + len(items) - self._head - 1
 
+    def restore(self, first_seq: int, items: list[EventItem]) -> None:
+        """Refill an empty buffer with ``items`` numbered from ``first_seq`` (a store reload)."""
+        self._items = list[EventItem | None](items)
+        self._head = 0
+        self._base = first_seq
+
     def get(self, seq: int) -> EventItem | None:
         """The entry with ``seq``, or None once it was freed."""
         index = seq - self._base

@@ -22,9 +22,12 @@ from arcp.protocol.authority import ChildAuthority, ModelPolicy
 from arcp.protocol.event_frames import GATE_NONE, JobEventLog, event_timestamp
 from arcp.protocol.job_requests import JobRequests
 from arcp.protocol.job_table import JobRecord, JobTable, ObserverPolicy
+from arcp.protocol.journal import Journal
+from arcp.protocol.recovery import restore_jobs, restore_sessions
 from arcp.protocol.runtime_actions import Action, Authenticate
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_session import RuntimeSession
+from arcp.store.base import Snapshot
 from arcp_gen.errors import (
     ARCPError,
     InternalError,
@@ -99,6 +102,14 @@ class RuntimeCore(Generic[H]):
         self.sessions: dict[str, RuntimeSession] = {}
         self.jobs = JobTable(observer_policy)
         self.requests = JobRequests(self)
+        self.journal: Journal | None = None
+        """Set by the runtime when a store is configured; every change is recorded there."""
+
+    def attach_journal(self, journal: Journal) -> None:
+        """Record every later change (and every session and job known now) in ``journal``."""
+        self.journal = self.jobs.journal = journal
+        for session in self.sessions.values():
+            session.journal = journal
 
     # -- frames in -----------------------------------------------------------------------
 
@@ -173,8 +184,18 @@ class RuntimeCore(Generic[H]):
             return None
         caps = hello.payload.capabilities
         features = intersect(self.config.features, (caps.features or []) if caps else [])
+        session = self.new_session(new_id("sess"), principal, features, now)
+        conn.bind(session)
+        session.welcome()
+        log.info("session %s opened for principal %r", session.session_id, principal)
+        return session
+
+    def new_session(
+        self, session_id: str, principal: str, features: Iterable[Feature], now: float
+    ) -> RuntimeSession:
+        """Create and register a session with the runtime's settings (§6.2)."""
         session = RuntimeSession(
-            session_id=new_id("sess"),
+            session_id=session_id,
             principal=principal,
             features=features,
             welcome_base=self._welcome_base(),
@@ -184,11 +205,20 @@ class RuntimeCore(Generic[H]):
             back_pressure_threshold=self.config.back_pressure_threshold,
             buffer_limit=self.config.buffer_limit,
         )
-        self.sessions[session.session_id] = session
-        conn.bind(session)
-        session.welcome()
-        log.info("session %s opened for principal %r", session.session_id, principal)
+        session.journal = self.journal
+        self.sessions[session_id] = session
         return session
+
+    def restore(self, snapshot: Snapshot, now: float, wall_now: float) -> list[JobRecord]:
+        """Load a store's sessions and jobs into an empty core; returns the jobs that were
+        running when the previous process stopped (the caller ends them, §7.3)."""
+        sessions = restore_sessions(snapshot, self.new_session, now, wall_now)
+        by_id = {session.session_id: session for session in sessions}
+        window = self.config.resume_window_sec
+        jobs, running = restore_jobs(snapshot, by_id, self.new_job_log, now, wall_now, window)
+        for job in jobs:
+            self.jobs.add(job)
+        return running
 
     def _welcome_base(self) -> dict[str, Any]:
         return {
@@ -247,6 +277,8 @@ class RuntimeCore(Generic[H]):
             item = log_.event_item(
                 log_.last_origin_seq + (1 if origin is None else 0), payload, gate
             )
+        if self.journal is not None:
+            self.journal.job_event(job, item)
         for sub in job.subscribers.values():
             if sub.accepts(gate):
                 sub.push_event(item, log_)
@@ -269,8 +301,10 @@ class RuntimeCore(Generic[H]):
         origin = job.origin
         seq = origin.next_seq if origin is not None else log_.last_origin_seq + 1
         item = log_.event_item(seq, redacted)
+        if self.journal is not None:
+            self.journal.job_event(job, item)
         if origin is not None:
-            origin.push_event((item[0], item[1], full, item[3]), log_)
+            origin.push_event((item[0], item[1], full, item[3]), log_, stored=item)
         for sub in job.subscribers.values():
             sub.push_event(item, log_)
         return True
@@ -339,6 +373,8 @@ class RuntimeCore(Generic[H]):
         """The agent started (§7.3)."""
         if job.status == "pending":
             job.status = "running"
+            if self.journal is not None:
+                self.journal.job(job)
 
     def succeed(self, job: JobRecord, outcome: dict[str, Any], now: float) -> bool:
         """End ``job`` with ``job.result`` (``outcome`` holds result or result_id/size)."""
@@ -363,6 +399,8 @@ class RuntimeCore(Generic[H]):
         origin = job.origin
         origin_seq = origin.next_seq if origin is not None else job.log.last_origin_seq + 1
         item = job.log.terminal_item(origin_seq, data, error=error)
+        if self.journal is not None:
+            self.journal.job_event(job, item)
         if origin is not None:
             origin.push_event(item)
         for sub in job.subscribers.values():
@@ -378,6 +416,8 @@ class RuntimeCore(Generic[H]):
         gone = [s for s in self.sessions.values() if s.expired(now)]
         for session in gone:
             del self.sessions[session.session_id]
+            if self.journal is not None:
+                self.journal.forget_session(session.session_id)
             log.info("session %s expired", session.session_id)
         if gone:
             dead = {s.session_id for s in gone}

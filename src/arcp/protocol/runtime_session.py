@@ -18,7 +18,7 @@ import math
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -35,6 +35,9 @@ from arcp.protocol.event_frames import (
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp_gen.errors import ARCPError, HeartbeatLostError, ResumeWindowExpiredError
 from arcp_gen.features import Feature
+
+if TYPE_CHECKING:
+    from arcp.protocol.journal import Journal
 
 __all__ = ["RuntimeSession", "hash_resume_token"]
 
@@ -73,6 +76,8 @@ class RuntimeSession:
         self.closing = False
         self.generation = 1
         self.notify: Callable[[], None] | None = None
+        self.journal: Journal | None = None
+        """Where state changes are recorded for the store, when there is one."""
         self._welcome_base = dict(welcome_base)
         self._token_digest = b""
         self._part = session_part(session_id)
@@ -96,6 +101,8 @@ class RuntimeSession:
         """Queue a ``session.welcome`` carrying a freshly rotated resume token (§6.3)."""
         token = "rt_" + secrets.token_urlsafe(32)
         self._token_digest = hash_resume_token(token)
+        if self.journal is not None:
+            self.journal.session(self)
         payload = dict(self._welcome_base)
         payload.update(
             session_id=self.session_id,
@@ -109,6 +116,34 @@ class RuntimeSession:
         caps["features"] = sorted(f.value for f in self.features)
         payload["capabilities"] = caps
         self.push_control(control_frame("session.welcome", payload, session_id=self.session_id))
+
+    @property
+    def token_digest(self) -> bytes:
+        """The SHA-256 digest of the current resume token (the token itself is never kept)."""
+        return self._token_digest
+
+    @property
+    def detached_since(self) -> float | None:
+        """When the session lost its connection (monotonic), None while attached."""
+        return self._detached_at
+
+    def restore(
+        self,
+        *,
+        token_digest: bytes,
+        acked_seq: int,
+        first_seq: int,
+        items: list[EventItem],
+        subscriptions: Iterable[str],
+        detached_at: float,
+    ) -> None:
+        """Rebuild a session read back from a store: detached, resumable (§6.3)."""
+        self._token_digest = token_digest
+        self._acked = self._sent_through = acked_seq
+        self.buffer.restore(first_seq, items)
+        self.subscriptions = set(subscriptions)
+        self.attached = False
+        self._detached_at = detached_at
 
     def token_matches(self, token: str) -> bool:
         """Constant-time check of a presented resume token against the stored digest."""
@@ -147,6 +182,8 @@ class RuntimeSession:
             self._detached_at = now
             self.outbox.clear()
             self.notify = None
+            if self.journal is not None:
+                self.journal.session(self)
 
     def expired(self, now: float) -> bool:
         """True once the session has been detached for longer than the resume window."""
@@ -183,13 +220,19 @@ class RuntimeSession:
             payload["request_id"] = request_id
         self.control("session.error", payload)
 
-    def push_event(self, item: EventItem, log: JobEventLog | None = None) -> int:
+    def push_event(
+        self, item: EventItem, log: JobEventLog | None = None, stored: EventItem | None = None
+    ) -> int:
         """Stamp ``item`` with this session's next seq, buffer and queue it; returns the seq.
+
+        ``stored`` replaces ``item`` in the store when ``item`` carries a secret (§9.8.2).
 
         With ``ack`` negotiated, the event that makes the unacknowledged lag reach the
         threshold is followed by one ``back_pressure`` status on the same job (§6.5).
         """
         seq = self.buffer.append(item)
+        if self.journal is not None:
+            self.journal.event(self, seq, item if stored is None else stored)
         if self.attached:
             outbox = self.outbox
             outbox.append(seq)
@@ -249,6 +292,8 @@ class RuntimeSession:
             return
         self._acked = seq
         self.buffer.free_through(seq)
+        if self.journal is not None:
+            self.journal.session(self)
         if self.buffer.last_seq - seq < self.back_pressure_threshold // 2 + 1:
             self._back_pressured = False
 

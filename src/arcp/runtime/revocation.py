@@ -42,7 +42,7 @@ class RevocationOutbox(Protocol):
 
 
 class MemoryRevocationOutbox:
-    """The in-memory outbox (lost on restart; durable stores come later)."""
+    """The in-memory outbox (lost on restart; a runtime with a store keeps it durably)."""
 
     def __init__(self) -> None:
         self._entries: dict[str, PendingRevocation] = {}
@@ -107,6 +107,10 @@ class CredentialKeeper:
         """The job ended: queue its credentials for revocation and start flushing."""
         for credential in self._live.pop(job_id, ()):
             self.outbox.add(PendingRevocation(credential.id, job_id))
+        self.retry_pending()
+
+    def retry_pending(self) -> None:
+        """Start revoking whatever the outbox holds (e.g. left by a previous process)."""
         if self.outbox.pending() and (self._flusher is None or self._flusher.done()):
             self._flusher = asyncio.create_task(self._flush_until_empty())
 

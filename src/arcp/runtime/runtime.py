@@ -12,6 +12,7 @@ import contextlib
 import hmac
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -19,15 +20,18 @@ from arcp import __version__
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ModelPolicy
 from arcp.protocol.job_table import ObserverPolicy
+from arcp.protocol.journal import Journal
 from arcp.protocol.runtime_actions import Action, Authenticate, StartJob, StopJob
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_core import SUPPORTED_FEATURES, RuntimeConfig, RuntimeCore
 from arcp.runtime.context import JobContext
 from arcp.runtime.credentials import CredentialProvisioner
 from arcp.runtime.job_runner import JobRunner
+from arcp.runtime.persistence import JournaledRevocationOutbox, Persister
 from arcp.runtime.revocation import CredentialKeeper, RevocationOutbox
+from arcp.store.base import Store
 from arcp.transport.base import Transport, TransportClosed
-from arcp_gen.errors import JobCancelledError
+from arcp_gen.errors import InternalError, JobCancelledError
 from arcp_gen.features import Feature
 
 if TYPE_CHECKING:
@@ -54,6 +58,11 @@ class Runtime:
     ``provisioner`` enables and advertises ``provisioned_credentials`` (revocations go through
     ``revocation_outbox``, in memory by default); ``observer_policy(principal, job)`` may let
     other principals subscribe to a job (default: same principal only, §14).
+
+    State: without ``store`` everything lives in this object and a restart forgets it. With
+    a :class:`~arcp.store.Store` every session, buffered event, job, idempotency key and
+    pending revocation is committed there (in batches, before frames are sent), and
+    :meth:`open` (run by the first ``serve``) reads it back after a restart.
     """
 
     def __init__(
@@ -74,6 +83,7 @@ class Runtime:
         provisioner: CredentialProvisioner | None = None,
         revocation_outbox: RevocationOutbox | None = None,
         observer_policy: ObserverPolicy | None = None,
+        store: Store | None = None,
     ) -> None:
         supported = set(SUPPORTED_FEATURES)
         if model_policy is not None:
@@ -106,6 +116,14 @@ class Runtime:
         )
         self._agents: AgentCatalog[Agent] = AgentCatalog()
         self.core: RuntimeCore[Agent] = RuntimeCore(config, self._agents, observer_policy)
+        self.store = store
+        self._journal: Journal | None = None
+        self._persister: Persister | None = None
+        if store is not None:
+            self._journal = Journal(time.monotonic)
+            self._persister = Persister(store, self._journal)
+            if revocation_outbox is None:
+                revocation_outbox = JournaledRevocationOutbox(self._journal)
         self.credentials: CredentialKeeper | None = (
             CredentialKeeper(provisioner, revocation_outbox) if provisioner is not None else None
         )
@@ -126,6 +144,8 @@ class Runtime:
         self._servers: list[WebSocketServer] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
+        self._opened = store is None
+        self._open_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"Runtime({self.core.config.name!r}, {self.core.config.version!r})"
@@ -151,11 +171,57 @@ class Runtime:
 
     # -- serving (§4, §6) ----------------------------------------------------------------------
 
+    async def __aenter__(self) -> Runtime:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def open(self) -> None:
+        """Open the store and carry on from its state (§6.3); serving calls this first.
+
+        Detached sessions become resumable with their buffered events; jobs that were
+        running when the previous process stopped end with ``job.error INTERNAL_ERROR``
+        (retryable); credential revocations left pending are retried (§9.8.2).
+        """
+        if self._opened:
+            return
+        async with self._open_lock:
+            if self._opened:
+                return
+            assert self.store is not None and self._journal is not None
+            assert self._persister is not None
+            await self.store.open()
+            snapshot = await self.store.load()
+            now = asyncio.get_running_loop().time()
+            running = self.core.restore(snapshot, now, time.time())
+            self.core.attach_journal(self._journal)
+            for job in running:
+                err = InternalError("the runtime stopped while the job was running")
+                self.core.fail(job, err, "error", now)
+                log.warning("job %s was running when the runtime stopped: ended", job.job_id)
+            if self.credentials is not None:
+                outbox = self.credentials.outbox
+                if isinstance(outbox, JournaledRevocationOutbox):
+                    outbox.load(snapshot.revocations)
+                self.credentials.retry_pending()
+            self._persister.start()
+            await self._persister.flush()
+            self._opened = True
+            log.info(
+                "store opened: %d sessions and %d jobs restored, %d interrupted jobs ended",
+                len(self.core.sessions),
+                len(self.core.jobs),
+                len(running),
+            )
+
     async def serve(self, transport: Transport) -> None:
         """Serve one connection until it closes."""
         if self._closed:
             await transport.close()
             return
+        await self.open()
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
         conn = RuntimeConnection(wake.set)
@@ -193,6 +259,7 @@ class Runtime:
         """Listen for WebSocket connections (§4); returns the ``WebSocketServer``."""
         from arcp.transport.websocket import serve_websocket
 
+        await self.open()
         server = await serve_websocket(self.serve, host=host, port=port, path=path, **ws_options)
         self._servers.append(server)
         return server
@@ -201,6 +268,7 @@ class Runtime:
         self, conn: RuntimeConnection, transport: Transport, wake: asyncio.Event
     ) -> None:
         loop = asyncio.get_running_loop()
+        persister = self._persister
         # A transport may offer ``send_many(frames)`` to write a batch with one flush.
         send_many: Callable[[list[bytes]], Awaitable[None]] | None = getattr(
             transport, "send_many", None
@@ -210,6 +278,8 @@ class Runtime:
                 await wake.wait()
                 wake.clear()
                 frames = conn.take(loop.time())
+                if persister is not None:
+                    await persister.flush()  # never send an event the store does not hold
                 if send_many is not None and len(frames) > 1:
                     await send_many(frames)
                 else:
@@ -338,3 +408,7 @@ class Runtime:
                 await self._sweeper
         if self.credentials is not None:
             await self.credentials.aclose()
+        if self.store is not None and self._persister is not None:
+            if self._opened:
+                await self._persister.aclose()
+            await self.store.close()

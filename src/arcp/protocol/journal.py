@@ -1,0 +1,204 @@
+"""The runtime's change journal: what must reach the store in the next commit (§6.3, §7).
+
+Sans-IO. The core notes changes as they happen (a dirty session or job, an appended event);
+:meth:`Journal.take` turns them into one :class:`~arcp.store.Batch`, reading each dirty
+object's state at that moment. Recording costs a list append or a dict store per change, so
+the event hot path stays cheap; the work of building records happens once per batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from arcp.protocol.replay_buffer import EventItem
+from arcp.store.base import (
+    Batch,
+    StoredEvent,
+    StoredJob,
+    StoredJobEvent,
+    StoredRevocation,
+    StoredSession,
+)
+
+if TYPE_CHECKING:
+    from arcp.protocol.job_table import JobRecord
+    from arcp.protocol.runtime_session import RuntimeSession
+
+__all__ = ["Journal", "job_id_of_head"]
+
+_JOB_ID = b'"job_id":"'
+
+
+def job_id_of_head(head: bytes) -> str:
+    """The job id inside an event's pre-encoded envelope middle (see ``event_frames``)."""
+    start = head.find(_JOB_ID) + len(_JOB_ID)
+    return head[start : head.index(b'"', start)].decode()
+
+
+class Journal:
+    """Changes since the last :meth:`take`; ``wake`` runs when the first one arrives."""
+
+    __slots__ = (
+        "clock",
+        "events",
+        "forget_jobs",
+        "forget_sessions",
+        "job_events",
+        "jobs",
+        "revocations_added",
+        "revocations_done",
+        "sessions",
+        "wake",
+    )
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        """The monotonic clock the core's ``now`` values come from (to convert to wall time)."""
+        self.wake: Callable[[], None] | None = None
+        self.sessions: dict[str, RuntimeSession] = {}
+        self.events: list[tuple[str, int, EventItem]] = []
+        self.jobs: dict[str, JobRecord] = {}
+        self.job_events: list[tuple[JobRecord, EventItem]] = []
+        self.forget_sessions: set[str] = set()
+        self.forget_jobs: set[str] = set()
+        self.revocations_added: list[StoredRevocation] = []
+        self.revocations_done: list[str] = []
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.sessions
+            or self.jobs
+            or self.forget_sessions
+            or self.forget_jobs
+            or self.revocations_added
+            or self.revocations_done
+        )
+
+    def _changed(self) -> None:
+        if self.wake is not None and not self:
+            self.wake()
+
+    # -- recording (called by the core) ----------------------------------------------------
+
+    def session(self, session: RuntimeSession) -> None:
+        """``session``'s state changed (token, ack, attachment, subscriptions)."""
+        self._changed()
+        self.sessions[session.session_id] = session
+
+    def event(self, session: RuntimeSession, seq: int, item: EventItem) -> None:
+        """``session`` buffered ``item`` under ``seq`` (§8.3)."""
+        self._changed()
+        self.sessions[session.session_id] = session
+        self.events.append((session.session_id, seq, item))
+
+    def job(self, job: JobRecord) -> None:
+        """``job`` was created or its status, budget or outcome changed."""
+        self._changed()
+        self.jobs[job.job_id] = job
+
+    def job_event(self, job: JobRecord, item: EventItem) -> None:
+        """``job`` logged ``item`` in its own history (§7.6)."""
+        self._changed()
+        self.jobs[job.job_id] = job
+        self.job_events.append((job, item))
+
+    def forget_session(self, session_id: str) -> None:
+        """The session expired: drop it and its buffer."""
+        self._changed()
+        self.sessions.pop(session_id, None)
+        self.forget_sessions.add(session_id)
+
+    def forget_job(self, job_id: str) -> None:
+        """The job left the listing window (or was never accepted): drop it and its log."""
+        self._changed()
+        self.jobs.pop(job_id, None)
+        self.forget_jobs.add(job_id)
+
+    def revocation_added(self, credential_id: str, job_id: str) -> None:
+        """A credential awaits revocation (§9.8.2)."""
+        self._changed()
+        self.revocations_added.append(StoredRevocation(credential_id, job_id))
+
+    def revocation_done(self, credential_id: str) -> None:
+        """A credential was revoked."""
+        self._changed()
+        self.revocations_done.append(credential_id)
+
+    # -- the batch -------------------------------------------------------------------------
+
+    def take(self) -> Batch:
+        """Everything recorded so far as one batch; the journal starts empty again."""
+        offset = time.time() - self.clock()
+        batch = Batch(
+            sessions={sid: _stored_session(s, offset) for sid, s in self.sessions.items()},
+            events=[
+                (sid, StoredEvent(seq, job_id_of_head(item[1]), item[0], item[1], item[2], item[3]))
+                for sid, seq, item in self.events
+            ],
+            jobs={jid: _stored_job(job, offset) for jid, job in self.jobs.items()},
+            job_events=[
+                (
+                    job.job_id,
+                    StoredJobEvent(item[0], job.log.heads.index(item[1]), item[2], item[3]),
+                )
+                for job, item in self.job_events
+            ],
+            forget_sessions=self.forget_sessions,
+            forget_jobs=self.forget_jobs,
+            revocations_added=self.revocations_added,
+            revocations_done=self.revocations_done,
+        )
+        self.sessions = {}
+        self.events = []
+        self.jobs = {}
+        self.job_events = []
+        self.forget_sessions = set()
+        self.forget_jobs = set()
+        self.revocations_added = []
+        self.revocations_done = []
+        return batch
+
+
+def _stored_session(session: RuntimeSession, offset: float) -> StoredSession:
+    detached = session.detached_since
+    return StoredSession(
+        session_id=session.session_id,
+        principal=session.principal,
+        features=sorted(f.value for f in session.features),
+        token_digest=session.token_digest,
+        resume_window_sec=session.resume_window_sec,
+        first_seq=session.buffer.first_seq,
+        last_seq=session.buffer.last_seq,
+        acked_seq=session.acked_seq,
+        detached_at=None if detached is None else detached + offset,
+        subscriptions=sorted(session.subscriptions),
+    )
+
+
+def _stored_job(job: JobRecord, offset: float) -> StoredJob:
+    return StoredJob(
+        job_id=job.job_id,
+        principal=job.principal,
+        agent=job.agent,
+        lease=job.lease,
+        lease_constraints=job.lease_constraints,
+        trace_id=job.trace_id,
+        created_at=job.created_at,
+        input=job.input,
+        max_runtime_sec=job.max_runtime_sec,
+        origin_session_id=job.origin_session_id,
+        # Issued credentials carry their secret value: never stored (§9.8.2, §14).
+        accepted={k: v for k, v in job.accepted.items() if k != "credentials"},
+        fingerprint=job.fingerprint,
+        idempotency_key=job.idempotency_key,
+        status=job.status,
+        finished_at=None if job.finished_at is None else job.finished_at + offset,
+        parent_job_id=job.parent_job_id,
+        children=list(job.children),
+        budget=job.budget(),
+        outcome=job.outcome,
+        first_origin_seq=job.log.first_origin_seq,
+        last_origin_seq=job.log.last_origin_seq,
+    )

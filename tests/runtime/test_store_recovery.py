@@ -1,0 +1,187 @@
+"""A runtime restarted on its store carries on (§6.3, §6.6, §7.2, §7.3, §9.8.2).
+
+A crash is simulated by copying the store while the first runtime still runs: the copy is
+exactly what a disk would hold at that instant, and a second runtime opens it. Clients
+reach whichever runtime is current through a connection factory, so they reconnect and
+resume on their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import pickle
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from arcp.client import Client
+from arcp.runtime import JobContext, Runtime
+from arcp.runtime.credentials import InProcessProvisioner
+from arcp.store import MemoryStore
+from arcp.transport.base import Transport
+from arcp.transport.memory import MemoryTransport, memory_pair
+from arcp_gen.errors import DuplicateKeyError, InternalError
+from arcp_gen.models import LogEvent
+from tests.runtime.conftest import Gates, build_runtime
+
+
+class Site:
+    """Whichever runtime is current, reachable over fresh memory connections."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.ends: list[MemoryTransport] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        self.old: list[Runtime] = []
+
+    async def dial(self) -> Transport:
+        ours, theirs = memory_pair()
+        self.tasks.append(asyncio.ensure_future(self.runtime.serve(theirs)))
+        self.ends.append(ours)
+        return ours
+
+    def connect(self, **options: Any) -> Any:
+        options.setdefault("token", "t")
+        return Client.connect(self.dial, **options)
+
+    def restart(self, runtime: Runtime) -> None:
+        """Point new connections at ``runtime`` and cut the current ones."""
+        self.old.append(self.runtime)
+        self.runtime = runtime
+        for end in self.ends:
+            end.drop()
+
+
+@asynccontextmanager
+async def site(runtime: Runtime) -> AsyncIterator[Site]:
+    s = Site(runtime)
+    try:
+        yield s
+    finally:
+        for rt in [*s.old, s.runtime]:
+            await rt.aclose()
+        for task in s.tasks:
+            task.cancel()
+        await asyncio.gather(*s.tasks, return_exceptions=True)
+
+
+def crash_image(store: MemoryStore) -> MemoryStore:
+    """What the store holds right now, as a crashed process would leave it."""
+    return copy.deepcopy(store)
+
+
+async def test_a_job_running_at_a_crash_ends_with_retryable_internal_error(gates: Gates) -> None:
+    """§7.3, §12: the client resumes on the restarted runtime, receives every event the first
+    one sent, gap-free, then job.error INTERNAL_ERROR (retryable) for the interrupted job."""
+    store = MemoryStore()
+    async with site(build_runtime(gates, store=store)) as s, s.connect() as client:
+        job = await client.submit("chatty", {"n": 10, "gate": "half"})
+        seen: list[int] = []
+        async for event in job:
+            assert isinstance(event.payload, LogEvent)
+            seen.append(event.event_seq)
+            if len(seen) == 5:
+                s.restart(build_runtime(gates, store=crash_image(store)))
+        with pytest.raises(InternalError) as caught:
+            await job.result()
+        assert caught.value.retryable
+        assert seen == list(range(seen[0], seen[0] + 5))
+        assert client.last_event_seq == seen[-1] + 1  # the job.error, right after
+
+
+async def test_buffered_events_survive_a_restart_and_are_replayed(gates: Gates) -> None:
+    """§6.3: with ack negotiated but nothing acknowledged, a session resumed on the restarted
+    runtime replays exactly the events after last_event_seq."""
+    store = MemoryStore()
+    async with site(build_runtime(gates, store=store)) as s, s.connect(auto_ack=False) as client:
+        job = await client.submit("chatty", {"n": 20})
+        assert await job.result() == {"count": 20}
+        last = client.last_event_seq
+        s.restart(build_runtime(gates, store=crash_image(store)))
+        await asyncio.sleep(0.3)  # the client notices the cut and resumes by itself
+        # The next request rides on the resumed session, with nothing lost.
+        again = await client.submit("echo", "after")
+        assert await again.result() == "after"
+        assert client.last_event_seq == last + 1
+
+
+async def test_idempotency_keys_outlive_a_restart(gates: Gates) -> None:
+    """§7.2: the same key and parameters give the same job after a restart; other parameters
+    give DUPLICATE_KEY."""
+    store = MemoryStore()
+    async with site(build_runtime(gates, store=store)) as s:
+        async with s.connect() as client:
+            first = await client.submit("echo", 1, idempotency_key="k-1")
+            await first.result()
+        await s.runtime.aclose()
+        s.restart(build_runtime(gates, store=store))
+        async with s.connect() as client:
+            again = await client.submit("echo", 1, idempotency_key="k-1")
+            assert again.job_id == first.job_id
+            with pytest.raises(DuplicateKeyError):
+                await client.submit("echo", 2, idempotency_key="k-1")
+
+
+async def test_jobs_are_listed_and_replayed_after_a_restart(gates: Gates) -> None:
+    """§6.6, §7.6: finished jobs stay listed for the window and their history replays."""
+    store = MemoryStore()
+    async with site(build_runtime(gates, store=store)) as s:
+        async with s.connect() as client:
+            job = await client.submit("chatty", {"n": 3})
+            await job.result()
+        await s.runtime.aclose()
+        s.restart(build_runtime(gates, store=store))
+        async with s.connect() as client:
+            listed = [entry async for entry in client.list_jobs()]
+            assert [entry.job_id for entry in listed] == [job.job_id]
+            assert listed[0].status == "success"
+            sub = await client.subscribe(job.job_id, history=True, from_event_seq=0)
+            kinds = [event.payload.kind async for event in sub]
+            assert kinds == ["log", "log", "log"]
+            assert await sub.result() == {"count": 3}
+
+
+async def test_pending_revocations_are_retried_after_a_restart(gates: Gates) -> None:
+    """§9.8.2: a revocation that kept failing before a crash is retried by the next process,
+    and no credential value is ever written to the store (§14)."""
+    failing = InProcessProvisioner()
+    failing.fail_revocations = 10**6
+    store = MemoryStore()
+    first = build_runtime(gates, store=store, provisioner=failing)
+
+    @first.agent("quick")
+    async def quick(input: Any, ctx: JobContext) -> Any:
+        return "ok"
+
+    async with site(first) as s, s.connect() as client:
+        job = await client.submit("quick")
+        (credential,) = job.credentials
+        await job.result()
+        await asyncio.sleep(0.1)  # a few failed attempts
+        assert failing.is_live(credential.id)
+        assert credential.value.encode() not in pickle.dumps(await store.load())
+        image = crash_image(store)
+        await first.aclose()  # its last attempt fails too
+        assert failing.is_live(credential.id)
+        failing.fail_revocations = 0  # the gateway is back
+        second = build_runtime(gates, store=image, provisioner=failing)
+        s.restart(second)
+        await second.open()
+        await second.revocations_settled()
+        assert failing.revoked == [credential.id]
+        await second.aclose()
+        assert (await image.load()).revocations == []
+
+
+async def test_expired_sessions_and_jobs_leave_the_store(gates: Gates) -> None:
+    """§6.3, §6.6: past the resume window a session and its finished jobs are forgotten."""
+    store = MemoryStore()
+    async with site(build_runtime(gates, store=store, resume_window_sec=0.2)) as s:
+        async with s.connect() as client:
+            await (await client.submit("echo", 1)).result()
+        await asyncio.sleep(0.8)
+        snapshot = await store.load()
+        assert snapshot.sessions == [] and snapshot.jobs == []
