@@ -130,8 +130,11 @@ class SQLiteStore:
         """Lock the file for this process, then create or migrate the schema."""
         if self._conn is not None:
             return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(f"{self._path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # the descriptor is not inherited by child processes (close-on-exec)
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(f"{self._path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot open {self._path}: {exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -201,6 +204,8 @@ class SQLiteStore:
         revocations stay until done (§9.8.2). On any error nothing is applied.
         """
         conn = self._connection()
+        if not batch:
+            return
         sessions = [
             (
                 s.session_id,
