@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -18,7 +19,7 @@ from arcp.protocol.authority import JobAuthority
 from arcp.protocol.job_table import JobRecord, encode_cursor
 from arcp.protocol.lease import Lease
 from arcp.protocol.replay_buffer import EventItem
-from arcp.protocol.runtime_actions import Action, StartJob, StopJob
+from arcp.protocol.runtime_actions import Action, AskCluster, StartJob, StopJob
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.errors import (
     DuplicateKeyError,
@@ -39,7 +40,7 @@ from arcp_gen.messages import (
 if TYPE_CHECKING:
     from arcp.protocol.runtime_core import RuntimeCore
 
-__all__ = ["JobRequests", "attach", "reduce_trace_id"]
+__all__ = ["JobRequests", "ListQuery", "attach", "reduce_trace_id", "send_jobs", "send_subscribed"]
 
 log = logging.getLogger("arcp.runtime")
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
@@ -66,6 +67,29 @@ def attach(session: RuntimeSession, job: JobRecord, replay: list[EventItem]) -> 
             session.journal.session(session)
 
 
+def send_subscribed(
+    session: RuntimeSession, message: JobSubscribeMessage, job: JobRecord, replay: list[EventItem]
+) -> None:
+    """Queue ``job.subscribed``: the subscriber's authority descriptor for ``job`` (§7.6)."""
+    descriptor: dict[str, Any] = {
+        "request_id": message.id,
+        "job_id": job.job_id,
+        "current_status": job.status,
+        "agent": job.agent,
+        **job.authority_bounds(),
+    }
+    descriptor.update(
+        {
+            "parent_job_id": job.parent_job_id,
+            "trace_id": job.trace_id,
+            # Where live delivery starts, in the job's origin coordinate (§7.6, example 13.3).
+            "subscribed_from": job.log.last_origin_seq,
+            "replayed": bool(replay) and message.payload.history is True,
+        }
+    )
+    session.control("job.subscribed", descriptor, job_id=job.job_id, trace_id=job.trace_id)
+
+
 class JobRequests:
     """Handles the job-scoped and listing requests of :class:`RuntimeCore`."""
 
@@ -79,10 +103,13 @@ class JobRequests:
         if isinstance(message, JobCancelMessage):
             return self.cancel(session, message, now)
         if isinstance(message, JobSubscribeMessage):
-            self.subscribe(session, message)
-        elif isinstance(message, JobUnsubscribeMessage):
+            return self.subscribe(session, message)
+        if isinstance(message, JobUnsubscribeMessage):
             self.unsubscribe(session, message)
         elif isinstance(message, SessionListJobsMessage):
+            self.core.require(session, Feature.LIST_JOBS)
+            if self.core.clustered:
+                return [AskCluster(None, session, message)]
             self.list_jobs(session, message)
         else:
             raise InvalidRequestError(
@@ -93,10 +120,19 @@ class JobRequests:
     # -- submit (§7.1, §7.2, §7.5) -----------------------------------------------------------
 
     def submit(
-        self, session: RuntimeSession, message: JobSubmitMessage, now: float
+        self,
+        session: RuntimeSession,
+        message: JobSubmitMessage,
+        now: float,
+        *,
+        claimed_job_id: str | None = None,
     ) -> list[Action]:
         """Accept a job: resolve the agent, validate its authority (§9), honour idempotency,
-        queue ``job.accepted`` (deferred until its credential exists with §9.8)."""
+        queue ``job.accepted`` (deferred until its credential exists with §9.8).
+
+        On a cluster a new idempotency key is first claimed in the shared database
+        (:class:`AskCluster`); the submit is then replayed with ``claimed_job_id``.
+        """
         core = self.core
         p = message.payload
         if p.lease_constraints is not None and Feature.LEASE_EXPIRES_AT not in session.features:
@@ -143,6 +179,8 @@ class JobRequests:
                     # A retry from a new session still gets the job's whole stream.
                     attach(session, existing, list(existing.log.after(0)))
                 return []
+            if core.clustered and claimed_job_id is None:
+                return [AskCluster(None, session, message, fingerprint)]
         config = core.config
         authority = JobAuthority.accept(
             parsed,
@@ -151,7 +189,7 @@ class JobRequests:
             grace=config.expiry_grace_sec,
             model_policy=config.model_policy,
         )
-        job_id = new_id("job")
+        job_id = claimed_job_id or new_id("job")
         trace_id = reduce_trace_id(message.trace_id)
         accepted: dict[str, Any] = {
             "request_id": message.id,
@@ -213,6 +251,8 @@ class JobRequests:
             "allowed" if allowed else "denied",
         )
         if job is None:
+            if self.core.clustered:
+                return [AskCluster(None, session, message)]
             raise JobNotFoundError("no such job", details={"job_id": job_id})
         if not allowed:
             raise PermissionDeniedError("only the submitting session may cancel a job")
@@ -229,11 +269,13 @@ class JobRequests:
 
     # -- subscribe (§7.6) -------------------------------------------------------------------------
 
-    def subscribe(self, session: RuntimeSession, message: JobSubscribeMessage) -> None:
+    def subscribe(self, session: RuntimeSession, message: JobSubscribeMessage) -> list[Action]:
         """Attach this session to a job: ``job.subscribed``, optional history, then live."""
         self.core.require(session, Feature.SUBSCRIBE)
         p = message.payload
         job = self.core.jobs.observable(p.job_id, session.principal)
+        if job is None and self.core.clustered and p.job_id not in self.core.jobs.jobs:
+            return [AskCluster(None, session, message)]
         log.info(
             "audit: principal %r subscribe %s (owner %r): %s",
             session.principal,
@@ -253,26 +295,10 @@ class JobRequests:
             replay = [item for item in events.after(start) if session.accepts(item[3])]
         if job.terminal and not own and not replay:
             replay = [events.items[-1]]
-        descriptor: dict[str, Any] = {
-            "request_id": message.id,
-            "job_id": job.job_id,
-            "current_status": job.status,
-            "agent": job.agent,
-            **job.authority_bounds(),
-        }
-        descriptor.update(
-            {
-                "parent_job_id": job.parent_job_id,
-                "trace_id": job.trace_id,
-                # Where live delivery starts, in the job's origin coordinate (§7.6, example 13.3).
-                "subscribed_from": events.last_origin_seq,
-                "replayed": bool(replay) and p.history is True,
-            }
-        )
-        session.control("job.subscribed", descriptor, job_id=job.job_id, trace_id=job.trace_id)
-        if own:
-            return
-        attach(session, job, replay)
+        send_subscribed(session, message, job, replay)
+        if not own:
+            attach(session, job, replay)
+        return []
 
     def unsubscribe(self, session: RuntimeSession, message: JobUnsubscribeMessage) -> None:
         """Stop delivering a subscribed job's events to this session (§7.6)."""
@@ -291,7 +317,31 @@ class JobRequests:
 
     def list_jobs(self, session: RuntimeSession, message: SessionListJobsMessage) -> None:
         """Answer ``session.jobs`` with one keyset page of this principal's jobs."""
-        self.core.require(session, Feature.LIST_JOBS)
+        query = ListQuery.of(message)
+        jobs, last = self.core.jobs.page(
+            session.principal,
+            statuses=query.statuses,
+            agent=query.agent,
+            created_after=query.created_after,
+            limit=query.limit,
+            cursor=query.cursor,
+        )
+        send_jobs(session, message.id, jobs, last)
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A ``session.list_jobs`` request's filter, checked (§6.6)."""
+
+    statuses: frozenset[str] | None
+    agent: str | None
+    created_after: str | None
+    limit: int
+    cursor: str | None
+
+    @classmethod
+    def of(cls, message: SessionListJobsMessage) -> ListQuery:
+        """Parse the filter; ``INVALID_REQUEST`` for a bad ``created_after``."""
         p = message.payload
         flt = p.filter
         created_after = None
@@ -300,19 +350,24 @@ class JobRequests:
                 created_after = utc_timestamp(parse_timestamp(flt.created_after))
             except ValueError:
                 raise InvalidRequestError("filter.created_after is not a valid time") from None
-        jobs, last = self.core.jobs.page(
-            session.principal,
+        return cls(
             statuses=frozenset(flt.status) if flt is not None and flt.status else None,
             agent=flt.agent if flt is not None else None,
             created_after=created_after,
             limit=p.limit or 100,
             cursor=p.cursor,
         )
-        session.control(
-            "session.jobs",
-            {
-                "request_id": message.id,
-                "jobs": [job.summary() for job in jobs],
-                "next_cursor": encode_cursor(last) if last is not None else None,
-            },
-        )
+
+
+def send_jobs(
+    session: RuntimeSession, request_id: str, jobs: list[JobRecord], last: JobRecord | None
+) -> None:
+    """Queue one ``session.jobs`` page; ``last`` is the job the next page starts after."""
+    session.control(
+        "session.jobs",
+        {
+            "request_id": request_id,
+            "jobs": [job.summary() for job in jobs],
+            "next_cursor": encode_cursor(last) if last is not None else None,
+        },
+    )

@@ -17,7 +17,7 @@ from arcp.protocol.runtime_session import RuntimeSession
 from arcp.store.base import Snapshot, StoredEvent, StoredJob, StoredSession
 from arcp_gen.features import Feature
 
-__all__ = ["restore_jobs", "restore_sessions"]
+__all__ = ["record_of", "restore_jobs", "restore_sessions"]
 
 
 def _contiguous(stored: StoredSession, events: list[StoredEvent]) -> tuple[int, list[EventItem]]:
@@ -64,9 +64,11 @@ def restore_sessions(
     return sessions
 
 
-def _job(
+def record_of(
     stored: StoredJob, log: JobEventLog, origin: RuntimeSession | None, finished_at: float | None
 ) -> JobRecord:
+    """A job record rebuilt from its stored form (no live authority: budgets as stored)."""
+    log.last_origin_seq = max(log.last_origin_seq, stored.last_origin_seq)
     return JobRecord(
         job_id=stored.job_id,
         principal=stored.principal,
@@ -117,9 +119,8 @@ def restore_jobs(
         log: JobEventLog = new_log(stored.job_id, stored.trace_id)
         for entry in snapshot.job_events.get(stored.job_id, []):
             log.items.append((entry.origin_seq, log.heads[entry.kind], entry.payload, entry.gate))
-        log.last_origin_seq = max(stored.last_origin_seq, log.last_origin_seq)
         origin = sessions.get(stored.origin_session_id)
-        jobs.append(_job(stored, log, origin, finished_at))
+        jobs.append(record_of(stored, log, origin, finished_at))
     by_id = {job.job_id: job for job in jobs}
     for session in sessions.values():
         for job_id in list(session.subscriptions):

@@ -7,9 +7,10 @@ from typing import Any, Generic, TypeVar
 
 from arcp.protocol.job_table import JobRecord
 from arcp.protocol.runtime_connection import RuntimeConnection
+from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.messages import SessionHelloMessage
 
-__all__ = ["Action", "Authenticate", "StartJob", "StopJob"]
+__all__ = ["Action", "AskCluster", "Authenticate", "StartJob", "StopJob"]
 
 H = TypeVar("H")
 
@@ -38,4 +39,16 @@ class StopJob:
     job: JobRecord
 
 
-Action = Authenticate | StartJob[Any] | StopJob
+@dataclass(frozen=True, slots=True)
+class AskCluster:
+    """The request needs the database several runtime nodes share: a resume of a session
+    this node does not hold, a job running elsewhere, a listing, or a new idempotency key
+    (then ``fingerprint`` is the submit's parameters, §7.2)."""
+
+    connection: RuntimeConnection | None
+    session: RuntimeSession | None
+    message: Any = field(repr=False)
+    fingerprint: bytes = field(default=b"", repr=False)
+
+
+Action = Authenticate | StartJob[Any] | StopJob | AskCluster

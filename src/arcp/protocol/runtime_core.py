@@ -24,7 +24,7 @@ from arcp.protocol.job_requests import JobRequests
 from arcp.protocol.job_table import JobRecord, JobTable, ObserverPolicy
 from arcp.protocol.journal import Journal
 from arcp.protocol.recovery import restore_jobs, restore_sessions
-from arcp.protocol.runtime_actions import Action, Authenticate
+from arcp.protocol.runtime_actions import Action, AskCluster, Authenticate
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp.store.base import Snapshot
@@ -104,6 +104,8 @@ class RuntimeCore(Generic[H]):
         self.requests = JobRequests(self)
         self.journal: Journal | None = None
         """Set by the runtime when a store is configured; every change is recorded there."""
+        self.clustered = False
+        """True on a node of several sharing one database: what is not here may be there."""
 
     def attach_journal(self, journal: Journal) -> None:
         """Record every later change (and every session and job known now) in ``journal``."""
@@ -141,12 +143,16 @@ class RuntimeCore(Generic[H]):
         if session is None:
             if isinstance(message, SessionHelloMessage):
                 if message.payload.resume is not None:
-                    self._resume(conn, message.id, message.payload.resume, now)
+                    if self._elsewhere(message.payload.resume.session_id):
+                        return [AskCluster(conn, None, message)]
+                    self.resume(conn, message.id, message.payload.resume, now)
                     return []
                 auth = message.payload.auth
                 return [Authenticate(conn, message, auth.token if auth is not None else None)]
             if isinstance(message, SessionResumeMessage):
-                self._resume(conn, message.id, message.payload, now)
+                if self._elsewhere(message.payload.session_id):
+                    return [AskCluster(conn, None, message)]
+                self.resume(conn, message.id, message.payload, now)
                 return []
             raise InvalidRequestError("the session is not open; send session.hello first")
         if isinstance(message, SessionPingMessage):
@@ -226,7 +232,11 @@ class RuntimeCore(Generic[H]):
             "capabilities": {"encodings": ["json"], "agents": self.agents.describe()},
         }
 
-    def _resume(
+    def _elsewhere(self, session_id: str) -> bool:
+        """True when a cluster node must look for this session in the shared database."""
+        return self.clustered and session_id not in self.sessions
+
+    def resume(
         self,
         conn: RuntimeConnection,
         request_id: str,

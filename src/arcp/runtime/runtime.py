@@ -21,9 +21,10 @@ from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ModelPolicy
 from arcp.protocol.job_table import ObserverPolicy
 from arcp.protocol.journal import Journal
-from arcp.protocol.runtime_actions import Action, Authenticate, StartJob, StopJob
+from arcp.protocol.runtime_actions import Action, AskCluster, Authenticate, StartJob, StopJob
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_core import SUPPORTED_FEATURES, RuntimeConfig, RuntimeCore
+from arcp.protocol.runtime_session import RuntimeSession
 from arcp.runtime.context import JobContext
 from arcp.runtime.credentials import CredentialProvisioner
 from arcp.runtime.job_runner import JobRunner
@@ -35,6 +36,7 @@ from arcp_gen.errors import InternalError, JobCancelledError
 from arcp_gen.features import Feature
 
 if TYPE_CHECKING:
+    from arcp.cluster.node import ClusterNode
     from arcp.transport.websocket import WebSocketServer
 
 __all__ = ["Agent", "Runtime", "TokenVerifier"]
@@ -145,6 +147,8 @@ class Runtime:
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
         self._opened = store is None
+        self.cluster: ClusterNode | None = None
+        """This runtime's part in a cluster, when its store is shared by several nodes."""
         self._open_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -208,6 +212,7 @@ class Runtime:
                 self.credentials.retry_pending()
             self._persister.start()
             await self._persister.flush()
+            await self._join_cluster()
             self._opened = True
             log.info(
                 "store opened: %d sessions and %d jobs restored, %d interrupted jobs ended",
@@ -215,6 +220,30 @@ class Runtime:
                 len(self.core.jobs),
                 len(running),
             )
+
+    async def _join_cluster(self) -> None:
+        from arcp.cluster.database import Clustered
+
+        if not isinstance(self.store, Clustered):
+            return
+        from arcp.cluster.node import ClusterNode
+
+        assert self._persister is not None
+        self.cluster = ClusterNode(
+            self.core,
+            self.store.cluster(),
+            self._persister,
+            self._act,
+            self.jobs.stop,
+            self._disconnect,
+        )
+        await self.cluster.start()
+
+    def _disconnect(self, session: RuntimeSession) -> None:
+        """Close the connection a session is attached to (it moves to another node)."""
+        for conn in self._connections:
+            if conn.session is session and conn.current:
+                conn.close_after_flush()
 
     async def serve(self, transport: Transport) -> None:
         """Serve one connection until it closes."""
@@ -321,8 +350,11 @@ class Runtime:
             self.core.on_authenticated(action.connection, action.hello, principal, loop.time())
         elif isinstance(action, StartJob):
             self.jobs.start(action.job, action.handler)
-        elif isinstance(action, StopJob):  # pyright: ignore[reportUnnecessaryIsInstance]
+        elif isinstance(action, StopJob):
             self.jobs.stop(action.job)
+        elif isinstance(action, AskCluster):  # pyright: ignore[reportUnnecessaryIsInstance]
+            assert self.cluster is not None
+            await self.cluster.handle(action)
 
     async def _authenticate(self, token: str | None) -> str | None:
         if self._token_map is None and self._verifier is None:
@@ -408,6 +440,8 @@ class Runtime:
                 await self._sweeper
         if self.credentials is not None:
             await self.credentials.aclose()
+        if self.cluster is not None:
+            await self.cluster.aclose()
         if self.store is not None and self._persister is not None:
             if self._opened:
                 await self._persister.aclose()
