@@ -14,9 +14,9 @@ import logging
 
 from arcp.protocol.journal import Journal
 from arcp.runtime.revocation import MemoryRevocationOutbox, PendingRevocation
-from arcp.store.base import Store, StoredRevocation
+from arcp.store.base import Batch, Store, StoredRevocation
 
-__all__ = ["JournaledRevocationOutbox", "Persister"]
+__all__ = ["JournaledRevocationOutbox", "Persister", "merged"]
 
 log = logging.getLogger("arcp.runtime.store")
 
@@ -31,6 +31,7 @@ class Persister:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._failed: Batch | None = None
 
     def start(self) -> None:
         """Commit in the background from now on, soon after each first change."""
@@ -50,15 +51,20 @@ class Persister:
         if not self.journal and not self._lock.locked():
             return
         async with self._lock:
-            if not self.journal:
+            if not self.journal and self._failed is None:
                 return
             batch = self.journal.take()
+            if self._failed is not None:
+                batch = merged(self._failed, batch)
+                self._failed = None
             try:
                 await self.store.commit(batch)
             except Exception:
-                # Availability over durability: the runtime goes on, the operator is told.
+                # Availability over durability: the runtime goes on, the operator is told,
+                # and the batch is tried again with the next one.
+                self._failed = batch
                 log.exception(
-                    "store commit failed: %d events and %d jobs are not durable",
+                    "store commit failed: %d events and %d jobs are not durable yet",
                     len(batch.events),
                     len(batch.jobs),
                 )
@@ -71,6 +77,24 @@ class Persister:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.flush()
+
+
+def merged(older: Batch, newer: Batch) -> Batch:
+    """One batch with the effect of committing ``older`` then ``newer``."""
+    sessions = {k: v for k, v in older.sessions.items() if k not in newer.forget_sessions}
+    jobs = {k: v for k, v in older.jobs.items() if k not in newer.forget_jobs}
+    sessions.update(newer.sessions)
+    jobs.update(newer.jobs)
+    return Batch(
+        sessions=sessions,
+        events=older.events + newer.events,
+        jobs=jobs,
+        job_events=older.job_events + newer.job_events,
+        forget_sessions=(older.forget_sessions - newer.sessions.keys()) | newer.forget_sessions,
+        forget_jobs=(older.forget_jobs - newer.jobs.keys()) | newer.forget_jobs,
+        revocations_added=older.revocations_added + newer.revocations_added,
+        revocations_done=older.revocations_done + newer.revocations_done,
+    )
 
 
 class JournaledRevocationOutbox(MemoryRevocationOutbox):
