@@ -87,7 +87,10 @@ async def test_migrations_are_recorded_once(postgres_dsn: str) -> None:
         store = PostgresStore(postgres_dsn)
         await store.open()
         await store.close()
-    assert _query(postgres_dsn, "SELECT version FROM schema_version") == [(1,)]
+    assert _query(postgres_dsn, "SELECT version FROM schema_version ORDER BY version") == [
+        (1,),
+        (2,),
+    ]
     tables = _query(postgres_dsn, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     assert {t for (t,) in tables} >= {"sessions", "session_events", "jobs", "job_events"}
 
@@ -98,7 +101,10 @@ async def test_nodes_starting_together_migrate_once(postgres_dsn: str) -> None:
     await stores[0].commit(_batch())
     snapshots = await asyncio.gather(*(store.load() for store in stores))
     await asyncio.gather(*(store.close() for store in stores))
-    assert _query(postgres_dsn, "SELECT version FROM schema_version") == [(1,)]
+    assert _query(postgres_dsn, "SELECT version FROM schema_version ORDER BY version") == [
+        (1,),
+        (2,),
+    ]
     assert all(snapshot == snapshots[0] for snapshot in snapshots)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 from pathlib import Path
 
 import click
@@ -76,6 +77,12 @@ def parse_tokens(values: tuple[str, ...]) -> dict[str, str] | None:
     help="Where sessions, events and jobs are kept (env ARCP_STORE). Default: a SQLite file "
     "under $XDG_STATE_HOME/arcp over WebSocket, memory with --stdio.",
 )
+@click.option(
+    "--node-id",
+    metavar="NAME",
+    help="This runtime's name among several sharing a PostgreSQL store; keep it stable "
+    "across restarts. Default: HOSTNAME:PORT.",
+)
 @agents_option
 def serve(
     host: str,
@@ -88,13 +95,14 @@ def serve(
     heartbeat_interval: int,
     model_policy: str | None,
     store_address: str | None,
+    node_id: str | None,
     agent_specs: tuple[str, ...],
 ) -> None:
     """Run an ARCP runtime until interrupted (Ctrl-C shuts down gracefully)."""
     if store_address is None:
         store_address = "memory" if stdio else default_store_address()
     try:
-        store = store_from_address(store_address)
+        store = store_from_address(store_address, node_id or f"{socket.gethostname()}:{port}")
     except StoreError as err:
         raise click.BadParameter(str(err), param_hint="--store") from None
     policy = "require" if model_policy == "require" or (demo and model_policy is None) else None

@@ -34,8 +34,11 @@ __all__ = [
 ]
 
 
-def store_from_address(address: str) -> Store:
-    """The store an address names: ``memory``, ``sqlite:PATH`` or ``postgresql://...``."""
+def store_from_address(address: str, node_id: str = "") -> Store:
+    """The store an address names: ``memory``, ``sqlite:PATH`` or ``postgresql://...``.
+
+    ``node_id`` names this runtime among several sharing a PostgreSQL database.
+    """
     if address == "memory":
         return MemoryStore()
     if address.startswith("sqlite:"):
@@ -48,5 +51,5 @@ def store_from_address(address: str) -> Store:
     if address.startswith(("postgresql://", "postgres://")):
         from arcp.store.postgres import PostgresStore
 
-        return PostgresStore(address)
+        return PostgresStore(address, node_id=node_id)
     raise StoreError(f"unknown store {address!r}: use memory, sqlite:PATH or postgresql://...")

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 import psycopg
@@ -35,7 +35,10 @@ from arcp.store.base import (
     StoreError,
 )
 
-__all__ = ["PostgresStore", "redact_dsn"]
+__all__ = ["JOB_COLUMNS", "SESSION_COLUMNS", "PostgresStore", "job_of", "redact_dsn"]
+
+if TYPE_CHECKING:
+    from arcp.store.postgres_cluster import PostgresCluster
 
 _Row = tuple[Any, ...]
 _Conn = psycopg.AsyncConnection[_Row]
@@ -64,12 +67,18 @@ _JOB_FIELDS: Final = (
     "idempotency_key", "status", "finished_at", "parent_job_id", "children", "budget",
     "outcome_is_error", "outcome", "first_origin_seq", "last_origin_seq",
 )  # fmt: skip
-_UPSERT_SESSION: Final = _upsert("sessions", _SESSION_FIELDS)
-_UPSERT_JOB: Final = _upsert("jobs", _JOB_FIELDS)
-_SELECT_SESSIONS: Final = (
-    f"SELECT {', '.join(_SESSION_FIELDS)} FROM sessions ORDER BY position".encode()
+# A node only updates the sessions it owns: once another node took one over (§6.3), a late
+# write from the previous owner changes nothing.
+_UPSERT_SESSION: Final = _upsert("sessions", (*_SESSION_FIELDS, "owner")) + (
+    b" WHERE sessions.owner = excluded.owner"
 )
-_SELECT_JOBS: Final = f"SELECT {', '.join(_JOB_FIELDS)} FROM jobs ORDER BY job_id".encode()
+_UPSERT_JOB: Final = _upsert("jobs", (*_JOB_FIELDS, "home"))
+SESSION_COLUMNS: Final = ", ".join(_SESSION_FIELDS)
+JOB_COLUMNS: Final = ", ".join(_JOB_FIELDS)
+_SELECT_SESSIONS: Final = (
+    f"SELECT {SESSION_COLUMNS} FROM sessions WHERE owner = %s ORDER BY position".encode()
+)
+_SELECT_JOBS: Final = f"SELECT {JOB_COLUMNS} FROM jobs WHERE home = %s ORDER BY job_id".encode()
 
 _INSERT_EVENTS: Final = """
 INSERT INTO session_events (session_id, seq, job_id, origin_seq, head, payload, gate)
@@ -133,11 +142,22 @@ def _json(value: Any) -> Json | None:
 class PostgresStore:
     """The :class:`~arcp.store.Store` protocol over PostgreSQL (psycopg 3, async)."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, node_id: str = "") -> None:
         self._dsn = dsn
         self._where = redact_dsn(dsn)
         self._conn: _Conn | None = None
         self._lock = asyncio.Lock()
+        self.node_id = node_id
+        """This runtime's name among the nodes sharing the database (see :mod:`arcp.cluster`)."""
+        self._cluster: PostgresCluster | None = None
+
+    def cluster(self) -> PostgresCluster:
+        """The shared-database side of this store, for :mod:`arcp.cluster`."""
+        if self._cluster is None:
+            from arcp.store.postgres_cluster import PostgresCluster
+
+            self._cluster = PostgresCluster(self._dsn, self.node_id, self._where)
+        return self._cluster
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._where!r})"
@@ -217,6 +237,8 @@ class PostgresStore:
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.close()
+        if self._cluster is not None:
+            await self._cluster.close()
 
     async def commit(self, batch: Batch) -> None:
         """Apply ``batch`` in one transaction (order as documented on :class:`Batch`)."""
@@ -225,20 +247,20 @@ class PostgresStore:
 
         async def work(conn: _Conn) -> None:
             async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-                await self._apply(cur, batch)
+                await self._apply(cur, batch, self.node_id)
 
         await self._run("commit", work)
 
     @staticmethod
-    async def _apply(cur: psycopg.AsyncCursor[_Row], batch: Batch) -> None:
+    async def _apply(cur: psycopg.AsyncCursor[_Row], batch: Batch, node: str) -> None:
         # A row both written and forgotten in this batch ends up deleted: skip the writes.
         gone_sessions, gone_jobs = batch.forget_sessions, batch.forget_jobs
         sessions = [s for s in batch.sessions.values() if s.session_id not in gone_sessions]
         jobs = [j for j in batch.jobs.values() if j.job_id not in gone_jobs]
         if sessions:
-            await cur.executemany(_UPSERT_SESSION, [_session_row(s) for s in sessions])
+            await cur.executemany(_UPSERT_SESSION, [(*_session_row(s), node) for s in sessions])
         if jobs:
-            await cur.executemany(_UPSERT_JOB, [_job_row(j) for j in jobs])
+            await cur.executemany(_UPSERT_JOB, [(*_job_row(j), node) for j in jobs])
         events = {(sid, e.seq): e for sid, e in batch.events if sid not in gone_sessions}
         if events:
             rows = [(k[0], e.seq, e.job_id, e.origin_seq, e.head, e.payload, e.gate)
@@ -250,6 +272,11 @@ class PostgresStore:
             await cur.execute(
                 _INSERT_JOB_EVENTS, [list(column) for column in zip(*rows, strict=True)]
             )
+            # Nodes following these jobs read the new entries once this commits (§7.6).
+            await cur.execute(
+                "SELECT pg_notify('arcp_job', j) FROM unnest(%s::text[]) AS j",
+                (sorted({k[0] for k in entries}),),
+            )
         # One indexed range delete per owner: a join over arrays here gets a hash join
         # over the whole event table from the planner (measured: 30 ms at 100k rows).
         if sessions:
@@ -258,17 +285,17 @@ class PostgresStore:
             await cur.executemany(_TRIM_JOB_EVENTS, [(j.job_id, j.first_origin_seq) for j in jobs])
         if gone_sessions:
             ids = list(gone_sessions)
-            await cur.execute("DELETE FROM sessions WHERE session_id = ANY(%s)", (ids,))
-            await cur.execute("DELETE FROM session_events WHERE session_id = ANY(%s)", (ids,))
+            for table in ("sessions", "session_events", "session_cursors"):
+                await cur.execute(f"DELETE FROM {table} WHERE session_id = ANY(%s)", (ids,))
         if gone_jobs:
             ids = list(gone_jobs)
-            await cur.execute("DELETE FROM jobs WHERE job_id = ANY(%s)", (ids,))
-            await cur.execute("DELETE FROM job_events WHERE job_id = ANY(%s)", (ids,))
+            for table in ("jobs", "job_events", "idempotency_keys"):
+                await cur.execute(f"DELETE FROM {table} WHERE job_id = ANY(%s)", (ids,))
         if batch.revocations_added:
             await cur.executemany(
-                "INSERT INTO revocations (credential_id, job_id) VALUES (%s, %s)"
+                "INSERT INTO revocations (credential_id, job_id, owner) VALUES (%s, %s, %s)"
                 " ON CONFLICT (credential_id) DO NOTHING",
-                [(r.credential_id, r.job_id) for r in batch.revocations_added],
+                [(r.credential_id, r.job_id, node) for r in batch.revocations_added],
             )
         if batch.revocations_done:
             await cur.execute(
@@ -282,34 +309,41 @@ class PostgresStore:
         async def work(conn: _Conn) -> Snapshot:
             async with conn.transaction(), conn.cursor(binary=True) as cur:
                 await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                return await self._read(cur)
+                return await self._read(cur, self.node_id)
 
         return await self._run("load", work)
 
     @staticmethod
-    async def _read(cur: psycopg.AsyncCursor[_Row]) -> Snapshot:
+    async def _read(cur: psycopg.AsyncCursor[_Row], node: str) -> Snapshot:
+        """What this node owns: its sessions, its jobs, its pending revocations."""
         snapshot = Snapshot()
-        await cur.execute(_SELECT_SESSIONS)
+        await cur.execute(_SELECT_SESSIONS, (node,))
         snapshot.sessions = [StoredSession(*row) for row in await cur.fetchall()]
         await cur.execute(
-            "SELECT session_id, seq, job_id, origin_seq, head, payload, gate"
-            " FROM session_events ORDER BY session_id, seq"
+            "SELECT e.session_id, seq, job_id, origin_seq, head, payload, gate"
+            " FROM session_events e JOIN sessions s USING (session_id) WHERE s.owner = %s"
+            " ORDER BY e.session_id, seq",
+            (node,),
         )
         live = {s.session_id for s in snapshot.sessions}
         for row in await cur.fetchall():
             if row[0] in live:
                 snapshot.events.setdefault(row[0], []).append(StoredEvent(*row[1:]))
-        await cur.execute(_SELECT_JOBS)
-        snapshot.jobs = [_job_of(row) for row in await cur.fetchall()]
+        await cur.execute(_SELECT_JOBS, (node,))
+        snapshot.jobs = [job_of(row) for row in await cur.fetchall()]
         await cur.execute(
-            "SELECT job_id, origin_seq, kind, payload, gate FROM job_events"
-            " ORDER BY job_id, origin_seq"
+            "SELECT e.job_id, origin_seq, kind, payload, gate FROM job_events e"
+            " JOIN jobs j USING (job_id) WHERE j.home = %s ORDER BY e.job_id, origin_seq",
+            (node,),
         )
         live = {j.job_id for j in snapshot.jobs}
         for row in await cur.fetchall():
             if row[0] in live:
                 snapshot.job_events.setdefault(row[0], []).append(StoredJobEvent(*row[1:]))
-        await cur.execute("SELECT credential_id, job_id FROM revocations ORDER BY position")
+        await cur.execute(
+            "SELECT credential_id, job_id FROM revocations WHERE owner = %s ORDER BY position",
+            (node,),
+        )
         snapshot.revocations = [StoredRevocation(*row) for row in await cur.fetchall()]
         return snapshot
 
@@ -329,7 +363,8 @@ def _job_row(j: StoredJob) -> tuple[Any, ...]:
             j.last_origin_seq)  # fmt: skip
 
 
-def _job_of(row: tuple[Any, ...]) -> StoredJob:
+def job_of(row: tuple[Any, ...]) -> StoredJob:
+    """A :class:`StoredJob` from a row of :data:`JOB_COLUMNS`."""
     values = list(row)
     if values[12] is not None:
         values[12] = bytes(values[12]).decode(errors="surrogatepass")
