@@ -42,6 +42,14 @@ class ClusterDatabase(Protocol):
         """Send one notification to every node (this one included)."""
         ...
 
+    async def alive(self) -> None:
+        """Record that this node is alive now (every node does so about once a second)."""
+        ...
+
+    async def is_alive(self, node_id: str, within_sec: float) -> bool:
+        """Whether ``node_id`` said it was alive within the last ``within_sec`` seconds."""
+        ...
+
     # -- sessions (§6.3) --------------------------------------------------------------------
 
     async def session(self, session_id: str) -> tuple[StoredSession, str] | None:

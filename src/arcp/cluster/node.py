@@ -23,6 +23,7 @@ from arcp.ids import new_id
 from arcp.protocol.event_frames import JobEventLog
 from arcp.protocol.job_requests import ListQuery, send_jobs, send_subscribed
 from arcp.protocol.job_table import JobRecord, decode_cursor
+from arcp.protocol.journal import job_id_of_head
 from arcp.protocol.recovery import record_of, restore_sessions
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_actions import Action, AskCluster
@@ -52,8 +53,24 @@ __all__ = ["ClusterNode"]
 
 log = logging.getLogger("arcp.cluster")
 
-HAND_OVER_TIMEOUT_SEC = 3.0
-"""How long a node waits for another to hand a session over before taking it."""
+ALIVE_EVERY_SEC = 1.0
+"""How often a node records that it is alive."""
+DEAD_AFTER_SEC = 5.0
+"""A node silent for this long is taken for dead: its sessions are taken over unasked."""
+HAND_OVER_TIMEOUT_SEC = 30.0
+"""The longest a node waits for a live node to hand a session over before taking it."""
+
+
+def _seen_in_buffer(session: RuntimeSession) -> dict[str, int]:
+    """Job id → the newest job-log seq among the session's buffered events."""
+    seen: dict[str, int] = {}
+    buffer = session.buffer
+    for seq in buffer.after(buffer.first_seq - 1):
+        item = buffer.get(seq)
+        if item is not None and item[0]:
+            job_id = job_id_of_head(item[1])
+            seen[job_id] = max(seen.get(job_id, 0), item[0])
+    return seen
 
 
 class ClusterNode:
@@ -76,6 +93,7 @@ class ClusterNode:
         self._disconnect = disconnect
         self.mirrors: dict[str, Mirror] = {}
         self._handed_over: dict[str, asyncio.Event] = {}
+        self._resuming: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Task[None] | None = None
 
@@ -85,15 +103,40 @@ class ClusterNode:
         return self.db.node_id
 
     async def start(self) -> None:
-        """Listen to the other nodes (returns once listening)."""
+        """Listen to the other nodes, then follow again the remote jobs that the sessions
+        restored here observe (returns once listening)."""
         self.core.clustered = True
+        await self.db.alive()
+        self._spawn(self._keep_alive())
         await self.db.listen(self._notified)
+        for session in list(self.core.sessions.values()):
+            remote = session.subscriptions - self.core.jobs.jobs.keys()
+            if not remote:
+                continue
+            cursors = await self.db.cursors(session.session_id)
+            seen = _seen_in_buffer(session)
+            for job_id in sorted(remote):
+                await self._observe(session, job_id, cursors.get(job_id, seen.get(job_id, 0)))
 
     async def aclose(self) -> None:
-        """Stop background work."""
+        """Record how far each session here saw each remote job, stop background work."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        cursors: dict[str, dict[str, int]] = {}
+        for job_id, mirror in self.mirrors.items():
+            for session_id, (_, cursor) in mirror.observers.items():
+                cursors.setdefault(session_id, {})[job_id] = cursor
+        for session_id, held in cursors.items():
+            await self.db.hand_over(session_id, self.node_id, held)
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(ALIVE_EVERY_SEC)
+            try:
+                await self.db.alive()
+            except Exception as exc:  # the database is away: try again next time
+                log.warning("cannot record that this node is alive: %s", type(exc).__name__)
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -211,6 +254,25 @@ class ClusterNode:
         else:
             resume = request
             session_id, token = request.session_id, request.resume_token
+        lock = self._resuming.setdefault(session_id, asyncio.Lock())
+        try:
+            async with lock:  # one hand-over and one adoption at a time per session
+                await self._resume_once(conn, message, resume, session_id, token)
+        finally:
+            if not lock.locked() and self._resuming.get(session_id) is lock:
+                del self._resuming[session_id]
+
+    async def _resume_once(
+        self,
+        conn: Any,
+        message: SessionHelloMessage | SessionResumeMessage,
+        resume: Any,
+        session_id: str,
+        token: str,
+    ) -> None:
+        if session_id in self.core.sessions:  # adopted meanwhile by a retry of this resume
+            self.core.resume(conn, message.id, resume, asyncio.get_running_loop().time())
+            return
         refused = ResumeWindowExpiredError("the session cannot be resumed")
         found = await self.db.session(session_id)
         if found is None or not hmac.compare_digest(
@@ -218,7 +280,7 @@ class ClusterNode:
         ):
             raise refused
         if found[1] != self.node_id:
-            await self._ask_hand_over(session_id)
+            await self._ask_hand_over(session_id, found[1])
             found = await self.db.session(session_id)
             if found is None:
                 raise refused
@@ -226,13 +288,22 @@ class ClusterNode:
             await self._adopt(found[0].session_id)
         self.core.resume(conn, message.id, resume, asyncio.get_running_loop().time())
 
-    async def _ask_hand_over(self, session_id: str) -> None:
+    async def _ask_hand_over(self, session_id: str, owner: str) -> None:
+        """Ask ``owner`` to hand the session over; take it unasked once ``owner`` is dead."""
         arrived = self._handed_over[session_id] = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + HAND_OVER_TIMEOUT_SEC
         try:
             await self.db.notify("arcp_session", f"release {session_id} {self.node_id}")
-            await asyncio.wait_for(arrived.wait(), HAND_OVER_TIMEOUT_SEC)
-        except TimeoutError:
-            log.warning("no node handed session %s over; taking it", session_id)
+            while True:
+                try:
+                    await asyncio.wait_for(arrived.wait(), ALIVE_EVERY_SEC)
+                    return
+                except TimeoutError:
+                    pass
+                if loop.time() > give_up or not await self.db.is_alive(owner, DEAD_AFTER_SEC):
+                    break
+            log.warning("node %s did not hand session %s over; taking it", owner, session_id)
             await self.db.take_over(session_id)
         finally:
             del self._handed_over[session_id]

@@ -125,7 +125,9 @@ def restore_jobs(
     for session in sessions.values():
         for job_id in list(session.subscriptions):
             job = by_id.get(job_id)
-            if job is None or job.terminal:
+            if job is None:
+                continue  # another node's job, or forgotten: the caller decides
+            if job.terminal:
                 session.subscriptions.discard(job_id)
             else:
                 job.subscribers[session.session_id] = session

@@ -224,6 +224,9 @@ class RuntimeCore(Generic[H]):
         jobs, running = restore_jobs(snapshot, by_id, self.new_job_log, now, wall_now, window)
         for job in jobs:
             self.jobs.add(job)
+        if not self.clustered:  # no other node can hold the jobs these name
+            for session in sessions:
+                session.subscriptions &= self.jobs.jobs.keys()
         return running
 
     def _welcome_base(self) -> dict[str, Any]:

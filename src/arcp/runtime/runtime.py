@@ -36,6 +36,7 @@ from arcp_gen.errors import InternalError, JobCancelledError
 from arcp_gen.features import Feature
 
 if TYPE_CHECKING:
+    from arcp.cluster.database import Clustered
     from arcp.cluster.node import ClusterNode
     from arcp.transport.websocket import WebSocketServer
 
@@ -199,6 +200,7 @@ class Runtime:
             await self.store.open()
             snapshot = await self.store.load()
             now = asyncio.get_running_loop().time()
+            self.core.clustered = self._clustered()
             running = self.core.restore(snapshot, now, time.time())
             self.core.attach_journal(self._journal)
             for job in running:
@@ -221,17 +223,20 @@ class Runtime:
                 len(running),
             )
 
-    async def _join_cluster(self) -> None:
+    def _clustered(self) -> bool:
         from arcp.cluster.database import Clustered
 
-        if not isinstance(self.store, Clustered):
+        return isinstance(self.store, Clustered)
+
+    async def _join_cluster(self) -> None:
+        if not self._clustered():
             return
         from arcp.cluster.node import ClusterNode
 
-        assert self._persister is not None
+        assert self._persister is not None and self.store is not None
         self.cluster = ClusterNode(
             self.core,
-            self.store.cluster(),
+            cast("Clustered", self.store).cluster(),
             self._persister,
             self._act,
             self.jobs.stop,

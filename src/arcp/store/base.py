@@ -87,8 +87,8 @@ class StoredJobEvent:
 class StoredJob:
     """Everything ``session.jobs`` and ``job.subscribed`` report about a job, and its fate.
 
-    ``finished_at`` is wall-clock seconds, None while the job runs; ``outcome`` is
-    ``[is_error, terminal payload]`` once it ended. ``first_origin_seq`` is the oldest log
+    ``finished_at`` is wall-clock seconds, None while the job runs; ``outcome`` is the
+    tuple ``(is_error, terminal payload)`` once it ended. ``first_origin_seq`` is the oldest log
     entry kept: a store drops the job's log entries below it.
     """
 
@@ -128,7 +128,10 @@ class Batch:
     """Every change since the last commit, applied atomically by :meth:`Store.commit`.
 
     Order of application: upserts of sessions and jobs, then appended events, then trims
-    (rows below ``first_seq`` / ``first_origin_seq``), then deletions.
+    (rows below ``first_seq`` / ``first_origin_seq``), then deletions, then revocations.
+    Every event in ``events`` belongs to a session in ``sessions`` (the journal records the
+    session with its events); a store shared by several nodes may drop events of a session
+    another node owns.
     """
 
     sessions: dict[str, StoredSession] = field(default_factory=lambda: {})

@@ -104,6 +104,23 @@ class PostgresCluster:
         """NOTIFY every node (this one too)."""
         await self._rows("SELECT pg_notify(%s, %s)", (channel, payload))
 
+    async def alive(self) -> None:
+        """Record that this node is alive now."""
+        await self._rows(
+            "INSERT INTO nodes (node_id, seen_at) VALUES (%s, now()) ON CONFLICT (node_id)"
+            " DO UPDATE SET seen_at = now() RETURNING 1",
+            (self.node_id,),
+        )
+
+    async def is_alive(self, node_id: str, within_sec: float) -> bool:
+        """Whether ``node_id`` said it was alive in the last ``within_sec`` seconds."""
+        rows = await self._rows(
+            "SELECT 1 FROM nodes WHERE node_id = %s"
+            " AND seen_at > now() - make_interval(secs => %s)",
+            (node_id, within_sec),
+        )
+        return bool(rows)
+
     # -- sessions -----------------------------------------------------------------------------
 
     async def session(self, session_id: str) -> tuple[StoredSession, str] | None:

@@ -29,3 +29,10 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (principal, key)
 );
 CREATE INDEX idempotency_keys_job ON idempotency_keys (job_id);
+
+-- Every node says it is alive every second or so; a node that stops saying so for a few
+-- seconds is taken for dead, and its sessions may be taken over without a hand-over.
+CREATE TABLE nodes (
+    node_id text COLLATE "C" PRIMARY KEY,
+    seen_at timestamptz NOT NULL
+);
