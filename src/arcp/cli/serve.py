@@ -102,7 +102,12 @@ def serve(
     if store_address is None:
         store_address = "memory" if stdio else default_store_address()
     try:
-        store = store_from_address(store_address, node_id or f"{socket.gethostname()}:{port}")
+        # `memory` in one process is what a runtime without a store already is.
+        store = (
+            None
+            if store_address == "memory"
+            else store_from_address(store_address, node_id or f"{socket.gethostname()}:{port}")
+        )
     except StoreError as err:
         raise click.BadParameter(str(err), param_hint="--store") from None
     policy = "require" if model_policy == "require" or (demo and model_policy is None) else None

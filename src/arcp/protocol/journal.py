@@ -131,12 +131,17 @@ class Journal:
     def take(self) -> Batch:
         """Everything recorded so far as one batch; the journal starts empty again."""
         offset = time.time() - self.clock()
+        job_ids: dict[bytes, str] = {}  # heads are shared by every event of a job
+        events: list[tuple[str, StoredEvent]] = []
+        for sid, seq, item in self.events:
+            head = item[1]
+            job_id = job_ids.get(head)
+            if job_id is None:
+                job_id = job_ids[head] = job_id_of_head(head)
+            events.append((sid, StoredEvent(seq, job_id, item[0], head, item[2], item[3])))
         batch = Batch(
             sessions={sid: _stored_session(s, offset) for sid, s in self.sessions.items()},
-            events=[
-                (sid, StoredEvent(seq, job_id_of_head(item[1]), item[0], item[1], item[2], item[3]))
-                for sid, seq, item in self.events
-            ],
+            events=events,
             jobs={jid: _stored_job(job, offset) for jid, job in self.jobs.items()},
             job_events=[
                 (

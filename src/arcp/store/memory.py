@@ -7,6 +7,7 @@ stop a runtime and start another on the same state (a restart without a disk).
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 from arcp.store.base import (
     Batch,
@@ -42,7 +43,12 @@ class MemoryStore:
 
     async def commit(self, batch: Batch) -> None:
         """Apply ``batch`` (see :class:`Batch` for the order)."""
-        batch = copy.deepcopy(batch)  # the caller may reuse its objects
+        # The caller may reuse its objects: copy them. Events hold only immutable values,
+        # so a shallow copy suffices for them (a deep one costs ~100 µs per event).
+        events, job_events = batch.events, batch.job_events
+        batch = copy.deepcopy(replace(batch, events=[], job_events=[]))
+        batch.events = [(sid, copy.copy(event)) for sid, event in events]
+        batch.job_events = [(jid, copy.copy(entry)) for jid, entry in job_events]
         self._sessions.update(batch.sessions)
         self._jobs.update(batch.jobs)
         for session_id, event in batch.events:
