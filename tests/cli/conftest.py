@@ -51,6 +51,35 @@ async def arcp(url: str, *args: str, token: str = TOKEN) -> Done:
     return Done(proc.returncode, out.decode(), err.decode())
 
 
+_DRAINS: set[asyncio.Future[bytes]] = set()
+
+
+async def start_serve(port: int, *args: str) -> asyncio.subprocess.Process:
+    """``arcp serve --demo --port PORT --token t=alice ARGS``, once it listens.
+
+    Whatever it logs first (e.g. what a store recovered) is skipped; its stderr is then
+    drained in the background so the pipe never fills.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        *ARCP,
+        "serve",
+        "--demo",
+        "--port",
+        str(port),
+        "--token",
+        "t=alice",
+        *args,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    lines: list[bytes] = []
+    while not lines or b"listening" not in lines[-1]:
+        lines.append(await asyncio.wait_for(proc.stderr.readline(), 30))
+        assert lines[-1], b"".join(lines)
+    _DRAINS.add(asyncio.ensure_future(proc.stderr.read()))
+    return proc
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
     """``arcp serve --demo`` on a free port, accepting ``cli-token`` (principal carol)."""

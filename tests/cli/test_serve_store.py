@@ -7,7 +7,6 @@ itself, as an application's client would.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -19,29 +18,7 @@ import pytest
 from arcp.client import Client
 from arcp_gen.errors import InternalError
 from arcp_gen.models import ProgressEvent
-from tests.cli.conftest import ARCP, free_port
-
-
-async def start_serve(port: int, store: str) -> asyncio.subprocess.Process:
-    """``arcp serve --demo --store STORE`` on ``port``, once it listens."""
-    proc = await asyncio.create_subprocess_exec(
-        *ARCP,
-        "serve",
-        "--demo",
-        "--port",
-        str(port),
-        "--token",
-        "t=alice",
-        "--store",
-        store,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    lines: list[bytes] = []
-    while not lines or b"listening" not in lines[-1]:  # recovery may log first
-        lines.append(await asyncio.wait_for(proc.stderr.readline(), 30))
-        assert lines[-1], b"".join(lines)
-    return proc
+from tests.cli.conftest import ARCP, free_port, start_serve
 
 
 async def test_sigkill_mid_stream_loses_no_sent_event_and_the_outcome_arrives(
@@ -52,7 +29,7 @@ async def test_sigkill_mid_stream_loses_no_sent_event_and_the_outcome_arrives(
     (retryable)."""
     port = free_port()
     store = f"sqlite:{tmp_path / 'runtime.sqlite3'}"
-    server = await start_serve(port, store)
+    server = await start_serve(port, "--store", store)
     try:
         async with Client.connect(f"ws://127.0.0.1:{port}/arcp", token="t") as client:
             session = client.session_id
@@ -66,7 +43,7 @@ async def test_sigkill_mid_stream_loses_no_sent_event_and_the_outcome_arrives(
                 if len(seqs) == 100:
                     server.send_signal(signal.SIGKILL)
                     await server.wait()
-                    server = await start_serve(port, store)
+                    server = await start_serve(port, "--store", store)
             with pytest.raises(InternalError) as caught:
                 await job.result()
             assert caught.value.retryable

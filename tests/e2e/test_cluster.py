@@ -16,41 +16,26 @@ from contextlib import asynccontextmanager
 from arcp.client import Client
 from arcp.transport.base import Transport
 from arcp.transport.websocket import WebSocketTransport, connect_websocket
-from arcp_gen.errors import JobCancelledError
+from arcp_gen.errors import InternalError, JobCancelledError
 from arcp_gen.models import ProgressEvent
-from tests.cli.conftest import ARCP, free_port
+from tests.cli.conftest import free_port, start_serve
 
 
 @asynccontextmanager
 async def node(dsn: str, node_id: str) -> AsyncIterator[str]:
     """``arcp serve --demo`` as node ``node_id`` on ``dsn``; yields its URL."""
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        *ARCP,
-        "serve",
-        "--demo",
-        "--port",
-        str(port),
-        "--token",
-        "t=alice",
-        "--store",
-        dsn,
-        "--node-id",
-        node_id,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    lines: list[bytes] = []
-    while not lines or b"listening" not in lines[-1]:
-        lines.append(await asyncio.wait_for(proc.stderr.readline(), 30))
-        assert lines[-1], b"".join(lines)
-    drain = asyncio.ensure_future(proc.stderr.read())  # keep the pipe from filling
+    proc, url = await start_node(dsn, node_id, free_port())
     try:
-        yield f"ws://127.0.0.1:{port}/arcp"
+        yield url
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 30)
-        await drain
+
+
+async def start_node(dsn: str, node_id: str, port: int) -> tuple[asyncio.subprocess.Process, str]:
+    """Start node ``node_id`` on ``port``; returns it and its URL once it listens."""
+    proc = await start_serve(port, "--store", dsn, "--node-id", node_id)
+    return proc, f"ws://127.0.0.1:{port}/arcp"
 
 
 class Dialer:
@@ -149,3 +134,38 @@ async def test_idempotency_holds_across_nodes_under_concurrent_duplicates(
             assert await second.result() == {"n": round_}
         jobs = [entry async for entry in on_b.list_jobs()]
         assert len(jobs) == 5
+
+
+async def test_a_node_killed_mid_job_ends_it_for_a_session_on_another_node(
+    postgres_dsn: str,
+) -> None:
+    """§7.3, §12: node A dies with SIGKILL while its job streams to a session on node B; when
+    A restarts (same node id) the job ends with job.error INTERNAL_ERROR (retryable), which
+    reaches the session on B right after the events it already had, gap-free."""
+    port_a = free_port()
+    proc_a, url_a = await start_node(postgres_dsn, "a", port_a)
+    try:
+        async with node(postgres_dsn, "b") as url_b:
+            dialer = Dialer(url_a)
+            async with Client.connect(dialer, token="t") as client:
+                job = await client.submit("progress", {"n": 100_000, "delay_ms": 5})
+                seqs: list[int] = []
+                async for event in job:
+                    seqs.append(event.event_seq)
+                    if len(seqs) == 10:
+                        dialer.move_to(url_b)
+                    if len(seqs) == 40:
+                        proc_a.send_signal(signal.SIGKILL)
+                        await proc_a.wait()
+                        proc_a, _ = await start_node(postgres_dsn, "a", port_a)
+                try:
+                    await asyncio.wait_for(job.result(), 30)
+                except InternalError as err:
+                    assert err.retryable
+                else:
+                    raise AssertionError("the interrupted job did not fail")
+                assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+                assert client.last_event_seq == seqs[-1] + 1
+    finally:
+        proc_a.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc_a.wait(), 30)

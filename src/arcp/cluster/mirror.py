@@ -54,6 +54,9 @@ class Mirror:
         for entry in entries:
             item = (entry.origin_seq, heads[entry.kind], entry.payload, entry.gate)
             for session_id, (session, cursor) in list(self.observers.items()):
+                if self.job_id not in session.subscriptions:  # job.unsubscribe (§7.6)
+                    del self.observers[session_id]
+                    continue
                 if entry.origin_seq <= cursor:
                     continue
                 if session.accepts(entry.gate):

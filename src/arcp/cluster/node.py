@@ -116,7 +116,8 @@ class ClusterNode:
             cursors = await self.db.cursors(session.session_id)
             seen = _seen_in_buffer(session)
             for job_id in sorted(remote):
-                await self._observe(session, job_id, cursors.get(job_id, seen.get(job_id, 0)))
+                cursor = max(cursors.get(job_id, 0), seen.get(job_id, 0))
+                await self._observe(session, job_id, cursor)
 
     async def aclose(self) -> None:
         """Record how far each session here saw each remote job, stop background work."""
@@ -330,7 +331,7 @@ class ClusterNode:
             if job.outcome is None:
                 observed.add(job.job_id)
         for job_id in sorted(observed):
-            cursor = cursors.get(job_id, seen.get(job_id, 0))
+            cursor = max(cursors.get(job_id, 0), seen.get(job_id, 0))
             await self._observe(session, job_id, cursor)
 
     async def _observe(self, session: RuntimeSession, job_id: str, cursor: int) -> None:
@@ -414,6 +415,9 @@ class ClusterNode:
         job = await self._remote_job(session, p.job_id)
         cursor = job.log.last_origin_seq
         replay: list[EventItem] = []
+        if not job.terminal and p.job_id in session.subscriptions:  # already streaming
+            send_subscribed(session, message, job, replay)
+            return
         if p.history:
             heads = job.log.heads
             for entry in await self.db.job_events(p.job_id, p.from_event_seq or 0):
