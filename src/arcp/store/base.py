@@ -169,7 +169,8 @@ class Snapshot:
 
 @runtime_checkable
 class Store(Protocol):
-    """Durable runtime state. One runtime process owns a store's state at a time.
+    """Durable runtime state, owned by one runtime process (SQLite, memory) or shared by
+    several nodes, each loading only what it owns (PostgreSQL, see :mod:`arcp.cluster`).
 
     ``open`` creates or migrates the schema; ``commit`` applies one :class:`Batch`
     atomically (all or nothing); ``load`` reads everything back; ``close`` releases it.
