@@ -33,9 +33,13 @@ class ClusterDatabase(Protocol):
 
     node_id: str
 
-    async def listen(self, deliver: Callable[[str, str], None]) -> None:
+    async def listen(
+        self, deliver: Callable[[str, str], None], resumed: Callable[[], None]
+    ) -> None:
         """Call ``deliver(channel, payload)`` for every notification on :data:`CHANNELS`
-        until cancelled; returns only once listening has started (then runs in a task)."""
+        until closed; returns once listening has started (then runs in a task). When the
+        connection is lost it listens again and calls ``resumed()``: notifications sent
+        meanwhile were missed."""
         ...
 
     async def notify(self, channel: str, payload: str) -> None:

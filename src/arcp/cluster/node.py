@@ -108,7 +108,7 @@ class ClusterNode:
         self.core.clustered = True
         await self.db.alive()
         self._spawn(self._keep_alive())
-        await self.db.listen(self._notified)
+        await self.db.listen(self._notified, self._missed_notifications)
         for session in list(self.core.sessions.values()):
             remote = session.subscriptions - self.core.jobs.jobs.keys()
             if not remote:
@@ -177,10 +177,18 @@ class ClusterNode:
     async def _read(self, mirror: Mirror) -> None:
         while mirror.stale:
             mirror.stale = False
+            for session_id, (session, _) in list(mirror.observers.items()):
+                if self.core.sessions.get(session_id) is not session:  # expired or moved
+                    mirror.forget(session_id)
             entries = await self.db.job_events(mirror.job_id, mirror.low)
             mirror.deliver(entries)
         if not mirror.observers:
             self.mirrors.pop(mirror.job_id, None)
+
+    def _missed_notifications(self) -> None:
+        """Listening was interrupted: read every followed job's log again."""
+        for mirror in list(self.mirrors.values()):
+            self._pull(mirror)
 
     def _cancel_here(self, job_id: str, reason: str) -> None:
         """A cancel sent through another node for a job running on this one (§7.4)."""

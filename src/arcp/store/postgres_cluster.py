@@ -85,20 +85,44 @@ class PostgresCluster:
 
     # -- notifications ------------------------------------------------------------------------
 
-    async def listen(self, deliver: Callable[[str, str], None]) -> None:
-        """LISTEN on every channel; ``deliver`` runs for each notification."""
+    async def listen(
+        self, deliver: Callable[[str, str], None], resumed: Callable[[], None]
+    ) -> None:
+        """LISTEN on every channel; ``deliver`` runs for each notification. A lost
+        connection is replaced (with backoff) and ``resumed`` called."""
+        await self._subscribe()
+        self._listener = asyncio.create_task(self._receive(deliver, resumed), name="arcp-listen")
+
+    async def _subscribe(self) -> _Conn:
         conn = self._listening = await self._connect()
         for channel in CHANNELS:
             await conn.execute(f"LISTEN {channel}".encode())
-        self._listener = asyncio.create_task(self._receive(conn, deliver), name="arcp-listen")
+        return conn
 
-    @staticmethod
-    async def _receive(conn: _Conn, deliver: Callable[[str, str], None]) -> None:
-        async for note in conn.notifies():
+    async def _receive(
+        self, deliver: Callable[[str, str], None], resumed: Callable[[], None]
+    ) -> None:
+        delay = 0.1
+        while True:
+            conn = self._listening
             try:
-                deliver(note.channel, note.payload)
-            except Exception:
-                log.exception("handling a notification on %s failed", note.channel)
+                assert conn is not None
+                async for note in conn.notifies():
+                    delay = 0.1
+                    try:
+                        deliver(note.channel, note.payload)
+                    except Exception:
+                        log.exception("handling a notification on %s failed", note.channel)
+            except (psycopg.Error, StoreError, AssertionError) as exc:
+                log.warning("%s: listening failed (%s); again", self._where, type(exc).__name__)
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
+            try:
+                await self._subscribe()
+            except StoreError:
+                self._listening = None
+                continue
+            resumed()
 
     async def notify(self, channel: str, payload: str) -> None:
         """NOTIFY every node (this one too)."""
