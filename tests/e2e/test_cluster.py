@@ -169,3 +169,38 @@ async def test_a_node_killed_mid_job_ends_it_for_a_session_on_another_node(
     finally:
         proc_a.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc_a.wait(), 30)
+
+
+async def test_a_node_restarted_gracefully_keeps_following_remote_jobs(
+    postgres_dsn: str,
+) -> None:
+    """§6.3, §8.3: a session on node B follows a job on node A; B restarts; the client
+    resumes through the new B and the job's stream goes on without a gap or a repeat."""
+    async with node(postgres_dsn, "a") as url_a:
+        port_b = free_port()
+        proc_b, url_b = await start_node(postgres_dsn, "b", port_b)
+        try:
+            dialer = Dialer(url_a)
+            async with Client.connect(dialer, token="t") as client:
+                job = await client.submit("progress", {"n": 100_000, "delay_ms": 5})
+                seqs: list[int] = []
+                steps: list[int] = []
+                async for event in job:
+                    assert isinstance(event.payload, ProgressEvent)
+                    seqs.append(event.event_seq)
+                    steps.append(int(event.payload.body.current))
+                    if len(seqs) == 10:
+                        dialer.move_to(url_b)
+                    if len(seqs) == 30:
+                        proc_b.send_signal(signal.SIGTERM)
+                        await proc_b.wait()
+                        proc_b, _ = await start_node(postgres_dsn, "b", port_b)
+                    if len(seqs) == 60:
+                        break
+                assert len(dialer.ends) >= 3
+                assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+                assert steps == list(range(1, len(steps) + 1))
+                await client.cancel(job.job_id)
+        finally:
+            proc_b.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc_b.wait(), 30)
