@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,15 +19,24 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from arcp.demo import register_demo_agents
 from arcp.runtime import Runtime
+from arcp.store import Store
+from arcp.store.postgres import PostgresStore
+from arcp.store.sqlite import SQLiteStore
 
 TOKENS = {"tok-alice": "alice", "tok-bob": "bob"}
 ALICE, BOB = "tok-alice", "tok-bob"
 
 
-@pytest.fixture
-async def runtime_url() -> AsyncIterator[str]:
-    """Our runtime with the demo agents and two principals, on 127.0.0.1."""
-    runtime = Runtime(tokens=TOKENS, resume_window_sec=60, heartbeat_interval_sec=30)
+@pytest.fixture(params=["no store", "sqlite", "postgres"])
+async def runtime_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Our runtime with the demo agents and two principals, on 127.0.0.1: without a store,
+    on SQLite, and as a node on PostgreSQL (the protocol must not depend on where state is)."""
+    store: Store | None = None
+    if request.param == "sqlite":
+        store = SQLiteStore(tmp_path / "runtime.sqlite3")
+    elif request.param == "postgres":
+        store = PostgresStore(request.getfixturevalue("postgres_dsn"), node_id="conformance")
+    runtime = Runtime(tokens=TOKENS, resume_window_sec=60, heartbeat_interval_sec=30, store=store)
     register_demo_agents(runtime)
     server = await runtime.serve_websocket(host="127.0.0.1", port=0, path="/arcp")
     try:
