@@ -5,17 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import os
 import signal
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from arcp.store import Batch, StoredEvent, StoredSession, StoreError, store_from_address
+from arcp.store import (
+    Batch,
+    StoredEvent,
+    StoredJobEvent,
+    StoredSession,
+    StoreError,
+    store_from_address,
+)
+from arcp.store import sqlite as sqlite_store
 from arcp.store.sqlite import SQLiteStore
 
 _CHILD = """
@@ -126,7 +135,7 @@ async def test_migrations_are_recorded_once(path: Path) -> None:
         store = SQLiteStore(path)
     tables = {name for (name,) in sql(path, "SELECT name FROM sqlite_master")}
     assert sql(path, "SELECT version FROM schema_version") == [(1,)]
-    assert {"sessions", "session_events", "jobs", "job_events", "revocations"} <= tables
+    assert {"sessions", "heads", "session_events", "jobs", "job_events", "revocations"} <= tables
 
 
 async def test_a_newer_schema_is_refused(path: Path) -> None:
@@ -186,6 +195,139 @@ async def test_a_hundred_thousand_events_come_back(store: SQLiteStore, path: Pat
     assert len(events) == 100_000
     assert [e.seq for e in events] == list(range(1, 100_001))
     assert all(e.payload == payload for e in events)
+
+
+def head(job_id: str, kind: str = "job.event") -> bytes:
+    return b'"type":"%s","job_id":"%s"' % (kind.encode(), job_id.encode())
+
+
+def ev(seq: int, job_id: str = "job_1", gate: int = 0, kind: str = "job.event") -> StoredEvent:
+    return StoredEvent(seq, job_id, seq, head(job_id, kind), b'{"n":%d}' % seq, gate)
+
+
+async def commit_events(store: SQLiteStore, *events: StoredEvent, first_seq: int = 1) -> None:
+    """Append ``events`` to ``sess_1`` (whose buffer then starts at ``first_seq``)."""
+    last_seq = events[-1].seq if events else first_seq - 1
+    stored = StoredSession("sess_1", "alice", [], b"d", 60.0, first_seq, last_seq, 0, None)
+    await store.commit(Batch(sessions={"sess_1": stored}, events=[("sess_1", e) for e in events]))
+
+
+async def reloaded(path: Path) -> list[StoredEvent]:
+    """``sess_1``'s events as a new store object on the same file reads them."""
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        return (await store.load()).events.get("sess_1", [])
+    finally:
+        await store.close()
+
+
+def head_count(path: Path) -> int:
+    return sql(path, "SELECT COUNT(*) FROM heads")[0][0]
+
+
+async def test_the_head_job_and_gate_of_a_job_s_events_are_stored_once(
+    store: SQLiteStore, path: Path
+) -> None:
+    events = [ev(seq, gate=1 if seq % 10 == 0 else 0) for seq in range(1, 101)]
+    await commit_events(store, *events[:50])
+    await commit_events(store, *events[50:])
+    assert sql(path, "SELECT job_id, head, gate FROM heads ORDER BY gate") == [
+        ("job_1", head("job_1"), 0),
+        ("job_1", head("job_1"), 1),
+    ]
+    columns = {row[1] for row in sql(path, "PRAGMA table_info(session_events)")}
+    assert columns == {"session_id", "seq", "head_id", "origin_seq", "payload"}
+    await store.close()
+    assert await reloaded(path) == events
+
+
+async def test_events_that_differ_only_in_job_or_gate_come_back_as_committed(
+    store: SQLiteStore, path: Path
+) -> None:
+    same = b'"type":"job.event"'
+    events = [
+        StoredEvent(1, "job_1", 1, same, b"a", 0),
+        StoredEvent(2, "job_2", 1, same, b"b", 0),
+        StoredEvent(3, "job_1", 2, same, b"c", 2),
+        StoredEvent(4, "job_1", 3, same + b",", b"d", 0),
+    ]
+    await commit_events(store, *events)
+    assert head_count(path) == 4
+    assert (await store.load()).events["sess_1"] == events
+
+
+async def test_a_reopened_store_reuses_the_stored_heads(store: SQLiteStore, path: Path) -> None:
+    await commit_events(store, ev(1), ev(2, "job_2"))
+    await store.close()
+    for seq, load_first in ((3, False), (5, True)):  # heads read by the first commit or load()
+        again = SQLiteStore(path)
+        await again.open()
+        if load_first:
+            await again.load()
+        await commit_events(again, ev(seq), ev(seq + 1, "job_2"))
+        await again.close()
+    assert head_count(path) == 2
+    assert await reloaded(path) == [ev(n, "job_2" if n % 2 == 0 else "job_1") for n in range(1, 7)]
+
+
+async def test_heads_no_event_refers_to_are_swept(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "SWEEP_HEADS", 2)
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        await commit_events(store, ev(1, "job_1"), ev(2, "job_2"), ev(3, "job_3"))
+        await commit_events(store, ev(4, "job_4"))  # 3 heads: a sweep, all of them in use
+        assert head_count(path) == 4
+        await commit_events(store, ev(5, "job_5"), first_seq=5)  # events 1 to 4 trimmed
+        await commit_events(store, ev(6, "job_6"), first_seq=5)
+        assert head_count(path) == 6  # the next sweep waits for twice the 3 heads in use
+        await commit_events(store, ev(7, "job_7"), first_seq=5)
+        assert sql(path, "SELECT job_id FROM heads ORDER BY job_id") == [
+            ("job_5",),
+            ("job_6",),
+            ("job_7",),
+        ]
+        await commit_events(store, ev(8, "job_1"), first_seq=5)  # a swept head comes back
+        assert head_count(path) == 4
+    finally:
+        await store.close()
+    assert await reloaded(path) == [ev(5, "job_5"), ev(6, "job_6"), ev(7, "job_7"), ev(8)]
+
+
+async def test_a_failed_commit_leaves_no_head_behind(store: SQLiteStore, path: Path) -> None:
+    broken = StoredJobEvent(1, cast(Any, None), b"", 0)  # kind NOT NULL: fails after events
+    session = StoredSession("sess_1", "alice", [], b"d", 60.0, 1, 1, 0, None)
+    batch = Batch({"sess_1": session}, [("sess_1", ev(1))], job_events=[("job_1", broken)])
+    with pytest.raises(StoreError, match="commit failed"):
+        await store.commit(batch)
+    assert head_count(path) == 0
+    await commit_events(store, ev(1), ev(2))
+    assert head_count(path) == 1
+    assert (await store.load()).events["sess_1"] == [ev(1), ev(2)]
+
+
+async def test_an_event_without_its_head_is_a_load_error(store: SQLiteStore, path: Path) -> None:
+    await commit_events(store, ev(1))
+    sql(path, "DELETE FROM heads")
+    with pytest.raises(StoreError, match="load failed: an event has no head"):
+        await store.load()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_load_leaves_garbage_collection_as_it_found_it(
+    store: SQLiteStore, enabled: bool
+) -> None:
+    await commit_events(store, ev(1))
+    if not enabled:
+        gc.disable()
+    try:
+        await store.load()
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
 
 
 def sql(path: Path, statement: str) -> list[Any]:

@@ -6,18 +6,27 @@ commits. One runtime process owns the file at a time, enforced by an exclusive `
 ``<path>.lock`` that the OS drops when the process dies. The schema is versioned: the SQL
 files in ``arcp/store/migrations/sqlite`` are applied in order, each in its own transaction,
 and recorded in ``schema_version``; a database written by a newer package is refused.
+
+Buffered events share their head (the pre-encoded envelope middle), job and gate with every
+other event of their job and kind: such a triple is stored once in ``heads`` and events name it
+by ``head_id``. The store keeps ``heads`` in memory, so a commit maps events to ids without a
+query (a new triple is inserted in the commit's transaction) and ``load`` builds events
+without reading or decoding the shared parts once per event.
 """
 
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import sqlite3
 import time
+from collections.abc import Generator
+from contextlib import contextmanager
 from importlib import resources
 from itertools import starmap
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from orjson import loads
@@ -60,8 +69,13 @@ def _upsert(table: str, columns: list[str]) -> str:
 _UPSERT_SESSION = _upsert("sessions", _SESSION_COLUMNS)
 _UPSERT_JOB = _upsert("jobs", _JOB_COLUMNS)
 _INSERT_EVENT = (
-    "INSERT OR REPLACE INTO session_events"
-    " (session_id, seq, job_id, origin_seq, head, payload, gate) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT OR REPLACE INTO session_events (session_id, seq, head_id, origin_seq, payload)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_INSERT_HEAD = "INSERT INTO heads (job_id, head, gate) VALUES (?, ?, ?)"
+_SELECT_HEADS = "SELECT head_id, job_id, head, gate FROM heads"
+_UNUSED_HEADS = (
+    "SELECT head_id FROM heads WHERE head_id NOT IN (SELECT head_id FROM session_events)"
 )
 _INSERT_JOB_EVENT = (
     "INSERT OR REPLACE INTO job_events (job_id, origin_seq, kind, payload, gate)"
@@ -72,13 +86,35 @@ _TRIM_JOB_EVENTS = "DELETE FROM job_events WHERE job_id = ? AND origin_seq < ?"
 _SELECT_SESSIONS = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions ORDER BY rowid"
 _SELECT_JOBS = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs ORDER BY job_id"
 _SELECT_EVENTS = (
-    "SELECT seq, job_id, origin_seq, head, payload, gate FROM session_events"
-    " WHERE session_id = ? ORDER BY seq"
+    "SELECT seq, head_id, origin_seq, payload FROM session_events WHERE session_id = ? ORDER BY seq"
 )
 _SELECT_JOB_EVENTS = (
     "SELECT origin_seq, kind, payload, gate FROM job_events WHERE job_id = ? ORDER BY origin_seq"
 )
 _SELECT_REVOCATIONS = "SELECT credential_id, job_id FROM revocations ORDER BY rowid"
+
+
+_Head = tuple[str, bytes, int]
+"""What events share, stored once in ``heads``: ``(job_id, head, gate)``."""
+
+SWEEP_HEADS = 4096
+"""A commit deletes the heads no event refers to once there are this many, and again each
+time their number has doubled since: ``heads`` stays within twice the heads in use (plus
+this), at the cost of one scan of ``session_events`` per sweep."""
+
+
+@contextmanager
+def _gc_paused() -> Generator[None, None, None]:
+    """No cyclic garbage collection inside: ``load`` creates many objects, all of them kept,
+    and collections triggered by their number would only walk them again and again."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _dump(value: Any) -> bytes | None:
@@ -122,6 +158,8 @@ class SQLiteStore:
         self._path = Path(path)
         self._conn: sqlite3.Connection | None = None
         self._lock_fd: int | None = None
+        self._head_ids: dict[_Head, int] | None = None  # every row of heads; None: not read
+        self._sweep_at = SWEEP_HEADS
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"
@@ -187,6 +225,7 @@ class SQLiteStore:
         """Close the database and release the lock; a second call does nothing."""
         conn, fd = self._conn, self._lock_fd
         self._conn = self._lock_fd = None
+        self._head_ids, self._sweep_at = None, SWEEP_HEADS
         if conn is not None:
             conn.close()
         if fd is not None:
@@ -196,6 +235,43 @@ class SQLiteStore:
         if self._conn is None:
             raise StoreError(f"{self!r} is not open")
         return self._conn
+
+    def _read_heads(self, conn: sqlite3.Connection) -> dict[int, _Head]:
+        """Every row of ``heads`` by id; the in-memory map the other way round is set too."""
+        heads = {row[0]: row[1:] for row in conn.execute(_SELECT_HEADS)}
+        self._head_ids = {head: head_id for head_id, head in heads.items()}
+        return heads
+
+    def _sweep(self, conn: sqlite3.Connection, ids: dict[_Head, int]) -> dict[_Head, int]:
+        """Delete the heads no event refers to (in the caller's transaction); ``ids`` without
+        them. A head deleted here is inserted again by the next event that needs it."""
+        unused = {head_id for (head_id,) in conn.execute(_UNUSED_HEADS)}
+        if unused:
+            conn.executemany("DELETE FROM heads WHERE head_id = ?", [(i,) for i in unused])
+            ids = {head: head_id for head, head_id in ids.items() if head_id not in unused}
+        self._sweep_at = max(SWEEP_HEADS, 2 * len(ids))
+        return ids
+
+    def _event_rows(
+        self, conn: sqlite3.Connection, events: list[tuple[str, StoredEvent]]
+    ) -> list[tuple[str, int, int, int, bytes]]:
+        """``session_events`` rows of ``events``, inserting the heads not stored yet."""
+        ids = self._head_ids
+        if ids is None:
+            self._read_heads(conn)
+            ids = self._head_ids
+            assert ids is not None
+        if len(ids) >= self._sweep_at:
+            ids = self._head_ids = self._sweep(conn, ids)
+        rows: list[tuple[str, int, int, int, bytes]] = []
+        append, get = rows.append, ids.get
+        for sid, e in events:
+            head = (e.job_id, e.head, e.gate)
+            head_id = get(head)
+            if head_id is None:
+                head_id = ids[head] = cast(int, conn.execute(_INSERT_HEAD, head).lastrowid)
+            append((sid, e.seq, head_id, e.origin_seq, e.payload))
+        return rows
 
     async def commit(self, batch: Batch) -> None:
         """Apply ``batch`` in one transaction, in the order :class:`Batch` documents.
@@ -247,18 +323,14 @@ class SQLiteStore:
             )
             for j in batch.jobs.values()
         ]
+        sweep_at = self._sweep_at
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(_UPSERT_SESSION, sessions)
                 conn.executemany(_UPSERT_JOB, jobs)
-                conn.executemany(
-                    _INSERT_EVENT,
-                    [
-                        (sid, e.seq, e.job_id, e.origin_seq, e.head, e.payload, e.gate)
-                        for sid, e in batch.events
-                    ],
-                )
+                if batch.events:
+                    conn.executemany(_INSERT_EVENT, self._event_rows(conn, batch.events))
                 conn.executemany(
                     _INSERT_JOB_EVENT,
                     [(jid, e.origin_seq, e.kind, e.payload, e.gate) for jid, e in batch.job_events],
@@ -281,6 +353,8 @@ class SQLiteStore:
                 )
                 conn.execute("COMMIT")
             except BaseException:
+                # heads inserted or swept in memory only: read the table again when needed
+                self._head_ids, self._sweep_at = None, sweep_at
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
@@ -291,24 +365,33 @@ class SQLiteStore:
         """Everything held: sessions in creation order, jobs by id, logs oldest first."""
         conn = self._connection()
         try:
-            snapshot = Snapshot()
-            for row in conn.execute(_SELECT_SESSIONS).fetchall():
-                session = StoredSession(
-                    row[0], row[1], loads(row[2]), row[3], row[4], row[5], row[6], row[7],
-                    row[8], loads(row[9]),
-                )  # fmt: skip
-                snapshot.sessions.append(session)
-                events = list(starmap(StoredEvent, conn.execute(_SELECT_EVENTS, row[:1])))
-                if events:
-                    snapshot.events[row[0]] = events
-            for row in conn.execute(_SELECT_JOBS).fetchall():
-                snapshot.jobs.append(_job(row))
-                entries = list(starmap(StoredJobEvent, conn.execute(_SELECT_JOB_EVENTS, row[:1])))
-                if entries:
-                    snapshot.job_events[row[0]] = entries
-            snapshot.revocations = list(
-                starmap(StoredRevocation, conn.execute(_SELECT_REVOCATIONS))
-            )
+            with _gc_paused():
+                return self._load(conn)
         except sqlite3.Error as exc:
             raise StoreError(f"{self._path}: load failed: {exc}") from exc
+        except KeyError as exc:  # only heads[head_id] raises it
+            raise StoreError(f"{self._path}: load failed: an event has no head {exc}") from None
+
+    def _load(self, conn: sqlite3.Connection) -> Snapshot:
+        snapshot = Snapshot()
+        heads = self._read_heads(conn)
+        for row in conn.execute(_SELECT_SESSIONS).fetchall():
+            session = StoredSession(
+                row[0], row[1], loads(row[2]), row[3], row[4], row[5], row[6], row[7], row[8],
+                loads(row[9]),
+            )  # fmt: skip
+            snapshot.sessions.append(session)
+            events = [
+                StoredEvent(seq, job_id, origin_seq, head, payload, gate)
+                for seq, head_id, origin_seq, payload in conn.execute(_SELECT_EVENTS, row[:1])
+                for job_id, head, gate in (heads[head_id],)
+            ]
+            if events:
+                snapshot.events[row[0]] = events
+        for row in conn.execute(_SELECT_JOBS).fetchall():
+            snapshot.jobs.append(_job(row))
+            entries = list(starmap(StoredJobEvent, conn.execute(_SELECT_JOB_EVENTS, row[:1])))
+            if entries:
+                snapshot.job_events[row[0]] = entries
+        snapshot.revocations = list(starmap(StoredRevocation, conn.execute(_SELECT_REVOCATIONS)))
         return snapshot

@@ -16,15 +16,25 @@ CREATE TABLE sessions (
     subscriptions     BLOB NOT NULL
 );
 
--- A session's buffered events (§6.3 resume, §6.5 ack), framed as sent (§8.3).
+-- What the buffered events of one job share: the pre-encoded envelope middle (type, trace
+-- and job ids, §8.3), the job and the feature gate. Each distinct triple is stored once and
+-- its events name it by head_id. Heads no event refers to any more are deleted from time to
+-- time (a commit sweeps them once the table has doubled since the last sweep).
+CREATE TABLE heads (
+    head_id INTEGER PRIMARY KEY,
+    head    BLOB NOT NULL,
+    job_id  TEXT NOT NULL,
+    gate    INTEGER NOT NULL
+);
+
+-- A session's buffered events (§6.3 resume, §6.5 ack), framed as sent (§8.3): the envelope
+-- middle, job and gate through heads, then the event's own seq, origin_seq and payload.
 CREATE TABLE session_events (
     session_id TEXT NOT NULL,
     seq        INTEGER NOT NULL,
-    job_id     TEXT NOT NULL,
+    head_id    INTEGER NOT NULL,
     origin_seq INTEGER NOT NULL,
-    head       BLOB NOT NULL,
     payload    BLOB NOT NULL,
-    gate       INTEGER NOT NULL,
     PRIMARY KEY (session_id, seq)
 ) WITHOUT ROWID;
 
