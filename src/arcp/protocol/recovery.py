@@ -23,10 +23,13 @@ __all__ = ["record_of", "restore_jobs", "restore_sessions"]
 def _contiguous(stored: StoredSession, events: list[StoredEvent]) -> tuple[int, list[EventItem]]:
     """The buffer's first seq and entries: the gap-free run that ends at the newest event."""
     held = [e for e in events if e.seq >= stored.first_seq]
-    start = len(held)
-    while start > 0 and (start == len(held) or held[start - 1].seq == held[start].seq - 1):
-        start -= 1
-    run = held[start:]
+    if held and held[-1].seq - held[0].seq == len(held) - 1:  # the usual case: no gap
+        run = held
+    else:
+        start = len(held)
+        while start > 0 and (start == len(held) or held[start - 1].seq == held[start].seq - 1):
+            start -= 1
+        run = held[start:]
     if not run:
         return stored.last_seq + 1, []
     return run[0].seq, [(e.origin_seq, e.head, e.payload, e.gate) for e in run]
