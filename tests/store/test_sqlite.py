@@ -135,7 +135,7 @@ async def test_migrations_are_recorded_once(path: Path) -> None:
         store = SQLiteStore(path)
     tables = {name for (name,) in sql(path, "SELECT name FROM sqlite_master")}
     assert sql(path, "SELECT version FROM schema_version") == [(1,)]
-    assert {"sessions", "heads", "session_events", "jobs", "job_events", "revocations"} <= tables
+    assert {"sessions", "heads", "session_chunks", "jobs", "job_chunks", "revocations"} <= tables
 
 
 async def test_a_newer_schema_is_refused(path: Path) -> None:
@@ -191,6 +191,7 @@ async def test_a_hundred_thousand_events_come_back(store: SQLiteStore, path: Pat
         loaded = await again.load()
     finally:
         await again.close()
+    assert sql(path, "SELECT COUNT(*) FROM session_chunks") == [(100,)]  # one per commit
     events = loaded.events["sess_1"]
     assert len(events) == 100_000
     assert [e.seq for e in events] == list(range(1, 100_001))
@@ -236,8 +237,8 @@ async def test_the_head_job_and_gate_of_a_job_s_events_are_stored_once(
         ("job_1", head("job_1"), 0),
         ("job_1", head("job_1"), 1),
     ]
-    columns = {row[1] for row in sql(path, "PRAGMA table_info(session_events)")}
-    assert columns == {"session_id", "seq", "head_id", "origin_seq", "payload"}
+    columns = {row[1] for row in sql(path, "PRAGMA table_info(session_chunks)")}
+    assert columns == {"chunk_id", "session_id", "first_seq", "last_seq", "data"}
     await store.close()
     assert await reloaded(path) == events
 
@@ -348,3 +349,53 @@ def assert_unlocked(path: Path) -> None:
 async def test_an_unusable_path_is_refused(not_a_directory: Path) -> None:
     with pytest.raises(StoreError, match="cannot open"):
         await SQLiteStore(not_a_directory).open()
+
+
+def chunks(path: Path, table: str = "session_chunks") -> list[tuple[int, int]]:
+    """``(first_seq, last_seq)`` of every chunk of ``table``, in commit order."""
+    return sql(path, f"SELECT first_seq, last_seq FROM {table} ORDER BY chunk_id")
+
+
+async def test_a_commit_stores_each_session_s_events_in_one_chunk(
+    store: SQLiteStore, path: Path
+) -> None:
+    await commit_events(store, *[ev(seq) for seq in range(1, 11)])
+    await commit_events(store, ev(11, "job_2"), ev(12))
+    assert chunks(path) == [(1, 10), (11, 12)]
+    assert (await store.load()).events["sess_1"] == [ev(seq) for seq in range(1, 11)] + [
+        ev(11, "job_2"),
+        ev(12),
+    ]
+
+
+async def test_an_event_committed_again_replaces_the_older_one(
+    store: SQLiteStore, path: Path
+) -> None:
+    await commit_events(store, ev(1), ev(2), ev(3), ev(4))
+    await commit_events(store, ev(3, "job_2"), ev(5), ev(2, gate=1))  # out of order
+    await commit_events(store, ev(6), ev(6, "job_3"))  # twice in one batch: the last wins
+    assert chunks(path) == [(1, 4), (2, 5), (6, 6)]
+    expected = [ev(1), ev(2, gate=1), ev(3, "job_2"), ev(4), ev(5), ev(6, "job_3")]
+    assert (await store.load()).events["sess_1"] == expected
+    await store.close()
+    assert await reloaded(path) == expected
+
+
+async def test_a_trim_rewrites_the_chunk_it_cuts_through(store: SQLiteStore, path: Path) -> None:
+    await commit_events(store, ev(1), ev(2), ev(3))
+    await commit_events(store, ev(4), ev(5), ev(6))
+    await commit_events(store, first_seq=5)
+    assert chunks(path) == [(5, 6)]
+    await commit_events(store, first_seq=1)  # an older start does not bring events back
+    assert (await store.load()).events["sess_1"] == [ev(5), ev(6)]
+
+
+async def test_a_job_s_log_is_stored_in_chunks(store: SQLiteStore, path: Path) -> None:
+    def entry(seq: int, kind: int = 0) -> StoredJobEvent:
+        return StoredJobEvent(seq, kind, b'{"n":%d}' % seq, seq % 2)
+
+    await store.commit(Batch(job_events=[("job_1", entry(n)) for n in (1, 2, 3)]))
+    await store.commit(Batch(job_events=[("job_1", entry(3, 1)), ("job_1", entry(4))]))
+    assert chunks(path, "job_chunks") == [(1, 3), (3, 4)]
+    await store.commit(Batch(forget_jobs={"job_1"}))
+    assert chunks(path, "job_chunks") == []

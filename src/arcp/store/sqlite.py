@@ -12,6 +12,13 @@ other event of their job and kind: such a triple is stored once in ``heads`` and
 by ``head_id``. The store keeps ``heads`` in memory, so a commit maps events to ids without a
 query (a new triple is inserted in the commit's transaction) and ``load`` builds events
 without reading or decoding the shared parts once per event.
+
+Events and job-log entries are stored in chunks: a commit appends one row per session (to
+``session_chunks``) and one per job (to ``job_chunks``) holding all of that batch's entries of
+the owner, packed by :func:`_pack`. Loading a long buffer thus reads a few rows instead of one
+per event (the per-row cost of :mod:`sqlite3` dominated). An entry committed again with a seq
+already held replaces the older one: the later chunk (higher ``chunk_id``) wins on load. A trim
+deletes the chunks wholly below the new start and rewrites the one it cuts through.
 """
 
 from __future__ import annotations
@@ -20,11 +27,13 @@ import fcntl
 import gc
 import os
 import sqlite3
+import struct
 import time
 from collections.abc import Generator
 from contextlib import contextmanager
 from importlib import resources
-from itertools import starmap
+from itertools import pairwise, starmap
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast
 
@@ -68,30 +77,103 @@ def _upsert(table: str, columns: list[str]) -> str:
 
 _UPSERT_SESSION = _upsert("sessions", _SESSION_COLUMNS)
 _UPSERT_JOB = _upsert("jobs", _JOB_COLUMNS)
-_INSERT_EVENT = (
-    "INSERT OR REPLACE INTO session_events (session_id, seq, head_id, origin_seq, payload)"
-    " VALUES (?, ?, ?, ?, ?)"
-)
 _INSERT_HEAD = "INSERT INTO heads (job_id, head, gate) VALUES (?, ?, ?)"
 _SELECT_HEADS = "SELECT head_id, job_id, head, gate FROM heads"
-_UNUSED_HEADS = (
-    "SELECT head_id FROM heads WHERE head_id NOT IN (SELECT head_id FROM session_events)"
-)
-_INSERT_JOB_EVENT = (
-    "INSERT OR REPLACE INTO job_events (job_id, origin_seq, kind, payload, gate)"
-    " VALUES (?, ?, ?, ?, ?)"
-)
-_TRIM_EVENTS = "DELETE FROM session_events WHERE session_id = ? AND seq < ?"
-_TRIM_JOB_EVENTS = "DELETE FROM job_events WHERE job_id = ? AND origin_seq < ?"
 _SELECT_SESSIONS = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions ORDER BY rowid"
 _SELECT_JOBS = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs ORDER BY job_id"
-_SELECT_EVENTS = (
-    "SELECT seq, head_id, origin_seq, payload FROM session_events WHERE session_id = ? ORDER BY seq"
-)
-_SELECT_JOB_EVENTS = (
-    "SELECT origin_seq, kind, payload, gate FROM job_events WHERE job_id = ? ORDER BY origin_seq"
-)
 _SELECT_REVOCATIONS = "SELECT credential_id, job_id FROM revocations ORDER BY rowid"
+
+
+def _chunk_sql(table: str, owner: str) -> tuple[str, str, str, str, str, str]:
+    """Statements on one chunk table: insert, trim (delete, select and rewrite a cut chunk),
+    forget an owner, read every chunk in commit order."""
+    return (
+        f"INSERT INTO {table} ({owner}, first_seq, last_seq, data) VALUES (?, ?, ?, ?)",
+        # last_seq < ? implies first_seq < ?: the condition lets the index bound the scan
+        f"DELETE FROM {table} WHERE {owner} = ? AND first_seq < ? AND last_seq < ?",
+        f"SELECT chunk_id, data FROM {table} WHERE {owner} = ? AND first_seq < ?",
+        f"UPDATE {table} SET first_seq = ?, data = ? WHERE chunk_id = ?",
+        f"DELETE FROM {table} WHERE {owner} = ?",
+        f"SELECT {owner}, first_seq, last_seq, data FROM {table} ORDER BY chunk_id",
+    )
+
+
+_EVENT_SQL = _chunk_sql("session_chunks", "session_id")
+_JOB_EVENT_SQL = _chunk_sql("job_chunks", "job_id")
+
+_COUNT = struct.Struct("<I")
+_ENTRY = struct.Struct("<qqqI")
+"""A chunk is ``_COUNT`` (the number of entries), then one ``_ENTRY`` per entry, then the
+payloads one after the other. An entry is three integers and the length of its payload: for
+an event ``(seq, origin_seq, head_id)``, for a job-log entry ``(origin_seq, kind, gate)``."""
+
+_Entry = tuple[int, int, int, bytes]
+"""An entry of a chunk: its seq (``origin_seq`` for a job-log entry), two integers, payload."""
+
+_Chunk = tuple[str, int, int, bytes]
+"""A row of a chunk table: ``(owner, first_seq, last_seq, data)``."""
+
+
+def _pack(entries: list[_Entry]) -> bytes:
+    """One chunk holding ``entries`` (in this order)."""
+    pack = _ENTRY.pack
+    return b"".join(
+        [
+            _COUNT.pack(len(entries)),
+            *[pack(a, b, c, len(payload)) for a, b, c, payload in entries],
+            *[entry[3] for entry in entries],
+        ]
+    )
+
+
+def _unpack(data: bytes) -> list[_Entry]:
+    """The entries of one chunk, as :func:`_pack` got them."""
+    (count,) = _COUNT.unpack_from(data)
+    pos = end = _COUNT.size + count * _ENTRY.size
+    entries: list[_Entry] = []
+    for a, b, c, size in _ENTRY.iter_unpack(data[_COUNT.size : end]):
+        end = pos + size
+        entries.append((a, b, c, data[pos:end]))
+        pos = end
+    return entries
+
+
+def _chunks(owned: dict[str, list[_Entry]]) -> list[_Chunk]:
+    """One chunk per owner, its entries by seq; of several with one seq the last is kept."""
+    rows: list[_Chunk] = []
+    for owner, entries in owned.items():
+        if any(a[0] >= b[0] for a, b in pairwise(entries)):  # rare: sort, last write wins
+            entries = sorted({entry[0]: entry for entry in entries}.values(), key=itemgetter(0))
+        rows.append((owner, entries[0][0], entries[-1][0], _pack(entries)))
+    return rows
+
+
+def _grouped(rows: list[Any]) -> dict[str, tuple[list[bytes], bool]]:
+    """Chunk rows (in commit order) by owner: their data, and whether any two chunks hold
+    seqs out of order (then a seq may be held twice: the later chunk wins)."""
+    owners: dict[str, tuple[list[bytes], bool]] = {}
+    last: dict[str, int] = {}
+    for owner, first_seq, last_seq, data in rows:
+        held = owners.get(owner)
+        if held is None:
+            owners[owner] = ([data], False)
+        else:
+            held[0].append(data)
+            if first_seq <= last[owner]:
+                owners[owner] = (held[0], True)
+        last[owner] = max(last_seq, last.get(owner, last_seq))
+    return owners
+
+
+def _trim(conn: sqlite3.Connection, statements: tuple[str, ...], trims: list[Any]) -> None:
+    """Drop the entries of each ``(owner, first_seq)`` below ``first_seq``: delete the chunks
+    wholly below it, rewrite those it cuts through."""
+    _, delete, select, update = statements[:4]
+    conn.executemany(delete, [(owner, first, first) for owner, first in trims])
+    for owner, first in trims:
+        for chunk_id, data in conn.execute(select, (owner, first)).fetchall():
+            kept = [entry for entry in _unpack(data) if entry[0] >= first]
+            conn.execute(update, (kept[0][0], _pack(kept), chunk_id))
 
 
 _Head = tuple[str, bytes, int]
@@ -100,7 +182,7 @@ _Head = tuple[str, bytes, int]
 SWEEP_HEADS = 4096
 """A commit deletes the heads no event refers to once there are this many, and again each
 time their number has doubled since: ``heads`` stays within twice the heads in use (plus
-this), at the cost of one scan of ``session_events`` per sweep."""
+this), at the cost of one scan of ``session_chunks`` per sweep."""
 
 
 @contextmanager
@@ -245,7 +327,12 @@ class SQLiteStore:
     def _sweep(self, conn: sqlite3.Connection, ids: dict[_Head, int]) -> dict[_Head, int]:
         """Delete the heads no event refers to (in the caller's transaction); ``ids`` without
         them. A head deleted here is inserted again by the next event that needs it."""
-        unused = {head_id for (head_id,) in conn.execute(_UNUSED_HEADS)}
+        used: set[int] = set()
+        for (data,) in conn.execute("SELECT data FROM session_chunks"):
+            (count,) = _COUNT.unpack_from(data)
+            header = data[_COUNT.size : _COUNT.size + count * _ENTRY.size]
+            used.update(entry[2] for entry in _ENTRY.iter_unpack(header))
+        unused = {head_id for (head_id,) in conn.execute("SELECT head_id FROM heads")} - used
         if unused:
             conn.executemany("DELETE FROM heads WHERE head_id = ?", [(i,) for i in unused])
             ids = {head: head_id for head, head_id in ids.items() if head_id not in unused}
@@ -254,8 +341,8 @@ class SQLiteStore:
 
     def _event_rows(
         self, conn: sqlite3.Connection, events: list[tuple[str, StoredEvent]]
-    ) -> list[tuple[str, int, int, int, bytes]]:
-        """``session_events`` rows of ``events``, inserting the heads not stored yet."""
+    ) -> list[_Chunk]:
+        """``session_chunks`` rows of ``events``, inserting the heads not stored yet."""
         ids = self._head_ids
         if ids is None:
             self._read_heads(conn)
@@ -263,15 +350,18 @@ class SQLiteStore:
             assert ids is not None
         if len(ids) >= self._sweep_at:
             ids = self._head_ids = self._sweep(conn, ids)
-        rows: list[tuple[str, int, int, int, bytes]] = []
-        append, get = rows.append, ids.get
+        owned: dict[str, list[_Entry]] = {}
+        get = ids.get
         for sid, e in events:
             head = (e.job_id, e.head, e.gate)
             head_id = get(head)
             if head_id is None:
                 head_id = ids[head] = cast(int, conn.execute(_INSERT_HEAD, head).lastrowid)
-            append((sid, e.seq, head_id, e.origin_seq, e.payload))
-        return rows
+            entries = owned.get(sid)
+            if entries is None:
+                entries = owned[sid] = []
+            entries.append((e.seq, e.origin_seq, head_id, e.payload))
+        return _chunks(owned)
 
     async def commit(self, batch: Batch) -> None:
         """Apply ``batch`` in one transaction, in the order :class:`Batch` documents.
@@ -330,19 +420,23 @@ class SQLiteStore:
                 conn.executemany(_UPSERT_SESSION, sessions)
                 conn.executemany(_UPSERT_JOB, jobs)
                 if batch.events:
-                    conn.executemany(_INSERT_EVENT, self._event_rows(conn, batch.events))
-                conn.executemany(
-                    _INSERT_JOB_EVENT,
-                    [(jid, e.origin_seq, e.kind, e.payload, e.gate) for jid, e in batch.job_events],
-                )
-                conn.executemany(_TRIM_EVENTS, [(s[0], s[5]) for s in sessions])
-                conn.executemany(_TRIM_JOB_EVENTS, [(j[0], j[19]) for j in jobs])
+                    conn.executemany(_EVENT_SQL[0], self._event_rows(conn, batch.events))
+                if batch.job_events:
+                    logs: dict[str, list[_Entry]] = {}
+                    for jid, e in batch.job_events:
+                        entries = logs.get(jid)
+                        if entries is None:
+                            entries = logs[jid] = []
+                        entries.append((e.origin_seq, e.kind, e.gate, e.payload))
+                    conn.executemany(_JOB_EVENT_SQL[0], _chunks(logs))
+                _trim(conn, _EVENT_SQL, [(s[0], s[5]) for s in sessions])
+                _trim(conn, _JOB_EVENT_SQL, [(j[0], j[19]) for j in jobs])
                 forget_sessions = [(sid,) for sid in batch.forget_sessions]
                 conn.executemany("DELETE FROM sessions WHERE session_id = ?", forget_sessions)
-                conn.executemany("DELETE FROM session_events WHERE session_id = ?", forget_sessions)
+                conn.executemany(_EVENT_SQL[4], forget_sessions)
                 forget_jobs = [(jid,) for jid in batch.forget_jobs]
                 conn.executemany("DELETE FROM jobs WHERE job_id = ?", forget_jobs)
-                conn.executemany("DELETE FROM job_events WHERE job_id = ?", forget_jobs)
+                conn.executemany(_JOB_EVENT_SQL[4], forget_jobs)
                 conn.executemany(
                     "INSERT OR IGNORE INTO revocations (credential_id, job_id) VALUES (?, ?)",
                     [(r.credential_id, r.job_id) for r in batch.revocations_added],
@@ -358,7 +452,7 @@ class SQLiteStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, struct.error) as exc:  # struct: a value that cannot be packed
             raise StoreError(f"{self._path}: commit failed: {exc}") from exc
 
     async def load(self) -> Snapshot:
@@ -367,7 +461,7 @@ class SQLiteStore:
         try:
             with _gc_paused():
                 return self._load(conn)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, struct.error) as exc:
             raise StoreError(f"{self._path}: load failed: {exc}") from exc
         except KeyError as exc:  # only heads[head_id] raises it
             raise StoreError(f"{self._path}: load failed: an event has no head {exc}") from None
@@ -375,23 +469,48 @@ class SQLiteStore:
     def _load(self, conn: sqlite3.Connection) -> Snapshot:
         snapshot = Snapshot()
         heads = self._read_heads(conn)
+        chunks = _grouped(conn.execute(_EVENT_SQL[5]).fetchall())
+        start, entry_size = _COUNT.size, _ENTRY.size
+        count_of, entries_of = _COUNT.unpack_from, _ENTRY.iter_unpack
         for row in conn.execute(_SELECT_SESSIONS).fetchall():
             session = StoredSession(
                 row[0], row[1], loads(row[2]), row[3], row[4], row[5], row[6], row[7], row[8],
                 loads(row[9]),
             )  # fmt: skip
             snapshot.sessions.append(session)
-            events = [
-                StoredEvent(seq, job_id, origin_seq, head, payload, gate)
-                for seq, head_id, origin_seq, payload in conn.execute(_SELECT_EVENTS, row[:1])
-                for job_id, head, gate in (heads[head_id],)
-            ]
-            if events:
-                snapshot.events[row[0]] = events
+            held = chunks.get(row[0])
+            if held is None:
+                continue
+            events: list[StoredEvent] = []
+            append = events.append
+            for data in held[0]:
+                pos = end = start + count_of(data)[0] * entry_size
+                for seq, origin_seq, head_id, size in entries_of(data[start:end]):
+                    end = pos + size
+                    job_id, head, gate = heads[head_id]
+                    append(StoredEvent(seq, job_id, origin_seq, head, data[pos:end], gate))
+                    pos = end
+            if held[1]:  # seqs out of order across chunks: sort, the later chunk wins
+                by_seq = {event.seq: event for event in events}
+                events = [by_seq[seq] for seq in sorted(by_seq)]
+            snapshot.events[row[0]] = events
+        logs = _grouped(conn.execute(_JOB_EVENT_SQL[5]).fetchall())
         for row in conn.execute(_SELECT_JOBS).fetchall():
             snapshot.jobs.append(_job(row))
-            entries = list(starmap(StoredJobEvent, conn.execute(_SELECT_JOB_EVENTS, row[:1])))
-            if entries:
-                snapshot.job_events[row[0]] = entries
+            held = logs.get(row[0])
+            if held is None:
+                continue
+            entries: list[StoredJobEvent] = []
+            add = entries.append
+            for data in held[0]:
+                pos = end = start + count_of(data)[0] * entry_size
+                for origin_seq, kind, gate, size in entries_of(data[start:end]):
+                    end = pos + size
+                    add(StoredJobEvent(origin_seq, kind, data[pos:end], gate))
+                    pos = end
+            if held[1]:
+                by_origin = {entry.origin_seq: entry for entry in entries}
+                entries = [by_origin[seq] for seq in sorted(by_origin)]
+            snapshot.job_events[row[0]] = entries
         snapshot.revocations = list(starmap(StoredRevocation, conn.execute(_SELECT_REVOCATIONS)))
         return snapshot

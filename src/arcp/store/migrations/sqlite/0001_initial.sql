@@ -27,16 +27,22 @@ CREATE TABLE heads (
     gate    INTEGER NOT NULL
 );
 
--- A session's buffered events (§6.3 resume, §6.5 ack), framed as sent (§8.3): the envelope
--- middle, job and gate through heads, then the event's own seq, origin_seq and payload.
-CREATE TABLE session_events (
+-- A session's buffered events (§6.3 resume, §6.5 ack), framed as sent (§8.3), in chunks: a
+-- commit appends one row per session holding that batch's events of the session, packed by
+-- arcp.store.sqlite (each entry: seq, origin_seq, head_id, payload). The envelope middle, job
+-- and gate come through heads. An event committed again with a seq already held replaces the
+-- older one: among chunks, the highest chunk_id (the latest commit) wins. first_seq and
+-- last_seq are the lowest and highest seq in the chunk; a trim deletes the chunks wholly
+-- below a session's first_seq and rewrites the one it cuts through.
+CREATE TABLE session_chunks (
+    chunk_id   INTEGER PRIMARY KEY,
     session_id TEXT NOT NULL,
-    seq        INTEGER NOT NULL,
-    head_id    INTEGER NOT NULL,
-    origin_seq INTEGER NOT NULL,
-    payload    BLOB NOT NULL,
-    PRIMARY KEY (session_id, seq)
-) WITHOUT ROWID;
+    first_seq  INTEGER NOT NULL,
+    last_seq   INTEGER NOT NULL,
+    data       BLOB NOT NULL
+);
+
+CREATE INDEX session_chunks_owner ON session_chunks (session_id, first_seq);
 
 -- One row per job (§7). Several rows may share (principal, idempotency_key): the
 -- runtime decides what a key means (§7.2); the store only keeps the last write per job.
@@ -67,15 +73,17 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_idempotency ON jobs (principal, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 
--- A job's own log in the origin coordinate (§7.6).
-CREATE TABLE job_events (
+-- A job's own log in the origin coordinate (§7.6), in chunks like session_chunks: one row
+-- per job and commit, each entry packed as origin_seq, kind, gate, payload.
+CREATE TABLE job_chunks (
+    chunk_id   INTEGER PRIMARY KEY,
     job_id     TEXT NOT NULL,
-    origin_seq INTEGER NOT NULL,
-    kind       INTEGER NOT NULL,
-    payload    BLOB NOT NULL,
-    gate       INTEGER NOT NULL,
-    PRIMARY KEY (job_id, origin_seq)
-) WITHOUT ROWID;
+    first_seq  INTEGER NOT NULL,
+    last_seq   INTEGER NOT NULL,
+    data       BLOB NOT NULL
+);
+
+CREATE INDEX job_chunks_owner ON job_chunks (job_id, first_seq);
 
 -- Credentials still to be revoked upstream (§9.8.2); rowid keeps insertion order.
 CREATE TABLE revocations (
