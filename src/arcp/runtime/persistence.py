@@ -47,9 +47,16 @@ class Persister:
             await self.flush()
 
     async def flush(self) -> None:
-        """Commit every change recorded so far (waits for a commit already under way)."""
-        if not self.journal and not self._lock.locked():
+        """Commit every change recorded so far (waits for a commit already under way).
+
+        The commit itself is shielded: a caller cancelled meanwhile (a writer whose
+        connection closed) must not abandon a batch already taken from the journal.
+        """
+        if not self.journal and not self._lock.locked() and self._failed is None:
             return
+        await asyncio.shield(self._commit())
+
+    async def _commit(self) -> None:
         async with self._lock:
             if not self.journal and self._failed is None:
                 return
