@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from arcp.client import Client
@@ -32,10 +33,7 @@ async def test_a_failed_commit_is_retried_with_the_next_batch(gates: Gates, capl
     store = FlakyStore(failures=3)
     runtime = build_runtime(gates, store=store)
     ours, theirs = memory_pair()
-    serving = runtime.serve(theirs)
-    import asyncio
-
-    task = asyncio.ensure_future(serving)
+    task = asyncio.ensure_future(runtime.serve(theirs))
     async with Client.connect(ours, token="t", auto_ack=False) as client:
         job = await client.submit("chatty", {"n": 50})
         assert await job.result() == {"count": 50}
@@ -48,3 +46,29 @@ async def test_a_failed_commit_is_retried_with_the_next_batch(gates: Gates, capl
     (session,) = snapshot.sessions
     seqs = [event.seq for event in snapshot.events[session.session_id]]
     assert seqs == list(range(1, last + 1))
+
+
+class SlowStore(MemoryStore):
+    """A memory store whose commits take a while (a remote database)."""
+
+    async def commit(self, batch: Batch) -> None:
+        await asyncio.sleep(0.05)
+        await super().commit(batch)
+
+
+async def test_a_caller_cancelled_mid_commit_does_not_lose_the_batch() -> None:
+    """A connection's writer may be cancelled while it waits for a commit (its peer went
+    away); the batch it started must still reach the store (§6.3: nothing sent is lost)."""
+    from arcp.protocol.journal import Journal
+    from arcp.runtime.persistence import Persister
+    from arcp.store import StoredRevocation
+
+    store = SlowStore()
+    journal = Journal(lambda: 0.0)
+    persister = Persister(store, journal)
+    journal.revocation_added("cred_1", "job_1")
+    writer = asyncio.ensure_future(persister.flush())
+    await asyncio.sleep(0.01)
+    writer.cancel()
+    await persister.flush()  # waits for the commit under way
+    assert (await store.load()).revocations == [StoredRevocation("cred_1", "job_1")]
