@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from arcp.cluster.mirror import Mirror
 from arcp.ids import new_id
 from arcp.protocol.event_frames import JobEventLog
-from arcp.protocol.job_requests import ListQuery, send_jobs, send_subscribed
+from arcp.protocol.job_requests import ListQuery, answer_cancel, send_jobs, send_subscribed
 from arcp.protocol.job_table import JobRecord, decode_cursor
 from arcp.protocol.recovery import record_of
 from arcp.protocol.replay_buffer import EventItem
@@ -27,7 +27,6 @@ from arcp_gen.errors import (
     DuplicateKeyError,
     InternalError,
     JobNotFoundError,
-    PermissionDeniedError,
     ResumeWindowExpiredError,
 )
 from arcp_gen.messages import (
@@ -215,25 +214,11 @@ class ClusterRequests:
         job_id = message.job_id or message.payload.job_id
         assert job_id is not None
         stored = await self.node.db.job(job_id)
-        allowed = stored is not None and stored.origin_session_id == session.session_id
-        log.info(
-            "audit: principal %r cancel %s on another node: %s",
-            session.principal,
-            job_id,
-            "allowed" if allowed else "denied",
-        )
-        if stored is None or stored.principal != session.principal:
-            raise JobNotFoundError("no such job", details={"job_id": job_id})
-        if not allowed:
-            raise PermissionDeniedError("only the submitting session may cancel a job")
-        session.control(
-            "job.cancelled",
-            {"request_id": message.id, "job_id": job_id},
-            job_id=job_id,
-            trace_id=stored.trace_id,
-        )
+        visible = stored is not None and stored.principal == session.principal
+        origin = stored.origin_session_id if stored is not None and visible else None
+        reason = answer_cancel(session, message, job_id, origin, stored.trace_id if stored else "")
+        assert stored is not None
         if stored.outcome is None:
-            reason = message.payload.reason or "cancelled by the client"
             await self.node.db.notify("arcp_cancel", f"{job_id} {reason}")
 
     async def _list(self, session: RuntimeSession, message: SessionListJobsMessage) -> None:

@@ -40,7 +40,15 @@ from arcp_gen.messages import (
 if TYPE_CHECKING:
     from arcp.protocol.runtime_core import RuntimeCore
 
-__all__ = ["JobRequests", "ListQuery", "attach", "reduce_trace_id", "send_jobs", "send_subscribed"]
+__all__ = [
+    "JobRequests",
+    "ListQuery",
+    "answer_cancel",
+    "attach",
+    "reduce_trace_id",
+    "send_jobs",
+    "send_subscribed",
+]
 
 log = logging.getLogger("arcp.runtime")
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
@@ -65,6 +73,35 @@ def attach(session: RuntimeSession, job: JobRecord, replay: list[EventItem]) -> 
         session.subscriptions.add(job.job_id)
         if session.journal is not None:
             session.journal.session(session)
+
+
+def answer_cancel(
+    session: RuntimeSession,
+    message: JobCancelMessage,
+    job_id: str,
+    origin_session_id: str | None,
+    trace_id: str,
+) -> str:
+    """Audit a cancel, refuse it or queue ``job.cancelled`` (§7.4); returns the reason the
+    job ends with. ``origin_session_id`` is None when the job is not visible to the caller."""
+    allowed = origin_session_id == session.session_id
+    log.info(
+        "audit: principal %r cancel %s: %s",
+        session.principal,
+        job_id,
+        "allowed" if allowed else "denied",
+    )
+    if origin_session_id is None:
+        raise JobNotFoundError("no such job", details={"job_id": job_id})
+    if not allowed:
+        raise PermissionDeniedError("only the submitting session may cancel a job")
+    session.control(
+        "job.cancelled",
+        {"request_id": message.id, "job_id": job_id},
+        job_id=job_id,
+        trace_id=trace_id,
+    )
+    return message.payload.reason or "cancelled by the client"
 
 
 def send_subscribed(
@@ -243,26 +280,11 @@ class JobRequests:
         if job_id is None:
             raise InvalidRequestError("job.cancel needs a job_id")
         job = self.core.jobs.visible(job_id, session.principal)
-        allowed = job is not None and job.origin_session_id == session.session_id
-        log.info(
-            "audit: principal %r cancel %s: %s",
-            session.principal,
-            job_id,
-            "allowed" if allowed else "denied",
-        )
-        if job is None:
-            if self.core.clustered:
-                return [AskCluster(None, session, message)]
-            raise JobNotFoundError("no such job", details={"job_id": job_id})
-        if not allowed:
-            raise PermissionDeniedError("only the submitting session may cancel a job")
-        session.control(
-            "job.cancelled",
-            {"request_id": message.id, "job_id": job_id},
-            job_id=job_id,
-            trace_id=job.trace_id,
-        )
-        reason = message.payload.reason or "cancelled by the client"
+        if job is None and self.core.clustered:
+            return [AskCluster(None, session, message)]
+        origin = job.origin_session_id if job is not None else None
+        reason = answer_cancel(session, message, job_id, origin, job.trace_id if job else "")
+        assert job is not None
         if self.core.fail(job, JobCancelledError(reason, retryable=False), "cancelled", now):
             return [StopJob(job)]
         return []
