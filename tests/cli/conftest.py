@@ -8,9 +8,12 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
+
+from arcp_gen.messages import JobEventMessage
+from arcp_gen.models import ProgressEvent
 
 ARCP = [sys.executable, "-m", "arcp"]
 TOKEN = "cli-token"
@@ -52,6 +55,26 @@ async def arcp(url: str, *args: str, token: str = TOKEN) -> Done:
 
 
 _DRAINS: set[asyncio.Future[bytes]] = set()
+
+
+@dataclass
+class ProgressSeen:
+    """What a client saw of a ``progress`` job: each event's seq and step, in order."""
+
+    seqs: list[int] = field(default_factory=lambda: [])
+    steps: list[int] = field(default_factory=lambda: [])
+
+    def add(self, event: JobEventMessage) -> int:
+        """Record one event (it must be a progress event); returns how many were seen."""
+        assert isinstance(event.payload, ProgressEvent)
+        self.seqs.append(event.event_seq)
+        self.steps.append(int(event.payload.body.current))
+        return len(self.seqs)
+
+    def assert_gap_free(self) -> None:
+        """§8.3: consecutive event_seq values, and the job's steps 1, 2, 3, ... in order."""
+        assert self.seqs == list(range(self.seqs[0], self.seqs[0] + len(self.seqs)))
+        assert self.steps == list(range(1, len(self.steps) + 1))
 
 
 async def start_serve(port: int, *args: str) -> asyncio.subprocess.Process:

@@ -18,7 +18,7 @@ from arcp.transport.base import Transport
 from arcp.transport.websocket import WebSocketTransport, connect_websocket
 from arcp_gen.errors import InternalError, JobCancelledError
 from arcp_gen.models import ProgressEvent
-from tests.cli.conftest import free_port, start_serve
+from tests.cli.conftest import ProgressSeen, free_port, start_serve
 
 
 @asynccontextmanager
@@ -63,21 +63,16 @@ async def test_a_job_submitted_through_a_is_followed_listed_subscribed_and_cance
         async with Client.connect(dialer, token="t") as client:
             session = client.session_id
             job = await client.submit("progress", {"n": 100_000, "delay_ms": 5})
-            seqs: list[int] = []
-            steps: list[int] = []
+            seen = ProgressSeen()
             async for event in job:
-                assert isinstance(event.payload, ProgressEvent)
-                seqs.append(event.event_seq)
-                steps.append(int(event.payload.body.current))
-                if len(seqs) == 20:
+                count = seen.add(event)
+                if count == 20:
                     dialer.move_to(url_b)  # §6.3: resume through the other node
-                if len(seqs) == 60:
+                if count == 60:
                     break
             assert client.session_id == session
             assert dialer.url == url_b and len(dialer.ends) == 2
-            # §8.3: one gap-free stream across the move, the job's steps in order.
-            assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
-            assert steps == list(range(1, len(steps) + 1))
+            seen.assert_gap_free()  # §8.3: one stream across the move
 
             # §6.6: node B lists the job running on node A.
             listed = {entry.job_id: entry async for entry in client.list_jobs()}
@@ -149,12 +144,12 @@ async def test_a_node_killed_mid_job_ends_it_for_a_session_on_another_node(
             dialer = Dialer(url_a)
             async with Client.connect(dialer, token="t") as client:
                 job = await client.submit("progress", {"n": 100_000, "delay_ms": 5})
-                seqs: list[int] = []
+                seen = ProgressSeen()
                 async for event in job:
-                    seqs.append(event.event_seq)
-                    if len(seqs) == 10:
+                    count = seen.add(event)
+                    if count == 10:
                         dialer.move_to(url_b)
-                    if len(seqs) == 40:
+                    if count == 40:
                         proc_a.send_signal(signal.SIGKILL)
                         await proc_a.wait()
                         proc_a, _ = await start_node(postgres_dsn, "a", port_a)
@@ -164,8 +159,8 @@ async def test_a_node_killed_mid_job_ends_it_for_a_session_on_another_node(
                     assert err.retryable
                 else:
                     raise AssertionError("the interrupted job did not fail")
-                assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
-                assert client.last_event_seq == seqs[-1] + 1
+                seen.assert_gap_free()
+                assert client.last_event_seq == seen.seqs[-1] + 1
     finally:
         proc_a.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc_a.wait(), 30)
@@ -183,23 +178,19 @@ async def test_a_node_restarted_gracefully_keeps_following_remote_jobs(
             dialer = Dialer(url_a)
             async with Client.connect(dialer, token="t") as client:
                 job = await client.submit("progress", {"n": 100_000, "delay_ms": 5})
-                seqs: list[int] = []
-                steps: list[int] = []
+                seen = ProgressSeen()
                 async for event in job:
-                    assert isinstance(event.payload, ProgressEvent)
-                    seqs.append(event.event_seq)
-                    steps.append(int(event.payload.body.current))
-                    if len(seqs) == 10:
+                    count = seen.add(event)
+                    if count == 10:
                         dialer.move_to(url_b)
-                    if len(seqs) == 30:
+                    if count == 30:
                         proc_b.send_signal(signal.SIGTERM)
                         await proc_b.wait()
                         proc_b, _ = await start_node(postgres_dsn, "b", port_b)
-                    if len(dialer.ends) >= 3 and len(seqs) >= 60:
+                    if len(dialer.ends) >= 3 and count >= 60:
                         break  # resumed through the restarted node, and streaming on
                 assert len(dialer.ends) >= 3
-                assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
-                assert steps == list(range(1, len(steps) + 1))
+                seen.assert_gap_free()
                 await client.cancel(job.job_id)
         finally:
             proc_b.send_signal(signal.SIGTERM)
