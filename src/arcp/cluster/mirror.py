@@ -50,9 +50,8 @@ class Mirror:
 
     def deliver(self, entries: list[StoredJobEvent]) -> None:
         """Push ``entries`` (oldest first) to every observer that has not had them yet."""
-        heads = self.log.heads
         for entry in entries:
-            item = (entry.origin_seq, heads[entry.kind], entry.payload, entry.gate)
+            item = self.log.item(entry.origin_seq, entry.kind, entry.payload, entry.gate)
             for session_id, (session, cursor) in list(self.observers.items()):
                 if self.job_id not in session.subscriptions:  # job.unsubscribe (§7.6)
                     del self.observers[session_id]

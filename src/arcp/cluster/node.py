@@ -19,6 +19,7 @@ from typing import Any
 from arcp.cluster.database import ClusterDatabase
 from arcp.cluster.mirror import Mirror
 from arcp.cluster.requests import ClusterRequests
+from arcp.protocol.job_requests import attach
 from arcp.protocol.job_table import JobRecord
 from arcp.protocol.journal import job_id_of_head
 from arcp.protocol.recovery import restore_sessions
@@ -98,13 +99,8 @@ class ClusterNode:
         await self.db.listen(self._notified, self._missed_notifications)
         for session in list(self.core.sessions.values()):
             remote = session.subscriptions - self.core.jobs.jobs.keys()
-            if not remote:
-                continue
-            cursors = await self.db.cursors(session.session_id)
-            seen = _seen_in_buffer(session)
-            for job_id in sorted(remote):
-                cursor = max(cursors.get(job_id, 0), seen.get(job_id, 0))
-                await self.observe(session, job_id, cursor)
+            if remote:
+                await self._follow_again(session, remote)
 
     async def aclose(self) -> None:
         """Record how far each session here saw each remote job, stop background work."""
@@ -252,37 +248,45 @@ class ClusterNode:
             session.buffer.first_seq,
             session.buffer.last_seq,
         )
-        cursors = await self.db.cursors(session_id)
-        seen: dict[str, int] = {}
-        for event in events:
-            seen[event.job_id] = max(seen.get(event.job_id, 0), event.origin_seq)
-        observed = set(cursors) | set(stored.subscriptions)
+        observed = set(stored.subscriptions)
         for job in await self.db.jobs_of_session(session_id):
             if job.outcome is None:
                 observed.add(job.job_id)
-        for job_id in sorted(observed):
-            cursor = max(cursors.get(job_id, 0), seen.get(job_id, 0))
-            await self.observe(session, job_id, cursor)
+        await self._follow_again(session, observed)
+
+    async def _follow_again(self, session: RuntimeSession, job_ids: set[str]) -> None:
+        """Follow the jobs a session observed before it came here (or this node restarted),
+        each from the newest of its recorded cursor and what its buffer holds."""
+        cursors = await self.db.cursors(session.session_id)
+        seen = _seen_in_buffer(session)
+        for job_id in sorted(job_ids | cursors.keys()):
+            local = self.core.jobs.jobs.get(job_id)
+            if local is not None and (
+                local.origin is session or session.session_id in local.subscribers
+            ):
+                continue  # restored with its link already
+            await self.observe(session, job_id, max(cursors.get(job_id, 0), seen.get(job_id, 0)))
 
     async def observe(self, session: RuntimeSession, job_id: str, cursor: int) -> None:
         """Deliver ``job_id``'s entries after ``cursor`` to ``session``, then follow it live."""
         local = self.core.jobs.jobs.get(job_id)
         if local is not None:
-            for item in local.log.after(cursor):
-                if session.accepts(item[3]):
-                    session.push_event(item)
-            if not local.terminal:
-                local.subscribers[session.session_id] = session
-                session.subscriptions.add(job_id)
-            else:
+            attach(session, local, list(local.log.after(cursor)))
+            if local.terminal:
                 session.subscriptions.discard(job_id)
             return
         stored = await self.db.job(job_id)
         if stored is None:
             session.subscriptions.discard(job_id)
             return
+        self.follow_remote(session, job_id, stored.trace_id, cursor)
+
+    def follow_remote(
+        self, session: RuntimeSession, job_id: str, trace_id: str, cursor: int
+    ) -> None:
+        """Re-stamp another node's job into ``session`` from after ``cursor`` (§8.3)."""
         mirror = self.mirrors.get(job_id)
         if mirror is None:
-            mirror = self.mirrors[job_id] = Mirror(job_id, stored.trace_id)
+            mirror = self.mirrors[job_id] = Mirror(job_id, trace_id)
         mirror.observe(session, cursor)
         self.pull(mirror)

@@ -12,7 +12,6 @@ import hmac
 import logging
 from typing import TYPE_CHECKING, Any
 
-from arcp.cluster.mirror import Mirror
 from arcp.ids import new_id
 from arcp.protocol.event_frames import JobEventLog
 from arcp.protocol.job_requests import ListQuery, answer_cancel, send_jobs, send_subscribed
@@ -44,6 +43,11 @@ if TYPE_CHECKING:
 __all__ = ["ClusterRequests"]
 
 log = logging.getLogger("arcp.cluster")
+
+
+def _record(stored: StoredJob) -> JobRecord:
+    """Another node's job as a read-only record (its log holds no entries here)."""
+    return record_of(stored, JobEventLog(stored.job_id, stored.trace_id, 0), None, None)
 
 
 class ClusterRequests:
@@ -172,7 +176,7 @@ class ClusterRequests:
         """Another node's job as a read-only record, if ``session`` may observe it (§14)."""
         stored = await self.node.db.job(job_id)
         if stored is not None:
-            job = record_of(stored, JobEventLog(job_id, stored.trace_id, 0), None, None)
+            job = _record(stored)
             policy = self.node.core.jobs.observer_policy
             if stored.principal == session.principal or (
                 policy is not None and policy(session.principal, job)
@@ -189,25 +193,20 @@ class ClusterRequests:
         if not job.terminal and p.job_id in session.subscriptions:  # already streaming
             send_subscribed(session, message, job, replay)
             return
+        item = job.log.item
         if p.history:
-            heads = job.log.heads
             for entry in await self.node.db.job_events(p.job_id, p.from_event_seq or 0):
                 if session.accepts(entry.gate):
-                    replay.append((entry.origin_seq, heads[entry.kind], entry.payload, entry.gate))
+                    replay.append(item(entry.origin_seq, entry.kind, entry.payload, entry.gate))
                 cursor = max(cursor, entry.origin_seq)
         if job.terminal and not replay:
             last = await self.node.db.job_events(p.job_id, job.log.last_origin_seq - 1)
-            heads = job.log.heads
-            replay = [(e.origin_seq, heads[e.kind], e.payload, e.gate) for e in last[-1:]]
+            replay = [item(e.origin_seq, e.kind, e.payload, e.gate) for e in last[-1:]]
         send_subscribed(session, message, job, replay)
-        for item in replay:
-            session.push_event(item)
+        for entry_item in replay:
+            session.push_event(entry_item)
         if not job.terminal:
-            mirror = self.node.mirrors.get(p.job_id)
-            if mirror is None:
-                mirror = self.node.mirrors[p.job_id] = Mirror(p.job_id, job.trace_id)
-            mirror.observe(session, cursor)
-            self.node.pull(mirror)
+            self.node.follow_remote(session, p.job_id, job.trace_id, cursor)
 
     async def _cancel(self, session: RuntimeSession, message: JobCancelMessage) -> None:
         """Cancel a job running on another node: the cancel travels there (§7.4)."""
@@ -234,11 +233,7 @@ class ClusterRequests:
             after_job_id=after,
             limit=query.limit + 1,
         )
-        jobs = [
-            self.node.core.jobs.jobs.get(row.job_id)
-            or record_of(row, JobEventLog(row.job_id, row.trace_id, 0), None, None)
-            for row in rows
-        ]
+        jobs = [self.node.core.jobs.jobs.get(row.job_id) or _record(row) for row in rows]
         more = len(jobs) > query.limit
         jobs = jobs[: query.limit]
         send_jobs(session, message.id, jobs, jobs[-1] if more else None)

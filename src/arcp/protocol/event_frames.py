@@ -156,6 +156,11 @@ class JobEventLog:
         self.last_origin_seq = origin_seq
         return item
 
+    def item(self, origin_seq: int, kind: int, payload: bytes, gate: int) -> EventItem:
+        """An entry of this job read back from a store (``kind``: 0 event, 1 result, 2 error),
+        not recorded in the log."""
+        return (origin_seq, self.heads[kind], payload, gate)
+
     def local_item(self, payload: bytes) -> EventItem:
         """A ``job.event`` for one session only (e.g. back-pressure), not kept in the log."""
         return (0, self.heads[0], payload, GATE_NONE)

@@ -121,7 +121,7 @@ def restore_jobs(
             finished_at = now - ago
         log: JobEventLog = new_log(stored.job_id, stored.trace_id)
         for entry in snapshot.job_events.get(stored.job_id, []):
-            log.items.append((entry.origin_seq, log.heads[entry.kind], entry.payload, entry.gate))
+            log.items.append(log.item(entry.origin_seq, entry.kind, entry.payload, entry.gate))
         origin = sessions.get(stored.origin_session_id)
         jobs.append(record_of(stored, log, origin, finished_at))
     by_id = {job.job_id: job for job in jobs}
