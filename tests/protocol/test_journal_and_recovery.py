@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from arcp.protocol.event_frames import JobEventLog
 from arcp.protocol.journal import Journal, job_id_of_head
 from arcp.protocol.recovery import restore_sessions
 from arcp.protocol.runtime_session import RuntimeSession, hash_resume_token
@@ -103,3 +106,27 @@ async def test_a_memory_store_round_trips_a_journal_batch() -> None:
     snapshot = await store.load()
     assert [s.session_id for s in snapshot.sessions] == ["sess_1"]
     assert [e.payload for e in snapshot.events["sess_1"]] == [b"{}"]
+
+
+def test_a_restored_job_log_is_read_only_when_first_used() -> None:
+    """§7.6: a restart restores every job's log, but only reads one when a subscriber asks
+    for its history (or the job logs again); restored entries stay older than new ones."""
+    read: list[int] = []
+
+    def stored() -> Iterator[tuple[int, int, bytes, int]]:
+        for seq in (1, 2):
+            read.append(seq)
+            yield seq, 0, b'{"n":%d}' % seq, 0
+
+    log = JobEventLog("job_7", "t", 100)
+    log.restore(stored())
+    log.last_origin_seq = 2
+    assert read == []
+    log.terminal_item(3, b'{"ok":true}', error=False)
+    assert read == [1, 2]
+    assert [(seq, head == log.heads[0]) for seq, head, _, _ in log.items] == [
+        (1, True),
+        (2, True),
+        (3, False),
+    ]
+    assert log.first_origin_seq == 1

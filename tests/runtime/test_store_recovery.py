@@ -13,6 +13,7 @@ import copy
 import pickle
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,8 @@ import pytest
 from arcp.client import Client
 from arcp.runtime import JobContext, Runtime
 from arcp.runtime.credentials import InProcessProvisioner
-from arcp.store import MemoryStore
+from arcp.store import MemoryStore, Store
+from arcp.store.sqlite import SQLiteStore
 from arcp.transport.base import Transport
 from arcp.transport.memory import MemoryTransport, memory_pair
 from arcp_gen.errors import DuplicateKeyError, InternalError
@@ -125,15 +127,23 @@ async def test_idempotency_keys_outlive_a_restart(gates: Gates) -> None:
                 await client.submit("echo", 2, idempotency_key="k-1")
 
 
-async def test_jobs_are_listed_and_replayed_after_a_restart(gates: Gates) -> None:
-    """§6.6, §7.6: finished jobs stay listed for the window and their history replays."""
-    store = MemoryStore()
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_jobs_are_listed_and_replayed_after_a_restart(
+    gates: Gates, kind: str, tmp_path: Path
+) -> None:
+    """§6.6, §7.6: finished jobs stay listed for the window and their history replays (a
+    SQLite store hands the log back undecoded until this subscriber reads it)."""
+
+    def make() -> Store:
+        return MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "state.sqlite3")
+
+    store = make()
     async with site(build_runtime(gates, store=store)) as s:
         async with s.connect() as client:
             job = await client.submit("chatty", {"n": 3})
             await job.result()
         await s.runtime.aclose()
-        s.restart(build_runtime(gates, store=store))
+        s.restart(build_runtime(gates, store=store if kind == "memory" else make()))
         async with s.connect() as client:
             listed = [entry async for entry in client.list_jobs()]
             assert [entry.job_id for entry in listed] == [job.job_id]

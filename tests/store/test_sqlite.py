@@ -26,6 +26,7 @@ from arcp.store import (
 )
 from arcp.store import sqlite as sqlite_store
 from arcp.store.sqlite import SQLiteStore
+from tests.store.test_contract import job
 
 _CHILD = """
 import asyncio, sys, time
@@ -399,3 +400,22 @@ async def test_a_job_s_log_is_stored_in_chunks(store: SQLiteStore, path: Path) -
     assert chunks(path, "job_chunks") == [(1, 3), (3, 4)]
     await store.commit(Batch(forget_jobs={"job_1"}))
     assert chunks(path, "job_chunks") == []
+
+
+async def test_a_job_s_log_is_decoded_on_first_use(store: SQLiteStore, path: Path) -> None:
+    """§7.6: ``load`` hands a job's log back undecoded; read, it holds what was committed,
+    an entry committed again in its later form."""
+
+    def entry(seq: int, kind: int = 0) -> StoredJobEvent:
+        return StoredJobEvent(seq, kind, b'{"n":%d}' % seq, seq % 2)
+
+    await store.commit(
+        Batch(jobs={"job_1": job()}, job_events=[("job_1", entry(n)) for n in (1, 2, 3)])
+    )
+    await store.commit(Batch(job_events=[("job_1", entry(3, 1)), ("job_1", entry(4))]))
+    log = (await store.load()).job_events["job_1"]
+    assert not isinstance(log, list)
+    expected = [entry(1), entry(2), entry(3, 1), entry(4)]
+    assert list(log) == expected
+    assert log == expected
+    assert (len(log), log[-1], log[1:3]) == (4, entry(4), expected[1:3])

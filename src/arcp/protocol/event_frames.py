@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -132,15 +132,37 @@ class JobEventLog:
     no live submitting session the log keeps counting on its own.
     """
 
-    __slots__ = ("heads", "items", "last_origin_seq")
+    __slots__ = ("_items", "_stored", "heads", "last_origin_seq")
 
     def __init__(self, job_id: str, trace_id: str, limit: int) -> None:
         ids = b',"trace_id":' + orjson.dumps(trace_id) + b',"job_id":' + orjson.dumps(job_id)
         self.heads: tuple[bytes, bytes, bytes] = tuple(  # type: ignore[assignment]
             b',"type":"' + t.encode() + b'"' + ids + b',"event_seq":' for t in _MESSAGE_TYPES
         )
-        self.items: deque[EventItem] = deque(maxlen=limit)
+        self._items: deque[EventItem] = deque(maxlen=limit)
+        self._stored: Iterable[tuple[int, int, bytes, int]] | None = None
         self.last_origin_seq = 0
+
+    @property
+    def items(self) -> deque[EventItem]:
+        """The logged entries, oldest first (entries read back from a store included)."""
+        stored = self._stored
+        if stored is not None:
+            self._stored = None
+            heads = self.heads
+            self._items.extend(
+                (seq, heads[kind], payload, gate) for seq, kind, payload, gate in stored
+            )
+        return self._items
+
+    def restore(self, stored: Iterable[tuple[int, int, bytes, int]]) -> None:
+        """Entries read back from a store, as ``(origin_seq, kind, payload, gate)`` (``kind``:
+        0 event, 1 result, 2 error), oldest first and older than any entry recorded later.
+
+        ``stored`` is read only when the log is first used: most restored logs never are
+        (only a subscriber asking for history reads one), so a restart does not pay for them.
+        """
+        self._stored = stored
 
     def event_item(self, origin_seq: int, payload: bytes, gate: int = GATE_NONE) -> EventItem:
         """Record a ``job.event`` with the given origin seq and return its entry."""

@@ -8,13 +8,14 @@ when the previous process stopped are returned to the caller, which ends them wi
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from arcp.protocol.event_frames import JobEventLog
 from arcp.protocol.job_table import JobRecord
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_session import RuntimeSession
-from arcp.store.base import Snapshot, StoredEvent, StoredJob, StoredSession
+from arcp.store.base import Snapshot, StoredEvent, StoredJob, StoredJobEvent, StoredSession
 from arcp_gen.features import Feature
 
 __all__ = ["record_of", "restore_jobs", "restore_sessions"]
@@ -22,7 +23,9 @@ __all__ = ["record_of", "restore_jobs", "restore_sessions"]
 
 def _contiguous(stored: StoredSession, events: list[StoredEvent]) -> tuple[int, list[EventItem]]:
     """The buffer's first seq and entries: the gap-free run that ends at the newest event."""
-    held = [e for e in events if e.seq >= stored.first_seq]
+    held = events
+    if events and events[0].seq < stored.first_seq:  # a store may keep a trimmed event
+        held = [e for e in events if e.seq >= stored.first_seq]
     if held and held[-1].seq - held[0].seq == len(held) - 1:  # the usual case: no gap
         run = held
     else:
@@ -33,6 +36,13 @@ def _contiguous(stored: StoredSession, events: list[StoredEvent]) -> tuple[int, 
     if not run:
         return stored.last_seq + 1, []
     return run[0].seq, [(e.origin_seq, e.head, e.payload, e.gate) for e in run]
+
+
+def _log_entries(stored: Sequence[StoredJobEvent]) -> Iterator[tuple[int, int, bytes, int]]:
+    """A job log's stored entries, read only when the log is first used (a generator's body
+    runs at the first ``next``)."""
+    for entry in stored:
+        yield entry.origin_seq, entry.kind, entry.payload, entry.gate
 
 
 def restore_sessions(
@@ -120,8 +130,9 @@ def restore_jobs(
                 continue
             finished_at = now - ago
         log: JobEventLog = new_log(stored.job_id, stored.trace_id)
-        for entry in snapshot.job_events.get(stored.job_id, []):
-            log.items.append(log.item(entry.origin_seq, entry.kind, entry.payload, entry.gate))
+        entries = snapshot.job_events.get(stored.job_id)
+        if entries is not None:
+            log.restore(_log_entries(entries))
         origin = sessions.get(stored.origin_session_id)
         jobs.append(record_of(stored, log, origin, finished_at))
     by_id = {job.job_id: job for job in jobs}

@@ -13,6 +13,7 @@ the protocol objects. Resume tokens are kept only as their SHA-256 digest (§14)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -158,12 +159,16 @@ class Batch:
 
 @dataclass(slots=True)
 class Snapshot:
-    """Everything a store holds, read back at start (events oldest first per owner)."""
+    """Everything a store holds, read back at start (events oldest first per owner).
+
+    A job's log may be a lazy sequence that reads or decodes its entries on first use: the
+    runtime touches a restored log only when a subscriber asks for its history.
+    """
 
     sessions: list[StoredSession] = field(default_factory=lambda: [])
     events: dict[str, list[StoredEvent]] = field(default_factory=lambda: {})
     jobs: list[StoredJob] = field(default_factory=lambda: [])
-    job_events: dict[str, list[StoredJobEvent]] = field(default_factory=lambda: {})
+    job_events: dict[str, Sequence[StoredJobEvent]] = field(default_factory=lambda: {})
     revocations: list[StoredRevocation] = field(default_factory=lambda: [])
 
 

@@ -345,9 +345,11 @@ class PostgresStore:
             (node,),
         )
         live = {j.job_id for j in snapshot.jobs}
+        logs: dict[str, list[StoredJobEvent]] = {}
         for row in await cur.fetchall():
             if row[0] in live:
-                snapshot.job_events.setdefault(row[0], []).append(StoredJobEvent(*row[1:]))
+                logs.setdefault(row[0], []).append(StoredJobEvent(*row[1:]))
+        snapshot.job_events.update(logs)
         await cur.execute(
             "SELECT credential_id, job_id FROM revocations WHERE owner = %s ORDER BY position",
             (node,),

@@ -29,13 +29,13 @@ import os
 import sqlite3
 import struct
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from itertools import pairwise, starmap
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, overload
 
 import orjson
 from orjson import loads
@@ -163,6 +163,59 @@ def _grouped(rows: list[Any]) -> dict[str, tuple[list[bytes], bool]]:
                 owners[owner] = (held[0], True)
         last[owner] = max(last_seq, last.get(owner, last_seq))
     return owners
+
+
+class _JobLog(Sequence[StoredJobEvent]):
+    """A job's log read back by :meth:`SQLiteStore.load`, decoded from its chunks on first use.
+
+    A restart restores every job, but only a subscriber asking for history reads a log, so
+    most are never decoded: the chunks stay as the bytes the query returned.
+    """
+
+    __slots__ = ("_chunks", "_entries", "_overlap")
+
+    def __init__(self, chunks: list[bytes], overlap: bool) -> None:
+        self._chunks: list[bytes] | None = chunks
+        self._overlap = overlap
+        self._entries: list[StoredJobEvent] = []
+
+    def _decoded(self) -> list[StoredJobEvent]:
+        chunks = self._chunks
+        if chunks is None:
+            return self._entries
+        self._chunks = None
+        entries = self._entries
+        add = entries.append
+        for data in chunks:
+            for origin_seq, kind, gate, payload in _unpack(data):
+                add(StoredJobEvent(origin_seq, kind, payload, gate))
+        if self._overlap:  # seqs out of order across chunks: sort, the later chunk wins
+            by_origin = {entry.origin_seq: entry for entry in entries}
+            entries[:] = [by_origin[seq] for seq in sorted(by_origin)]
+        return entries
+
+    @overload
+    def __getitem__(self, index: int) -> StoredJobEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[StoredJobEvent]: ...
+    def __getitem__(self, index: int | slice) -> StoredJobEvent | list[StoredJobEvent]:
+        return self._decoded()[index]
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __iter__(self) -> Iterator[StoredJobEvent]:
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return self._decoded() == list(cast(Sequence[object], other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking, like a list
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
 
 
 def _trim(conn: sqlite3.Connection, statements: tuple[str, ...], trims: list[Any]) -> None:
@@ -498,19 +551,7 @@ class SQLiteStore:
         for row in conn.execute(_SELECT_JOBS).fetchall():
             snapshot.jobs.append(_job(row))
             held = logs.get(row[0])
-            if held is None:
-                continue
-            entries: list[StoredJobEvent] = []
-            add = entries.append
-            for data in held[0]:
-                pos = end = start + count_of(data)[0] * entry_size
-                for origin_seq, kind, gate, size in entries_of(data[start:end]):
-                    end = pos + size
-                    add(StoredJobEvent(origin_seq, kind, data[pos:end], gate))
-                    pos = end
-            if held[1]:
-                by_origin = {entry.origin_seq: entry for entry in entries}
-                entries = [by_origin[seq] for seq in sorted(by_origin)]
-            snapshot.job_events[row[0]] = entries
+            if held is not None:
+                snapshot.job_events[row[0]] = _JobLog(*held)
         snapshot.revocations = list(starmap(StoredRevocation, conn.execute(_SELECT_REVOCATIONS)))
         return snapshot
