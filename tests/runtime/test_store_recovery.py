@@ -186,6 +186,34 @@ async def test_pending_revocations_are_retried_after_a_restart(gates: Gates) -> 
         assert (await image.load()).revocations == []
 
 
+async def test_the_credential_of_a_job_running_at_a_crash_is_revoked(gates: Gates) -> None:
+    """§9.8.2, §14: a credential is stored (by id) when it is issued, so the process after a
+    crash revokes the credential of the job it ends; its value is never stored."""
+    provisioner = InProcessProvisioner()
+    store = MemoryStore()
+    first = build_runtime(gates, store=store, provisioner=provisioner)
+
+    @first.agent("slow")
+    async def slow(input: Any, ctx: JobContext) -> Any:
+        await asyncio.sleep(60)
+
+    async with site(first) as s, s.connect() as client:
+        job = await client.submit("slow")
+        (credential,) = job.credentials
+        image = crash_image(store)  # the process dies with the job running
+        assert [r.credential_id for r in (await image.load()).revocations] == [credential.id]
+        assert credential.value.encode() not in pickle.dumps(await image.load())
+        second = build_runtime(gates, store=image, provisioner=provisioner)
+        s.restart(second)
+        await second.open()
+        await second.revocations_settled()
+        assert provisioner.revoked == [credential.id]
+        assert not provisioner.is_live(credential.id)
+        with pytest.raises(InternalError):
+            await job.result()
+        assert (await image.load()).revocations == []
+
+
 async def test_expired_sessions_and_jobs_leave_the_store(gates: Gates) -> None:
     """§6.3, §6.6: past the resume window a session and its finished jobs are forgotten."""
     store = MemoryStore()

@@ -107,25 +107,39 @@ def merged(older: Batch, newer: Batch) -> Batch:
 class JournaledRevocationOutbox(MemoryRevocationOutbox):
     """The revocation outbox kept in the store, so a restart retries what is pending (§9.8.2).
 
-    Only credential ids reach the store, never values (§14).
+    A credential is stored when it is issued, not only when its job ends: a process that
+    dies while the job runs leaves it in the store, and the next process (or, in a cluster,
+    the node that takes over the dead one's jobs) revokes it. Only credential ids reach the
+    store, never values (§14).
     """
 
     def __init__(self, journal: Journal) -> None:
         super().__init__()
         self._journal = journal
+        self._stored: set[str] = set()
+
+    def issued(self, entry: PendingRevocation) -> None:
+        """Record a live credential durably; it is revoked when its job ends (or after a crash)."""
+        self._remember(entry.credential_id, entry.job_id)
 
     def add(self, entry: PendingRevocation) -> None:
         """Record a credential to revoke, durably."""
-        if entry.credential_id not in self._entries:
-            self._journal.revocation_added(entry.credential_id, entry.job_id)
+        self._remember(entry.credential_id, entry.job_id)
         super().add(entry)
+
+    def _remember(self, credential_id: str, job_id: str) -> None:
+        if credential_id not in self._stored:
+            self._stored.add(credential_id)
+            self._journal.revocation_added(credential_id, job_id)
 
     def done(self, credential_id: str) -> None:
         """Forget a revoked credential, durably."""
         super().done(credential_id)
+        self._stored.discard(credential_id)
         self._journal.revocation_done(credential_id)
 
     def load(self, stored: list[StoredRevocation]) -> None:
         """Take back the revocations a previous process left pending."""
         for entry in stored:
+            self._stored.add(entry.credential_id)
             super().add(PendingRevocation(entry.credential_id, entry.job_id))

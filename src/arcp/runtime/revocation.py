@@ -32,7 +32,14 @@ class PendingRevocation:
 
 
 class RevocationOutbox(Protocol):
-    """Outstanding revocations; a durable implementation persists them (§14)."""
+    """Outstanding revocations; a durable implementation persists them (§14).
+
+    ``issued`` tells of a credential that is live now: a durable outbox records it, so that
+    a process that dies before the job ends still leaves it to revoke; it is not
+    :meth:`pending` until ``add``.
+    """
+
+    def issued(self, entry: PendingRevocation) -> None: ...
 
     def add(self, entry: PendingRevocation) -> None: ...
 
@@ -46,6 +53,9 @@ class MemoryRevocationOutbox:
 
     def __init__(self) -> None:
         self._entries: dict[str, PendingRevocation] = {}
+
+    def issued(self, entry: PendingRevocation) -> None:
+        """Nothing to do: a live credential dies with this process's memory anyway."""
 
     def add(self, entry: PendingRevocation) -> None:
         """Record a credential to revoke."""
@@ -89,6 +99,7 @@ class CredentialKeeper:
         """Mint the job's credential (before ``job.accepted``, §9.8.2)."""
         credential = await self.provisioner.issue(request)
         self._live.setdefault(request.job_id, []).append(credential)
+        self.outbox.issued(PendingRevocation(credential.id, request.job_id))
         log.info("credential %s issued for job %s", credential.id, request.job_id)
         return credential
 
