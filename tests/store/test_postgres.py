@@ -173,7 +173,8 @@ async def test_the_right_password_opens_the_store(password_dsn: str) -> None:
     await store.close()
 
 
-@pytest.mark.parametrize("password", ["wr0ng-pw-9f3", "p%40ss%2Fword-9f3", "pw%zz-9f3"])
+# The marker "qzq" cannot occur in the hex database names the fixture makes.
+@pytest.mark.parametrize("password", ["wr0ng-pw-qzq", "p%40ss%2Fword-qzq", "pw%zz-qzq"])
 async def test_a_password_never_shows_in_an_error(password_dsn: str, password: str) -> None:
     """§14: an address with a wrong (or malformed) password fails without echoing it."""
     dsn = password_dsn.replace("s3cret-pw", password)
@@ -187,7 +188,7 @@ async def test_a_password_never_shows_in_an_error(password_dsn: str, password: s
         error = error.__cause__ or error.__context__
     host_port_db = dsn.rsplit("@", 1)[1]
     assert host_port_db in str(raised.value)
-    assert not [text for text in shown if "9f3" in text]
+    assert not [text for text in shown if "qzq" in text]
 
 
 def test_redact_dsn_keeps_host_port_and_database_only() -> None:
