@@ -195,3 +195,45 @@ async def test_a_node_restarted_gracefully_keeps_following_remote_jobs(
         finally:
             proc_b.send_signal(signal.SIGTERM)
             await asyncio.wait_for(proc_b.wait(), 30)
+
+
+async def test_the_job_of_a_node_that_never_returns_is_ended_by_another_node(
+    postgres_dsn: str,
+) -> None:
+    """§7.3, §12: node A dies for good while its job streams to its submitter and to a
+    subscriber on node B. Once A has been silent long enough, B takes the job over and ends
+    it with job.error INTERNAL_ERROR (retryable); both sessions get it, the submitter's
+    (resumed through B) right after the events it already had."""
+    proc_a, url_a = await start_node(postgres_dsn, "a", free_port())
+    try:
+        async with node(postgres_dsn, "b") as url_b:
+            dialer = Dialer(url_a)
+            async with (
+                Client.connect(dialer, token="t") as client,
+                Client.connect(url_b, token="t") as other,
+            ):
+                job = await client.submit("progress", {"n": 100_000, "delay_ms": 5})
+                seen = ProgressSeen()
+                async for event in job:
+                    count = seen.add(event)
+                    if count == 10:
+                        sub = await other.subscribe(job.job_id)
+                    if count == 30:
+                        dialer.url = url_b  # where the client resumes once A is gone
+                        proc_a.send_signal(signal.SIGKILL)
+                        await proc_a.wait()
+                for handle in (job, sub):
+                    try:
+                        await asyncio.wait_for(handle.result(), 90)
+                    except InternalError as err:
+                        assert err.retryable
+                    else:
+                        raise AssertionError("the orphaned job did not fail")
+                seen.assert_gap_free()
+                assert client.last_event_seq == seen.seqs[-1] + 1
+                listed = {entry.job_id: entry async for entry in other.list_jobs()}
+                assert listed[job.job_id].status == "error"
+    finally:
+        if proc_a.returncode is None:
+            proc_a.kill()
+            await proc_a.wait()

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import psycopg
 import pytest
 
-from arcp.store import Batch, StoredEvent, StoredJob, StoredJobEvent, StoredSession
+from arcp.store import (
+    Batch,
+    StoredEvent,
+    StoredJob,
+    StoredJobEvent,
+    StoredRevocation,
+    StoredSession,
+)
 from arcp.store.postgres import PostgresStore
 
 
@@ -150,3 +158,68 @@ async def test_commits_notify_and_listening_survives_a_lost_connection(
     await asyncio.wait_for(resumed.wait(), 20)
     await a.cluster().notify("arcp_cancel", "job_1 stop")
     assert await asyncio.wait_for(heard.get(), 10) == ("arcp_cancel", "job_1 stop")
+
+
+async def _silence(dsn: str, node_id: str) -> None:
+    """Make ``node_id`` look silent for an hour."""
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await conn.execute(
+            "UPDATE nodes SET seen_at = now() - interval '1 hour' WHERE node_id = %s", (node_id,)
+        )
+
+
+async def test_the_unfinished_jobs_of_a_silent_node_are_taken_over_once(
+    nodes: tuple[PostgresStore, PostgresStore], postgres_dsn: str
+) -> None:
+    """§7.3, §9.8.2: of two live nodes asking at once, each unfinished job and pending
+    revocation of a silent node goes to exactly one; finished jobs stay where they are."""
+    a, b = nodes
+    c = PostgresStore(postgres_dsn, node_id="c")
+    await c.open()
+    try:
+        done = replace(_job("job_2", status="success"), finished_at=1.0)
+        await a.commit(
+            Batch(
+                jobs={"job_1": _job("job_1"), "job_2": done, "job_3": _job("job_3")},
+                revocations_added=[StoredRevocation("cred_1", "job_1")],
+            )
+        )
+        await a.cluster().alive()
+        assert await b.cluster().take_over_orphans(15, revocations=True) == ([], [])
+        await _silence(postgres_dsn, "a")
+        (jobs_b, revs_b), (jobs_c, revs_c) = await asyncio.gather(
+            b.cluster().take_over_orphans(15, revocations=True),
+            c.cluster().take_over_orphans(15, revocations=True),
+        )
+        taken = sorted(j.job_id for j in jobs_b + jobs_c)
+        assert taken == ["job_1", "job_3"]
+        assert [r.credential_id for r in revs_b + revs_c] == ["cred_1"]
+        homes = {j.job_id for j in (await b.load()).jobs} | {
+            j.job_id for j in (await c.load()).jobs
+        }
+        assert homes == {"job_1", "job_3"}
+        assert [j.job_id for j in (await a.load()).jobs] == ["job_2"]
+        assert (await a.load()).revocations == []
+    finally:
+        await c.close()
+
+
+async def test_a_node_taken_for_gone_cannot_rewrite_its_former_jobs(
+    nodes: tuple[PostgresStore, PostgresStore], postgres_dsn: str
+) -> None:
+    """§7.3: once another node ended a silent node's job, the silent node's late writes
+    (status, log entries, trims) change nothing, and it can learn the job moved."""
+    a, b = nodes
+    entry = StoredJobEvent(1, 0, b'{"n":1}', 0)
+    await a.commit(Batch(jobs={"job_1": _job("job_1")}, job_events=[("job_1", entry)]))
+    await a.cluster().alive()
+    await _silence(postgres_dsn, "a")
+    (taken,), _ = await b.cluster().take_over_orphans(15, revocations=False)
+    late = replace(_job("job_1", status="success"), finished_at=2.0, first_origin_seq=3)
+    await a.commit(
+        Batch(jobs={"job_1": late}, job_events=[("job_1", StoredJobEvent(2, 1, b"{}", 0))])
+    )
+    assert await b.cluster().job("job_1") == taken
+    assert await b.cluster().job_events("job_1", 0) == [entry]
+    assert await a.cluster().moved(["job_1", "job_9"]) == ["job_1"]
+    assert await b.cluster().moved(["job_1"]) == []

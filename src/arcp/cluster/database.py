@@ -19,7 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from arcp.store.base import StoredEvent, StoredJob, StoredJobEvent, StoredSession
+from arcp.store.base import (
+    StoredEvent,
+    StoredJob,
+    StoredJobEvent,
+    StoredRevocation,
+    StoredSession,
+)
 
 __all__ = ["CHANNELS", "ClusterDatabase", "Clustered"]
 
@@ -75,6 +81,19 @@ class ClusterDatabase(Protocol):
 
     async def cursors(self, session_id: str) -> dict[str, int]:
         """The cursors stored by the last hand-over (empty when none)."""
+        ...
+
+    async def take_over_orphans(
+        self, silent_sec: float, *, revocations: bool
+    ) -> tuple[list[StoredJob], list[StoredRevocation]]:
+        """Make this node the home of every unfinished job whose node said nothing for
+        ``silent_sec`` seconds, and (when ``revocations``) the owner of that node's pending
+        revocations; returns what it took. Atomic: of several nodes asking at once, each
+        job goes to one."""
+        ...
+
+    async def moved(self, job_ids: list[str]) -> list[str]:
+        """Those of ``job_ids`` whose home is no longer this node."""
         ...
 
     # -- jobs (§6.6, §7.2, §7.6) ---------------------------------------------------------------

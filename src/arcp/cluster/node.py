@@ -22,13 +22,14 @@ from arcp.cluster.requests import ClusterRequests
 from arcp.protocol.job_requests import attach
 from arcp.protocol.job_table import JobRecord
 from arcp.protocol.journal import job_id_of_head
-from arcp.protocol.recovery import restore_sessions
+from arcp.protocol.recovery import record_of, restore_sessions, restored_log
 from arcp.protocol.runtime_actions import Action, AskCluster
 from arcp.protocol.runtime_core import RuntimeCore
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp.runtime.persistence import Persister
-from arcp.store.base import Snapshot
+from arcp.store.base import Snapshot, StoredRevocation, StoreError
 from arcp_gen.errors import (
+    InternalError,
     JobCancelledError,
     ResumeWindowExpiredError,
 )
@@ -43,6 +44,12 @@ DEAD_AFTER_SEC = 5.0
 """A node silent for this long is taken for dead: its sessions are taken over unasked."""
 HAND_OVER_TIMEOUT_SEC = 30.0
 """The longest a node waits for a live node to hand a session over before taking it."""
+ORPHANED_AFTER_SEC = 15.0
+"""A node silent for this long is taken for gone: a live node ends its unfinished jobs with
+``INTERNAL_ERROR`` and revokes its credentials. Longer than :data:`DEAD_AFTER_SEC`: moving a
+session loses nothing, ending a job loses its work."""
+ORPHANS_EVERY = 5
+"""Look for orphaned jobs every this many keep-alives."""
 
 
 def _seen_in_buffer(session: RuntimeSession) -> dict[str, int]:
@@ -68,13 +75,17 @@ class ClusterNode:
         act: Callable[[Action], Awaitable[None]],
         stop_job: Callable[[JobRecord], None],
         disconnect: Callable[[RuntimeSession], None],
+        revoke: Callable[[list[StoredRevocation]], None] | None = None,
     ) -> None:
+        """``revoke`` takes the pending revocations of a node gone silent (None: this node
+        has no provisioner, so it leaves them where they are)."""
         self.core = core
         self.db = db
         self.persister = persister
         self.act = act
         self._stop_job = stop_job
         self._disconnect = disconnect
+        self._revoke = revoke
         self.mirrors: dict[str, Mirror] = {}
         self._handed_over: dict[str, asyncio.Event] = {}
         self.requests = ClusterRequests(self)
@@ -115,12 +126,55 @@ class ClusterNode:
             await self.db.hand_over(session_id, self.node_id, held)
 
     async def _keep_alive(self) -> None:
+        beats = 0
         while True:
             await asyncio.sleep(ALIVE_EVERY_SEC)
             try:
                 await self.db.alive()
             except Exception as exc:  # the database is away: try again next time
                 log.warning("cannot record that this node is alive: %s", type(exc).__name__)
+                continue
+            beats += 1
+            if beats % ORPHANS_EVERY == 0:
+                try:
+                    await self.end_orphans()
+                except StoreError as exc:
+                    log.warning("cannot look for orphaned jobs: %s", exc)
+
+    async def end_orphans(self) -> None:
+        """End the jobs of nodes silent for :data:`ORPHANED_AFTER_SEC` with ``job.error
+        INTERNAL_ERROR`` (§7.3, §12), and take over their pending revocations (§9.8.2).
+
+        Also ends the jobs running here that another node took over meanwhile (this node
+        was the silent one): the database already tells their end, and ignores this node's
+        writes about them.
+        """
+        now = asyncio.get_running_loop().time()
+        running = [job.job_id for job in self.core.jobs.jobs.values() if not job.terminal]
+        for job_id in await self.db.moved(running):
+            job = self.core.jobs.jobs[job_id]
+            err = InternalError("another node ended the job while this node was unreachable")
+            if self.core.fail(job, err, "error", now):
+                self._stop_job(job)
+                log.warning("job %s was taken over by another node: stopped here", job_id)
+        jobs, revocations = await self.db.take_over_orphans(
+            ORPHANED_AFTER_SEC, revocations=self._revoke is not None
+        )
+        for stored in jobs:
+            entries = await self.db.job_events(stored.job_id, 0)
+            # No local origin nor subscriber: sessions here observe it through its mirror,
+            # which reads the terminal entry once committed, like every other node.
+            job = record_of(
+                stored, restored_log(stored, entries, self.core.new_job_log), None, None
+            )
+            self.core.jobs.add(job)
+            err = InternalError("the node running the job stopped")
+            self.core.fail(job, err, "error", asyncio.get_running_loop().time())
+            log.warning("job %s of a silent node taken over: ended", stored.job_id)
+        if revocations and self._revoke is not None:
+            self._revoke(revocations)
+        if jobs:
+            await self.persister.flush()
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

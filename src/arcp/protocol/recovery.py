@@ -18,7 +18,7 @@ from arcp.protocol.runtime_session import RuntimeSession
 from arcp.store.base import Snapshot, StoredEvent, StoredJob, StoredJobEvent, StoredSession
 from arcp_gen.features import Feature
 
-__all__ = ["record_of", "restore_jobs", "restore_sessions"]
+__all__ = ["record_of", "restore_jobs", "restore_sessions", "restored_log"]
 
 
 def _contiguous(stored: StoredSession, events: list[StoredEvent]) -> tuple[int, list[EventItem]]:
@@ -77,6 +77,17 @@ def restore_sessions(
     return sessions
 
 
+def restored_log(
+    stored: StoredJob, entries: Sequence[StoredJobEvent] | None, new_log: Any
+) -> JobEventLog:
+    """The job's log holding ``entries`` (read when first used); ``new_log(job_id,
+    trace_id)`` builds an empty :class:`JobEventLog`."""
+    log: JobEventLog = new_log(stored.job_id, stored.trace_id)
+    if entries is not None:
+        log.restore(_log_entries(entries))
+    return log
+
+
 def record_of(
     stored: StoredJob, log: JobEventLog, origin: RuntimeSession | None, finished_at: float | None
 ) -> JobRecord:
@@ -129,10 +140,7 @@ def restore_jobs(
             if ago > window_sec:
                 continue
             finished_at = now - ago
-        log: JobEventLog = new_log(stored.job_id, stored.trace_id)
-        entries = snapshot.job_events.get(stored.job_id)
-        if entries is not None:
-            log.restore(_log_entries(entries))
+        log = restored_log(stored, snapshot.job_events.get(stored.job_id), new_log)
         origin = sessions.get(stored.origin_session_id)
         jobs.append(record_of(stored, log, origin, finished_at))
     by_id = {job.job_id: job for job in jobs}

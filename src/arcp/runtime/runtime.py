@@ -30,8 +30,8 @@ from arcp.runtime.context import JobContext
 from arcp.runtime.credentials import CredentialProvisioner
 from arcp.runtime.job_runner import JobRunner
 from arcp.runtime.persistence import JournaledRevocationOutbox, Persister
-from arcp.runtime.revocation import CredentialKeeper, RevocationOutbox
-from arcp.store.base import Store
+from arcp.runtime.revocation import CredentialKeeper, PendingRevocation, RevocationOutbox
+from arcp.store.base import Store, StoredRevocation
 from arcp.transport.base import Transport, TransportClosed
 from arcp_gen.errors import InternalError, JobCancelledError
 from arcp_gen.features import Feature
@@ -248,8 +248,20 @@ class Runtime:
             self._act,
             self.jobs.stop,
             self._disconnect,
+            self._take_revocations if self.credentials is not None else None,
         )
         await self.cluster.start()
+
+    def _take_revocations(self, stored: list[StoredRevocation]) -> None:
+        """Revoke what another node left pending (it went silent, §9.8.2)."""
+        assert self.credentials is not None
+        outbox = self.credentials.outbox
+        if isinstance(outbox, JournaledRevocationOutbox):
+            outbox.load(stored)  # already in the store, now as this node's
+        else:
+            for entry in stored:
+                outbox.add(PendingRevocation(entry.credential_id, entry.job_id))
+        self.credentials.retry_pending()
 
     def _disconnect(self, session: RuntimeSession) -> None:
         """Close the connection a session is attached to (it moves to another node)."""

@@ -72,7 +72,9 @@ _JOB_FIELDS: Final = (
 _UPSERT_SESSION: Final = _upsert("sessions", (*_SESSION_FIELDS, "owner")) + (
     b" WHERE sessions.owner = excluded.owner"
 )
-_UPSERT_JOB: Final = _upsert("jobs", (*_JOB_FIELDS, "home"))
+# Likewise a node only updates the jobs whose home it is: once another node took over the
+# jobs of a node it took for dead, that node's late writes change nothing.
+_UPSERT_JOB: Final = _upsert("jobs", (*_JOB_FIELDS, "home")) + b" WHERE jobs.home = excluded.home"
 SESSION_COLUMNS: Final = ", ".join(_SESSION_FIELDS)
 JOB_COLUMNS: Final = ", ".join(_JOB_FIELDS)
 _SELECT_SESSIONS: Final = (
@@ -92,7 +94,9 @@ ON CONFLICT (session_id, seq) DO UPDATE SET job_id = excluded.job_id,
 
 _INSERT_JOB_EVENTS: Final = """
 INSERT INTO job_events (job_id, origin_seq, kind, payload, gate)
-SELECT * FROM unnest(%b::text[], %b::int8[], %b::int2[], %b::bytea[], %b::int8[])
+SELECT u.* FROM unnest(%b::text[], %b::int8[], %b::int2[], %b::bytea[], %b::int8[])
+    AS u(job_id, origin_seq, kind, payload, gate)
+JOIN jobs j ON j.job_id = u.job_id AND j.home = %b
 ON CONFLICT (job_id, origin_seq) DO UPDATE SET kind = excluded.kind,
     payload = excluded.payload, gate = excluded.gate"""
 
@@ -100,7 +104,10 @@ _TRIM_EVENTS: Final = (
     "DELETE FROM session_events WHERE session_id = %s AND seq < %s"
     " AND EXISTS (SELECT 1 FROM sessions WHERE session_id = %s AND owner = %s)"
 )
-_TRIM_JOB_EVENTS: Final = "DELETE FROM job_events WHERE job_id = %s AND origin_seq < %s"
+_TRIM_JOB_EVENTS: Final = (
+    "DELETE FROM job_events WHERE job_id = %s AND origin_seq < %s"
+    " AND EXISTS (SELECT 1 FROM jobs WHERE job_id = %s AND home = %s)"
+)
 
 
 def redact_dsn(dsn: str) -> str:
@@ -276,7 +283,7 @@ class PostgresStore:
         if entries:
             rows = [(k[0], e.origin_seq, e.kind, e.payload, e.gate) for k, e in entries.items()]
             await cur.execute(
-                _INSERT_JOB_EVENTS, [list(column) for column in zip(*rows, strict=True)]
+                _INSERT_JOB_EVENTS, [*[list(column) for column in zip(*rows, strict=True)], node]
             )
             # Nodes following these jobs read the new entries once this commits (§7.6).
             await cur.execute(
@@ -290,7 +297,9 @@ class PostgresStore:
                 _TRIM_EVENTS, [(s.session_id, s.first_seq, s.session_id, node) for s in sessions]
             )
         if jobs:
-            await cur.executemany(_TRIM_JOB_EVENTS, [(j.job_id, j.first_origin_seq) for j in jobs])
+            await cur.executemany(
+                _TRIM_JOB_EVENTS, [(j.job_id, j.first_origin_seq, j.job_id, node) for j in jobs]
+            )
         if gone_sessions:
             ids = list(gone_sessions)
             for table in ("sessions", "session_events", "session_cursors"):

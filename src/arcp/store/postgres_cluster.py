@@ -18,7 +18,14 @@ from typing import Any, TypeVar
 import psycopg
 
 from arcp.cluster.database import CHANNELS
-from arcp.store.base import StoredEvent, StoredJob, StoredJobEvent, StoredSession, StoreError
+from arcp.store.base import (
+    StoredEvent,
+    StoredJob,
+    StoredJobEvent,
+    StoredRevocation,
+    StoredSession,
+    StoreError,
+)
 from arcp.store.postgres import JOB_COLUMNS, SESSION_COLUMNS, job_of
 
 __all__ = ["PostgresCluster"]
@@ -144,6 +151,39 @@ class PostgresCluster:
             (node_id, within_sec),
         )
         return bool(rows)
+
+    async def take_over_orphans(
+        self, silent_sec: float, *, revocations: bool
+    ) -> tuple[list[StoredJob], list[StoredRevocation]]:
+        """Re-home the unfinished jobs (and pending revocations) of nodes silent for
+        ``silent_sec``; a concurrent taker skips the rows this one updated first."""
+        dead = (
+            "(SELECT node_id FROM nodes WHERE node_id <> %s"
+            " AND seen_at < now() - make_interval(secs => %s))"
+        )
+        jobs = await self._rows(
+            f"UPDATE jobs SET home = %s WHERE finished_at IS NULL AND home IN {dead}"
+            f" RETURNING {JOB_COLUMNS}",
+            (self.node_id, self.node_id, silent_sec),
+        )
+        taken: list[tuple[Any, ...]] = []
+        if revocations:
+            taken = await self._rows(
+                f"UPDATE revocations SET owner = %s WHERE owner IN {dead}"
+                " RETURNING credential_id, job_id",
+                (self.node_id, self.node_id, silent_sec),
+            )
+        return [job_of(row) for row in jobs], [StoredRevocation(*row) for row in taken]
+
+    async def moved(self, job_ids: list[str]) -> list[str]:
+        """Those of ``job_ids`` another node has taken."""
+        if not job_ids:
+            return []
+        rows = await self._rows(
+            "SELECT job_id FROM jobs WHERE job_id = ANY(%s) AND home <> %s",
+            (job_ids, self.node_id),
+        )
+        return [str(row[0]) for row in rows]
 
     # -- sessions -----------------------------------------------------------------------------
 
