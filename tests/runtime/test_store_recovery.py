@@ -26,6 +26,7 @@ from arcp.store.sqlite import SQLiteStore
 from arcp.transport.base import Transport
 from arcp.transport.memory import MemoryTransport, memory_pair
 from arcp_gen.errors import DuplicateKeyError, InternalError
+from arcp_gen.features import Feature
 from arcp_gen.models import LogEvent
 from tests.runtime.conftest import Gates, build_runtime
 
@@ -152,6 +153,36 @@ async def test_jobs_are_listed_and_replayed_after_a_restart(
             kinds = [event.payload.kind async for event in sub]
             assert kinds == ["log", "log", "log"]
             assert await sub.result() == {"count": 3}
+
+
+async def test_history_after_a_restart_keeps_events_next_to_ones_the_submitter_cannot_see(
+    gates: Gates, tmp_path: Path
+) -> None:
+    """§7.6, §8.2: the submitter did not negotiate ``progress``, so a progress event shares the
+    previous log event's place in its numbering; the stored log keeps the log event, and a
+    subscriber's history after a restart has every event the submitter saw."""
+    first = build_runtime(gates, store=SQLiteStore(tmp_path / "state.sqlite3"))
+
+    @first.agent("mixed")
+    async def mixed(input: Any, ctx: JobContext) -> Any:
+        await ctx.log("one")
+        await ctx.progress(1, 2)
+        await ctx.log("two")
+        return "done"
+
+    without_progress = [f for f in Feature if f is not Feature.PROGRESS]
+    async with site(first) as s:
+        async with s.connect(features=without_progress) as client:
+            job = await client.submit("mixed")
+            assert await job.result() == "done"
+        await first.aclose()
+        s.restart(build_runtime(gates, store=SQLiteStore(tmp_path / "state.sqlite3")))
+        async with s.connect() as client:
+            sub = await client.subscribe(job.job_id, history=True, from_event_seq=0)
+            bodies = [event.payload async for event in sub]
+            logs = [p.body.message for p in bodies if isinstance(p, LogEvent)]
+            assert logs == ["one", "two"]
+            assert await sub.result() == "done"
 
 
 async def test_pending_revocations_are_retried_after_a_restart(gates: Gates) -> None:

@@ -219,6 +219,24 @@ async def test_a_job_log_is_trimmed_below_first_origin_seq(open_store: Opener) -
     assert loaded.job_events == {"job_1": [job_event(4), job_event(5)]}
 
 
+async def test_a_job_log_entry_with_a_known_origin_seq_is_ignored(open_store: Opener) -> None:
+    """§7.6: an entry the submitting session could not see (a gated kind) shares the previous
+    entry's origin seq; the entry held first stays, in one batch or across batches, so the
+    event every session saw is never replaced (and a batch applied twice changes nothing)."""
+    store = await open_store()
+    gated = StoredJobEvent(2, 0, b'{"kind":"progress"}', 2)
+    batch = Batch(
+        jobs={"job_1": job(last_origin_seq=3)},
+        job_events=[("job_1", job_event(1)), ("job_1", job_event(2)), ("job_1", gated)],
+    )
+    await store.commit(batch)
+    again = [("job_1", gated), ("job_1", job_event(3))]
+    await store.commit(Batch(jobs={"job_1": job(last_origin_seq=3)}, job_events=again))
+    await store.commit(batch)
+    loaded = await (await restart(store, open_store)).load()
+    assert loaded.job_events == {"job_1": [job_event(1), job_event(2), job_event(3)]}
+
+
 async def test_forgetting_a_session_removes_it_and_its_events(open_store: Opener) -> None:
     """A session whose resume window expired (§6.3) is gone with its buffer."""
     store = await open_store()
@@ -532,8 +550,13 @@ _BATCHES = st.builds(
     revocations_added=st.lists(st.builds(StoredRevocation, _CREDENTIALS, _JOB_IDS), max_size=2),
     revocations_done=st.lists(_CREDENTIALS, max_size=1),
 ).map(
-    # As the runtime does: a batch's events are of sessions the same batch writes.
-    lambda b: dataclasses.replace(b, events=[e for e in b.events if e[0] in b.sessions])
+    # As the runtime does: a batch's events are of sessions the same batch writes, and its
+    # log entries of jobs it writes.
+    lambda b: dataclasses.replace(
+        b,
+        events=[e for e in b.events if e[0] in b.sessions],
+        job_events=[e for e in b.job_events if e[0] in b.jobs],
+    )
 )
 
 

@@ -404,7 +404,7 @@ async def test_a_job_s_log_is_stored_in_chunks(store: SQLiteStore, path: Path) -
 
 async def test_a_job_s_log_is_decoded_on_first_use(store: SQLiteStore, path: Path) -> None:
     """§7.6: ``load`` hands a job's log back undecoded; read, it holds what was committed,
-    an entry committed again in its later form."""
+    of two entries with one origin seq the first."""
 
     def entry(seq: int, kind: int = 0) -> StoredJobEvent:
         return StoredJobEvent(seq, kind, b'{"n":%d}' % seq, seq % 2)
@@ -415,7 +415,7 @@ async def test_a_job_s_log_is_decoded_on_first_use(store: SQLiteStore, path: Pat
     await store.commit(Batch(job_events=[("job_1", entry(3, 1)), ("job_1", entry(4))]))
     log = (await store.load()).job_events["job_1"]
     assert not isinstance(log, list)
-    expected = [entry(1), entry(2), entry(3, 1), entry(4)]
+    expected = [entry(1), entry(2), entry(3), entry(4)]
     assert list(log) == expected
     assert log == expected
     assert (len(log), log[-1], log[1:3]) == (4, entry(4), expected[1:3])

@@ -130,9 +130,13 @@ class Batch:
 
     Order of application: upserts of sessions and jobs, then appended events, then trims
     (rows below ``first_seq`` / ``first_origin_seq``), then deletions, then revocations.
-    Every event in ``events`` belongs to a session in ``sessions`` (the journal records the
-    session with its events); a store shared by several nodes may drop events of a session
-    another node owns.
+    An event with a seq its session already holds replaces the held one; a job-log entry
+    with an origin seq its job already holds is ignored (the first one stays: an entry the
+    submitting session could not see shares the previous entry's origin seq, §7.6).
+    Every event in ``events`` belongs to a session in ``sessions``, and every entry in
+    ``job_events`` to a job in ``jobs`` (the journal records the owner with its entries); a
+    store shared by several nodes may drop events of a session another node owns, and
+    entries of a job whose home is another node.
     """
 
     sessions: dict[str, StoredSession] = field(default_factory=lambda: {})

@@ -54,7 +54,7 @@ class MemoryStore:
         for session_id, event in batch.events:
             self._events.setdefault(session_id, {})[event.seq] = event
         for job_id, entry in batch.job_events:
-            self._job_events.setdefault(job_id, {})[entry.origin_seq] = entry
+            self._job_events.setdefault(job_id, {}).setdefault(entry.origin_seq, entry)
         for session in batch.sessions.values():
             held = self._events.get(session.session_id, {})
             for seq in [s for s in held if s < session.first_seq]:

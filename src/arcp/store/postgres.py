@@ -97,8 +97,7 @@ INSERT INTO job_events (job_id, origin_seq, kind, payload, gate)
 SELECT u.* FROM unnest(%b::text[], %b::int8[], %b::int2[], %b::bytea[], %b::int8[])
     AS u(job_id, origin_seq, kind, payload, gate)
 JOIN jobs j ON j.job_id = u.job_id AND j.home = %b
-ON CONFLICT (job_id, origin_seq) DO UPDATE SET kind = excluded.kind,
-    payload = excluded.payload, gate = excluded.gate"""
+ON CONFLICT (job_id, origin_seq) DO NOTHING"""
 
 _TRIM_EVENTS: Final = (
     "DELETE FROM session_events WHERE session_id = %s AND seq < %s"
@@ -279,7 +278,10 @@ class PostgresStore:
                     for k, e in events.items()]  # fmt: skip
             columns: list[Any] = [list(column) for column in zip(*rows, strict=True)]
             await cur.execute(_INSERT_EVENTS, [*columns, node])
-        entries = {(jid, e.origin_seq): e for jid, e in batch.job_events if jid not in gone_jobs}
+        entries: dict[tuple[str, int], StoredJobEvent] = {}
+        for jid, e in batch.job_events:  # of entries with one origin seq the first stays
+            if jid not in gone_jobs:
+                entries.setdefault((jid, e.origin_seq), e)
         if entries:
             rows = [(k[0], e.origin_seq, e.kind, e.payload, e.gate) for k, e in entries.items()]
             await cur.execute(

@@ -16,9 +16,10 @@ without reading or decoding the shared parts once per event.
 Events and job-log entries are stored in chunks: a commit appends one row per session (to
 ``session_chunks``) and one per job (to ``job_chunks``) holding all of that batch's entries of
 the owner, packed by :func:`_pack`. Loading a long buffer thus reads a few rows instead of one
-per event (the per-row cost of :mod:`sqlite3` dominated). An entry committed again with a seq
-already held replaces the older one: the later chunk (higher ``chunk_id``) wins on load. A trim
-deletes the chunks wholly below the new start and rewrites the one it cuts through.
+per event (the per-row cost of :mod:`sqlite3` dominated). An event committed again with a seq
+already held replaces the older one: the later chunk (higher ``chunk_id``) wins on load; of
+job-log entries with one origin seq the first stays (see :class:`~arcp.store.base.Batch`). A
+trim deletes the chunks wholly below the new start and rewrites the one it cuts through.
 """
 
 from __future__ import annotations
@@ -138,19 +139,21 @@ def _unpack(data: bytes) -> list[_Entry]:
     return entries
 
 
-def _chunks(owned: dict[str, list[_Entry]]) -> list[_Chunk]:
-    """One chunk per owner, its entries by seq; of several with one seq the last is kept."""
+def _chunks(owned: dict[str, list[_Entry]], *, first_wins: bool = False) -> list[_Chunk]:
+    """One chunk per owner, its entries by seq; of several with one seq the last is kept
+    (the first with ``first_wins``)."""
     rows: list[_Chunk] = []
     for owner, entries in owned.items():
-        if any(a[0] >= b[0] for a, b in pairwise(entries)):  # rare: sort, last write wins
-            entries = sorted({entry[0]: entry for entry in entries}.values(), key=itemgetter(0))
+        if any(a[0] >= b[0] for a, b in pairwise(entries)):  # rare: sort, keep one per seq
+            kept = reversed(entries) if first_wins else iter(entries)
+            entries = sorted({entry[0]: entry for entry in kept}.values(), key=itemgetter(0))
         rows.append((owner, entries[0][0], entries[-1][0], _pack(entries)))
     return rows
 
 
 def _grouped(rows: list[Any]) -> dict[str, tuple[list[bytes], bool]]:
     """Chunk rows (in commit order) by owner: their data, and whether any two chunks hold
-    seqs out of order (then a seq may be held twice: the later chunk wins)."""
+    seqs out of order (then a seq may be held twice)."""
     owners: dict[str, tuple[list[bytes], bool]] = {}
     last: dict[str, int] = {}
     for owner, first_seq, last_seq, data in rows:
@@ -189,8 +192,8 @@ class _JobLog(Sequence[StoredJobEvent]):
         for data in chunks:
             for origin_seq, kind, gate, payload in _unpack(data):
                 add(StoredJobEvent(origin_seq, kind, payload, gate))
-        if self._overlap:  # seqs out of order across chunks: sort, the later chunk wins
-            by_origin = {entry.origin_seq: entry for entry in entries}
+        if self._overlap:  # seqs out of order across chunks: sort, the earlier chunk wins
+            by_origin = {entry.origin_seq: entry for entry in reversed(entries)}
             entries[:] = [by_origin[seq] for seq in sorted(by_origin)]
         return entries
 
@@ -481,7 +484,7 @@ class SQLiteStore:
                         if entries is None:
                             entries = logs[jid] = []
                         entries.append((e.origin_seq, e.kind, e.gate, e.payload))
-                    conn.executemany(_JOB_EVENT_SQL[0], _chunks(logs))
+                    conn.executemany(_JOB_EVENT_SQL[0], _chunks(logs, first_wins=True))
                 _trim(conn, _EVENT_SQL, [(s[0], s[5]) for s in sessions])
                 _trim(conn, _JOB_EVENT_SQL, [(j[0], j[19]) for j in jobs])
                 forget_sessions = [(sid,) for sid in batch.forget_sessions]
