@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 
 from arcp.protocol.journal import Journal
 from arcp.runtime.revocation import MemoryRevocationOutbox, PendingRevocation
-from arcp.store.base import Batch, Store, StoredRevocation
+from arcp.store.base import Batch, Store
 
 __all__ = ["JournaledRevocationOutbox", "Persister", "merged"]
 
@@ -138,8 +139,8 @@ class JournaledRevocationOutbox(MemoryRevocationOutbox):
         self._stored.discard(credential_id)
         self._journal.revocation_done(credential_id)
 
-    def load(self, stored: list[StoredRevocation]) -> None:
-        """Take back the revocations a previous process left pending."""
-        for entry in stored:
+    def load(self, entries: Iterable[PendingRevocation]) -> None:
+        """Take revocations the store holds as pending (not recorded again)."""
+        for entry in entries:
             self._stored.add(entry.credential_id)
-            super().add(PendingRevocation(entry.credential_id, entry.job_id))
+            super().add(entry)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,6 +44,11 @@ class RevocationOutbox(Protocol):
 
     def add(self, entry: PendingRevocation) -> None: ...
 
+    def load(self, entries: Iterable[PendingRevocation]) -> None:
+        """Take revocations a store already holds (left by a previous process or by a node
+        gone silent) as pending, without recording them again."""
+        ...
+
     def done(self, credential_id: str) -> None: ...
 
     def pending(self) -> list[PendingRevocation]: ...
@@ -64,6 +70,11 @@ class MemoryRevocationOutbox:
     def done(self, credential_id: str) -> None:
         """Forget a revoked credential."""
         self._entries.pop(credential_id, None)
+
+    def load(self, entries: Iterable[PendingRevocation]) -> None:
+        """Take ``entries`` as pending."""
+        for entry in entries:
+            self.add(entry)
 
     def pending(self) -> list[PendingRevocation]:
         """Every outstanding revocation, oldest first."""
@@ -118,6 +129,11 @@ class CredentialKeeper:
         """The job ended: queue its credentials for revocation and start flushing."""
         for credential in self._live.pop(job_id, ()):
             self.outbox.add(PendingRevocation(credential.id, job_id))
+        self.retry_pending()
+
+    def take(self, entries: Iterable[PendingRevocation]) -> None:
+        """Revoke credentials a store held for revocation (§9.8.2), e.g. after a restart."""
+        self.outbox.load(entries)
         self.retry_pending()
 
     def retry_pending(self) -> None:

@@ -215,10 +215,7 @@ class Runtime:
                 self.core.fail(job, err, "error", now)
                 log.warning("job %s was running when the runtime stopped: ended", job.job_id)
             if self.credentials is not None:
-                outbox = self.credentials.outbox
-                if isinstance(outbox, JournaledRevocationOutbox):
-                    outbox.load(snapshot.revocations)
-                self.credentials.retry_pending()
+                self._take_revocations(snapshot.revocations)
             self._persister.start()
             await self._persister.flush()
             await self._join_cluster()
@@ -253,15 +250,9 @@ class Runtime:
         await self.cluster.start()
 
     def _take_revocations(self, stored: list[StoredRevocation]) -> None:
-        """Revoke what another node left pending (it went silent, §9.8.2)."""
+        """Revoke what the store holds for this process or node (§9.8.2)."""
         assert self.credentials is not None
-        outbox = self.credentials.outbox
-        if isinstance(outbox, JournaledRevocationOutbox):
-            outbox.load(stored)  # already in the store, now as this node's
-        else:
-            for entry in stored:
-                outbox.add(PendingRevocation(entry.credential_id, entry.job_id))
-        self.credentials.retry_pending()
+        self.credentials.take(PendingRevocation(r.credential_id, r.job_id) for r in stored)
 
     def _disconnect(self, session: RuntimeSession) -> None:
         """Close the connection a session is attached to (it moves to another node)."""
