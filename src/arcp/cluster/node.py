@@ -140,6 +140,8 @@ class ClusterNode:
                     await self.end_orphans()
                 except StoreError as exc:
                     log.warning("cannot look for orphaned jobs: %s", exc)
+                except Exception:  # never let it stop the keep-alive: others would reap us
+                    log.exception("looking for orphaned jobs failed")
 
     async def end_orphans(self) -> None:
         """End the jobs of nodes silent for :data:`ORPHANED_AFTER_SEC` with ``job.error
@@ -152,9 +154,9 @@ class ClusterNode:
         now = asyncio.get_running_loop().time()
         running = [job.job_id for job in self.core.jobs.jobs.values() if not job.terminal]
         for job_id in await self.db.moved(running):
-            job = self.core.jobs.jobs[job_id]
+            job = self.core.jobs.jobs.get(job_id)
             err = InternalError("another node ended the job while this node was unreachable")
-            if self.core.fail(job, err, "error", now):
+            if job is not None and self.core.fail(job, err, "error", now):
                 self._stop_job(job)
                 log.warning("job %s was taken over by another node: stopped here", job_id)
         jobs, revocations = await self.db.take_over_orphans(
