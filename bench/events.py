@@ -162,9 +162,9 @@ class _SilentClient:
         self.closed = True
 
 
-async def _buffer_bytes_per_event(n: int) -> tuple[float, int]:
-    """Runtime memory held per buffered event beyond its encoded payload, and the payload size."""
-    runtime = _in_memory_runtime()
+def _silent_client(n: int) -> _SilentClient:
+    """A client that negotiates ``ack``, submits one ``firehose`` job of ``n`` events and
+    never reads."""
     hello = {
         "arcp": "1.1",
         "id": "01JD4ZQ8Y5K3N6P7R8S9T0V1W0",
@@ -181,7 +181,28 @@ async def _buffer_bytes_per_event(n: int) -> tuple[float, int]:
         "type": "job.submit",
         "payload": {"agent": "firehose", "input": {"n": n}},
     }
-    peer = _SilentClient([orjson.dumps(hello), orjson.dumps(submit)])
+    return _SilentClient([orjson.dumps(hello), orjson.dumps(submit)])
+
+
+async def _runtime_alone(n: int) -> float:
+    """Events/s the runtime alone emits, framed, into a transport that only counts them."""
+    runtime = _in_memory_runtime()
+    peer = _silent_client(n)
+    start = time.perf_counter()
+    serving = asyncio.ensure_future(runtime.serve(peer))
+    await asyncio.wait_for(peer.done.wait(), 120)
+    elapsed = time.perf_counter() - start
+    serving.cancel()
+    with contextlib.suppress(BaseException):
+        await serving
+    await runtime.aclose()
+    return n / elapsed
+
+
+async def _buffer_bytes_per_event(n: int) -> tuple[float, int]:
+    """Runtime memory held per buffered event beyond its encoded payload, and the payload size."""
+    runtime = _in_memory_runtime()
+    peer = _silent_client(n)
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -234,6 +255,12 @@ async def run(repeats: int = 5, events: int = 20_000) -> list[Figure]:
         mem.baseline = list(ws.baseline)
         mem.note = "baseline: raw WebSocket stream across processes"
         figures.append(mem)
+
+        alone = Figure("events/s, 1 job, runtime alone (no client), one process", "events/s")
+        alone.samples = await _repeat(repeats, lambda: _runtime_alone(events))
+        alone.baseline = list(ws.baseline)
+        alone.note = "frames counted, not decoded: the runtime's ceiling for the memory figure"
+        figures.append(alone)
 
         par = Figure("events/s, 50 sessions x 1,000 events, WebSocket", "events/s")
         for _ in range(max(3, repeats // 2)):
