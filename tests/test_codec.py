@@ -86,43 +86,57 @@ def test_decode_error_names_the_field_and_keeps_the_envelope_id() -> None:
     assert info.value.details == {"type": "job.event", "field": "payload.body.level"}
 
 
-def _full_decode(frame: bytes) -> object:
+def _full_decode(frame: bytes | str) -> object:
     return MESSAGE_ADAPTER.validate_json(frame, strict=True)
 
 
-def _event_frames() -> list[bytes]:
-    """Every fixture frame that mentions job.event (valid or not), plus edge cases."""
-    frames = [frame for frame in valid_fixtures().values() if b'"job.event"' in frame]
-    frames += [f.frame for f in invalid_fixtures().values() if b'"job.event"' in f.frame]
+def _fast_path_frames() -> list[bytes]:
+    """Every fixture frame (valid or not, any type), plus job.event edge cases."""
+    frames = list(valid_fixtures().values())
+    frames += [f.frame for f in invalid_fixtures().values()]
     for kind in ("x-vendor.acme.tick", "x-other", "", "LOG", None, 7):
         frames.append(orjson.dumps({**EVENT, "payload": {**EVENT["payload"], "kind": kind}}))
     frames.append(orjson.dumps({**EVENT, "payload": "log"}))
+    frames.append(orjson.dumps({**EVENT, "payload": {**EVENT["payload"], "kind": ["log"]}}))
     frames.append(orjson.dumps({**EVENT, "type": "job.result", "note": "job.event"}))
     frames.append(orjson.dumps({**EVENT, "event_seq": 0}))
     frames.append(orjson.dumps(EVENT)[:-1] + b',"type":"job.error"}')  # a duplicate key
+    frames.append(orjson.dumps(EVENT)[:-1] + b',"type":"job.event"}')
+    dup_kind = orjson.dumps(EVENT).replace(b'"kind":"log"', b'"kind":"thought","kind":"log"')
+    frames.append(dup_kind)
     return frames
 
 
-@pytest.mark.parametrize("frame", _event_frames())
-def test_job_event_fast_path_agrees_with_the_full_validator(frame: bytes) -> None:
-    """decode() validates job.event frames with a dedicated validator: it must accept and
-    build exactly what the full Message union does, and refuse what it refuses."""
-    try:
-        expected = _full_decode(frame)
-    except ValidationError:
-        with pytest.raises(DecodeError):
-            decode(frame)
-        return
-    got = decode(frame)
-    assert type(got) is type(expected)
-    assert type(got.payload) is type(expected.payload)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
-    assert got == expected
-    assert encode(got) == encode(expected)  # pyright: ignore[reportArgumentType]
+@pytest.mark.parametrize("frame", _fast_path_frames())
+def test_fast_validator_agrees_with_the_full_validator(frame: bytes) -> None:
+    """decode() validates every frame with a validator whose job.event payload union is
+    discriminated on `kind` directly: it must accept and build exactly what the full
+    Message union does, and refuse what it refuses (with the same error)."""
+    for data in (frame, frame.decode("utf-8", "replace")):
+        try:
+            expected = _full_decode(data)
+        except ValidationError as exc:
+            with pytest.raises(DecodeError) as info:
+                decode(data)
+            want = codec._explain(data, exc)  # pyright: ignore[reportPrivateUsage]
+            got_error = info.value
+            assert (got_error.message, got_error.envelope_id, got_error.message_type) == (
+                want.message,
+                want.envelope_id,
+                want.message_type,
+            )
+            assert got_error.details == want.details
+            continue
+        got = decode(data)
+        assert type(got) is type(expected)
+        assert type(got.payload) is type(expected.payload)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+        assert got == expected
+        assert encode(got) == encode(expected)  # pyright: ignore[reportArgumentType]
 
 
 def test_job_event_fast_path_is_taken_for_spec_kinds() -> None:
     frame = orjson.dumps(EVENT)
-    fast = codec._event_validator()  # pyright: ignore[reportPrivateUsage]
+    fast = codec._FAST_VALIDATOR  # pyright: ignore[reportPrivateUsage]
     assert fast is not codec._MESSAGE_VALIDATOR  # pyright: ignore[reportPrivateUsage]
     assert fast.validate_json(frame, strict=True) == decode(frame)
     vendor = orjson.dumps({**EVENT, "payload": {**EVENT["payload"], "kind": "x-vendor.a.b"}})

@@ -12,7 +12,6 @@ validator dump.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -57,59 +56,68 @@ def loads(data: bytes | str) -> Any:
 
 def decode(data: bytes | str) -> Message:
     """Decode one frame into a typed message; raises :class:`DecodeError` on any problem."""
-    if type(data) is bytes and _EVENT_MARK in data:
-        # Most frames are job.event: validate them as exactly that, skipping the dispatch
-        # on `type` and the Python-level dispatch on the event `kind`. Anything the fast
-        # validator does not accept goes through the full one below, which decides.
-        try:
-            return _event_validator().validate_json(data, strict=True)
-        except ValidationError:
-            pass
+    try:
+        return _FAST_VALIDATOR.validate_json(data, strict=True)
+    except ValidationError:
+        pass
+    # Refused by the fast validator: a vendor event kind, or an invalid frame. The full
+    # validator decides, and explains a refusal.
     try:
         return _MESSAGE_VALIDATOR.validate_json(data, strict=True)
     except ValidationError as exc:
         raise _explain(data, exc) from None
 
 
-_MESSAGE_VALIDATOR: SchemaValidator = MESSAGE_ADAPTER.validator  # pyright: ignore[reportAssignmentType]
-_EVENT_MARK = b'"job.event"'
-_event_validator_cache: list[SchemaValidator] = []
+def _build_fast_validator() -> SchemaValidator:
+    """A strict validator for every message, built from the generated ``Message`` union with
+    one change: the ``job.event`` payload union is discriminated on the ``kind`` field
+    directly and offers the spec kinds only (§8.2).
 
-
-def _event_validator() -> SchemaValidator:
-    """A strict validator for ``job.event`` envelopes whose payload ``kind`` is a spec kind
-    (§8.2), built from the generated ``JobEventMessage`` schema with the payload union
-    discriminated on the ``kind`` field directly. It produces the same typed models as
-    :data:`MESSAGE_ADAPTER`; vendor kinds (``x-vendor.*``) fail it and take the full path."""
-    if not _event_validator_cache:
-        _event_validator_cache.append(_build_event_validator())
-    return _event_validator_cache[0]
-
-
-def _build_event_validator() -> SchemaValidator:
-    direct: SchemaValidator = JobEventMessage.__pydantic_validator__  # pyright: ignore[reportAssignmentType]
-    schema: Any = copy.deepcopy(JobEventMessage.__pydantic_core_schema__)
+    The generated union picks the payload model with a Python function (to map
+    ``x-vendor.*`` kinds to one model), which makes pydantic-core convert every event
+    payload to Python objects before validating it; a field discriminator does not. For the
+    frames it accepts it builds exactly what :data:`MESSAGE_ADAPTER` builds (same models,
+    same schema otherwise); vendor kinds fail it and take the full validator."""
+    full: Any = MESSAGE_ADAPTER.core_schema
     try:
-        model = schema["schema"] if schema["type"] == "definitions" else schema
-        union = model["schema"]["fields"]["payload"]["schema"]
-        choices = union["choices"]
-        if union["type"] != "tagged-union" or set(choices) - {*EVENT_KINDS, "x-vendor"}:
+        # Copy only the dicts on the path to the edited union; the rest is shared, unchanged.
+        schema: Any = dict(full)
+        messages = schema
+        if full["type"] == "definitions":
+            messages = schema["schema"] = dict(full["schema"])
+        if messages["type"] != "tagged-union":
             raise LookupError
+        choices = messages["choices"] = dict(messages["choices"])
+        event = choices["job.event"] = dict(choices["job.event"])
+        if event["type"] != "model" or event["cls"] is not JobEventMessage:
+            raise LookupError
+        fields_schema = event["schema"] = dict(event["schema"])
+        fields = fields_schema["fields"] = dict(fields_schema["fields"])
+        field = fields["payload"] = dict(fields["payload"])
+        union = field["schema"] = dict(field["schema"])
+        kinds = union["choices"]
+        if union["type"] != "tagged-union" or set(kinds) - {*EVENT_KINDS, "x-vendor"}:
+            raise LookupError
+        union["discriminator"] = "kind"
+        union["choices"] = {tag: kinds[tag] for tag in kinds if tag in EVENT_KINDS}
     except (KeyError, LookupError, TypeError):  # pragma: no cover - generated code changed
-        return direct
-    union["discriminator"] = "kind"
-    union["choices"] = {tag: choices[tag] for tag in choices if tag in EVENT_KINDS}
+        return _MESSAGE_VALIDATOR
     # pydantic-core reuses a complete model class's own validator for a `model` schema of
     # that class, which would ignore the edited union; mark the class incomplete while
-    # building (synchronously, a few milliseconds, once) so the edited schema is compiled.
+    # building (synchronously, once, well under a millisecond) so the edited schema is
+    # compiled. Every other message model keeps its own validator.
     complete = JobEventMessage.__pydantic_complete__
     JobEventMessage.__pydantic_complete__ = False
     try:
         return SchemaValidator(schema)
-    except Exception:  # pragma: no cover - defensive: the plain validator is always right
-        return direct
+    except Exception:  # pragma: no cover - defensive: the full validator is always right
+        return _MESSAGE_VALIDATOR
     finally:
         JobEventMessage.__pydantic_complete__ = complete
+
+
+_MESSAGE_VALIDATOR: SchemaValidator = MESSAGE_ADAPTER.validator  # pyright: ignore[reportAssignmentType]
+_FAST_VALIDATOR: SchemaValidator = _build_fast_validator()
 
 
 def decode_object(obj: Any) -> Message:
