@@ -12,7 +12,7 @@ import contextlib
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from arcp.client.connection import ConnectionFactory, backoff_delays
@@ -212,62 +212,82 @@ class ClientDriver:
     # -- reading and routing ---------------------------------------------------------------
 
     async def _read_loop(self) -> None:
-        # The per-frame path: recv, decode, session.receive, push to the job's stream. Bound
-        # methods and containers are looked up once; `recv` is re-read after a reconnect.
+        # The per-frame path: decode, session.receive, push to the job's stream. Frames that
+        # already arrived are taken as one batch where the transport offers `recv_ready`, so
+        # a backlog costs no coroutine per frame. Bound methods and containers are looked up
+        # once; `recv` and `ready` are re-read after a reconnect.
         session = self._session
         receive = session.receive
         streams = self._streams
         early = self._early
         now = self._loop.time
-        recv = self._transport.recv
+        recv, ready = self._receivers()
         count = 0
         try:
             while True:
-                count += 1
-                if not count & _YIELD_MASK:
-                    # A backlog can be read without ever suspending; let consumers drain it
-                    # so decoded events do not pile up (and make every GC pass slower).
-                    await asyncio.sleep(0)
-                try:
-                    frame = await recv()
-                except TransportClosed:
-                    if await self._connection_lost():
-                        recv = self._transport.recv
-                        continue
-                    return
-                try:
-                    msg = decode(frame)
-                except DecodeError as exc:
-                    salvaged = salvage(frame, exc)
-                    if salvaged is None:
-                        continue
-                    if isinstance(salvaged, SkippedEvent):
-                        broken = session.skip_event(salvaged.seq)
-                        if broken is not None:
-                            await self._dispatch(broken)
-                        continue
-                    msg = salvaged
-                out = receive(msg, now())
-                if out is not None:
-                    if type(out) is JobEventMessage:
-                        stream = streams.get(out.job_id)
-                        if stream is not None:
-                            stream._push(out)  # pyright: ignore[reportPrivateUsage]
-                        elif early and out.job_id in early:
-                            early[out.job_id].append(out)
-                    else:
-                        await self._dispatch(out)
-                        if type(out) is Response or type(out) is RequestFailed:
-                            # Let the requester run now, before the frames queued behind
-                            # its answer (a job's first events, say) are read.
-                            await asyncio.sleep(0)
-                if session.wants_to_send:
-                    await self._flush()
+                frames = ready() if ready is not None else None
+                if not frames:
+                    try:
+                        frames = (await recv(),)
+                    except TransportClosed:
+                        if await self._connection_lost():
+                            recv, ready = self._receivers()
+                            continue
+                        return
+                received_at = now()
+                for frame in frames:
+                    count += 1
+                    if not count & _YIELD_MASK:
+                        # A backlog can be read without ever suspending; let consumers drain
+                        # it so decoded events do not pile up (and make every GC pass slower).
+                        await asyncio.sleep(0)
+                        received_at = now()
+                    try:
+                        msg = decode(frame)
+                    except DecodeError as exc:
+                        salvaged = salvage(frame, exc)
+                        if salvaged is None:
+                            continue
+                        if isinstance(salvaged, SkippedEvent):
+                            broken = session.skip_event(salvaged.seq)
+                            if broken is not None:
+                                await self._dispatch(broken)
+                                received_at = now()
+                            continue
+                        msg = salvaged
+                    out = receive(msg, received_at)
+                    if out is not None:
+                        if type(out) is JobEventMessage:
+                            stream = streams.get(out.job_id)
+                            if stream is not None:
+                                stream._push(out)  # pyright: ignore[reportPrivateUsage]
+                            elif early and out.job_id in early:
+                                early[out.job_id].append(out)
+                        else:
+                            await self._dispatch(out)
+                            if type(out) is Response or type(out) is RequestFailed:
+                                # Let the requester run now, before the frames queued behind
+                                # its answer (a job's first events, say) are handled.
+                                await asyncio.sleep(0)
+                            received_at = now()
+                    if session.wants_to_send:
+                        await self._flush()
+                        received_at = now()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             _log.exception("the client reader failed")
             await self._shutdown(ConnectionLostError(f"the client reader failed: {exc!r}"))
+
+    def _receivers(
+        self,
+    ) -> tuple[Callable[[], Awaitable[bytes]], Callable[[], Sequence[bytes]] | None]:
+        """The transport's ``recv`` and, where offered, its ``recv_ready`` (the frames that
+        already arrived, taken without waiting)."""
+        transport = self._transport
+        ready: Callable[[], Sequence[bytes]] | None = getattr(transport, "recv_ready", None)
+        recv: Callable[[], Awaitable[bytes]] = transport.recv
+        return recv, ready
 
     async def _dispatch(self, out: SessionOutput) -> None:
         if isinstance(out, Response):

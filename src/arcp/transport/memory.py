@@ -4,8 +4,9 @@ Frames are handed over through unbounded queues, so ``send`` never blocks. ``dro
 the connection abruptly, as a network failure would, which tests use to exercise resume.
 
 The queue is a plain deque plus the futures of waiting readers: a frame that is already
-there is returned without touching the event loop, and ``send_many`` hands a whole batch
-over with one extend and at most one wake-up.
+there is returned without touching the event loop, ``send_many`` hands a whole batch
+over with one extend and at most one wake-up, and ``recv_ready`` takes every queued frame
+at once.
 """
 
 from __future__ import annotations
@@ -65,6 +66,15 @@ class MemoryTransport:
                     self._waiters.remove(waiter)
                 raise
         return inbox.popleft()
+
+    def recv_ready(self) -> list[bytes]:
+        """Take every frame that already arrived, in order, without waiting (maybe none)."""
+        inbox = self._inbox
+        if not inbox:
+            return []
+        frames = list(inbox)
+        inbox.clear()
+        return frames
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []

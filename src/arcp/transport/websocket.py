@@ -198,6 +198,27 @@ class WebSocketTransport:
         except ConnectionClosed as exc:
             raise TransportClosed(f"websocket closed: {exc}") from None
 
+    def recv_ready(self) -> list[bytes]:
+        """Take every complete message that already arrived, in order, without waiting (maybe
+        none): what repeated ``recv`` calls would return before they had to wait."""
+        queue = self._queue
+        if not queue:
+            return []
+        messages = self._messages
+        if messages.get_in_progress:
+            return []
+        out: list[bytes] = []
+        append = out.append
+        while queue:
+            frame = queue[0]
+            if not frame.fin:  # a fragmented message: recv() assembles it
+                break
+            queue.popleft()
+            data = frame.data
+            append(data if type(data) is bytes else bytes(data))
+        messages.maybe_resume()
+        return out
+
     async def close(self) -> None:
         """Run the closing handshake (code 1000); idempotent."""
         await self._ws.close()
