@@ -30,8 +30,10 @@ from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as _ws_serve
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import Side, State
+from websockets.protocol import Protocol, Side, State
+from websockets.streams import StreamReader
 
 from arcp.transport.base import TransportClosed
 
@@ -57,6 +59,129 @@ _COMPRESSIONS = (None, "deflate")
 
 _BATCH_BYTES = 256 * 1024
 """``send_many`` writes (and drains) at least once per this many bytes of frames."""
+
+
+def _parser_at_frame_start(protocol: Any) -> bool:
+    """True when ``websockets``' parser waits at the start of a frame with nothing buffered:
+    its frame loop (``Protocol.parse``) is suspended in ``reader.at_eof()``. Anything else
+    (the handshake, a frame header read but not its payload, an unknown ``websockets``
+    version) is False, and the frames then stay with ``websockets``."""
+    reader = protocol.reader
+    if reader.buffer or reader.eof:
+        return False
+    outer: Any = None
+    inner: Any = protocol.parser
+    while True:
+        nested = getattr(inner, "gi_yieldfrom", None)
+        if nested is None:
+            break
+        outer, inner = inner, nested
+    return (
+        outer is not None
+        and getattr(inner, "gi_code", None) is _AT_EOF_CODE
+        and getattr(outer, "gi_code", None) is _PARSE_CODE
+    )
+
+
+_AT_EOF_CODE = StreamReader.at_eof.__code__
+_PARSE_CODE = Protocol.parse.__code__
+
+
+class _ClientConnection(ClientConnection):
+    """``websockets``' client connection, reading the frames a runtime sends most by itself.
+
+    An unmasked, final, uncompressed text or binary frame of at most 64 KiB arriving on an
+    open connection is cut out of the received bytes here and queued for ``recv`` exactly as
+    ``websockets`` would queue it (same :class:`Frame`, same flow control), without its
+    generator-based parser, which costs several times more per frame than decoding the ARCP
+    message in it. The shortcut is taken only while ``websockets``' parser waits at a frame
+    boundary with nothing buffered; the first frame it does not handle (control frames,
+    fragments, reserved bits, masking, anything over the size limits) and everything after
+    it go to ``websockets`` from that boundary, so it sees a well-formed stream and keeps
+    the whole protocol (closing handshake, pings, errors, limits)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # While framing, this class, not `websockets`, cuts the input into frames; `_parser`
+        # is the protocol's parser it stands in for (replaced when the protocol fails).
+        self._framing = False
+        self._parser: Any = None
+        self._partial = b""  # the start of a frame not complete yet (while framing)
+
+    def _can_frame(self) -> bool:
+        protocol: Any = self.protocol
+        return (
+            self.response is not None
+            and protocol.state is State.OPEN
+            and protocol.side is Side.CLIENT
+            and not protocol.extensions
+            and not protocol.debug
+            and protocol.current_size is None
+            and protocol.parser_exc is None
+            and _parser_at_frame_start(protocol)
+        )
+
+    def data_received(self, data: bytes) -> None:
+        protocol: Any = self.protocol
+        partial = self._partial
+        if partial:
+            data = partial + data
+            self._partial = b""
+        if self._framing and (protocol.parser is not self._parser or protocol.parser_exc):
+            self._framing = False  # the protocol failed meanwhile: it discards the input
+        if not self._framing:
+            if not self._can_frame():
+                super().data_received(data)
+                return
+            self._framing = True
+            self._parser = protocol.parser
+        limit = 65535  # the largest length a 2-byte header carries (longer frames: 8 bytes)
+        for size in (protocol.max_message_size, protocol.max_fragment_size):
+            if size is not None and size < limit:
+                limit = size
+        put = self.recv_messages.put
+        end = len(data)
+        pos = 0
+        while True:
+            if end - pos < 2:
+                break
+            head = data[pos]
+            length = data[pos + 1]
+            start = pos + 2
+            if length == 126:
+                if end - pos < 4:
+                    break
+                length = data[pos + 2] << 8 | data[pos + 3]
+                start = pos + 4
+            elif length > 126:
+                head = 0  # a 64-bit length (127), or the mask bit (0x80) set: not ours
+            if head == 0x81:
+                opcode = Opcode.TEXT
+            elif head == 0x82:
+                opcode = Opcode.BINARY
+            else:
+                opcode = None
+            if opcode is None or length > limit:
+                # Not a frame this class reads: hand it, and all that follows, over.
+                self._framing = False
+                super().data_received(data[pos:] if pos else data)
+                return
+            stop = start + length
+            if stop > end:
+                break
+            put(Frame(opcode, data[start:stop]))
+            pos = stop
+        if pos < end:
+            self._partial = data[pos:]
+
+    def eof_received(self) -> None:
+        # The stream ended: give `websockets` the incomplete frame, as it would have had it.
+        if self._framing:
+            self._framing = False
+            partial, self._partial = self._partial, b""
+            if partial:
+                super().data_received(partial)
+        super().eof_received()
 
 
 class WebSocketConnectError(TransportClosed):
@@ -306,6 +431,7 @@ async def connect_websocket(
             ping_interval=None,
             max_size=max_size,
             logger=_WS_LOGGER,
+            create_connection=_ClientConnection,
         )
     except InvalidURI as exc:
         raise ValueError(str(exc)) from exc
