@@ -34,6 +34,7 @@ __all__ = [
     "find_pg_bindir",
     "postgres_cluster",
     "postgres_dsn",
+    "silence_node",
     "start_cluster",
 ]
 
@@ -165,3 +166,11 @@ def postgres_dsn(postgres_cluster: PostgresCluster) -> Iterator[str]:
         yield dsn
     finally:
         postgres_cluster.drop_database(dsn)
+
+
+async def silence_node(dsn: str, node_id: str) -> None:
+    """Make cluster node ``node_id`` look silent for an hour (its last keep-alive)."""
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await conn.execute(
+            "UPDATE nodes SET seen_at = now() - interval '1 hour' WHERE node_id = %s", (node_id,)
+        )

@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import psycopg
 import pytest
 
 from arcp.client import Client
@@ -21,20 +20,13 @@ from arcp.store.postgres import PostgresStore
 from arcp.transport.base import Transport
 from arcp.transport.memory import memory_pair
 from arcp_gen.errors import InternalError
+from tests.pg_cluster import silence_node
 
 
 @pytest.fixture(autouse=True)
 def no_keep_alive(monkeypatch: pytest.MonkeyPatch) -> None:
     """A node says it is alive when it starts, then not again during a test."""
     monkeypatch.setattr(cluster_node, "ALIVE_EVERY_SEC", 3600.0)
-
-
-async def silence(dsn: str, node_id: str) -> None:
-    """Make ``node_id`` look silent for an hour."""
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-        await conn.execute(
-            "UPDATE nodes SET seen_at = now() - interval '1 hour' WHERE node_id = %s", (node_id,)
-        )
 
 
 def runtime(dsn: str, node_id: str, provisioner: InProcessProvisioner) -> Runtime:
@@ -98,7 +90,7 @@ async def test_a_silent_node_s_job_is_ended_and_its_credential_revoked_by_a_live
         (credential,) = job.credentials
         sub = await on_b.subscribe(job.job_id)
         await asyncio.sleep(0.2)
-        await silence(postgres_dsn, "a")
+        await silence_node(postgres_dsn, "a")
         assert b.rt.cluster is not None
         await b.rt.cluster.end_orphans()
         with pytest.raises(InternalError) as ended:

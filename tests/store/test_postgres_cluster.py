@@ -18,6 +18,7 @@ from arcp.store import (
     StoredSession,
 )
 from arcp.store.postgres import PostgresStore
+from tests.pg_cluster import silence_node
 
 
 def _session(session_id: str) -> StoredSession:
@@ -160,14 +161,6 @@ async def test_commits_notify_and_listening_survives_a_lost_connection(
     assert await asyncio.wait_for(heard.get(), 10) == ("arcp_cancel", "job_1 stop")
 
 
-async def _silence(dsn: str, node_id: str) -> None:
-    """Make ``node_id`` look silent for an hour."""
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-        await conn.execute(
-            "UPDATE nodes SET seen_at = now() - interval '1 hour' WHERE node_id = %s", (node_id,)
-        )
-
-
 async def test_the_unfinished_jobs_of_a_silent_node_are_taken_over_once(
     nodes: tuple[PostgresStore, PostgresStore], postgres_dsn: str
 ) -> None:
@@ -186,7 +179,7 @@ async def test_the_unfinished_jobs_of_a_silent_node_are_taken_over_once(
         )
         await a.cluster().alive()
         assert await b.cluster().take_over_orphans(15, revocations=True) == ([], [])
-        await _silence(postgres_dsn, "a")
+        await silence_node(postgres_dsn, "a")
         (jobs_b, revs_b), (jobs_c, revs_c) = await asyncio.gather(
             b.cluster().take_over_orphans(15, revocations=True),
             c.cluster().take_over_orphans(15, revocations=True),
@@ -213,7 +206,7 @@ async def test_a_node_taken_for_gone_cannot_rewrite_its_former_jobs(
     entry = StoredJobEvent(1, 0, b'{"n":1}', 0)
     await a.commit(Batch(jobs={"job_1": _job("job_1")}, job_events=[("job_1", entry)]))
     await a.cluster().alive()
-    await _silence(postgres_dsn, "a")
+    await silence_node(postgres_dsn, "a")
     (taken,), _ = await b.cluster().take_over_orphans(15, revocations=False)
     late = replace(_job("job_1", status="success"), finished_at=2.0, first_origin_seq=3)
     await a.commit(
