@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import starmap
 from typing import Any, Final
 
 import orjson
@@ -149,10 +150,7 @@ class JobEventLog:
         stored = self._stored
         if stored is not None:
             self._stored = None
-            heads = self.heads
-            self._items.extend(
-                (seq, heads[kind], payload, gate) for seq, kind, payload, gate in stored
-            )
+            self._items.extend(starmap(self.item, stored))
         return self._items
 
     def restore(self, stored: Iterable[tuple[int, int, bytes, int]]) -> None:
