@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -19,6 +20,19 @@ def test_ulids_are_26_crockford_chars_unique_and_sortable() -> None:
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
     assert new_id("job").startswith("job_")
+
+
+def test_a_ulid_carries_its_creation_millisecond_in_its_first_ten_digits() -> None:
+    # ULID layout: 48 bits of Unix milliseconds, then 80 random bits, in Crockford base 32
+    digits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    before = time.time_ns() // 1_000_000
+    ulid = new_ulid()
+    after = time.time_ns() // 1_000_000
+    value = 0
+    for char in ulid:
+        value = value * 32 + digits.index(char)
+    assert value < 1 << 128
+    assert before <= value >> 80 <= after
 
 
 def test_now_is_utc_z_with_milliseconds_and_close_to_the_clock() -> None:

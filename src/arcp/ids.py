@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 __all__ = ["new_id", "new_ulid", "parse_timestamp", "utc_timestamp"]
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # every 10-bit value as two digits
+_PAIR_SHIFTS = tuple(range(120, -1, -10))
 _lock = threading.Lock()
 _last_ms = 0
 _last_rand = 0
@@ -31,12 +33,8 @@ def new_ulid() -> str:
         else:
             rand = int.from_bytes(os.urandom(10), "big")
         _last_ms, _last_rand = ms, rand
-    value = (ms << 80) | rand
-    chars = [""] * 26
-    for i in range(25, -1, -1):
-        chars[i] = _CROCKFORD[value & 31]
-        value >>= 5
-    return "".join(chars)
+    value = (ms << 80) | rand  # 128 bits as 26 base-32 digits, two at a time
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 def new_id(prefix: str = "") -> str:

@@ -240,6 +240,8 @@ class ClientDriver:
                     if not count & _YIELD_MASK:
                         # A backlog can be read without ever suspending; let consumers drain
                         # it so decoded events do not pile up (and make every GC pass slower).
+                        if session.wants_to_send:
+                            await self._flush()
                         await asyncio.sleep(0)
                         received_at = now()
                     try:
@@ -270,9 +272,9 @@ class ClientDriver:
                                 # its answer (a job's first events, say) are handled.
                                 await asyncio.sleep(0)
                             received_at = now()
-                    if session.wants_to_send:
-                        await self._flush()
-                        received_at = now()
+                # What the batch made the session queue (acks, a pong) goes out after it.
+                if session.wants_to_send:
+                    await self._flush()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -83,6 +83,20 @@ def _parser_at_frame_start(protocol: Any) -> bool:
     )
 
 
+def _assembler_is_known(assembler: Any) -> bool:
+    """True when ``websockets``' message assembler has the layout :meth:`_deliver` writes to
+    (a queue of frames over a deque, with its waiting reader's future)."""
+    frames = getattr(assembler, "frames", None)
+    return (
+        isinstance(getattr(frames, "queue", None), deque)
+        and hasattr(frames, "get_waiter")
+        and hasattr(assembler, "maybe_pause")
+        and hasattr(assembler, "closed")
+    )
+
+
+_TEXT = Opcode.TEXT  # enum members read once: a class attribute lookup costs per frame
+_BINARY = Opcode.BINARY
 _AT_EOF_CODE = StreamReader.at_eof.__code__
 _PARSE_CODE = Protocol.parse.__code__
 
@@ -119,6 +133,7 @@ class _ClientConnection(ClientConnection):
             and protocol.current_size is None
             and protocol.parser_exc is None
             and _parser_at_frame_start(protocol)
+            and _assembler_is_known(self.recv_messages)
         )
 
     def data_received(self, data: bytes) -> None:
@@ -139,7 +154,8 @@ class _ClientConnection(ClientConnection):
         for size in (protocol.max_message_size, protocol.max_fragment_size):
             if size is not None and size < limit:
                 limit = size
-        put = self.recv_messages.put
+        got: list[Frame] = []
+        put = got.append
         end = len(data)
         pos = 0
         while True:
@@ -156,14 +172,15 @@ class _ClientConnection(ClientConnection):
             elif length > 126:
                 head = 0  # a 64-bit length (127), or the mask bit (0x80) set: not ours
             if head == 0x81:
-                opcode = Opcode.TEXT
+                opcode = _TEXT
             elif head == 0x82:
-                opcode = Opcode.BINARY
+                opcode = _BINARY
             else:
                 opcode = None
             if opcode is None or length > limit:
                 # Not a frame this class reads: hand it, and all that follows, over.
                 self._framing = False
+                self._deliver(got)
                 super().data_received(data[pos:] if pos else data)
                 return
             stop = start + length
@@ -173,6 +190,22 @@ class _ClientConnection(ClientConnection):
             pos = stop
         if pos < end:
             self._partial = data[pos:]
+        self._deliver(got)
+
+    def _deliver(self, frames: list[Frame]) -> None:
+        """Queue ``frames`` for ``recv`` as that many ``Assembler.put`` calls would: appended
+        in order, the waiting reader woken once, flow control checked once."""
+        if not frames:
+            return
+        assembler: Any = self.recv_messages
+        if assembler.closed:
+            raise EOFError("stream of frames ended")
+        queue = assembler.frames
+        queue.queue.extend(frames)
+        waiter = queue.get_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        assembler.maybe_pause()
 
     def eof_received(self) -> None:
         # The stream ended: give `websockets` the incomplete frame, as it would have had it.
