@@ -18,6 +18,7 @@ import orjson
 
 from arcp.ids import new_ulid, utc_timestamp
 from arcp.protocol.replay_buffer import EventItem
+from arcp_gen.messages import EVENT_KINDS
 from arcp_gen.registry import PROTOCOL_VERSION
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "JobEventLog",
     "control_frame",
     "event_frame",
+    "event_payload",
     "event_timestamp",
     "frame_id",
     "session_part",
@@ -66,20 +68,42 @@ _ts_ms = -1
 _ts_second = -1
 _ts_prefix = ""
 _ts_text = ""
+_ts_bytes = b""
+
+
+def _stamp(ms: int) -> None:
+    global _ts_ms, _ts_second, _ts_prefix, _ts_text, _ts_bytes
+    _ts_ms = ms
+    second = ms // 1000
+    if second != _ts_second:
+        _ts_second = second
+        _ts_prefix = utc_timestamp(datetime.fromtimestamp(second, UTC))[:20]
+    _ts_text = f"{_ts_prefix}{ms % 1000:03d}Z"
+    _ts_bytes = _ts_text.encode()
 
 
 def event_timestamp() -> str:
     """The current UTC time as RFC 3339 with ``Z`` and milliseconds, cheaply (§5)."""
-    global _ts_ms, _ts_second, _ts_prefix, _ts_text
     ms = int(time.time() * 1000)
     if ms != _ts_ms:
-        _ts_ms = ms
-        second = ms // 1000
-        if second != _ts_second:
-            _ts_second = second
-            _ts_prefix = utc_timestamp(datetime.fromtimestamp(second, UTC))[:20]
-        _ts_text = f"{_ts_prefix}{ms % 1000:03d}Z"
+        _stamp(ms)
     return _ts_text
+
+
+_EVENT_HEADS: Final = {kind: b'{"kind":"' + kind.encode() + b'","ts":"' for kind in EVENT_KINDS}
+
+
+def event_payload(kind: str, body: dict[str, Any]) -> bytes:
+    """The encoded payload of one ``kind`` event with ``body``, stamped now (§8.1).
+
+    The same bytes as encoding ``{"kind", "ts", "body"}`` at once, joined from parts so the
+    result is exactly its own size: a buffered event holds no spare allocation.
+    """
+    ms = int(time.time() * 1000)
+    if ms != _ts_ms:
+        _stamp(ms)
+    head = _EVENT_HEADS.get(kind) or b'{"kind":' + orjson.dumps(kind) + b',"ts":"'
+    return b"".join((head, _ts_bytes, b'","body":', orjson.dumps(body), b"}"))
 
 
 def control_frame(

@@ -19,7 +19,7 @@ from arcp.codec import DecodeError, decode
 from arcp.ids import new_id, utc_timestamp
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ChildAuthority, ModelPolicy
-from arcp.protocol.event_frames import GATE_NONE, JobEventLog, event_timestamp
+from arcp.protocol.event_frames import GATE_NONE, JobEventLog, event_payload
 from arcp.protocol.job_requests import JobRequests
 from arcp.protocol.job_table import JobRecord, JobTable, ObserverPolicy
 from arcp.protocol.journal import Journal
@@ -275,12 +275,18 @@ class RuntimeCore(Generic[H]):
 
         Returns False (and drops the event) once the job is terminal.
         """
-        if job.finished_at is not None:
-            return False
         # The payload is retained by replay buffers and the job log. orjson hands back bytes
         # that keep a ~4 KiB allocation whatever their length; an exact-size copy keeps a
         # buffered event near its real size.
-        payload = bytes(memoryview(payload))
+        return self._emit(job, bytes(memoryview(payload)), gate)
+
+    def event(self, job: JobRecord, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> bool:
+        """Encode and emit one event of ``kind`` with ``body`` (§8.1)."""
+        return self._emit(job, event_payload(kind, body), gate)
+
+    def _emit(self, job: JobRecord, payload: bytes, gate: int) -> bool:
+        if job.finished_at is not None:
+            return False
         log_ = job.log
         origin = job.origin
         if origin is not None and origin.accepts(gate):
@@ -296,12 +302,6 @@ class RuntimeCore(Generic[H]):
             if sub.accepts(gate):
                 sub.push_event(item, log_)
         return True
-
-    def event(self, job: JobRecord, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> bool:
-        """Encode and :meth:`emit` one event of ``kind`` with ``body`` (§8.1)."""
-        return self.emit(
-            job, orjson.dumps({"kind": kind, "ts": event_timestamp(), "body": body}), gate
-        )
 
     def emit_private(self, job: JobRecord, full: bytes, redacted: bytes) -> bool:
         """Emit an event whose secret-bearing form only the submitting session sees (§9.8.2).
