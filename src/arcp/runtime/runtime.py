@@ -324,7 +324,7 @@ class Runtime:
                 frames = conn.take(loop.time())
                 if persister is not None:
                     await persister.flush()  # never send an event the store does not hold
-                if send_many is not None and len(frames) > 1:
+                if send_many is not None and frames:  # one frame too: it skips per-frame objects
                     await send_many(frames)
                 else:
                     for frame in frames:
