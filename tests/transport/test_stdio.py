@@ -28,6 +28,51 @@ async def test_lines_are_delivered_as_is_without_blank_lines() -> None:
     assert child.returncode == 0
 
 
+async def _ready_then_recv(child: ChildProcessTransport, count: int) -> list[bytes]:
+    """``count`` lines, taken with ``recv_ready`` whenever it has any."""
+    got: list[bytes] = []
+    while len(got) < count:
+        ready = child.recv_ready()
+        if ready:
+            got.extend(ready)
+        else:
+            got.append(await child.recv())
+    return got
+
+
+async def test_recv_ready_skips_blank_lines_and_drops_carriage_returns() -> None:
+    child = await _child("raw")
+    await asyncio.sleep(0.2)  # let the child's whole output arrive
+    received = await _ready_then_recv(child, 2)
+    # the last line has no newline yet: recv_ready leaves it to recv, which sees the EOF
+    assert received == [b"not json at all", b'{"ok":true}']
+    assert child.recv_ready() == []
+    assert await child.recv() == b"no newline at the end"
+    await child.close()
+
+
+async def test_recv_ready_leaves_an_overlong_line_to_recv() -> None:
+    child = await _child("long", limit=1024)
+    await asyncio.sleep(0.2)
+    assert child.recv_ready() == []  # the first line is over the limit
+    with pytest.raises(TransportClosed):
+        await child.recv()
+    assert child.recv_ready() == []
+    await child.close()
+
+
+async def test_send_many_writes_lines_the_child_echoes_in_order() -> None:
+    child = await _child("echo")
+    frames = [b'{"n":%d}' % i for i in range(500)]
+    await child.send_many(frames[:1])
+    await child.send_many([])
+    await child.send_many(frames[1:])
+    assert await _ready_then_recv(child, len(frames)) == frames
+    with pytest.raises(ValueError):
+        await child.send_many([b"{}", b'{\n"pretty": true}'])
+    await child.close()
+
+
 async def test_garbage_is_echoed_unchanged() -> None:
     child = await _child("echo")
     for frame in (b"not json {", b"  leading space", b"\x00\xff binary-ish"):

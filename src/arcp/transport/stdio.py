@@ -84,10 +84,21 @@ class StdioTransport:
         """Write one frame and its newline, waiting only if the pipe is full."""
         if _NEWLINE in frame:
             raise ValueError("an NDJSON frame must not contain a raw newline")
+        await self._write(frame + _NEWLINE)
+
+    async def send_many(self, frames: Sequence[bytes]) -> None:
+        """Write ``frames`` in order, one line each, with one write and one drain."""
+        if not frames:
+            return
+        if any(_NEWLINE in frame for frame in frames):
+            raise ValueError("an NDJSON frame must not contain a raw newline")
+        await self._write(_NEWLINE.join(frames) + _NEWLINE)
+
+    async def _write(self, data: bytes) -> None:
         writer = self._writer
         if self._closed or writer.is_closing():
             raise TransportClosed("stdio transport is closed")
-        writer.write(frame + _NEWLINE)
+        writer.write(data)
         try:
             await writer.drain()
         except (ConnectionError, OSError) as exc:
@@ -118,6 +129,43 @@ class StdioTransport:
                 line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
             if line and not line.isspace():
                 return line
+
+    def recv_ready(self) -> list[bytes]:
+        """Take every complete line that already arrived, in order, without waiting (maybe
+        none): what repeated ``recv`` calls would return before they had to wait.
+
+        Lines are taken from the ``StreamReader``'s buffer. A line over the limit, a stream
+        error or a reader of another layout is left to ``recv``, which reports it.
+        """
+        reader: Any = self._reader
+        buffer = getattr(reader, "_buffer", None)
+        resume = getattr(reader, "_maybe_resume_transport", None)
+        if (
+            self._closed
+            or not isinstance(buffer, bytearray)
+            or resume is None
+            or getattr(reader, "_exception", None) is not None
+        ):
+            return []
+        end = buffer.rfind(_NEWLINE) + 1
+        if not end:
+            return []
+        limit: int = getattr(reader, "_limit", DEFAULT_LINE_LIMIT)
+        lines = bytes(buffer[:end]).split(_NEWLINE)
+        lines.pop()  # the empty text after the last newline
+        out: list[bytes] = []
+        taken = 0
+        for line in lines:
+            if len(line) > limit:
+                break
+            taken += len(line) + 1
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if line and not line.isspace():
+                out.append(line)
+        del buffer[:taken]
+        resume()
+        return out
 
     async def _fail(self) -> None:
         await self._shutdown()
