@@ -160,13 +160,13 @@ def test_server_text_header_matches_websockets_framing(length: int) -> None:
     from websockets.protocol import State
     from websockets.server import ServerProtocol
 
-    from arcp.transport.websocket import _text_header  # pyright: ignore[reportPrivateUsage]
+    from arcp.transport.websocket_framing import text_header
 
     protocol = ServerProtocol()
     protocol.state = State.OPEN
     payload = b"x" * length
     protocol.send_text(payload)
-    assert b"".join(protocol.data_to_send()) == _text_header(length) + payload
+    assert b"".join(protocol.data_to_send()) == text_header(length) + payload
 
 
 @pytest.mark.parametrize("compression", [None, "deflate"])
