@@ -15,8 +15,8 @@ without reading or decoding the shared parts once per event.
 
 Events and job-log entries are stored in chunks: a commit appends one row per session (to
 ``session_chunks``) and one per job (to ``job_chunks``) holding all of that batch's entries of
-the owner, packed by :func:`_pack`. Loading a long buffer thus reads a few rows instead of one
-per event (the per-row cost of :mod:`sqlite3` dominated). An event committed again with a seq
+the owner (see :mod:`arcp.store.sqlite_chunks`). Loading a long buffer thus reads a few rows
+instead of one per event (the per-row cost of :mod:`sqlite3` dominated). An event committed again with a seq
 already held replaces the older one: the later chunk (higher ``chunk_id``) wins on load; of
 job-log entries with one origin seq the first stays (see :class:`~arcp.store.base.Batch`). A
 trim deletes the chunks wholly below the new start and rewrites the one it cuts through.
@@ -30,13 +30,12 @@ import os
 import sqlite3
 import struct
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator
 from contextlib import contextmanager
 from importlib import resources
-from itertools import pairwise, starmap
-from operator import itemgetter
+from itertools import starmap
 from pathlib import Path
-from typing import Any, cast, overload
+from typing import Any, cast
 
 import orjson
 from orjson import loads
@@ -46,10 +45,21 @@ from arcp.store.base import (
     Snapshot,
     StoredEvent,
     StoredJob,
-    StoredJobEvent,
     StoredRevocation,
     StoredSession,
     StoreError,
+)
+from arcp.store.sqlite_chunks import (
+    COUNT,
+    ENTRY,
+    EVENT_SQL,
+    JOB_EVENT_SQL,
+    Chunk,
+    Entry,
+    LazyJobLog,
+    chunk_rows,
+    grouped_chunks,
+    trim_chunks,
 )
 
 __all__ = ["SQLiteStore"]
@@ -83,153 +93,6 @@ _SELECT_HEADS = "SELECT head_id, job_id, head, gate FROM heads"
 _SELECT_SESSIONS = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions ORDER BY rowid"
 _SELECT_JOBS = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs ORDER BY job_id"
 _SELECT_REVOCATIONS = "SELECT credential_id, job_id FROM revocations ORDER BY rowid"
-
-
-def _chunk_sql(table: str, owner: str) -> tuple[str, str, str, str, str, str]:
-    """Statements on one chunk table: insert, trim (delete, select and rewrite a cut chunk),
-    forget an owner, read every chunk in commit order."""
-    return (
-        f"INSERT INTO {table} ({owner}, first_seq, last_seq, data) VALUES (?, ?, ?, ?)",
-        # last_seq < ? implies first_seq < ?: the condition lets the index bound the scan
-        f"DELETE FROM {table} WHERE {owner} = ? AND first_seq < ? AND last_seq < ?",
-        f"SELECT chunk_id, data FROM {table} WHERE {owner} = ? AND first_seq < ?",
-        f"UPDATE {table} SET first_seq = ?, data = ? WHERE chunk_id = ?",
-        f"DELETE FROM {table} WHERE {owner} = ?",
-        f"SELECT {owner}, first_seq, last_seq, data FROM {table} ORDER BY chunk_id",
-    )
-
-
-_EVENT_SQL = _chunk_sql("session_chunks", "session_id")
-_JOB_EVENT_SQL = _chunk_sql("job_chunks", "job_id")
-
-_COUNT = struct.Struct("<I")
-_ENTRY = struct.Struct("<qqqI")
-"""A chunk is ``_COUNT`` (the number of entries), then one ``_ENTRY`` per entry, then the
-payloads one after the other. An entry is three integers and the length of its payload: for
-an event ``(seq, origin_seq, head_id)``, for a job-log entry ``(origin_seq, kind, gate)``."""
-
-_Entry = tuple[int, int, int, bytes]
-"""An entry of a chunk: its seq (``origin_seq`` for a job-log entry), two integers, payload."""
-
-_Chunk = tuple[str, int, int, bytes]
-"""A row of a chunk table: ``(owner, first_seq, last_seq, data)``."""
-
-
-def _pack(entries: list[_Entry]) -> bytes:
-    """One chunk holding ``entries`` (in this order)."""
-    pack = _ENTRY.pack
-    return b"".join(
-        [
-            _COUNT.pack(len(entries)),
-            *[pack(a, b, c, len(payload)) for a, b, c, payload in entries],
-            *[entry[3] for entry in entries],
-        ]
-    )
-
-
-def _unpack(data: bytes) -> list[_Entry]:
-    """The entries of one chunk, as :func:`_pack` got them."""
-    (count,) = _COUNT.unpack_from(data)
-    pos = end = _COUNT.size + count * _ENTRY.size
-    entries: list[_Entry] = []
-    for a, b, c, size in _ENTRY.iter_unpack(data[_COUNT.size : end]):
-        end = pos + size
-        entries.append((a, b, c, data[pos:end]))
-        pos = end
-    return entries
-
-
-def _chunks(owned: dict[str, list[_Entry]], *, first_wins: bool = False) -> list[_Chunk]:
-    """One chunk per owner, its entries by seq; of several with one seq the last is kept
-    (the first with ``first_wins``)."""
-    rows: list[_Chunk] = []
-    for owner, entries in owned.items():
-        if any(a[0] >= b[0] for a, b in pairwise(entries)):  # rare: sort, keep one per seq
-            kept = reversed(entries) if first_wins else iter(entries)
-            entries = sorted({entry[0]: entry for entry in kept}.values(), key=itemgetter(0))
-        rows.append((owner, entries[0][0], entries[-1][0], _pack(entries)))
-    return rows
-
-
-def _grouped(rows: list[Any]) -> dict[str, tuple[list[bytes], bool]]:
-    """Chunk rows (in commit order) by owner: their data, and whether any two chunks hold
-    seqs out of order (then a seq may be held twice)."""
-    owners: dict[str, tuple[list[bytes], bool]] = {}
-    last: dict[str, int] = {}
-    for owner, first_seq, last_seq, data in rows:
-        held = owners.get(owner)
-        if held is None:
-            owners[owner] = ([data], False)
-        else:
-            held[0].append(data)
-            if first_seq <= last[owner]:
-                owners[owner] = (held[0], True)
-        last[owner] = max(last_seq, last.get(owner, last_seq))
-    return owners
-
-
-class _JobLog(Sequence[StoredJobEvent]):
-    """A job's log read back by :meth:`SQLiteStore.load`, decoded from its chunks on first use.
-
-    A restart restores every job, but only a subscriber asking for history reads a log, so
-    most are never decoded: the chunks stay as the bytes the query returned.
-    """
-
-    __slots__ = ("_chunks", "_entries", "_overlap")
-
-    def __init__(self, chunks: list[bytes], overlap: bool) -> None:
-        self._chunks: list[bytes] | None = chunks
-        self._overlap = overlap
-        self._entries: list[StoredJobEvent] = []
-
-    def _decoded(self) -> list[StoredJobEvent]:
-        chunks = self._chunks
-        if chunks is None:
-            return self._entries
-        self._chunks = None
-        entries = self._entries
-        add = entries.append
-        for data in chunks:
-            for origin_seq, kind, gate, payload in _unpack(data):
-                add(StoredJobEvent(origin_seq, kind, payload, gate))
-        if self._overlap:  # seqs out of order across chunks: sort, the earlier chunk wins
-            by_origin = {entry.origin_seq: entry for entry in reversed(entries)}
-            entries[:] = [by_origin[seq] for seq in sorted(by_origin)]
-        return entries
-
-    @overload
-    def __getitem__(self, index: int) -> StoredJobEvent: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[StoredJobEvent]: ...
-    def __getitem__(self, index: int | slice) -> StoredJobEvent | list[StoredJobEvent]:
-        return self._decoded()[index]
-
-    def __len__(self) -> int:
-        return len(self._decoded())
-
-    def __iter__(self) -> Iterator[StoredJobEvent]:
-        return iter(self._decoded())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return self._decoded() == list(cast(Sequence[object], other))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]  # mutable-looking, like a list
-
-    def __repr__(self) -> str:
-        return repr(self._decoded())
-
-
-def _trim(conn: sqlite3.Connection, statements: tuple[str, ...], trims: list[Any]) -> None:
-    """Drop the entries of each ``(owner, first_seq)`` below ``first_seq``: delete the chunks
-    wholly below it, rewrite those it cuts through."""
-    _, delete, select, update = statements[:4]
-    conn.executemany(delete, [(owner, first, first) for owner, first in trims])
-    for owner, first in trims:
-        for chunk_id, data in conn.execute(select, (owner, first)).fetchall():
-            kept = [entry for entry in _unpack(data) if entry[0] >= first]
-            conn.execute(update, (kept[0][0], _pack(kept), chunk_id))
 
 
 _Head = tuple[str, bytes, int]
@@ -385,9 +248,9 @@ class SQLiteStore:
         them. A head deleted here is inserted again by the next event that needs it."""
         used: set[int] = set()
         for (data,) in conn.execute("SELECT data FROM session_chunks"):
-            (count,) = _COUNT.unpack_from(data)
-            header = data[_COUNT.size : _COUNT.size + count * _ENTRY.size]
-            used.update(entry[2] for entry in _ENTRY.iter_unpack(header))
+            (count,) = COUNT.unpack_from(data)
+            header = data[COUNT.size : COUNT.size + count * ENTRY.size]
+            used.update(entry[2] for entry in ENTRY.iter_unpack(header))
         unused = {head_id for (head_id,) in conn.execute("SELECT head_id FROM heads")} - used
         if unused:
             conn.executemany("DELETE FROM heads WHERE head_id = ?", [(i,) for i in unused])
@@ -397,7 +260,7 @@ class SQLiteStore:
 
     def _event_rows(
         self, conn: sqlite3.Connection, events: list[tuple[str, StoredEvent]]
-    ) -> list[_Chunk]:
+    ) -> list[Chunk]:
         """``session_chunks`` rows of ``events``, inserting the heads not stored yet."""
         ids = self._head_ids
         if ids is None:
@@ -406,7 +269,7 @@ class SQLiteStore:
             assert ids is not None
         if len(ids) >= self._sweep_at:
             ids = self._head_ids = self._sweep(conn, ids)
-        owned: dict[str, list[_Entry]] = {}
+        owned: dict[str, list[Entry]] = {}
         get = ids.get
         for sid, e in events:
             head = (e.job_id, e.head, e.gate)
@@ -417,7 +280,7 @@ class SQLiteStore:
             if entries is None:
                 entries = owned[sid] = []
             entries.append((e.seq, e.origin_seq, head_id, e.payload))
-        return _chunks(owned)
+        return chunk_rows(owned)
 
     async def commit(self, batch: Batch) -> None:
         """Apply ``batch`` in one transaction, in the order :class:`Batch` documents.
@@ -476,23 +339,23 @@ class SQLiteStore:
                 conn.executemany(_UPSERT_SESSION, sessions)
                 conn.executemany(_UPSERT_JOB, jobs)
                 if batch.events:
-                    conn.executemany(_EVENT_SQL[0], self._event_rows(conn, batch.events))
+                    conn.executemany(EVENT_SQL[0], self._event_rows(conn, batch.events))
                 if batch.job_events:
-                    logs: dict[str, list[_Entry]] = {}
+                    logs: dict[str, list[Entry]] = {}
                     for jid, e in batch.job_events:
                         entries = logs.get(jid)
                         if entries is None:
                             entries = logs[jid] = []
                         entries.append((e.origin_seq, e.kind, e.gate, e.payload))
-                    conn.executemany(_JOB_EVENT_SQL[0], _chunks(logs, first_wins=True))
-                _trim(conn, _EVENT_SQL, [(s[0], s[5]) for s in sessions])
-                _trim(conn, _JOB_EVENT_SQL, [(j[0], j[19]) for j in jobs])
+                    conn.executemany(JOB_EVENT_SQL[0], chunk_rows(logs, first_wins=True))
+                trim_chunks(conn, EVENT_SQL, [(s[0], s[5]) for s in sessions])
+                trim_chunks(conn, JOB_EVENT_SQL, [(j[0], j[19]) for j in jobs])
                 forget_sessions = [(sid,) for sid in batch.forget_sessions]
                 conn.executemany("DELETE FROM sessions WHERE session_id = ?", forget_sessions)
-                conn.executemany(_EVENT_SQL[4], forget_sessions)
+                conn.executemany(EVENT_SQL[4], forget_sessions)
                 forget_jobs = [(jid,) for jid in batch.forget_jobs]
                 conn.executemany("DELETE FROM jobs WHERE job_id = ?", forget_jobs)
-                conn.executemany(_JOB_EVENT_SQL[4], forget_jobs)
+                conn.executemany(JOB_EVENT_SQL[4], forget_jobs)
                 conn.executemany(
                     "INSERT OR IGNORE INTO revocations (credential_id, job_id) VALUES (?, ?)",
                     [(r.credential_id, r.job_id) for r in batch.revocations_added],
@@ -525,9 +388,9 @@ class SQLiteStore:
     def _load(self, conn: sqlite3.Connection) -> Snapshot:
         snapshot = Snapshot()
         heads = self._read_heads(conn)
-        chunks = _grouped(conn.execute(_EVENT_SQL[5]).fetchall())
-        start, entry_size = _COUNT.size, _ENTRY.size
-        count_of, entries_of = _COUNT.unpack_from, _ENTRY.iter_unpack
+        chunks = grouped_chunks(conn.execute(EVENT_SQL[5]).fetchall())
+        start, entry_size = COUNT.size, ENTRY.size
+        count_of, entries_of = COUNT.unpack_from, ENTRY.iter_unpack
         for row in conn.execute(_SELECT_SESSIONS).fetchall():
             session = StoredSession(
                 row[0], row[1], loads(row[2]), row[3], row[4], row[5], row[6], row[7], row[8],
@@ -550,11 +413,11 @@ class SQLiteStore:
                 by_seq = {event.seq: event for event in events}
                 events = [by_seq[seq] for seq in sorted(by_seq)]
             snapshot.events[row[0]] = events
-        logs = _grouped(conn.execute(_JOB_EVENT_SQL[5]).fetchall())
+        logs = grouped_chunks(conn.execute(JOB_EVENT_SQL[5]).fetchall())
         for row in conn.execute(_SELECT_JOBS).fetchall():
             snapshot.jobs.append(_job(row))
             held = logs.get(row[0])
             if held is not None:
-                snapshot.job_events[row[0]] = _JobLog(*held)
+                snapshot.job_events[row[0]] = LazyJobLog(*held)
         snapshot.revocations = list(starmap(StoredRevocation, conn.execute(_SELECT_REVOCATIONS)))
         return snapshot
