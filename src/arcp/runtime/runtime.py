@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import hmac
-import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -26,6 +24,7 @@ from arcp.protocol.runtime_actions import Action, AskCluster, Authenticate, Star
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_core import SUPPORTED_FEATURES, RuntimeConfig, RuntimeCore
 from arcp.protocol.runtime_session import RuntimeSession
+from arcp.runtime.bearer import BearerAuth, TokenVerifier
 from arcp.runtime.context import JobContext
 from arcp.runtime.credentials import CredentialProvisioner
 from arcp.runtime.job_runner import JobRunner
@@ -47,9 +46,6 @@ log = logging.getLogger("arcp.runtime")
 
 Agent = Callable[[Any, JobContext], Awaitable[Any]]
 """An agent: ``async def agent(input, ctx) -> result``."""
-
-TokenVerifier = Callable[[str], "str | Awaitable[str | None] | None"]
-"""Maps a bearer token to a principal, or None to refuse it (§6.1)."""
 
 A = TypeVar("A", bound=Agent)
 
@@ -138,12 +134,7 @@ class Runtime:
             max_result_chunk_bytes=max_result_chunk_bytes,
             max_result_bytes=max_result_bytes,
         )
-        self._token_map: dict[str, str] | None = None
-        self._verifier: TokenVerifier | None = None
-        if isinstance(tokens, Mapping):
-            self._token_map = {str(k): str(v) for k, v in cast(Mapping[str, str], tokens).items()}
-        else:
-            self._verifier = tokens
+        self._auth = BearerAuth(tokens)
         self._connections: dict[RuntimeConnection, tuple[Transport, asyncio.Task[None]]] = {}
         self._servers: list[WebSocketServer] = []
         self._sweeper: asyncio.Task[None] | None = None
@@ -360,7 +351,7 @@ class Runtime:
 
     async def _act(self, action: Action) -> None:
         if isinstance(action, Authenticate):
-            principal = await self._authenticate(action.token)
+            principal = await self._auth.principal(action.token)
             loop = asyncio.get_running_loop()
             self.core.on_authenticated(action.connection, action.hello, principal, loop.time())
         elif isinstance(action, StartJob):
@@ -370,27 +361,6 @@ class Runtime:
         elif isinstance(action, AskCluster):  # pyright: ignore[reportUnnecessaryIsInstance]
             assert self.cluster is not None
             await self.cluster.handle(action)
-
-    async def _authenticate(self, token: str | None) -> str | None:
-        if self._token_map is None and self._verifier is None:
-            return "anonymous"
-        if token is None:
-            return None
-        if self._token_map is not None:
-            found: str | None = None
-            for known, principal in self._token_map.items():
-                if hmac.compare_digest(known.encode(), token.encode()):
-                    found = principal
-            return found
-        assert self._verifier is not None
-        try:
-            verdict = self._verifier(token)
-            if inspect.isawaitable(verdict):
-                verdict = await verdict
-        except Exception:
-            log.exception("token verifier failed; refusing the session")
-            return None
-        return verdict if isinstance(verdict, str) else None
 
     # -- credentials (§9.8) ----------------------------------------------------------------------
 
