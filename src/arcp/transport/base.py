@@ -5,13 +5,13 @@ Every transport in :mod:`arcp.transport` implements :class:`Transport`.
 
 A transport may also offer ``async send_many(frames: Sequence[bytes]) -> None``: the same as
 calling ``send`` for each frame in order, done with fewer writes and wake-ups. It is not part
-of the protocol; callers look it up with ``getattr`` and fall back to ``send``. The memory
-and WebSocket transports have it.
+of the protocol; callers look it up with ``getattr`` and fall back to ``send``. The memory,
+WebSocket and stdio transports have it.
 
 Likewise a transport may offer ``recv_ready() -> list[bytes]``: every frame that already
 arrived, in order, taken at once without waiting (an empty list when ``recv`` would have to
 wait). Frames it returns are not returned by ``recv`` again. The client's reader uses it to
-take a backlog in one call; the memory and WebSocket transports have it.
+take a backlog in one call; the memory, WebSocket and stdio transports have it.
 """
 
 from __future__ import annotations
