@@ -5,6 +5,7 @@ a count and then sends that many pre-encoded ``job.event`` frames (the stream ba
 when the first frame is ``echo``, answers every frame with itself (the round-trip baseline).
 ``arcp``: our runtime with a ``firehose`` agent that emits ``input.n`` log events.
 The first line on stdout is ``READY <port>``.
+``stdio``: the same runtime serving one session over its stdin/stdout (the port is unused).
 """
 
 from __future__ import annotations
@@ -63,9 +64,25 @@ async def _arcp(port: int) -> None:
     await asyncio.Future()
 
 
+async def _arcp_stdio() -> None:
+    from arcp.demo import register_demo_agents
+    from arcp.runtime import Runtime
+    from arcp.transport import stdio_transport
+
+    runtime = Runtime(tokens={"bench": "bench"}, heartbeat_interval_sec=300)
+    register_demo_agents(runtime)
+    runtime.register("firehose", firehose)
+    transport = await stdio_transport()
+    await runtime.serve(transport)
+    await runtime.aclose()
+
+
 def main() -> None:
     mode, port = sys.argv[1], int(sys.argv[2])
-    asyncio.run(_raw(port) if mode == "raw" else _arcp(port))
+    if mode == "stdio":
+        asyncio.run(_arcp_stdio())
+    else:
+        asyncio.run(_raw(port) if mode == "raw" else _arcp(port))
 
 
 if __name__ == "__main__":

@@ -137,6 +137,16 @@ async def _memory_stream(n: int) -> float:
             await serving
 
 
+async def _stdio_stream(n: int) -> float:
+    from arcp.transport import spawn_stdio
+
+    child = await spawn_stdio([sys.executable, "-m", "bench._peer", "stdio", "0"])
+    try:
+        return await _arcp_stream(child, n)
+    finally:
+        await child.close()
+
+
 class _SilentClient:
     """A transport end that says hello, submits one job, then never reads: the runtime
     must buffer every event (nothing is acknowledged)."""
@@ -262,6 +272,12 @@ async def run(repeats: int = 5, events: int = 20_000) -> list[Figure]:
         mem.baseline = list(ws.baseline)
         mem.note = "baseline: raw WebSocket stream across processes"
         figures.append(mem)
+
+        stdio = Figure("events/s, 1 job, stdio, runtime in a child process", "events/s")
+        stdio.samples = await _repeat(repeats, lambda: _stdio_stream(events))
+        stdio.baseline = list(ws.baseline)
+        stdio.note = "baseline: raw WebSocket stream across processes"
+        figures.append(stdio)
 
         alone = Figure("events/s, 1 job, runtime alone (no client), one process", "events/s")
         alone.samples = await _repeat(repeats, lambda: _runtime_alone(events))
