@@ -38,6 +38,14 @@ DEFAULT_LINE_LIMIT = 8 * 1024 * 1024
 _NEWLINE = b"\n"
 
 
+def _frame_of(line: bytes) -> bytes | None:
+    """The frame a line (without its ``\\n``) carries: a trailing ``\\r`` dropped, None
+    for a blank line."""
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    return line if line and not line.isspace() else None
+
+
 class _WritePipeProtocol(asyncio.streams.FlowControlMixin):
     """Flow control plus the close waiter ``StreamWriter.wait_closed`` needs."""
 
@@ -125,10 +133,9 @@ class StdioTransport:
             if not line:  # EOF
                 self._closed = True
                 raise TransportClosed("stdio peer closed the stream")
-            if line.endswith(_NEWLINE):
-                line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
-            if line and not line.isspace():
-                return line
+            frame = _frame_of(line[:-1] if line.endswith(_NEWLINE) else line)
+            if frame is not None:
+                return frame
 
     def recv_ready(self) -> list[bytes]:
         """Take every complete line that already arrived, in order, without waiting (maybe
@@ -159,10 +166,9 @@ class StdioTransport:
             if len(line) > limit:
                 break
             taken += len(line) + 1
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if line and not line.isspace():
-                out.append(line)
+            frame = _frame_of(line)
+            if frame is not None:
+                out.append(frame)
         del buffer[:taken]
         resume()
         return out
