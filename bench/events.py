@@ -22,7 +22,7 @@ from websockets.asyncio.client import connect
 from bench import Figure
 from bench.frames import event_frame
 
-__all__ = ["run"]
+__all__ = ["arcp_rtts", "arcp_stream", "raw_rtts", "raw_stream", "run"]
 
 
 @contextlib.asynccontextmanager
@@ -41,7 +41,7 @@ async def _peer(mode: str) -> AsyncIterator[str]:
         await proc.wait()
 
 
-async def _raw_stream(url: str, n: int) -> float:
+async def raw_stream(url: str, n: int) -> float:
     async with connect(url, compression=None, max_size=None, ping_interval=None) as ws:
         start = time.perf_counter()
         await ws.send(str(n))
@@ -58,11 +58,11 @@ async def _raw_stream(url: str, n: int) -> float:
 
 async def _raw_parallel(url: str, sessions: int, n: int) -> float:
     start = time.perf_counter()
-    await asyncio.gather(*(_raw_stream(url, n) for _ in range(sessions)))
+    await asyncio.gather(*(raw_stream(url, n) for _ in range(sessions)))
     return sessions * n / (time.perf_counter() - start)
 
 
-async def _raw_rtts(url: str, count: int) -> list[float]:
+async def raw_rtts(url: str, count: int) -> list[float]:
     frame = event_frame(1).decode()
     out: list[float] = []
     async with connect(url, compression=None, max_size=None, ping_interval=None) as ws:
@@ -75,7 +75,7 @@ async def _raw_rtts(url: str, count: int) -> list[float]:
     return out
 
 
-async def _arcp_stream(target: Any, n: int) -> float:
+async def arcp_stream(target: Any, n: int) -> float:
     from arcp.client import Client
 
     client = await Client.connect(target, token="bench", heartbeat=False)
@@ -93,11 +93,11 @@ async def _arcp_stream(target: Any, n: int) -> float:
 
 async def _arcp_parallel(url: str, sessions: int, n: int) -> float:
     start = time.perf_counter()
-    await asyncio.gather(*(_arcp_stream(url, n) for _ in range(sessions)))
+    await asyncio.gather(*(arcp_stream(url, n) for _ in range(sessions)))
     return sessions * n / (time.perf_counter() - start)
 
 
-async def _arcp_rtts(url: str, count: int) -> list[float]:
+async def arcp_rtts(url: str, count: int) -> list[float]:
     from arcp.client import Client
 
     out: list[float] = []
@@ -129,7 +129,7 @@ async def _memory_stream(n: int) -> float:
     ours, theirs = memory_pair()
     serving = asyncio.ensure_future(runtime.serve(theirs))
     try:
-        return await _arcp_stream(ours, n)
+        return await arcp_stream(ours, n)
     finally:
         await runtime.aclose()
         serving.cancel()
@@ -142,7 +142,7 @@ async def _stdio_stream(n: int) -> float:
 
     child = await spawn_stdio([sys.executable, "-m", "bench._peer", "stdio", "0"])
     try:
-        return await _arcp_stream(child, n)
+        return await arcp_stream(child, n)
     finally:
         await child.close()
 
@@ -258,13 +258,13 @@ async def run(repeats: int = 5, events: int = 20_000) -> list[Figure]:
     figures: list[Figure] = []
     async with _peer("raw") as raw_url, _peer("arcp") as arcp_url:
         # warm both paths once
-        await _raw_stream(raw_url, 1000)
-        await _arcp_stream(arcp_url, 1000)
+        await raw_stream(raw_url, 1000)
+        await arcp_stream(arcp_url, 1000)
 
         ws = Figure("events/s, 1 job, WebSocket across processes", "events/s")
         for _ in range(repeats):  # interleave so machine noise hits both alike
-            ws.baseline.append(await _raw_stream(raw_url, events))
-            ws.samples.append(await _arcp_stream(arcp_url, events))
+            ws.baseline.append(await raw_stream(raw_url, events))
+            ws.samples.append(await arcp_stream(arcp_url, events))
         figures.append(ws)
 
         mem = Figure("events/s, 1 job, memory transport, one process", "events/s")
@@ -291,8 +291,8 @@ async def run(repeats: int = 5, events: int = 20_000) -> list[Figure]:
             par.samples.append(await _arcp_parallel(arcp_url, 50, 1000))
         figures.append(par)
 
-        raw_rtt = await _raw_rtts(raw_url, 500)
-        arcp_rtt = await _arcp_rtts(arcp_url, 500)
+        raw_rtt = await raw_rtts(raw_url, 500)
+        arcp_rtt = await arcp_rtts(arcp_url, 500)
         for q, label in ((0.5, "p50"), (0.99, "p99")):
             fig = Figure(f"submit -> accepted round trip {label}", "µs", higher_is_better=False)
             fig.samples = [_pct(arcp_rtt, q) * 1e6]

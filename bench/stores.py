@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from bench import Figure
-from bench.events import _arcp_stream, _SilentClient  # pyright: ignore[reportPrivateUsage]
+from bench.events import _SilentClient, arcp_stream  # pyright: ignore[reportPrivateUsage]
 
 if TYPE_CHECKING:
     from arcp.runtime import Runtime
@@ -120,7 +120,7 @@ async def _stream(store: Store | None, n: int) -> float:
     ours, theirs = memory_pair()
     serving = asyncio.ensure_future(runtime.serve(theirs))
     try:
-        return await _arcp_stream(ours, n)
+        return await arcp_stream(ours, n)
     finally:
         await _stop(runtime, serving)
 
