@@ -30,18 +30,15 @@ _COMPACT_AT = 4096
 class ReplayBuffer:
     """Ordered, gap-free event entries with an implicit ``event_seq`` (§8.3)."""
 
-    __slots__ = ("_base", "_head", "_items", "limit")
+    __slots__ = ("_base", "_head", "_items", "last_seq", "limit")
 
     def __init__(self, limit: int = 100_000) -> None:
         self._items: list[EventItem | None] = []
         self._head = 0  # index of the oldest held entry in _items
         self._base = 1  # seq of that entry
         self.limit = limit
-
-    @property
-    def last_seq(self) -> int:
+        self.last_seq = 0
         """The seq of the newest entry ever appended (0 before the first)."""
-        return self._base + len(self._items) - self._head - 1
 
     @property
     def first_seq(self) -> int:
@@ -57,13 +54,15 @@ class ReplayBuffer:
         items.append(item)
         if len(items) - self._head > self.limit:
             self._drop(1)
-        return self._base + len(items) - self._head - 1
+        seq = self.last_seq = self.last_seq + 1
+        return seq
 
     def restore(self, first_seq: int, items: list[EventItem]) -> None:
         """Refill an empty buffer with ``items`` numbered from ``first_seq`` (a store reload)."""
         self._items = list[EventItem | None](items)
         self._head = 0
         self._base = first_seq
+        self.last_seq = first_seq + len(items) - 1
 
     def get(self, seq: int) -> EventItem | None:
         """The entry with ``seq``, or None once it was freed."""

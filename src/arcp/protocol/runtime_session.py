@@ -20,8 +20,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from arcp.ids import utc_timestamp
 from arcp.protocol.event_frames import (
     GATE_PROGRESS,
@@ -29,6 +27,7 @@ from arcp.protocol.event_frames import (
     JobEventLog,
     control_frame,
     event_frame,
+    event_payload,
     event_timestamp,
     session_part,
 )
@@ -249,8 +248,7 @@ class RuntimeSession:
                 "phase": "back_pressure",
                 "message": f"{seq - self._acked} events unacknowledged",
             }
-            payload = orjson.dumps({"kind": "status", "ts": event_timestamp(), "body": body})
-            self.push_event(log.local_item(payload))
+            self.push_event(log.local_item(event_payload("status", body)))
         return seq
 
     @property

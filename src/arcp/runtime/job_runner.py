@@ -14,9 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-import orjson
-
-from arcp.protocol.event_frames import event_timestamp
+from arcp.protocol.event_frames import event_payload
 from arcp.protocol.job_table import JobRecord
 from arcp.protocol.runtime_core import RuntimeCore
 from arcp.runtime.context import JobContext
@@ -242,14 +240,8 @@ class JobRunner:
             return
         for fresh in await self.keeper.rotate(job.job_id):
             body = {"phase": "credential_rotated", "credential_id": fresh.id}
-            redacted = orjson.dumps({"kind": "status", "ts": event_timestamp(), "body": body})
-            full = orjson.dumps(
-                {
-                    "kind": "status",
-                    "ts": event_timestamp(),
-                    "body": dict(body, credential_value=fresh.value),
-                }
-            )
+            redacted = event_payload("status", body)
+            full = event_payload("status", dict(body, credential_value=fresh.value))
             self.core.emit_private(job, full, redacted)
 
     # -- delegation (§10) -----------------------------------------------------------------------
