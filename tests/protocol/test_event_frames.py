@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from arcp.codec import decode
 from arcp.protocol.event_frames import (
     JobEventLog,
-    event_frame,
     event_payload,
     frame_id,
+    outbox_frames,
     session_part,
 )
 from arcp_gen.messages import EVENT_KINDS, JobEventMessage
@@ -44,13 +44,25 @@ def test_an_event_payload_holds_no_spare_allocation() -> None:
     assert sys.getsizeof(payload) - len(payload) < 64
 
 
-def test_a_log_event_framed_for_a_session_decodes_to_its_typed_message() -> None:
+def test_an_outbox_is_framed_in_order_with_the_session_s_own_seqs_and_ids() -> None:
     log = JobEventLog("job_1", "4bf92f3577b34da6a3ce929d0e0e4736", 10)
-    item = log.event_item(1, event_payload("log", {"level": "info", "message": "hi"}))
-    message = decode(event_frame(session_part("sess_1"), 7, item))
-    assert isinstance(message, JobEventMessage)
-    assert (message.session_id, message.job_id, message.event_seq) == ("sess_1", "job_1", 7)
-    assert message.payload.kind == "log"
+    held = {
+        7: log.event_item(1, event_payload("log", {"level": "info", "message": "hi"})),
+        9: log.terminal_item(
+            2, orjson.dumps({"final_status": "success", "result": 1}), error=False
+        ),
+    }
+    control = b'{"arcp":"1.1","id":"X","type":"session.pong","payload":{}}'
+    # seq 8 was evicted by the buffer's cap: no frame (the client sees the gap, §8.3)
+    frames = outbox_frames([7, control, 8, 9], session_part("sess_1"), held.get)
+    assert len(frames) == 3 and frames[1] == control
+    first, last = decode(frames[0]), decode(frames[2])
+    assert isinstance(first, JobEventMessage)
+    assert (first.session_id, first.job_id, first.event_seq) == ("sess_1", "job_1", 7)
+    assert first.payload.kind == "log"
+    assert (last.type, last.event_seq) == ("job.result", 9)
+    assert last.trace_id == first.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert first.id != last.id and first.id < last.id
 
 
 def test_frame_ids_are_unique_ulid_shaped_and_ordered() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import starmap
 from typing import Any, Final
@@ -27,10 +27,10 @@ __all__ = [
     "GATE_RESULT_CHUNK",
     "JobEventLog",
     "control_frame",
-    "event_frame",
     "event_payload",
     "event_timestamp",
     "frame_id",
+    "outbox_frames",
     "session_part",
 ]
 
@@ -46,8 +46,18 @@ _MESSAGE_TYPES: Final = ("job.event", "job.result", "job.error")
 
 _CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS: Final = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
+_BYTE_PAIRS: Final = tuple(pair.encode() for pair in _PAIRS)
+_ID_BLOCK: Final = 1 << 30
 _id_prefix = ""
-_id_count = 1 << 30
+_id_prefix_bytes = b""
+_id_count = _ID_BLOCK
+
+
+def _new_id_block() -> None:
+    global _id_prefix, _id_prefix_bytes, _id_count
+    _id_prefix = new_ulid()[:20]
+    _id_prefix_bytes = _id_prefix.encode()
+    _id_count = 0
 
 
 def frame_id() -> str:
@@ -55,11 +65,10 @@ def frame_id() -> str:
 
     The first 20 characters come from a fresh ULID every 2**30 ids; the last 6 count.
     """
-    global _id_prefix, _id_count
+    global _id_count
+    if _id_count >= _ID_BLOCK:
+        _new_id_block()
     count = _id_count
-    if count >= 1 << 30:
-        _id_prefix = new_ulid()[:20]
-        count = 0
     _id_count = count + 1
     return f"{_id_prefix}{_PAIRS[count >> 20]}{_PAIRS[(count >> 10) & 1023]}{_PAIRS[count & 1023]}"
 
@@ -126,23 +135,50 @@ def control_frame(
     return orjson.dumps(envelope)
 
 
-def event_frame(session_part: bytes, seq: int, item: EventItem) -> bytes:
-    """The frame for ``item`` stamped with ``seq`` in the session whose part is given.
+def outbox_frames(
+    entries: Iterable[bytes | int], session_part: bytes, get: Callable[[int], EventItem | None]
+) -> list[bytes]:
+    """The frames of a session's queued entries, in order: a control frame (bytes) as it
+    is; an event seq as the buffered item ``get(seq)`` stamped with that seq, a fresh
+    envelope id (as :func:`frame_id` makes them) and the session's part. An item already
+    evicted (``None``) has no frame: the client will see the gap (§8.3).
 
     ``session_part`` is ``b'","session_id":"<id>"'`` (see :func:`session_part`).
     """
-    return b"".join(
-        (
-            _OPEN,
-            frame_id().encode(),
-            session_part,
-            item[1],
-            str(seq).encode(),
-            b',"payload":',
-            item[2],
-            b"}",
+    global _id_count
+    frames: list[bytes] = []
+    append = frames.append
+    join = b"".join
+    pairs = _BYTE_PAIRS
+    for entry in entries:
+        if isinstance(entry, bytes):
+            append(entry)
+            continue
+        item = get(entry)
+        if item is None:
+            continue
+        if _id_count >= _ID_BLOCK:
+            _new_id_block()
+        count = _id_count
+        _id_count = count + 1
+        append(
+            join(
+                (
+                    _OPEN,
+                    _id_prefix_bytes,
+                    pairs[count >> 20],
+                    pairs[(count >> 10) & 1023],
+                    pairs[count & 1023],
+                    session_part,
+                    item[1],
+                    b"%d" % entry,
+                    b',"payload":',
+                    item[2],
+                    b"}",
+                )
+            )
         )
-    )
+    return frames
 
 
 def session_part(session_id: str) -> bytes:

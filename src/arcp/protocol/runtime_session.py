@@ -26,9 +26,9 @@ from arcp.protocol.event_frames import (
     GATE_RESULT_CHUNK,
     JobEventLog,
     control_frame,
-    event_frame,
     event_payload,
     event_timestamp,
+    outbox_frames,
     session_part,
 )
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
@@ -261,21 +261,14 @@ class RuntimeSession:
         outbox = self.outbox
         if not outbox:
             return []
-        frames: list[bytes] = []
-        append = frames.append
-        get = self.buffer.get
-        part = self._part
-        while outbox:
-            entry = outbox.popleft()
-            if isinstance(entry, bytes):
-                append(entry)
-            else:
+        entries = list(outbox)
+        outbox.clear()
+        for entry in reversed(entries):
+            if type(entry) is int:
                 self._sent_through = entry
-                item = get(entry)
-                if item is not None:  # evicted by the hard cap: the client will see a gap
-                    append(event_frame(part, entry, item))
+                break
         self._last_sent = now
-        return frames
+        return outbox_frames(entries, self._part, self.buffer.get)
 
     # -- inbound bookkeeping (§6.4, §6.5) --------------------------------------------------
 
