@@ -96,29 +96,33 @@ class JobContext(JobView, GatedOperations):
 
     # -- events (§8.2) ---------------------------------------------------------------------
 
-    async def _event(self, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> None:
+    def _event(self, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> bool:
+        """Emit one event; True when the agent is due to let the loop run (an agent that
+        emits in a tight loop never suspends otherwise)."""
         self._core.event(self._job, kind, body, gate)
         self._emitted += 1
-        if self._emitted % _YIELD_EVERY == 0:
-            await asyncio.sleep(0)
+        return self._emitted % _YIELD_EVERY == 0
 
     async def log(self, message: str, level: str = "info") -> None:
         """A ``log`` event; ``level`` is debug, info, warn (or warning) or error."""
         spelled = _LEVELS.get(level)
         if spelled is None:
             raise ValueError(f"log level must be debug, info, warn or error, not {level!r}")
-        await self._event("log", {"level": spelled, "message": message})
+        if self._event("log", {"level": spelled, "message": message}):
+            await asyncio.sleep(0)
 
     async def thought(self, text: str) -> None:
         """A ``thought`` event."""
-        await self._event("thought", {"text": text})
+        if self._event("thought", {"text": text}):
+            await asyncio.sleep(0)
 
     async def status(self, phase: str, message: str | None = None) -> None:
         """A ``status`` event."""
         body: dict[str, Any] = {"phase": phase}
         if message is not None:
             body["message"] = message
-        await self._event("status", body)
+        if self._event("status", body):
+            await asyncio.sleep(0)
 
     async def metric(
         self,
@@ -137,16 +141,18 @@ class JobContext(JobView, GatedOperations):
             body["dimensions"] = dimensions
         authority = self._job.authority
         if authority is None or authority.budget is None or not name.startswith("cost."):
-            await self._event("metric", body)
+            if self._event("metric", body):
+                await asyncio.sleep(0)
             return
         try:
             remaining = authority.charge(name, value, unit)
         except InvalidRequestError:
             log.warning("job %s reported an invalid cost %s; ignored", self.job_id, name)
             return
-        await self._event("metric", body)
-        if remaining is not None:
-            await self._event("metric", remaining)
+        if self._event("metric", body):
+            await asyncio.sleep(0)
+        if remaining is not None and self._event("metric", remaining):
+            await asyncio.sleep(0)
 
     async def progress(
         self,
@@ -165,7 +171,8 @@ class JobContext(JobView, GatedOperations):
             body["units"] = units
         if message is not None:
             body["message"] = message
-        await self._event("progress", body, GATE_PROGRESS)
+        if self._event("progress", body, GATE_PROGRESS):
+            await asyncio.sleep(0)
 
     async def artifact(
         self,
@@ -180,13 +187,15 @@ class JobContext(JobView, GatedOperations):
             body["byte_size"] = byte_size
         if sha256 is not None:
             body["sha256"] = sha256
-        await self._event("artifact_ref", body)
+        if self._event("artifact_ref", body):
+            await asyncio.sleep(0)
 
     async def emit(self, kind: str, body: dict[str, Any]) -> None:
         """A vendor event; ``kind`` must be ``x-vendor.<name>`` (§8.2)."""
         if not kind.startswith("x-vendor.") or len(kind) == len("x-vendor."):
             raise ValueError("custom event kinds must look like x-vendor.<name>")
-        await self._event(kind, body)
+        if self._event(kind, body):
+            await asyncio.sleep(0)
 
     # -- result streaming (§8.4) ---------------------------------------------------------------
 

@@ -43,7 +43,7 @@ class GatedOperations:
     _host: JobHost | None
     _span_id: str
 
-    async def _event(self, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> None:
+    def _event(self, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> bool:
         raise NotImplementedError
 
     # -- trace context (§11) ---------------------------------------------------------------
@@ -93,7 +93,8 @@ class GatedOperations:
 
     async def _deny(self, call_id: str | None, err: ARCPError) -> None:
         body = {"call_id": call_id or new_id("call"), "error": err.to_payload()}
-        await self._event("tool_result", body)
+        if self._event("tool_result", body):
+            await asyncio.sleep(0)
 
     async def check_read(self, path: str) -> None:
         """Authorize reading ``path`` (``fs.read``; ``..`` never escapes a grant, §9.2)."""
@@ -129,7 +130,8 @@ class GatedOperations:
         return the ``call_id`` and report the outcome with :meth:`tool_result` yourself.
         """
         call_id = new_id("call")
-        await self._event("tool_call", {"tool": tool, "args": args, "call_id": call_id})
+        if self._event("tool_call", {"tool": tool, "args": args, "call_id": call_id}):
+            await asyncio.sleep(0)
         await self.authorize("tool.call", tool, call_id=call_id)
         if fn is None:
             return call_id
@@ -144,7 +146,8 @@ class GatedOperations:
             log.warning("tool %s failed in job %s", tool, self._job.job_id, exc_info=True)
             await self._deny(call_id, InternalError("the tool failed"))
             raise
-        await self._event("tool_result", {"call_id": call_id, "result": result})
+        if self._event("tool_result", {"call_id": call_id, "result": result}):
+            await asyncio.sleep(0)
         return result
 
     async def tool_result(
@@ -158,7 +161,8 @@ class GatedOperations:
             body["error"] = error.to_payload()
         else:
             body["result"] = result
-        await self._event("tool_result", body)
+        if self._event("tool_result", body):
+            await asyncio.sleep(0)
 
     # -- delegation (§10) --------------------------------------------------------------------
 
