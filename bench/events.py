@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -244,10 +244,6 @@ async def _buffer_bytes_per_event(n: int) -> tuple[float, int]:
     return held / n - payload, payload
 
 
-async def _repeat(times: int, fn: Callable[[], Awaitable[float]]) -> list[float]:
-    return [await fn() for _ in range(times)]
-
-
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -267,23 +263,18 @@ async def run(repeats: int = 5, events: int = 20_000) -> list[Figure]:
             ws.samples.append(await arcp_stream(arcp_url, events))
         figures.append(ws)
 
-        mem = Figure("events/s, 1 job, memory transport, one process", "events/s")
-        mem.samples = await _repeat(repeats, lambda: _memory_stream(events))
-        mem.baseline = list(ws.baseline)
-        mem.note = "baseline: raw WebSocket stream across processes"
-        figures.append(mem)
-
-        stdio = Figure("events/s, 1 job, stdio, runtime in a child process", "events/s")
-        stdio.samples = await _repeat(repeats, lambda: _stdio_stream(events))
-        stdio.baseline = list(ws.baseline)
-        stdio.note = "baseline: raw WebSocket stream across processes"
-        figures.append(stdio)
-
-        alone = Figure("events/s, 1 job, runtime alone (no client), one process", "events/s")
-        alone.samples = await _repeat(repeats, lambda: _runtime_alone(events))
-        alone.baseline = list(ws.baseline)
-        alone.note = "frames counted, not decoded: the runtime's ceiling for the memory figure"
-        figures.append(alone)
+        # Scenarios without a baseline of their own are set beside the WebSocket stream's.
+        across = "baseline: raw WebSocket stream across processes"
+        ceiling = "frames counted, not decoded: the runtime's ceiling for the memory figure"
+        for label, scenario, note in (
+            ("memory transport, one process", _memory_stream, across),
+            ("stdio, runtime in a child process", _stdio_stream, across),
+            ("runtime alone (no client), one process", _runtime_alone, ceiling),
+        ):
+            fig = Figure(f"events/s, 1 job, {label}", "events/s", note=note)
+            fig.samples = [await scenario(events) for _ in range(repeats)]
+            fig.baseline = list(ws.baseline)
+            figures.append(fig)
 
         par = Figure("events/s, 50 sessions x 1,000 events, WebSocket", "events/s")
         for _ in range(max(3, repeats // 2)):
