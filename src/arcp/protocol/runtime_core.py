@@ -270,21 +270,19 @@ class RuntimeCore(Generic[H]):
         """An empty event log for a new job, bounded like the session buffers."""
         return JobEventLog(job_id, trace_id, self.config.buffer_limit)
 
+    def event(self, job: JobRecord, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> bool:
+        """Encode one event of ``kind`` with ``body`` (§8.1) and send it to every session that
+        sees ``job`` (§8.3). Returns False (and drops the event) once the job is terminal."""
+        return self.emit(job, event_payload(kind, body), gate)
+
     def emit(self, job: JobRecord, payload: bytes, gate: int = GATE_NONE) -> bool:
         """Send one encoded ``job.event`` payload to every session that sees ``job`` (§8.3).
 
+        The payload is kept by replay buffers and the job log: pass exact-size bytes (as
+        :func:`~arcp.protocol.event_frames.event_payload` builds them), not a fresh
+        ``orjson.dumps`` result, which holds a ~4 KiB allocation whatever its length.
         Returns False (and drops the event) once the job is terminal.
         """
-        # The payload is retained by replay buffers and the job log. orjson hands back bytes
-        # that keep a ~4 KiB allocation whatever their length; an exact-size copy keeps a
-        # buffered event near its real size.
-        return self._emit(job, bytes(memoryview(payload)), gate)
-
-    def event(self, job: JobRecord, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> bool:
-        """Encode and emit one event of ``kind`` with ``body`` (§8.1)."""
-        return self._emit(job, event_payload(kind, body), gate)
-
-    def _emit(self, job: JobRecord, payload: bytes, gate: int) -> bool:
         if job.finished_at is not None:
             return False
         log_ = job.log
