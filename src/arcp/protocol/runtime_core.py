@@ -403,7 +403,9 @@ class RuntimeCore(Generic[H]):
     ) -> bool:
         if job.terminal:
             return False
-        data = orjson.dumps(payload)  # may raise TypeError: nothing changed yet
+        # May raise TypeError: nothing changed yet. An exact-size copy, as for events: the
+        # terminal entry stays in the job log and the buffers as long as the job is kept.
+        data = bytes(memoryview(orjson.dumps(payload)))
         job.status = status
         job.finished_at = now
         job.outcome = (error, payload)
