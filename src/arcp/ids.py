@@ -11,11 +11,13 @@ import os
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Final
 
-__all__ = ["new_id", "new_ulid", "parse_timestamp", "utc_timestamp"]
+__all__ = ["DIGIT_PAIRS", "new_id", "new_ulid", "parse_timestamp", "utc_timestamp"]
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # every 10-bit value as two digits
+DIGIT_PAIRS: Final = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
+"""Every 10-bit value as two Crockford base-32 digits (index = value)."""
 _PAIR_SHIFTS = tuple(range(120, -1, -10))
 _lock = threading.Lock()
 _last_ms = 0
@@ -34,7 +36,7 @@ def new_ulid() -> str:
             rand = int.from_bytes(os.urandom(10), "big")
         _last_ms, _last_rand = ms, rand
     value = (ms << 80) | rand  # 128 bits as 26 base-32 digits, two at a time
-    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
+    return "".join([DIGIT_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 def new_id(prefix: str = "") -> str:

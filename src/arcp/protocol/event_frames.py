@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import orjson
 
-from arcp.ids import new_ulid, utc_timestamp
+from arcp.ids import DIGIT_PAIRS, new_ulid, utc_timestamp
 from arcp.protocol.replay_buffer import EventItem
 from arcp_gen.messages import EVENT_KINDS
 from arcp_gen.registry import PROTOCOL_VERSION
@@ -44,9 +44,7 @@ GATE_RESULT_CHUNK: Final = 2
 _OPEN: Final = b'{"arcp":"' + PROTOCOL_VERSION.encode() + b'","id":"'
 _MESSAGE_TYPES: Final = ("job.event", "job.result", "job.error")
 
-_CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_PAIRS: Final = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
-_BYTE_PAIRS: Final = tuple(pair.encode() for pair in _PAIRS)
+_BYTE_PAIRS: Final = tuple(pair.encode() for pair in DIGIT_PAIRS)
 _ID_BLOCK: Final = 1 << 30
 _id_prefix = ""
 _id_prefix_bytes = b""
@@ -70,7 +68,7 @@ def frame_id() -> str:
         _new_id_block()
     count = _id_count
     _id_count = count + 1
-    return f"{_id_prefix}{_PAIRS[count >> 20]}{_PAIRS[(count >> 10) & 1023]}{_PAIRS[count & 1023]}"
+    return f"{_id_prefix}{DIGIT_PAIRS[count >> 20]}{DIGIT_PAIRS[(count >> 10) & 1023]}{DIGIT_PAIRS[count & 1023]}"
 
 
 _ts_ms = -1
