@@ -21,6 +21,7 @@ __all__ = [
     "NEVER_RETRYABLE",
     "RETRYABLE_DEFAULTS",
     "ARCPError",
+    "ARCPException",
     "ErrorCode",
     "PermissionDeniedError",
     "LeaseSubsetViolationError",
@@ -106,7 +107,12 @@ NEVER_RETRYABLE: Final[frozenset[ErrorCode]] = frozenset(
 """Codes that are always sent and read as ``retryable: false`` (§12)."""
 
 
-class ARCPError(Exception):
+class ARCPException(Exception):
+    """The root of every exception the ARCP SDK raises; ``arcp.errors`` adds the client and
+    transport failures beneath it."""
+
+
+class ARCPError(ARCPException):
     """An ARCP error (§12). Catch this to handle every protocol-level failure.
 
     Subclasses fix ``code``; ``retryable`` defaults per code and is forced to ``False`` for

@@ -238,8 +238,8 @@ async def _first_connection(peers: list[Peer]) -> None:
 
 
 async def test_failed_dials_and_a_stalled_resume_are_retried() -> None:
-    """§6.3: reconnect retries with backoff when dialling fails, and dials again when a
-    runtime never answers session.resume."""
+    """§6.3: reconnect retries with backoff when dialling fails; a runtime that never answers
+    session.resume gets the legacy hello+resume once, on a new connection (wire-decisions)."""
     peers: list[Peer] = []
     dials = 0
 
@@ -253,20 +253,26 @@ async def test_failed_dials_and_a_stalled_resume_are_retried() -> None:
         return mine
 
     script = asyncio.create_task(_first_connection(peers))
-    client = await Client.connect(factory, token="t")
-    client._resume_timeout = 0.01  # pyright: ignore[reportPrivateUsage]
+    client = await Client.connect(factory, token="t", resume_timeout=0.05)
     handle = await client.submit("a")
     await script
     peers[0].end.drop()
-    while len(peers) < 2:  # noqa: ASYNC110
-        await asyncio.sleep(0)
-    await peers[1].expect("session.resume")  # ...and never answer it
-    while len(peers) < 3:  # noqa: ASYNC110
-        await asyncio.sleep(0)
-    third = peers[2]
-    await third.welcome(token="rt-2")
-    await third.result("job_a", 1, "ok")
-    assert await handle.result() == "ok"
+    async with asyncio.timeout(10):
+        while len(peers) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        await peers[1].expect("session.resume")  # ...and never answer it
+        while len(peers) < 3:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        third = peers[2]
+        legacy = await third.expect("session.hello")
+        assert legacy["payload"]["resume"]["resume_token"] == "rt-1"
+        await third.send(
+            "session.welcome",
+            {"runtime": {"name": "scripted"}, "resume_token": "rt-2", "capabilities": {}},
+            session_id="sess_S",
+        )
+        await third.result("job_a", 1, "ok")
+        assert await handle.result() == "ok"
     assert dials == 4
     await shut(client, third)
 

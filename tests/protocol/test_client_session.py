@@ -320,17 +320,17 @@ def test_heartbeat_ping_pong_and_loss_with_a_fake_clock() -> None:
     sent(session)
     session.receive(welcome(interval=10), 0.0)
     assert session.next_deadline() == 10.0
-    assert session.on_timer(9.9) is None and sent(session) == []
-    assert session.on_timer(10.0) is None
+    assert session.on_timer(9.9) == [] and sent(session) == []
+    assert session.on_timer(10.0) == []
     [ping] = sent(session)
     assert ping["type"] == "session.ping" and ping["payload"]["nonce"]
     session.receive(frame("session.ping", {"nonce": "p9"}, session_id="sess_1"), 12.0)
     [pong] = sent(session)
     assert pong["type"] == "session.pong" and pong["payload"]["ping_nonce"] == "p9"
     # Received at 12: loss is declared at 32, not before.
-    assert session.on_timer(31.0) is None
+    assert session.on_timer(31.0) == []
     sent(session)
-    out = session.on_timer(32.0)
+    [out] = session.on_timer(32.0)
     assert isinstance(out, ConnectionBroken) and isinstance(out.error, HeartbeatLostError)
     [err] = sent(session)
     assert err["type"] == "session.error" and err["payload"]["code"] == "HEARTBEAT_LOST"

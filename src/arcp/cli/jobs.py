@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import click
 from rich.console import Console
@@ -23,7 +23,7 @@ from arcp.cli.options import (
 )
 from arcp.transport.base import TransportClosed
 from arcp_gen.errors import ARCPError
-from arcp_gen.models import JobSummary
+from arcp_gen.models import JobStatus, JobSummary
 
 __all__ = ["jobs", "parse_since", "summary_json"]
 
@@ -105,7 +105,9 @@ async def _run(
     try:
         async with await connect(url, token) as client:
             async for job in client.list_jobs(
-                status=list(statuses) or None, agent=agent, created_after=created_after
+                status=cast(list[JobStatus], list(statuses)) or None,
+                agent=agent,
+                created_after=created_after,
             ):
                 found.append(job)
                 if limit is not None and len(found) >= limit:

@@ -5,34 +5,48 @@ into their handle's queue, responses to the waiting request, terminal messages t
 Timers (heartbeat §6.4, auto-ack §6.5) are one ``loop.call_at`` at the session's next
 deadline. A dropped connection, a seq gap (§8.3) or ``HEARTBEAT_LOST`` is repaired by dialling
 again and sending ``session.resume`` (§6.3); handles see every event exactly once.
+
+No call waits forever: every request has a deadline (``request_timeout`` per client, ``timeout=``
+per call) and fails with :class:`~arcp.errors.RequestTimeoutError` when it passes, leaving the
+session usable.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import ssl as _ssl
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from arcp.client.connection import ConnectionFactory, Target, resolve_target
+from arcp.client.connection import ConnectionFactory, ReconnectPolicy, Target, resolve_target
 from arcp.client.driver import ClientDriver
 from arcp.client.handle import JobHandle, Subscription
+from arcp.errors import RequestTimeoutError
 from arcp.ids import utc_timestamp
+from arcp.protocol.client_core import (
+    DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_RESUME_TIMEOUT,
+)
 from arcp.protocol.client_session import ALL_FEATURES, ClientSession
 from arcp.transport.base import Transport
 from arcp_gen.features import Feature
 from arcp_gen.messages import SessionJobsMessage
-from arcp_gen.models import AgentInfo, JobSummary, PeerInfo
+from arcp_gen.models import AgentInfo, JobStatus, JobSummary, PeerInfo
 
-__all__ = ["Client"]
+__all__ = ["Client", "Connecting"]
 
 _log = logging.getLogger("arcp.client")
 
 
-class _Connect:
-    """``Client.connect(...)``: await it for a client, or use it as ``async with``."""
+class Connecting:
+    """What :meth:`Client.connect` returns: await it for a :class:`Client`, or use it as
+    ``async with`` (the client is closed on exit)."""
 
     def __init__(self, open_client: Callable[[], Coroutine[Any, Any, Client]]) -> None:
         self._open = open_client
@@ -49,7 +63,7 @@ class _Connect:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._client is not None:
-            await self._client.close()
+            await self._client._exit()  # pyright: ignore[reportPrivateUsage]
 
 
 class Client(ClientDriver):
@@ -65,49 +79,69 @@ class Client(ClientDriver):
         client_name: str = "arcp-python",
         client_version: str | None = None,
         auto_ack: bool = True,
-        reconnect: bool = True,
+        reconnect: bool | ReconnectPolicy = True,
         heartbeat: bool = True,
-        connect_timeout: float = 30.0,
-    ) -> _Connect:
+        connect_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        resume_timeout: float = DEFAULT_RESUME_TIMEOUT,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+        ssl: _ssl.SSLContext | None = None,
+    ) -> Connecting:
         """Open a transport to ``target`` and complete the handshake (§6.2).
 
         ``target`` is a ``ws://``/``wss://`` URL, a connected transport, or a
         :data:`ConnectionFactory`; only URLs and factories can reconnect. ``features``
-        defaults to all 11 flags; ``heartbeat=False`` leaves out ``heartbeat``. Raises the
-        runtime's ``ARCPError`` (e.g. ``UnauthenticatedError``) if the handshake fails.
+        defaults to all 11 flags; ``heartbeat=False`` leaves out ``heartbeat``.
+
+        Deadlines, in seconds (``math.inf`` for none): ``connect_timeout`` for dialling and
+        for the welcome, ``request_timeout`` the default of every request's ``timeout=``,
+        ``resume_timeout`` for each resume attempt (§6.3), ``close_timeout`` for
+        ``session.closed``. ``reconnect`` is False, True (the default
+        :class:`ReconnectPolicy`) or a policy. ``ssl`` is the TLS context for ``wss://``.
+
+        Raises the runtime's ``ARCPError`` (e.g. ``UnauthenticatedError``) if the handshake
+        fails, :class:`~arcp.errors.RequestTimeoutError` if it gets no answer in time.
         """
         wanted = set(ALL_FEATURES if features is None else (Feature(f) for f in features))
         if not heartbeat:
             wanted.discard(Feature.HEARTBEAT)
+        policy = reconnect if isinstance(reconnect, ReconnectPolicy) else ReconnectPolicy()
+        session = ClientSession(
+            token=token,
+            features=wanted,
+            client_name=client_name,
+            client_version=client_version or _version(),
+            auto_ack=auto_ack,
+            request_timeout=request_timeout,
+            handshake_timeout=connect_timeout,
+            resume_timeout=resume_timeout,
+            close_timeout=close_timeout,
+        )
+        transport, factory = resolve_target(target, ssl=ssl)
 
         async def open_client() -> Client:
-            if client_version is None:
-                import arcp
-
-                version = arcp.__version__
-            else:
-                version = client_version
-            transport, factory = resolve_target(target)
-            if transport is None:
+            opened = transport
+            if opened is None:
                 assert factory is not None
-                transport = await factory()
-            session = ClientSession(
-                token=token,
-                features=wanted,
-                client_name=client_name,
-                client_version=version,
-                auto_ack=auto_ack,
-            )
-            client = cls(session, transport, factory if reconnect else None)
-            await client._handshake(connect_timeout)  # pyright: ignore[reportPrivateUsage]
+                try:
+                    async with asyncio.timeout(connect_timeout):
+                        opened = await factory()
+                except TimeoutError:
+                    raise RequestTimeoutError("connect", connect_timeout) from None
+            client = cls(session, opened, factory if reconnect else None, policy)
+            await client._handshake(None)  # pyright: ignore[reportPrivateUsage]
             return client
 
-        return _Connect(open_client)
+        return Connecting(open_client)
 
     def __init__(
-        self, session: ClientSession, transport: Transport, factory: ConnectionFactory | None
+        self,
+        session: ClientSession,
+        transport: Transport,
+        factory: ConnectionFactory | None,
+        policy: ReconnectPolicy | None = None,
     ) -> None:
-        super().__init__(session, transport, factory)
+        super().__init__(session, transport, factory, policy)
 
     def __repr__(self) -> str:
         features = ",".join(sorted(f.value for f in self.features))
@@ -122,7 +156,15 @@ class Client(ClientDriver):
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.close()
+        await self._exit()
+
+    async def _exit(self) -> None:
+        """Leave ``async with``: close, and only log a close the runtime did not confirm
+        (the session is closed on our side either way)."""
+        try:
+            await self.close()
+        except RequestTimeoutError as exc:
+            _log.warning("%s; the connection was closed anyway", exc)
 
     # -- session facts (§6.2) --------------------------------------------------------------
 
@@ -163,10 +205,13 @@ class Client(ClientDriver):
         idempotency_key: str | None = None,
         max_runtime_sec: float | None = None,
         trace_id: str | None = None,
+        timeout: float | None = None,
     ) -> JobHandle:
         """Submit a job (§7.1) and return its handle once ``job.accepted`` arrived.
 
-        Raises the runtime's error, e.g. ``AgentNotAvailableError`` or ``DuplicateKeyError``.
+        Raises the runtime's error, e.g. ``AgentNotAvailableError`` or ``DuplicateKeyError``,
+        or ``RequestTimeoutError`` after ``timeout`` (default ``request_timeout``); a submit
+        that timed out may still have started a job: use ``idempotency_key`` to retry it.
         """
         trace = trace_id or _new_trace_id()
         handle = await self._request(
@@ -179,20 +224,31 @@ class Client(ClientDriver):
                 idempotency_key=idempotency_key,
                 max_runtime_sec=max_runtime_sec,
                 trace_id=trace,
+                timeout=timeout,
             ),
             trace,
         )
         assert isinstance(handle, JobHandle)
         return handle
 
-    async def cancel(self, job_id: str, reason: str | None = None) -> None:
-        """Cancel a job this session submitted (§7.4); returns on ``job.cancelled``."""
-        await self._cancel_job(job_id, reason)
+    async def cancel(
+        self, job_id: str, reason: str | None = None, *, timeout: float | None = None
+    ) -> None:
+        """Cancel a job this session submitted (§7.4); returns on ``job.cancelled``.
+        Raises the refusal (``PermissionDeniedError``, ``JobNotFoundError``) or
+        ``RequestTimeoutError`` after ``timeout`` (default ``request_timeout``)."""
+        await self._cancel_job(job_id, reason, timeout)
 
     async def subscribe(
-        self, job_id: str, *, history: bool = True, from_event_seq: int | None = 0
+        self,
+        job_id: str,
+        *,
+        history: bool = True,
+        from_event_seq: int | None = 0,
+        timeout: float | None = None,
     ) -> Subscription:
-        """Observe a job, replaying buffered history after ``from_event_seq`` (§7.6)."""
+        """Observe a job, replaying buffered history after ``from_event_seq`` (§7.6).
+        ``timeout`` (default ``request_timeout``) bounds the wait for ``job.subscribed``."""
         return await self._subscribe(
             job_id,
             lambda now: self._session.subscribe(
@@ -200,17 +256,21 @@ class Client(ClientDriver):
                 now,
                 history=history,
                 from_event_seq=from_event_seq if history else None,
+                timeout=timeout,
             ),
         )
 
     def list_jobs(
         self,
-        status: str | Iterable[str] | None = None,
+        status: JobStatus | Iterable[JobStatus] | None = None,
         agent: str | None = None,
         created_after: str | datetime | None = None,
         page_size: int = 100,
+        *,
+        timeout: float | None = None,
     ) -> AsyncIterator[JobSummary]:
-        """Iterate over the jobs this principal may observe, page by page (§6.6)."""
+        """Iterate over the jobs this principal may observe, page by page (§6.6).
+        ``timeout`` (default ``request_timeout``) bounds the wait for each page."""
         self._session.require(Feature.LIST_JOBS, "list_jobs")
         filter_: dict[str, Any] = {}
         if status is not None:
@@ -223,12 +283,14 @@ class Client(ClientDriver):
                 if isinstance(created_after, datetime)
                 else created_after
             )
-        return self._pages(filter_, page_size)
+        return self._pages(filter_, page_size, timeout)
 
-    async def _pages(self, filter_: dict[str, Any], page_size: int) -> AsyncIterator[JobSummary]:
+    async def _pages(
+        self, filter_: dict[str, Any], page_size: int, timeout: float | None
+    ) -> AsyncIterator[JobSummary]:
         cursor: str | None = None
         while True:
-            msg = await self._request(self._page_request(filter_, page_size, cursor))
+            msg = await self._request(self._page_request(filter_, page_size, cursor, timeout))
             assert isinstance(msg, SessionJobsMessage)
             for job in msg.payload.jobs:
                 yield job
@@ -237,10 +299,10 @@ class Client(ClientDriver):
                 return
 
     def _page_request(
-        self, filter_: dict[str, Any], page_size: int, cursor: str | None
+        self, filter_: dict[str, Any], page_size: int, cursor: str | None, timeout: float | None
     ) -> Callable[[float], str]:
         return lambda now: self._session.list_jobs(
-            now, filter=filter_, limit=page_size, cursor=cursor
+            now, filter=filter_, limit=page_size, cursor=cursor, timeout=timeout
         )
 
     async def ack(self, last_processed_seq: int) -> None:
@@ -248,6 +310,12 @@ class Client(ClientDriver):
         self._check_usable()
         self._session.ack(last_processed_seq, self._loop.time())
         await self._flush()
+
+
+def _version() -> str:
+    import arcp
+
+    return arcp.__version__
 
 
 def _new_trace_id() -> str:

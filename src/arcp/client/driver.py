@@ -15,8 +15,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from arcp.client.connection import ConnectionFactory, backoff_delays
-from arcp.client.errors import ConnectionLostError
+from arcp.client.connection import ConnectionFactory, ReconnectPolicy
+from arcp.client.errors import (
+    ConnectionLostError,
+    ReconnectFailedError,
+    RequestTimeoutError,
+)
 from arcp.client.frames import SkippedEvent, salvage
 from arcp.client.handle import JobHandle, JobStream, Subscription
 from arcp.codec import DecodeError, decode
@@ -42,8 +46,6 @@ __all__ = ["ClientDriver"]
 
 _log = logging.getLogger("arcp.client")
 
-_CLOSE_GRACE = 5.0
-_RESUME_TIMEOUT = 30.0
 _FINISHED_KEPT = 256
 _YIELD_MASK = 63  # yield to the loop every 64 frames
 
@@ -52,11 +54,16 @@ class ClientDriver:
     """Runs one :class:`ClientSession` over a transport that may be replaced on reconnect."""
 
     def __init__(
-        self, session: ClientSession, transport: Transport, factory: ConnectionFactory | None
+        self,
+        session: ClientSession,
+        transport: Transport,
+        factory: ConnectionFactory | None,
+        policy: ReconnectPolicy | None = None,
     ) -> None:
         self._session = session
         self._transport = transport
         self._factory = factory
+        self._policy = policy or ReconnectPolicy()
         self._loop = asyncio.get_running_loop()
         self._streams: dict[str, JobStream] = {}
         # Recently ended handles, so an idempotent resubmit (§7.2) gets the finished handle.
@@ -70,14 +77,12 @@ class ClientDriver:
         self._timer_at = math.inf
         self._welcome: asyncio.Future[None] = self._loop.create_future()
         self._closed_ack = asyncio.Event()
+        self._close_timed_out = False
         self._closing = False
         self._closed_by_runtime = False
         self._down = False
         self._failure: BaseException | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._backoff = backoff_delays()
-        self._resume_guard: asyncio.TimerHandle | None = None
-        self._resume_timeout = _RESUME_TIMEOUT
 
     @property
     def closed(self) -> bool:
@@ -86,31 +91,42 @@ class ClientDriver:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def _handshake(self, limit_sec: float) -> None:
-        self._session.start(self._loop.time())
-        await self._flush()
-        self._reader = asyncio.create_task(self._read_loop(), name="arcp-client-reader")
+    async def _handshake(self, timeout: float | None) -> None:
+        """Send ``session.hello`` and wait for the welcome; the session core fails the
+        handshake at its deadline (``RequestTimeoutError``)."""
+        self._session.start(self._loop.time(), timeout)
+        self._schedule_timer()
         try:
-            await asyncio.wait_for(asyncio.shield(self._welcome), limit_sec)
+            await self._flush()
+            self._reader = asyncio.create_task(self._read_loop(), name="arcp-client-reader")
+            await asyncio.shield(self._welcome)
         except BaseException as exc:
             await self._shutdown(
                 ConnectionLostError(f"the handshake did not complete ({type(exc).__name__})")
             )
             raise
 
-    async def close(self) -> None:
+    async def close(self, *, timeout: float | None = None) -> None:
         """Close the session (§6.7): ``session.close``, wait for ``session.closed``, close the
-        transport. Jobs keep running on the runtime. Idempotent."""
+        transport. Jobs keep running on the runtime. Idempotent.
+
+        Raises :class:`~arcp.errors.RequestTimeoutError` when the runtime did not confirm
+        within ``timeout`` (default: the client's ``close_timeout``); the client is closed
+        either way."""
         if self._down:
             return
         if not self._closing:
             self._closing = True
             if self._session.state is ClientState.OPEN:
-                self._session.close(self._loop.time())
+                self._session.close(self._loop.time(), timeout=timeout)
+                self._schedule_timer()
                 await self._flush()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closed_ack.wait(), _CLOSE_GRACE)
+                await self._closed_ack.wait()
         await self._shutdown(ConnectionLostError("the client was closed"))
+        if self._close_timed_out:
+            self._close_timed_out = False
+            limit = self._session.close_timeout if timeout is None else timeout
+            raise RequestTimeoutError("session.close", limit)
 
     async def _shutdown(self, error: BaseException) -> None:
         if self._down:
@@ -118,9 +134,6 @@ class ClientDriver:
         self._down = True
         self._failure = self._failure or error
         self._cancel_timer()
-        if self._resume_guard is not None:
-            self._resume_guard.cancel()
-            self._resume_guard = None
         if not self._welcome.done():
             self._welcome.set_exception(error)
             self._welcome.exception()  # retrieved by _handshake; silence the loop's warning
@@ -150,10 +163,13 @@ class ClientDriver:
     # -- requests --------------------------------------------------------------------------
 
     async def _request(self, build: Callable[[float], str], trace_id: str | None = None) -> Any:
+        """Send one request and wait for its answer; the session core fails it with
+        ``RequestTimeoutError`` at its deadline, and the timer below fires then."""
         self._check_usable()
         request_id = build(self._loop.time())
         future: asyncio.Future[Any] = self._loop.create_future()
         self._waiters[request_id] = (future, trace_id)
+        self._schedule_timer()
         try:
             await self._flush()
             return await future
@@ -162,8 +178,10 @@ class ClientDriver:
             if future.cancelled() or not future.done():
                 self._session.forget(request_id)  # the caller gave up (cancelled)
 
-    async def _cancel_job(self, job_id: str, reason: str | None) -> None:
-        await self._request(lambda now: self._session.cancel(job_id, now, reason))
+    async def _cancel_job(
+        self, job_id: str, reason: str | None, timeout: float | None = None
+    ) -> None:
+        await self._request(lambda now: self._session.cancel(job_id, now, reason, timeout))
 
     async def _subscribe(self, job_id: str, build: Callable[[float], str]) -> Subscription:
         self._early.setdefault(job_id, [])
@@ -174,7 +192,8 @@ class ClientDriver:
         assert isinstance(sub, Subscription)
         return sub
 
-    async def _unsubscribe(self, sub: Subscription) -> None:
+    async def _unsubscribe(self, sub: Subscription, timeout: float | None = None) -> None:
+        """``job.unsubscribe`` has no answer (§7.6): only sending it can take time."""
         self._check_usable()
         stream = self._streams.get(sub.job_id)
         if stream is not None and sub in stream._tees:  # pyright: ignore[reportPrivateUsage]
@@ -184,7 +203,12 @@ class ClientDriver:
         if stream is sub:
             del self._streams[sub.job_id]
         self._session.unsubscribe(sub.job_id, self._loop.time())
-        await self._flush()
+        limit = self._session.request_timeout if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                await self._flush()
+        except TimeoutError:
+            raise RequestTimeoutError("job.unsubscribe", limit) from None
 
     def _processed(self, seq: int) -> None:
         if self._session.processed(seq):
@@ -311,7 +335,7 @@ class ClientDriver:
         elif isinstance(out, Welcomed):
             self._on_welcomed(out)
         elif isinstance(out, ConnectionBroken):
-            _log.warning("connection broken (%s); resuming", out.error.message)
+            _log.warning("connection broken (%s); resuming", out.error)
             await self._flush()
             drop = getattr(self._transport, "drop", None)  # an abrupt cut, where offered
             if callable(drop):
@@ -321,9 +345,10 @@ class ClientDriver:
         elif isinstance(out, SessionFailed):
             # Before the welcome the error is raised from connect(): no need to log it loudly.
             level = logging.WARNING if self._welcome.done() else logging.DEBUG
-            _log.log(level, "session failed: %s %s", out.error.code.value, out.error.message)
+            _log.log(level, "session failed: %s: %s", type(out.error).__name__, out.error)
             await self._shutdown(out.error)
         elif isinstance(out, SessionClosed):
+            self._close_timed_out = out.timed_out
             if not self._closing:
                 self._closing = True
                 self._closed_by_runtime = True
@@ -366,10 +391,6 @@ class ClientDriver:
                 self._welcome.set_result(None)
         else:
             _log.info("session resumed at event_seq %d", self._session.last_event_seq)
-            if self._resume_guard is not None:
-                self._resume_guard.cancel()
-                self._resume_guard = None
-            self._backoff = backoff_delays()
             for request_id in out.interrupted:
                 entry = self._waiters.get(request_id)
                 if entry is not None and not entry[0].done():
@@ -395,33 +416,42 @@ class ClientDriver:
         if not self._session.connection_lost() or self._factory is None:
             await self._shutdown(ConnectionLostError("the connection to the runtime was lost"))
             return False
-        for delay in self._backoff:
+        self._schedule_timer()  # requests keep their deadlines while we dial
+        transport = await self._redial(self._factory)
+        if transport is None:
+            return False
+        self._transport = transport
+        self._session.resume(self._loop.time())
+        self._schedule_timer()
+        await self._flush()
+        return True
+
+    async def _redial(self, factory: ConnectionFactory) -> Transport | None:
+        """Dial again under the reconnect policy; on giving up, end the client with
+        :class:`ReconnectFailedError` and return None."""
+        policy = self._policy
+        started = self._loop.time()
+        attempts = 0
+        for delay in policy.delays():
+            if policy.give_up_after is not None:
+                left = started + policy.give_up_after - self._loop.time()
+                if left <= delay:
+                    break
             if delay:
                 await asyncio.sleep(delay)
+            attempts += 1
             try:
-                transport = await self._factory()
+                async with asyncio.timeout(policy.dial_timeout):
+                    return await factory()
             except Exception as exc:  # any failure to dial: try again after the next delay
                 _log.warning("reconnect failed (%s)", type(exc).__name__)
-                continue
-            self._transport = transport
-            self._session.resume(self._loop.time())
-            await self._flush()
-            self._resume_guard = self._loop.call_later(
-                self._resume_timeout, self._resume_stalled, transport
-            )
-            return True
-        await self._shutdown(ConnectionLostError("could not reconnect to the runtime"))
-        return False
+        _log.warning("giving up reconnecting after %d attempts", attempts)
+        await self._shutdown(
+            ReconnectFailedError(f"could not reconnect to the runtime ({attempts} attempts)")
+        )
+        return None
 
-    # -- timers (§6.4, §6.5) ---------------------------------------------------------------
-
-    def _resume_stalled(self, transport: Transport) -> None:
-        """No welcome answered our ``session.resume`` in time: drop that connection and
-        let the reader dial again."""
-        self._resume_guard = None
-        if transport is self._transport and self._session.state is ClientState.RESUMING:
-            _log.warning("the runtime did not answer session.resume; dialling again")
-            self._spawn(transport.close())
+    # -- timers (§6.4, §6.5, request deadlines) -----------------------------------------------
 
     def _schedule_timer(self) -> None:
         deadline = self._session.next_deadline()
@@ -445,8 +475,7 @@ class ClientDriver:
         self._timer_at = math.inf
         if self._down:
             return
-        out = self._session.on_timer(self._loop.time())
-        if out is not None:
+        for out in self._session.on_timer(self._loop.time()):
             self._spawn(self._dispatch(out))
         if self._session.wants_to_send:
             self._spawn(self._flush())

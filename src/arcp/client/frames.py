@@ -6,7 +6,10 @@ A ``job.event`` that does not decode (say, a kind that is neither a spec kind no
 sequence stays gap-free (§8.3).
 A response the client cannot decode but that names the request it answers
 (``payload.request_id``) fails that request with ``INVALID_REQUEST`` instead of leaving the
-caller waiting forever; anything else malformed is logged and dropped.
+caller waiting forever. A ``job.error`` without an ``event_seq`` cannot end a job (it has no
+place in the sequence, §8.3): it is read as the ``session.error`` it stands for, so it can
+still fail the request it refuses (a cancel, in the TypeScript runtime's dialect). Anything
+else malformed is logged and dropped.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ def salvage(frame: bytes, exc: DecodeError) -> Message | SkippedEvent | None:
         if isinstance(seq, int) and not isinstance(seq, bool) and seq > 0:
             _log.warning("dropping an undecodable job.event (seq %d): %s", seq, exc.message)
             return SkippedEvent(seq)
+    if exc.message_type == "job.error":
+        refusal = _unsequenced_job_error(frame)
+        if refusal is not None:
+            return refusal
     request_id = _request_id(frame)
     if request_id is None:
         _log.warning("ignoring an undecodable frame: %s", exc.message)
@@ -62,6 +69,35 @@ def salvage(frame: bytes, exc: DecodeError) -> Message | SkippedEvent | None:
             },
         }
     )
+
+
+def _unsequenced_job_error(frame: bytes) -> Message | None:
+    """A ``job.error`` with no ``event_seq`` but a valid error payload, as a
+    ``session.error`` about that job; ``None`` when it is broken some other way."""
+    try:
+        env: Any = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(env, dict):
+        return None
+    fields = cast(dict[str, Any], env)
+    payload = fields.get("payload")
+    if "event_seq" in fields or not isinstance(payload, dict):
+        return None
+    body = cast(dict[str, Any], payload)
+    job_id = fields.get("job_id")
+    error = {k: body[k] for k in ("code", "message", "retryable", "details") if k in body}
+    if isinstance(body.get("request_id"), str):
+        error["request_id"] = body["request_id"]
+    if isinstance(job_id, str) and job_id:
+        details = error.get("details")
+        error["details"] = {**(details if isinstance(details, dict) else {}), "job_id": job_id}
+    try:
+        return decode_object(
+            {"arcp": PROTOCOL_VERSION, "id": new_ulid(), "type": "session.error", "payload": error}
+        )
+    except DecodeError:
+        return None
 
 
 def _field(frame: bytes, name: str) -> Any:

@@ -12,12 +12,13 @@ import asyncio
 from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
 
-from arcp.client.errors import UnsubscribedError
+from arcp.client.errors import RequestTimeoutError, UnsubscribedError
 from arcp.client.lease import ProvisionedCredential
 from arcp.protocol.client_events import JobEnded
 from arcp_gen.messages import JobEventMessage
 from arcp_gen.models import (
     JobAcceptedPayload,
+    JobStatus,
     JobSubscribedPayload,
     MetricEvent,
     ProgressBody,
@@ -38,9 +39,11 @@ class _Owner(Protocol):
 
     def _processed(self, seq: int) -> None: ...
 
-    async def _cancel_job(self, job_id: str, reason: str | None) -> None: ...
+    async def _cancel_job(
+        self, job_id: str, reason: str | None, timeout: float | None = None
+    ) -> None: ...
 
-    async def _unsubscribe(self, sub: Subscription) -> None: ...
+    async def _unsubscribe(self, sub: Subscription, timeout: float | None = None) -> None: ...
 
 
 class JobStream:
@@ -54,14 +57,14 @@ class JobStream:
         agent: str | None,
         lease: Mapping[str, Any],
         trace_id: str | None,
-        status: str,
+        status: JobStatus,
     ) -> None:
         self._owner = owner
         self.job_id = job_id
         self.agent = agent
         self.lease: dict[str, Any] = dict(lease)
         self.trace_id = trace_id
-        self.status: str = status
+        self.status: JobStatus = status
         """``pending``, ``running``, or the final status once ended (§7.3)."""
         self.progress: ProgressBody | None = None
         """The latest ``progress`` body (§8.2.1), or None."""
@@ -167,16 +170,20 @@ class JobStream:
                 waiter = self._waiter = asyncio.get_running_loop().create_future()
             await waiter
 
-    async def result(self) -> Any:
+    async def result(self, timeout: float | None = None) -> Any:
         """The job's result: inline, or reassembled from ``result_chunk`` events (``str`` for
         utf8, ``bytes`` for base64, §8.4). Raises the typed ``ARCPError`` the job ended with
-        (e.g. ``JobCancelledError``). Does not take events from an iterator."""
+        (e.g. ``JobCancelledError``). Does not take events from an iterator.
+
+        ``timeout`` (seconds, default none: a job runs as long as it runs) raises
+        :class:`~arcp.errors.RequestTimeoutError` when the job has not ended by then; the job
+        keeps running and ``result()`` may be awaited again."""
         if not self._iterated:
             # Nobody reads the events: count them as processed so auto-acks keep flowing.
             self._autoprocess = True
             if self._items:
                 self._owner._processed(self._items[-1].event_seq)  # pyright: ignore[reportPrivateUsage]
-        await self._ended.wait()
+        await self.wait(timeout)
         outcome = self._outcome
         if isinstance(outcome, BaseException):
             raise outcome
@@ -187,9 +194,17 @@ class JobStream:
             raise outcome.error
         return outcome.result
 
-    async def wait(self) -> None:
-        """Wait until the job ended, without raising its error."""
-        await self._ended.wait()
+    async def wait(self, timeout: float | None = None) -> None:
+        """Wait until the job ended, without raising its error; ``timeout`` as in
+        :meth:`result`."""
+        if timeout is None or self._ended.is_set():
+            await self._ended.wait()
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await self._ended.wait()
+        except TimeoutError:
+            raise RequestTimeoutError("result", timeout) from None
 
 
 class JobHandle(JobStream):
@@ -218,13 +233,14 @@ class JobHandle(JobStream):
         if self.accepted.credentials:
             self.accepted = self.accepted.model_copy(update={"credentials": None})
 
-    async def cancel(self, reason: str | None = None) -> None:
+    async def cancel(self, reason: str | None = None, *, timeout: float | None = None) -> None:
         """Send ``job.cancel`` and wait for ``job.cancelled`` or the job's end, whichever
         comes first (§7.4); the job then ends with ``JobCancelledError``. Does nothing if
-        the job already ended."""
+        the job already ended. Raises a refusal, or ``RequestTimeoutError`` after
+        ``timeout`` (default: the client's ``request_timeout``)."""
         if self.done:
             return
-        request = asyncio.ensure_future(self._owner._cancel_job(self.job_id, reason))  # pyright: ignore[reportPrivateUsage]
+        request = asyncio.ensure_future(self._owner._cancel_job(self.job_id, reason, timeout))  # pyright: ignore[reportPrivateUsage]
         ended = asyncio.ensure_future(self._ended.wait())
         try:
             await asyncio.wait((request, ended), return_when=asyncio.FIRST_COMPLETED)
@@ -254,10 +270,11 @@ class Subscription(JobStream):
         """The typed ``job.subscribed`` payload (the authority descriptor)."""
         self.budget = dict(subscribed.budget) if subscribed.budget is not None else None
 
-    async def unsubscribe(self) -> None:
+    async def unsubscribe(self, *, timeout: float | None = None) -> None:
         """Send ``job.unsubscribe`` (§7.6); iteration ends and ``result()`` raises
-        :class:`UnsubscribedError` unless the job already ended."""
+        :class:`UnsubscribedError` unless the job already ended. ``timeout`` bounds sending
+        it (there is no answer)."""
         if self.done:
             return
-        await self._owner._unsubscribe(self)  # pyright: ignore[reportPrivateUsage]
+        await self._owner._unsubscribe(self, timeout)  # pyright: ignore[reportPrivateUsage]
         self._end(UnsubscribedError(f"unsubscribed from {self.job_id}"))

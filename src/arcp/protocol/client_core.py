@@ -1,22 +1,30 @@
 """Connection-level state of the sans-IO client (§6, §8.3): no asyncio, no sockets.
 
 :class:`ClientCore` owns the session state, the handshake and resume frames (§6.2, §6.3),
-heartbeats (§6.4), automatic acks (§6.5) and framing. What the client sends as requests and
+heartbeats (§6.4), automatic acks (§6.5), framing, and every deadline: each request, the
+handshake, a resume and a close end with :class:`~arcp.errors.RequestTimeoutError` when the
+runtime does not answer in time (wire-decisions: no unbounded wait). The driver sleeps until
+:meth:`ClientCore.next_deadline` and calls :meth:`ClientCore.on_timer`. What the client sends as requests and
 how inbound messages are handled live in :mod:`arcp.protocol.client_session`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any, Final
 
 from arcp.codec import encode
+from arcp.errors import RequestTimeoutError, ResumeFailedError
 from arcp.ids import new_id, new_ulid, utc_timestamp
 from arcp.protocol.client_events import (
     ConnectionBroken,
+    RequestFailed,
     RequestKind,
+    SessionClosed,
+    SessionFailed,
     SessionOutput,
 )
 from arcp.protocol.client_liveness import AckScheduler, Heartbeat
@@ -30,12 +38,30 @@ from arcp_gen.features import Feature
 from arcp_gen.models import AgentInfo, PeerInfo
 from arcp_gen.registry import PROTOCOL_VERSION
 
-__all__ = ["ALL_FEATURES", "LIVE_STATES", "ClientCore", "ClientState"]
+__all__ = [
+    "ALL_FEATURES",
+    "DEFAULT_CLOSE_TIMEOUT",
+    "DEFAULT_HANDSHAKE_TIMEOUT",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "DEFAULT_RESUME_TIMEOUT",
+    "LIVE_STATES",
+    "ClientCore",
+    "ClientState",
+]
 
 _log = logging.getLogger("arcp.client")
 
 ALL_FEATURES: Final[frozenset[Feature]] = frozenset(Feature)
 """Every feature flag this client understands (§6.2)."""
+
+DEFAULT_REQUEST_TIMEOUT: Final = 30.0
+"""Seconds a request (submit, cancel, subscribe, list_jobs) waits for its answer by default."""
+DEFAULT_HANDSHAKE_TIMEOUT: Final = 30.0
+"""Seconds ``session.hello`` waits for ``session.welcome`` by default (§6.2)."""
+DEFAULT_RESUME_TIMEOUT: Final = 15.0
+"""Seconds one resume attempt waits for its welcome by default (§6.3)."""
+DEFAULT_CLOSE_TIMEOUT: Final = 5.0
+"""Seconds ``session.close`` waits for ``session.closed`` by default (§6.7)."""
 
 
 class ClientState(StrEnum):
@@ -71,7 +97,22 @@ class ClientCore:
         auto_ack: bool = True,
         ack_interval: float = 0.25,
         ack_every: int = 1,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+        resume_timeout: float = DEFAULT_RESUME_TIMEOUT,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     ) -> None:
+        for name, value in (
+            ("request_timeout", request_timeout),
+            ("handshake_timeout", handshake_timeout),
+            ("resume_timeout", resume_timeout),
+            ("close_timeout", close_timeout),
+        ):
+            _check_timeout(name, value)
+        self.request_timeout = request_timeout
+        self.handshake_timeout = handshake_timeout
+        self.resume_timeout = resume_timeout
+        self.close_timeout = close_timeout
         self._token = token
         self._requested: tuple[str, ...] = tuple(sorted({str(f) for f in features}))
         self._client = {"name": client_name, "version": client_version}
@@ -91,6 +132,10 @@ class ClientCore:
         self._features: frozenset[Feature] = frozenset()
         self._last_seq = 0
         self._legacy_resume = False
+        # The deadline of the handshake, a resume attempt or a close (one at a time).
+        self._phase_deadline = math.inf
+        self._phase_timeout = math.inf
+        self._jobs: set[str] = set()  # jobs this session watches (accepted or subscribed)
 
     def __repr__(self) -> str:
         return (
@@ -178,12 +223,19 @@ class ClientCore:
         out, self._outbox = self._outbox, []
         return out
 
-    def start(self, now: float) -> None:
-        """Queue ``session.hello`` (§6.2)."""
+    def start(self, now: float, timeout: float | None = None) -> None:
+        """Queue ``session.hello`` (§6.2); without a welcome by ``timeout`` (default
+        :attr:`handshake_timeout`) the session fails with ``RequestTimeoutError``."""
         if self._state is not ClientState.IDLE:
             raise RuntimeError("the handshake was already started")
         self._state = ClientState.HANDSHAKING
+        self._set_phase_deadline(now, self.handshake_timeout if timeout is None else timeout)
         self._queue("session.hello", self._hello(), now)
+
+    def _set_phase_deadline(self, now: float, timeout: float) -> None:
+        _check_timeout("timeout", timeout)
+        self._phase_timeout = timeout
+        self._phase_deadline = now + timeout
 
     def _hello(self, resume: dict[str, Any] | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {"client": self._client}
@@ -209,11 +261,13 @@ class ClientCore:
 
     def resume(self, now: float) -> None:
         """Queue ``session.resume`` on a fresh connection (§6.3); to a runtime that already
-        refused it, the legacy ``session.hello`` carrying ``resume`` (wire-decisions: Session)."""
+        refused it or let it go unanswered, the legacy ``session.hello`` carrying ``resume``
+        (wire-decisions: Session). Each attempt has :attr:`resume_timeout`."""
         if self._state is not ClientState.DETACHED or self._session_id is None:
             raise RuntimeError("only a detached session can be resumed")
         assert self._resume_token is not None
         self._state = ClientState.RESUMING
+        self._set_phase_deadline(now, self.resume_timeout)
         if self._legacy_resume:
             self._queue("session.hello", self._hello(self._resume_request()), now)
         else:
@@ -235,28 +289,44 @@ class ClientCore:
         self._outbox.clear()
         return self._requests.take_all()
 
-    def close(self, now: float, reason: str | None = None) -> None:
-        """Queue ``session.close`` (§6.7); jobs keep running on the runtime."""
+    def close(self, now: float, reason: str | None = None, timeout: float | None = None) -> None:
+        """Queue ``session.close`` (§6.7); jobs keep running on the runtime. Without
+        ``session.closed`` by ``timeout`` (default :attr:`close_timeout`) the session ends
+        anyway, reporting :class:`SessionClosed` with ``timed_out``."""
         if self._state is ClientState.OPEN:
             self._queue("session.close", {"reason": reason} if reason else {}, now)
             self._state = ClientState.CLOSING
+            self._set_phase_deadline(now, self.close_timeout if timeout is None else timeout)
 
     # -- timers --------------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
         """When :meth:`on_timer` must next be called, or ``None`` for never."""
-        if self._state is not ClientState.OPEN and self._state is not ClientState.CLOSING:
+        state = self._state
+        if state is ClientState.IDLE or state is ClientState.CLOSED or state is ClientState.FAILED:
             return None
-        deadline = self._heartbeat.deadline() if self._heartbeat is not None else None
-        due = self._acks.due_at
-        if due is not None and self._auto_ack and Feature.ACK in self._features:
-            deadline = due if deadline is None else min(deadline, due)
-        return deadline
+        deadline = self._requests.next_deadline()
+        if state in _PHASED:
+            deadline = min(deadline, self._phase_deadline)
+        if state is ClientState.OPEN or state is ClientState.CLOSING:
+            if self._heartbeat is not None:
+                deadline = min(deadline, self._heartbeat.deadline())
+            due = self._acks.due_at
+            if due is not None and self._auto_ack and Feature.ACK in self._features:
+                deadline = min(deadline, due)
+        return None if deadline == math.inf else deadline
 
-    def on_timer(self, now: float) -> SessionOutput | None:
-        """Do what is due at ``now``: declare heartbeat loss, ping, or ack."""
+    def on_timer(self, now: float) -> list[SessionOutput]:
+        """Do what is due at ``now``: fail expired requests, end a handshake, resume or
+        close that got no answer, declare heartbeat loss, ping, or ack."""
+        outputs: list[SessionOutput] = [
+            RequestFailed(r.request_id, r.kind, RequestTimeoutError(r.kind, r.timeout))
+            for r in self._requests.expire(now)
+        ]
+        if self._state in _PHASED and now >= self._phase_deadline:
+            outputs.append(self._phase_expired(now))
         if self._state is not ClientState.OPEN and self._state is not ClientState.CLOSING:
-            return None
+            return outputs
         hb = self._heartbeat
         if hb is not None:
             if hb.lost(now):
@@ -265,14 +335,41 @@ class ClientCore:
                 )
                 self._queue("session.error", error.to_payload(), now)
                 self._state = ClientState.BROKEN
-                return ConnectionBroken(error)
+                outputs.append(ConnectionBroken(error))
+                return outputs
             if hb.ping_due(now):
                 self._queue("session.ping", {"nonce": new_id("p"), "sent_at": utc_timestamp()}, now)
         if self._auto_ack and Feature.ACK in self._features:
             seq = self._acks.take(now)
             if seq is not None:
                 self._queue("session.ack", {"last_processed_seq": seq}, now)
-        return None
+        return outputs
+
+    def _phase_expired(self, now: float) -> SessionOutput:
+        """The handshake, a resume attempt or a close got no answer in time."""
+        state, timeout = self._state, self._phase_timeout
+        self._phase_deadline = math.inf
+        if state is ClientState.HANDSHAKING:
+            self._state = ClientState.FAILED
+            return SessionFailed(RequestTimeoutError("session.hello", timeout))
+        if state is ClientState.CLOSING:
+            self._state = ClientState.CLOSED
+            return SessionClosed("the runtime did not confirm the close", timed_out=True)
+        if not self._legacy_resume:
+            # A runtime that drops session.resume unanswered: try the legacy form once, on a
+            # new connection (wire-decisions: Session; a half-open link gets replaced too).
+            _log.warning("the runtime did not answer session.resume; trying the legacy form")
+            self._legacy_resume = True
+            self._state = ClientState.BROKEN
+            return ConnectionBroken(RequestTimeoutError("session.resume", timeout))
+        _log.warning("the runtime did not answer the resume; failing the session's jobs")
+        self._state = ClientState.FAILED
+        return SessionFailed(
+            ResumeFailedError(
+                f"the runtime answered neither session.resume nor the legacy resume "
+                f"within {timeout:g} s"
+            )
+        )
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -285,13 +382,25 @@ class ClientCore:
         job_id: str | None = None,
         trace_id: str | None = None,
         resendable: bool = False,
+        timeout: float | None = None,
     ) -> str:
-        if self._state not in (ClientState.OPEN, ClientState.DETACHED, ClientState.RESUMING):
+        if self._state not in (
+            ClientState.OPEN,
+            ClientState.DETACHED,
+            ClientState.RESUMING,
+            ClientState.BROKEN,
+        ):
             raise RuntimeError(f"cannot send {kind}: the session is {self._state.value}")
+        limit = self.request_timeout if timeout is None else timeout
+        _check_timeout("timeout", limit)
         request_id = new_ulid()
         frame = self._frame(kind, payload, request_id, job_id=job_id, trace_id=trace_id)
         sent = self._state is ClientState.OPEN
-        self._requests.add(PendingRequest(request_id, kind, frame, job_id, resendable, sent))
+        self._requests.add(
+            PendingRequest(
+                request_id, kind, frame, job_id, resendable, sent, now + limit, limit, trace_id
+            )
+        )
         if sent:
             self._push(frame, now)
         return request_id
@@ -322,3 +431,12 @@ class ClientCore:
             env["job_id"] = job_id
         env["payload"] = payload
         return encode(env)
+
+
+_PHASED: Final = frozenset({ClientState.HANDSHAKING, ClientState.RESUMING, ClientState.CLOSING})
+"""States that wait for one answer under :attr:`ClientCore._phase_deadline`."""
+
+
+def _check_timeout(name: str, value: float) -> None:
+    if not value > 0:  # also refuses NaN
+        raise ValueError(f"{name} must be a positive number of seconds (math.inf for none)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from arcp_gen.errors import ARCPError
+from arcp_gen.errors import ARCPError, ARCPException
 from arcp_gen.messages import (
     JobAcceptedMessage,
     JobCancelledMessage,
@@ -70,11 +70,12 @@ class Response:
 
 @dataclass(frozen=True, slots=True)
 class RequestFailed:
-    """A request was answered with ``session.error`` (§12)."""
+    """A request was answered with an error (§12), or got no answer by its deadline
+    (:class:`~arcp.errors.RequestTimeoutError`)."""
 
     request_id: str
     kind: RequestKind
-    error: ARCPError
+    error: ARCPException
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,24 +94,27 @@ class JobEnded:
 @dataclass(frozen=True, slots=True)
 class ConnectionBroken:
     """The connection can no longer be trusted (seq gap §8.3, ``HEARTBEAT_LOST`` §6.4):
-    drop the transport and resume."""
+    drop the transport and resume. Also a resume that went unanswered, to retry it in the
+    legacy form on a new connection (§6.3)."""
 
-    error: ARCPError
+    error: ARCPException
 
 
 @dataclass(frozen=True, slots=True)
 class SessionFailed:
     """The session is over and cannot be resumed (e.g. ``UNAUTHENTICATED``,
-    ``RESUME_WINDOW_EXPIRED``)."""
+    ``RESUME_WINDOW_EXPIRED``, a handshake or resume that got no answer in time)."""
 
-    error: ARCPError
+    error: ARCPException
 
 
 @dataclass(frozen=True, slots=True)
 class SessionClosed:
-    """The runtime acknowledged ``session.close`` (§6.7), or closed the session itself."""
+    """The runtime acknowledged ``session.close`` (§6.7), or closed the session itself;
+    ``timed_out`` when it did not confirm the close by the deadline."""
 
     reason: str | None = None
+    timed_out: bool = False
 
 
 SessionOutput = (

@@ -4,10 +4,16 @@ A response names its request in ``payload.request_id`` (the request envelope's `
 §6.6). When a peer leaves it out we fall back to first-in-first-out per request type. A
 ``session.error`` without ``request_id`` fails at most the oldest pending request of the kind
 its code can come from, so an unrelated request (let alone a running job) is never failed.
+
+Every request has a deadline (wire-decisions: no unbounded wait); :meth:`RequestTracker.expire`
+takes the ones that passed. An answer that arrives after its request expired (named by
+``request_id`` or by the submit's ``trace_id``) is ignored, never given to another request.
 """
 
 from __future__ import annotations
 
+import math
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +70,16 @@ class PendingRequest:
     job_id: str | None = None
     resendable: bool = False
     sent: bool = True
+    deadline: float = math.inf
+    """When the request fails with a timeout (monotonic seconds; ``inf`` for never)."""
+    timeout: float = math.inf
+    """The timeout the deadline came from, for the error message."""
+    trace_id: str | None = None
+    """The submit's trace id: some runtimes echo it on ``job.accepted`` instead of
+    ``request_id``."""
+
+
+_GONE_KEPT = 256
 
 
 class RequestTracker:
@@ -71,6 +87,9 @@ class RequestTracker:
 
     def __init__(self) -> None:
         self._pending: dict[str, PendingRequest] = {}
+        # Request ids and trace ids of requests that expired or were given up: a late answer
+        # naming one is dropped rather than matched to another request.
+        self._gone: OrderedDict[str, None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -86,16 +105,38 @@ class RequestTracker:
         """The pending requests, oldest first."""
         return tuple(self._pending.values())
 
+    def next_deadline(self) -> float:
+        """The earliest deadline of a pending request (``inf`` when none)."""
+        return min((r.deadline for r in self._pending.values()), default=math.inf)
+
+    def expire(self, now: float) -> list[PendingRequest]:
+        """Remove and return the requests whose deadline passed, oldest first."""
+        expired = [r for r in self._pending.values() if r.deadline <= now]
+        for request in expired:
+            self._forget(request)
+        return expired
+
     def match_response(
-        self, kind: RequestKind, request_id: str | None, job_id: str | None
+        self,
+        kind: RequestKind,
+        request_id: str | None,
+        job_id: str | None,
+        trace_id: str | None = None,
     ) -> PendingRequest | None:
-        """Pop the request a response answers: by ``request_id``, else the oldest of ``kind``
-        (preferring one for the same ``job_id``)."""
+        """Pop the request a response answers: by ``request_id``, else by the submit's
+        ``trace_id``, else the oldest of ``kind`` (preferring one for the same ``job_id``).
+        A response naming a request that already expired answers nothing."""
         if request_id is not None:
             found = self._pending.get(request_id)
             if found is not None and found.kind == kind:
                 return self._pending.pop(request_id)
-            if found is not None:
+            if found is not None or request_id in self._gone:
+                return None
+        if trace_id is not None and kind == "job.submit":
+            for request in self._pending.values():
+                if request.kind == kind and request.trace_id == trace_id:
+                    return self._pending.pop(request.request_id)
+            if trace_id in self._gone:
                 return None
         return self._pop_oldest(frozenset({kind}), job_id)
 
@@ -105,15 +146,30 @@ class RequestTracker:
         code: ErrorCode,
         details: Mapping[str, Any] | None,
         job_id: str | None,
+        kinds: frozenset[str] | None = None,
     ) -> PendingRequest | None:
-        """Pop the request a ``session.error`` answers, or ``None`` if it answers none."""
+        """Pop the request an error answers, or ``None`` if it answers none. ``kinds``
+        narrows which request types it may answer."""
         if request_id is not None:
             return self._pending.pop(request_id, None)
-        return self._pop_oldest(error_kinds(code, details), job_id)
+        allowed = error_kinds(code, details)
+        return self._pop_oldest(allowed if kinds is None else allowed & kinds, job_id)
 
     def remove(self, request_id: str) -> PendingRequest | None:
-        """Stop waiting for ``request_id``."""
-        return self._pending.pop(request_id, None)
+        """Stop waiting for ``request_id`` (its caller gave up, or it cannot be repeated)."""
+        request = self._pending.get(request_id)
+        if request is not None:
+            self._forget(request)
+        return request
+
+    def _forget(self, request: PendingRequest) -> None:
+        del self._pending[request.request_id]
+        gone = self._gone
+        gone[request.request_id] = None
+        if request.trace_id is not None:
+            gone[request.trace_id] = None
+        while len(gone) > _GONE_KEPT:
+            gone.popitem(last=False)
 
     def take_all(self) -> list[PendingRequest]:
         """Remove and return every pending request, oldest first."""

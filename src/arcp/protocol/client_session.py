@@ -11,6 +11,7 @@ welcome, request correlation, ``event_seq`` checks (§8.3) and job outcomes (§7
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -73,6 +74,11 @@ _RESPONSE_TYPES = (
 
 _DEFAULT_REASON = "cancelled by the client"
 
+_REFUSED_ON_JOB: Final = frozenset({ErrorCode.PERMISSION_DENIED, ErrorCode.JOB_NOT_FOUND})
+"""Codes a runtime may put in a ``job.error`` for a job that keeps running, to refuse a
+cancel or subscribe aimed at it (the TypeScript runtime's dialect, docs/interop.md)."""
+_JOB_TARGETED: Final = frozenset({"job.cancel", "job.subscribe"})
+
 
 class ClientSession(ClientCore):
     """One client session, across any number of resumed connections: the requests it sends
@@ -89,8 +95,10 @@ class ClientSession(ClientCore):
         idempotency_key: str | None = None,
         max_runtime_sec: float | None = None,
         trace_id: str | None = None,
+        timeout: float | None = None,
     ) -> str:
-        """Queue ``job.submit`` (§7.1); returns the request id."""
+        """Queue ``job.submit`` (§7.1); returns the request id. ``timeout`` (default
+        :attr:`request_timeout`) bounds the wait for ``job.accepted``."""
         payload = submit_payload(
             self._features,
             agent,
@@ -106,23 +114,34 @@ class ClientSession(ClientCore):
             now,
             trace_id=normalize_trace_id(trace_id) if trace_id is not None else None,
             resendable=idempotency_key is not None,
+            timeout=timeout,
         )
 
-    def cancel(self, job_id: str, now: float, reason: str | None = None) -> str:
+    def cancel(
+        self, job_id: str, now: float, reason: str | None = None, timeout: float | None = None
+    ) -> str:
         """Queue ``job.cancel`` (§7.4); returns the request id."""
         # `reason` is optional (§7.4), but some runtimes refuse a cancel without one.
         payload: dict[str, Any] = {"job_id": job_id, "reason": reason or _DEFAULT_REASON}
-        return self._request("job.cancel", payload, now, job_id=job_id, resendable=True)
+        return self._request(
+            "job.cancel", payload, now, job_id=job_id, resendable=True, timeout=timeout
+        )
 
     def subscribe(
-        self, job_id: str, now: float, *, history: bool = False, from_event_seq: int | None = None
+        self,
+        job_id: str,
+        now: float,
+        *,
+        history: bool = False,
+        from_event_seq: int | None = None,
+        timeout: float | None = None,
     ) -> str:
         """Queue ``job.subscribe`` (§7.6); returns the request id."""
         self.require(Feature.SUBSCRIBE, "job.subscribe")
         payload: dict[str, Any] = {"job_id": job_id, "history": history}
         if from_event_seq is not None:
             payload["from_event_seq"] = from_event_seq
-        return self._request("job.subscribe", payload, now, job_id=job_id)
+        return self._request("job.subscribe", payload, now, job_id=job_id, timeout=timeout)
 
     def unsubscribe(self, job_id: str, now: float) -> None:
         """Queue ``job.unsubscribe`` (§7.6); it has no answer."""
@@ -137,6 +156,7 @@ class ClientSession(ClientCore):
         filter: Mapping[str, Any] | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        timeout: float | None = None,
     ) -> str:
         """Queue ``session.list_jobs`` (§6.6); returns the request id."""
         self.require(Feature.LIST_JOBS, "session.list_jobs")
@@ -146,7 +166,7 @@ class ClientSession(ClientCore):
         if limit is not None:
             payload["limit"] = limit
         payload["cursor"] = cursor
-        return self._request("session.list_jobs", payload, now, resendable=True)
+        return self._request("session.list_jobs", payload, now, resendable=True, timeout=timeout)
 
     def ack(self, last_processed_seq: int, now: float) -> None:
         """Queue a manual ``session.ack`` (§6.5)."""
@@ -188,10 +208,12 @@ class ClientSession(ClientCore):
             job_id = msg.job_id
             if job_id is None and not isinstance(msg, SessionJobsMessage):
                 job_id = msg.payload.job_id
-            request = self._requests.match_response(kind, payload.request_id, job_id)
+            request = self._requests.match_response(kind, payload.request_id, job_id, msg.trace_id)
             if request is None:
                 _log.debug("ignoring an uncorrelated %s", msg.type)
                 return None
+            if job_id is not None and kind != "job.cancel":
+                self._jobs.add(job_id)
             return Response(request.request_id, kind, msg)
         if isinstance(msg, SessionWelcomeMessage):
             return self._on_welcome(msg, now)
@@ -232,17 +254,45 @@ class ClientSession(ClientCore):
     def _on_terminal(self, msg: JobResultMessage | JobErrorMessage) -> SessionOutput | None:
         if self._state not in LIVE_STATES:
             return None
+        if type(msg) is JobErrorMessage:
+            refusal = self._refusal(msg)
+            if refusal is not None:
+                return refusal
         seq = msg.event_seq
         if seq != self._last_seq + 1:
             return self._out_of_order(seq)
         self._last_seq = seq
+        self._jobs.discard(msg.job_id)
         return job_outcome(msg, self._results)
+
+    def _refusal(self, msg: JobErrorMessage) -> RequestFailed | None:
+        """A ``job.error`` that answers a request instead of ending a job (wire-decisions:
+        read every dialect): an unknown agent reported under a job id that was never
+        accepted, or a refused cancel reported under the id of a job that keeps running."""
+        payload = msg.payload
+        error = error_from_payload(payload)
+        code = error.code
+        if msg.job_id in self._jobs:
+            if code not in _REFUSED_ON_JOB:
+                return None  # the job we watch really ended
+            kinds = _JOB_TARGETED
+        else:
+            kinds = None
+        request = self._requests.match_error(
+            getattr(payload, "request_id", None), code, payload.details, msg.job_id, kinds
+        )
+        if request is None:
+            return None
+        if msg.event_seq == self._last_seq + 1:
+            self._last_seq = msg.event_seq  # it took a place in the sequence: keep gap-free
+        return RequestFailed(request.request_id, request.kind, error)
 
     def _on_welcome(self, msg: SessionWelcomeMessage, now: float) -> Welcomed | None:
         if self._state is not ClientState.HANDSHAKING and self._state is not ClientState.RESUMING:
             _log.debug("ignoring an unexpected session.welcome")
             return None
         resumed = self._state is ClientState.RESUMING
+        self._phase_deadline = math.inf
         payload = msg.payload
         session_id = msg.session_id or payload.session_id
         if resumed and session_id != self._session_id:
@@ -285,6 +335,7 @@ class ClientSession(ClientCore):
             # carrying `resume` (wire-decisions: Session).
             self._legacy_resume = True
             self._queue("session.hello", self._hello(self._resume_request()), now)
+            self._set_phase_deadline(now, self.resume_timeout)
             return None
         if self._state is ClientState.HANDSHAKING or self._state is ClientState.RESUMING:
             self._state = ClientState.FAILED

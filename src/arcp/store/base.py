@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from arcp_gen.errors import ARCPException
+
 __all__ = [
     "Batch",
     "Snapshot",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-class StoreError(Exception):
+class StoreError(ARCPException):
     """A store could not be opened or used (bad address, schema too new, locked)."""
 
 

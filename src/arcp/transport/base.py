@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from arcp_gen.errors import ARCPException
+
 __all__ = ["Transport", "TransportClosed"]
 
 
-class TransportClosed(ConnectionError):
+class TransportClosed(ARCPException, ConnectionError):
     """The channel is closed: by either peer, or because the connection dropped."""
 
 

@@ -21,6 +21,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from ssl import SSLContext
 from types import TracebackType
 from typing import Any, Self
 
@@ -251,13 +252,16 @@ async def connect_websocket(
     open_timeout: float = 10,
     close_timeout: float = 5,
     extra_headers: Mapping[str, str] | None = None,
+    ssl: SSLContext | None = None,
 ) -> WebSocketTransport:
     """Open a client connection to an ARCP runtime at ``url`` (``ws://`` or ``wss://``, §4).
+    ``ssl`` is the TLS context for ``wss://`` (custom CA, client certificate).
 
     Raises :class:`WebSocketConnectError` (a :class:`TransportClosed`) when the connection is
     refused, times out, or the server rejects the handshake; ``ValueError`` for a bad URL.
     """
     _check_compression(compression)
+    tls: dict[str, Any] = {} if ssl is None else {"ssl": ssl}  # handed to create_connection
     try:
         connection: ClientConnection = await _ws_connect(
             url,
@@ -269,6 +273,7 @@ async def connect_websocket(
             max_size=max_size,
             logger=_WS_LOGGER,
             create_connection=FramingClientConnection,
+            **tls,
         )
     except InvalidURI as exc:
         raise ValueError(str(exc)) from exc
