@@ -136,6 +136,8 @@ class ClientCore:
         self._phase_deadline = math.inf
         self._phase_timeout = math.inf
         self._jobs: set[str] = set()  # jobs this session watches (accepted or subscribed)
+        self._resumes: int = 0  # completed resumes
+        self._gap_at: tuple[int, int] | None = None  # (last_event_seq, resumes) at a gap
 
     def __repr__(self) -> str:
         return (

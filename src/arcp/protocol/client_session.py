@@ -194,7 +194,9 @@ class ClientSession(ClientCore):
                 return None
             seq = msg.event_seq
             if seq != self._last_seq + 1:
-                return self._out_of_order(seq)
+                out = self._out_of_order(seq)
+                if seq != self._last_seq + 1:
+                    return out
             self._last_seq = seq
             payload = msg.payload
             if type(payload) is ResultChunkEvent:
@@ -236,14 +238,30 @@ class ClientSession(ClientCore):
         if self._state not in LIVE_STATES:
             return None
         if seq != self._last_seq + 1:
-            return self._out_of_order(seq)
+            out = self._out_of_order(seq)
+            if seq != self._last_seq + 1:
+                return out
         self._last_seq = seq
         self.processed(seq)
         return None
 
     def _out_of_order(self, seq: int) -> ConnectionBroken | None:
+        """A duplicate (ignored), a gap to repair by resuming (§8.3), or a gap a resume
+        already failed to fill: the runtime lost those events (it does not buffer while
+        detached, docs/interop.md). Resuming again would loop, so the jump is accepted, with
+        a warning, by moving ``last_event_seq`` to just before ``seq``."""
         if seq <= self._last_seq:
             return None  # a duplicate, e.g. replayed after a resume (§6.3)
+        if self._gap_at is not None and self._gap_at == (self._last_seq, self._resumes - 1):
+            _log.warning(
+                "the runtime did not replay events %d..%d after a resume; they are lost",
+                self._last_seq + 1,
+                seq - 1,
+            )
+            self._gap_at = None
+            self._last_seq = seq - 1
+            return None
+        self._gap_at = (self._last_seq, self._resumes)
         error = InternalError(
             f"event_seq jumped from {self._last_seq} to {seq}",
             details={"expected": self._last_seq + 1, "received": seq},
@@ -260,7 +278,9 @@ class ClientSession(ClientCore):
                 return refusal
         seq = msg.event_seq
         if seq != self._last_seq + 1:
-            return self._out_of_order(seq)
+            out = self._out_of_order(seq)
+            if seq != self._last_seq + 1:
+                return out
         self._last_seq = seq
         self._jobs.discard(msg.job_id)
         return job_outcome(msg, self._results)
@@ -293,6 +313,8 @@ class ClientSession(ClientCore):
             return None
         resumed = self._state is ClientState.RESUMING
         self._phase_deadline = math.inf
+        if resumed:
+            self._resumes += 1
         payload = msg.payload
         session_id = msg.session_id or payload.session_id
         if resumed and session_id != self._session_id:
