@@ -98,7 +98,7 @@ async def test_submit_writes_a_streamed_result_to_a_file(server: str, tmp_path: 
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     text = target.read_text()
-    assert len(text) == 5000
+    assert len(target.read_bytes()) == 5000  # input.bytes counts UTF-8 bytes (#12.8)
     assert text.startswith("ARCP streams large results")
     assert f"to {target}" in done.stderr
 
