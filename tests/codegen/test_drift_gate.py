@@ -104,7 +104,7 @@ def test_deleted_generated_file_is_reported(copies: tuple[Path, Path]) -> None:
     diff = check(schema, pkg)
 
     assert "missing generated file: src/arcp_gen/errors.py" in diff
-    assert "+class ARCPError(Exception):\n" in diff
+    assert "+class ARCPError(ARCPException):\n" in diff
 
 
 def test_cli_check_passes_on_the_repository() -> None:
