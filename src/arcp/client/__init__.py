@@ -9,14 +9,21 @@
         print(await handle.result())
 """
 
-from arcp.client.client import Client
-from arcp.client.connection import ConnectionFactory, Target
-from arcp.client.errors import ConnectionLostError, UnsubscribedError
+from arcp.client.client import Client, Connecting
+from arcp.client.connection import ConnectionFactory, ReconnectPolicy, Target
+from arcp.client.errors import (
+    ConnectionLostError,
+    ReconnectFailedError,
+    RequestTimeoutError,
+    ResumeFailedError,
+    UnsubscribedError,
+)
 from arcp.client.handle import JobHandle, JobStream, Subscription
 from arcp.client.lease import Lease, LeaseConstraints, ProvisionedCredential
 
 __all__ = [
     "Client",
+    "Connecting",
     "ConnectionFactory",
     "ConnectionLostError",
     "JobHandle",
@@ -24,6 +31,10 @@ __all__ = [
     "Lease",
     "LeaseConstraints",
     "ProvisionedCredential",
+    "ReconnectFailedError",
+    "ReconnectPolicy",
+    "RequestTimeoutError",
+    "ResumeFailedError",
     "Subscription",
     "Target",
     "UnsubscribedError",

@@ -349,8 +349,10 @@ async def serve_websocket(
     max_size: int | None = DEFAULT_MAX_SIZE,
     compression: str | None = None,
     close_timeout: float = 5,
+    ssl: SSLContext | None = None,
 ) -> WebSocketServer:
-    """Listen for ARCP WebSocket connections on ``host:port`` at ``path`` (§4).
+    """Listen for ARCP WebSocket connections on ``host:port`` at ``path`` (§4); with an
+    ``ssl`` server context, ``wss://``.
 
     Each accepted connection runs ``handler(transport)``; when it returns (or raises, which is
     logged by ``websockets``) the connection is closed. Requests for another path get HTTP 404;
@@ -358,6 +360,7 @@ async def serve_websocket(
     """
     _check_compression(compression)
     tasks: set[asyncio.Task[Any]] = set()
+    tls: dict[str, Any] = {} if ssl is None else {"ssl": ssl}  # handed to create_server
 
     def process_request(connection: ServerConnection, request: Request) -> Response | None:
         if path is not None and request.path.partition("?")[0] != path:
@@ -385,5 +388,6 @@ async def serve_websocket(
         close_timeout=close_timeout,
         max_size=max_size,
         logger=_WS_LOGGER,
+        **tls,
     )
     return WebSocketServer(server, path, tasks)
