@@ -1,9 +1,11 @@
-"""``arcp conformance URL``: run the black-box conformance kit against a runtime."""
+"""``arcp conformance URL``: run the black-box conformance kit against a runtime;
+``arcp conformance client -- COMMAND``: judge a client program against a scripted runtime."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import click
 
@@ -12,10 +14,26 @@ from arcp.conformance.model import render_lines
 
 __all__ = ["conformance"]
 
+
+class _RuntimeByDefault(click.Group):
+    """``arcp conformance URL ...`` runs the runtime check; ``client`` is a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["runtime", *args]
+        return super().parse_args(ctx, args)
+
+
 _COLOURS = {Outcome.PASS: "green", Outcome.FAIL: "red", Outcome.SKIP: "yellow"}
 
 
-@click.command()
+@click.group(cls=_RuntimeByDefault)
+def conformance() -> None:
+    """Check an ARCP runtime (``arcp conformance URL``) or client
+    (``arcp conformance client -- COMMAND``) against the v1.1 spec."""
+
+
+@conformance.command("runtime")
 @click.argument("url")
 @click.option("--token", required=True, help="Bearer token of the principal under test.")
 @click.option(
@@ -31,9 +49,7 @@ _COLOURS = {Outcome.PASS: "green", Outcome.FAIL: "red", Outcome.SKIP: "yellow"}
     help="Seconds to wait for each expected frame.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable report.")
-def conformance(
-    url: str, token: str, other_token: str | None, timeout: float, as_json: bool
-) -> None:
+def runtime(url: str, token: str, other_token: str | None, timeout: float, as_json: bool) -> None:
     """Check the ARCP runtime at URL (ws:// or wss://) against the v1.1 spec.
 
     Checks are labelled MUST, SHOULD or wire-decision (this SDK's choices where the spec is
@@ -64,3 +80,43 @@ def _print(report: Report) -> None:
     must = len(report.failed(Level.MUST))
     verdict = "FAIL" if must else "PASS"
     click.echo(f"{report.summary()} ({must} MUST failed) -> {verdict}")
+
+
+@conformance.command("client", context_settings={"ignore_unknown_options": True})
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option(
+    "--limit",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Seconds a scenario may take before the client counts as hung.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the machine-readable report.")
+def client(command: tuple[str, ...], limit: float, as_json: bool) -> None:
+    """Run the client program COMMAND against a scripted runtime in each scenario (drop and
+    resume, gap, heartbeat loss, refused submit, slow answers) and report the obligations it
+    meets. Put COMMAND after ``--``. docs/conformance.md describes what the program must do.
+    Exit status 1 when a MUST scenario fails."""
+    from arcp.conformance.client_check import run_client_conformance
+
+    results = asyncio.run(run_client_conformance(list(command), limit=limit))
+    failed_must = [
+        r for r in results if r.outcome is Outcome.FAIL and r.scenario.level is Level.MUST
+    ]
+    if as_json:
+        report: dict[str, Any] = {
+            "command": list(command),
+            "results": [r.to_json() for r in results],
+        }
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(f"ARCP client conformance: {' '.join(command)}")
+        for r in results:
+            word = r.outcome.value.upper()
+            styled = click.style(word, fg=_COLOURS[r.outcome], bold=True)
+            line = f"  {styled} {r.scenario.level.value:<13} {r.scenario.section:<11} {r.scenario.title}"
+            click.echo(line + (f": {r.detail}" if r.detail else ""))
+        passed = sum(r.outcome is Outcome.PASS for r in results)
+        verdict = "FAIL" if failed_must else "PASS"
+        click.echo(f"{passed}/{len(results)} passed ({len(failed_must)} MUST failed) -> {verdict}")
+    raise SystemExit(1 if failed_must else 0)

@@ -114,6 +114,7 @@ class ScriptedRuntime:
         self._jobs: dict[str, _Job] = {}
         self._gap_done = False
         self._drop_done = False
+        self._mute_done = False
         self._ids = itertools.count(1)
 
     def with_faults(self, **faults: Any) -> ScriptedRuntime:
@@ -192,6 +193,7 @@ class ScriptedRuntime:
             return None
         session.token = f"rt_{new_ulid()}"
         session.link = link
+        session.muted = False
         await self._welcome(link, session)
         for seq, frame in session.buffer:
             if seq > last:
@@ -393,8 +395,8 @@ class ScriptedRuntime:
         with contextlib.suppress(TransportClosed):
             await link.send(frame)
         s.sent_events += 1
-        if d.mute_after is not None and s.sent_events == d.mute_after:
-            s.muted = True
+        if d.mute_after is not None and s.sent_events == d.mute_after and not self._mute_done:
+            self._mute_done = s.muted = True
         if d.drop_after is not None and s.sent_events == d.drop_after and not self._drop_done:
             self._drop_done = True
             drop = getattr(link, "drop", None)
