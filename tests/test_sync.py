@@ -29,6 +29,7 @@ def url() -> Iterator[str]:
     server = asyncio.run_coroutine_threadsafe(runtime.serve_websocket(port=0), loop).result()
     yield server.url
     asyncio.run_coroutine_threadsafe(server.close(grace=1), loop).result(10)
+    asyncio.run_coroutine_threadsafe(runtime.aclose(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
 

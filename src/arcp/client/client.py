@@ -27,7 +27,7 @@ from arcp.client.driver import ClientDriver
 from arcp.client.handle import JobHandle, Subscription
 from arcp.errors import RequestTimeoutError
 from arcp.ids import utc_timestamp
-from arcp.protocol.client_core import (
+from arcp.protocol.client_liveness import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT,
@@ -106,20 +106,20 @@ class Client(ClientDriver):
         if not heartbeat:
             wanted.discard(Feature.HEARTBEAT)
         policy = reconnect if isinstance(reconnect, ReconnectPolicy) else ReconnectPolicy()
-        session = ClientSession(
-            token=token,
-            features=wanted,
-            client_name=client_name,
-            client_version=client_version or _version(),
-            auto_ack=auto_ack,
-            request_timeout=request_timeout,
-            handshake_timeout=connect_timeout,
-            resume_timeout=resume_timeout,
-            close_timeout=close_timeout,
-        )
         transport, factory = resolve_target(target, ssl=ssl)
 
         async def open_client() -> Client:
+            session = ClientSession(
+                token=token,
+                features=wanted,
+                client_name=client_name,
+                client_version=client_version or _version(),
+                auto_ack=auto_ack,
+                request_timeout=request_timeout,
+                handshake_timeout=connect_timeout,
+                resume_timeout=resume_timeout,
+                close_timeout=close_timeout,
+            )
             opened = transport
             if opened is None:
                 assert factory is not None

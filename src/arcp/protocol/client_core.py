@@ -27,7 +27,15 @@ from arcp.protocol.client_events import (
     SessionFailed,
     SessionOutput,
 )
-from arcp.protocol.client_liveness import AckScheduler, Heartbeat
+from arcp.protocol.client_liveness import (
+    DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_RESUME_TIMEOUT,
+    AckScheduler,
+    Heartbeat,
+    check_timeout,
+)
 from arcp.protocol.client_requests import PendingRequest, RequestTracker
 from arcp.protocol.client_results import ResultAssembler
 from arcp_gen.errors import (
@@ -38,30 +46,12 @@ from arcp_gen.features import Feature
 from arcp_gen.models import AgentInfo, PeerInfo
 from arcp_gen.registry import PROTOCOL_VERSION
 
-__all__ = [
-    "ALL_FEATURES",
-    "DEFAULT_CLOSE_TIMEOUT",
-    "DEFAULT_HANDSHAKE_TIMEOUT",
-    "DEFAULT_REQUEST_TIMEOUT",
-    "DEFAULT_RESUME_TIMEOUT",
-    "LIVE_STATES",
-    "ClientCore",
-    "ClientState",
-]
+__all__ = ["ALL_FEATURES", "LIVE_STATES", "ClientCore", "ClientState"]
 
 _log = logging.getLogger("arcp.client")
 
 ALL_FEATURES: Final[frozenset[Feature]] = frozenset(Feature)
 """Every feature flag this client understands (§6.2)."""
-
-DEFAULT_REQUEST_TIMEOUT: Final = 30.0
-"""Seconds a request (submit, cancel, subscribe, list_jobs) waits for its answer by default."""
-DEFAULT_HANDSHAKE_TIMEOUT: Final = 30.0
-"""Seconds ``session.hello`` waits for ``session.welcome`` by default (§6.2)."""
-DEFAULT_RESUME_TIMEOUT: Final = 15.0
-"""Seconds one resume attempt waits for its welcome by default (§6.3)."""
-DEFAULT_CLOSE_TIMEOUT: Final = 5.0
-"""Seconds ``session.close`` waits for ``session.closed`` by default (§6.7)."""
 
 
 class ClientState(StrEnum):
@@ -108,7 +98,7 @@ class ClientCore:
             ("resume_timeout", resume_timeout),
             ("close_timeout", close_timeout),
         ):
-            _check_timeout(name, value)
+            check_timeout(name, value)
         self.request_timeout = request_timeout
         self.handshake_timeout = handshake_timeout
         self.resume_timeout = resume_timeout
@@ -235,7 +225,7 @@ class ClientCore:
         self._queue("session.hello", self._hello(), now)
 
     def _set_phase_deadline(self, now: float, timeout: float) -> None:
-        _check_timeout("timeout", timeout)
+        check_timeout("timeout", timeout)
         self._phase_timeout = timeout
         self._phase_deadline = now + timeout
 
@@ -394,7 +384,7 @@ class ClientCore:
         ):
             raise RuntimeError(f"cannot send {kind}: the session is {self._state.value}")
         limit = self.request_timeout if timeout is None else timeout
-        _check_timeout("timeout", limit)
+        check_timeout("timeout", limit)
         request_id = new_ulid()
         frame = self._frame(kind, payload, request_id, job_id=job_id, trace_id=trace_id)
         sent = self._state is ClientState.OPEN
@@ -437,8 +427,3 @@ class ClientCore:
 
 _PHASED: Final = frozenset({ClientState.HANDSHAKING, ClientState.RESUMING, ClientState.CLOSING})
 """States that wait for one answer under :attr:`ClientCore._phase_deadline`."""
-
-
-def _check_timeout(name: str, value: float) -> None:
-    if not value > 0:  # also refuses NaN
-        raise ValueError(f"{name} must be a positive number of seconds (math.inf for none)")

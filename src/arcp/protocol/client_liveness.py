@@ -1,4 +1,5 @@
-"""Client timers as deadlines: heartbeats (§6.4) and automatic acknowledgements (§6.5).
+"""Client timers as deadlines: heartbeats (§6.4), automatic acknowledgements (§6.5), and the
+default deadlines of requests, the handshake, resumes and close (no unbounded wait).
 
 Nothing here sleeps. Each class is told what happened and when, answers with the next instant
 it needs attention at, and says what is due when asked at that instant.
@@ -7,8 +8,32 @@ it needs attention at, and says what is due when asked at that instant.
 from __future__ import annotations
 
 import math
+from typing import Final
 
-__all__ = ["AckScheduler", "Heartbeat"]
+__all__ = [
+    "DEFAULT_CLOSE_TIMEOUT",
+    "DEFAULT_HANDSHAKE_TIMEOUT",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "DEFAULT_RESUME_TIMEOUT",
+    "AckScheduler",
+    "Heartbeat",
+    "check_timeout",
+]
+
+DEFAULT_REQUEST_TIMEOUT: Final = 30.0
+"""Seconds a request (submit, cancel, subscribe, list_jobs) waits for its answer by default."""
+DEFAULT_HANDSHAKE_TIMEOUT: Final = 30.0
+"""Seconds ``session.hello`` waits for ``session.welcome`` by default (§6.2)."""
+DEFAULT_RESUME_TIMEOUT: Final = 15.0
+"""Seconds one resume attempt waits for its welcome by default (§6.3)."""
+DEFAULT_CLOSE_TIMEOUT: Final = 5.0
+"""Seconds ``session.close`` waits for ``session.closed`` by default (§6.7)."""
+
+
+def check_timeout(name: str, value: float) -> None:
+    """Refuse a deadline that is not a positive number of seconds (``math.inf``: none)."""
+    if not value > 0:  # also refuses NaN
+        raise ValueError(f"{name} must be a positive number of seconds (math.inf for none)")
 
 
 class Heartbeat:
