@@ -2,10 +2,10 @@
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: help sync generate check-generated lint format typecheck test check bench demo clean
+.PHONY: help sync generate check-generated lint actionlint format typecheck test test-lowest check bench demo clean
 
 help:
-	@echo "make generate | check-generated | lint | format | typecheck | test | check | bench | demo"
+	@echo "make generate | check-generated | lint | actionlint | format | typecheck | test | test-lowest | check | bench | demo"
 
 sync:
 	$(UV) sync --frozen
@@ -24,13 +24,21 @@ format: sync
 	$(RUN) ruff check --fix src codegen tests bench
 	$(RUN) ruff format src codegen tests bench
 
+# The GitHub workflows (.github/workflows/*.yml).
+actionlint: sync
+	$(RUN) actionlint
+
 typecheck: sync
 	$(RUN) pyright
 
 test: sync
 	$(RUN) pytest
 
-check: check-generated lint typecheck test
+# The suite on the lowest versions pyproject.toml allows, in .venv-lowest (uv.lock untouched).
+test-lowest:
+	.ci/test-lowest
+
+check: check-generated lint actionlint typecheck test
 
 bench: sync
 	$(RUN) python -m bench
@@ -39,4 +47,4 @@ demo: sync
 	$(RUN) arcp demo
 
 clean:
-	rm -rf codegen/_staging .pytest_cache .ruff_cache dist build
+	rm -rf codegen/_staging .pytest_cache .ruff_cache dist build .venv-lowest .venv-lowest.requirements.txt
