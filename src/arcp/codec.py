@@ -69,19 +69,20 @@ def loads(data: bytes | str) -> Any:
 
 def decode(data: bytes | str) -> Message:
     """Decode one frame into a typed message; raises :class:`DecodeError` on any problem."""
+    validators = _compiled or _compile_validators()
     try:
-        return _FAST_VALIDATOR.validate_json(data, strict=True)
+        return validators[0].validate_json(data, strict=True)
     except ValidationError:
         pass
     # Refused by the fast validator: a vendor event kind, or an invalid frame. The full
     # validator decides, and explains a refusal.
     try:
-        return _MESSAGE_VALIDATOR.validate_json(data, strict=True)
+        return validators[1].validate_json(data, strict=True)
     except ValidationError as exc:
         raise _explain(data, exc) from None
 
 
-def _build_fast_validator() -> SchemaValidator:
+def _build_fast_validator(full_validator: SchemaValidator) -> SchemaValidator:
     """A strict validator for every message, built from the generated ``Message`` union with
     one change: the ``job.event`` payload union is discriminated on the ``kind`` field
     directly and offers the spec kinds only (§8.2).
@@ -114,7 +115,7 @@ def _build_fast_validator() -> SchemaValidator:
         union["discriminator"] = "kind"
         union["choices"] = {tag: kinds[tag] for tag in kinds if tag in EVENT_KINDS}
     except (KeyError, LookupError, TypeError):  # pragma: no cover - generated code changed
-        return _MESSAGE_VALIDATOR
+        return full_validator
     # pydantic-core reuses a complete model class's own validator for a `model` schema of
     # that class, which would ignore the edited union; mark the class incomplete while
     # building (synchronously, once, well under a millisecond) so the edited schema is
@@ -124,13 +125,21 @@ def _build_fast_validator() -> SchemaValidator:
     try:
         return SchemaValidator(schema)
     except Exception:  # pragma: no cover - defensive: the full validator is always right
-        return _MESSAGE_VALIDATOR
+        return full_validator
     finally:
         JobEventMessage.__pydantic_complete__ = complete
 
 
-_MESSAGE_VALIDATOR: SchemaValidator = MESSAGE_ADAPTER.validator  # pyright: ignore[reportAssignmentType]
-_FAST_VALIDATOR: SchemaValidator = _build_fast_validator()
+_compiled: tuple[SchemaValidator, SchemaValidator] | None = None
+"""(fast, full) once compiled; ``None`` until the first decode, so importing is cheap."""
+
+
+def _compile_validators() -> tuple[SchemaValidator, SchemaValidator]:
+    """Compile the fast and the full validator (once, on the first decode)."""
+    global _compiled
+    full: SchemaValidator = MESSAGE_ADAPTER.validator  # pyright: ignore[reportAssignmentType]
+    _compiled = (_build_fast_validator(full), full)
+    return _compiled
 
 
 def decode_object(obj: Any) -> Message:
