@@ -219,3 +219,35 @@ async def test_non_finite_agent_numbers_never_reach_the_wire() -> None:
     ]
     assert len(refused) == 3
     assert frames[-1]["payload"]["result"] == "done"
+
+
+async def test_agent_values_that_would_break_the_schema_are_refused() -> None:
+    """§8.2, §7.1: a non-string log message, thought or status is a TypeError for the agent,
+    and a result holding NaN ends the job INTERNAL_ERROR like any non-JSON result; both used
+    to reach the client as frames it could not decode or as a silent ``null``."""
+    rt = Runtime(tokens={"t": "alice"})
+    refused: list[str] = []
+
+    @rt.agent("sloppy")
+    async def sloppy(input: Any, ctx: Any) -> Any:
+        for call in (lambda: ctx.log(123), lambda: ctx.thought(["x"]), lambda: ctx.status(7)):
+            try:
+                await call()
+            except TypeError as exc:
+                refused.append(str(exc))
+        return {"score": float("nan")} if input == "nan" else "ok"
+
+    try:
+        peer = connect(rt)
+        await peer.hello()
+        accepted = await peer.submit("sloppy", "ok")
+        frames = await peer.until_terminal(accepted["job_id"])  # each one schema-checked
+        assert [f["type"] for f in frames] == ["job.result"]
+        assert len(refused) == 3
+        accepted = await peer.submit("sloppy", "nan")
+        error = (await peer.until_terminal(accepted["job_id"]))[-1]
+    finally:
+        await rt.aclose()
+    assert error["type"] == "job.error"
+    assert error["payload"]["code"] == "INTERNAL_ERROR"
+    assert error["payload"]["message"] == "the agent's result is not JSON"

@@ -122,16 +122,23 @@ class JobContext(JobView, GatedOperations):
         spelled = _LEVELS.get(level)
         if spelled is None:
             raise ValueError(f"log level must be debug, info, warn or error, not {level!r}")
+        if not isinstance(message, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            # The schema wants a string: refuse here rather than send a frame that breaks it.
+            raise TypeError(f"log message must be a string, not {type(message).__name__}")
         if self._event("log", {"level": spelled, "message": message}):
             await asyncio.sleep(0)
 
     async def thought(self, text: str) -> None:
         """A ``thought`` event."""
+        if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"thought text must be a string, not {type(text).__name__}")
         if self._event("thought", {"text": text}):
             await asyncio.sleep(0)
 
     async def status(self, phase: str, message: str | None = None) -> None:
         """A ``status`` event."""
+        if not isinstance(phase, str) or not isinstance(message, str | None):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError("status phase and message must be strings")
         body: dict[str, Any] = {"phase": phase}
         if message is not None:
             body["message"] = message
