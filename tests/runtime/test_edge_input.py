@@ -222,15 +222,21 @@ async def test_non_finite_agent_numbers_never_reach_the_wire() -> None:
 
 
 async def test_agent_values_that_would_break_the_schema_are_refused() -> None:
-    """§8.2, §7.1: a non-string log message, thought or status is a TypeError for the agent,
-    and a result holding NaN ends the job INTERNAL_ERROR like any non-JSON result; both used
-    to reach the client as frames it could not decode or as a silent ``null``."""
+    """§8.2, §7.1: a non-string log message, thought, status or tool name is a TypeError for
+    the agent, and a result holding NaN ends the job INTERNAL_ERROR like any non-JSON result;
+    both used to reach the client as frames it could not decode or as a silent ``null``."""
     rt = Runtime(tokens={"t": "alice"})
     refused: list[str] = []
 
     @rt.agent("sloppy")
     async def sloppy(input: Any, ctx: Any) -> Any:
-        for call in (lambda: ctx.log(123), lambda: ctx.thought(["x"]), lambda: ctx.status(7)):
+        calls = (
+            lambda: ctx.log(123),
+            lambda: ctx.thought(["x"]),
+            lambda: ctx.status(7),
+            lambda: ctx.tool_call(["search.web"]),
+        )
+        for call in calls:
             try:
                 await call()
             except TypeError as exc:
@@ -243,7 +249,7 @@ async def test_agent_values_that_would_break_the_schema_are_refused() -> None:
         accepted = await peer.submit("sloppy", "ok")
         frames = await peer.until_terminal(accepted["job_id"])  # each one schema-checked
         assert [f["type"] for f in frames] == ["job.result"]
-        assert len(refused) == 3
+        assert len(refused) == 4
         accepted = await peer.submit("sloppy", "nan")
         error = (await peer.until_terminal(accepted["job_id"]))[-1]
     finally:
