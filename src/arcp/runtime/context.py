@@ -157,7 +157,8 @@ class JobContext(JobView, GatedOperations):
         cost is logged and dropped, and the job goes on."""
         if not _finite(value):
             # NaN or an infinity would go out as null and break the schema (§8.2).
-            log.warning("job %s reported a non-finite metric %s; ignored", self.job_id, name)
+            kind = "cost" if name.startswith("cost.") else "metric"
+            log.warning("job %s reported an invalid %s %s; ignored", self.job_id, kind, name)
             return
         body: dict[str, Any] = {"name": name, "value": value}
         if unit is not None:
