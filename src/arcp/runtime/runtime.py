@@ -94,6 +94,8 @@ class Runtime:
             supported.add(Feature.PROVISIONED_CREDENTIALS)
         if expiry_grace_sec < 0:
             raise ValueError("expiry_grace_sec must not be negative")
+        if isinstance(features, str):  # never iterate a string into one-letter features
+            raise TypeError("features must be a collection of feature names, not a string")
         chosen = (
             frozenset(supported) if features is None else frozenset(Feature(f) for f in features)
         )
