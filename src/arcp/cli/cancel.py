@@ -29,7 +29,7 @@ __all__ = ["cancel"]
 @click.option("--reason", default="cancelled from the command line", show_default=True)
 @connection_options
 def cancel(job_id: str, reason: str, url: str, token: str | None, as_json: bool) -> None:
-    """Cancel JOB_ID; exits 0 once the runtime confirmed ``job.cancelled``."""
+    """Cancel JOB_ID; exits 0 once the runtime confirmed job.cancelled."""
     run_async(_run(job_id, reason, url, token, as_json))
 
 
