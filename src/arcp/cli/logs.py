@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class CliLogHandler(logging.Handler):
     @contextlib.contextmanager
     def routed(
         self, console: Console, listener: Callable[[logging.LogRecord], None] | None
-    ) -> Iterator[None]:
+    ) -> Generator[None]:
         """Send records to ``console`` (and ``listener``) while inside."""
         from rich.logging import RichHandler
 
@@ -75,7 +75,7 @@ def install(level: int) -> None:
 @contextlib.contextmanager
 def live_logging(
     console: Console, listener: Callable[[logging.LogRecord], None] | None = None
-) -> Iterator[None]:
+) -> Generator[None]:
     """Route log records into ``console``'s live display while inside."""
     with HANDLER.routed(console, listener):
         yield
