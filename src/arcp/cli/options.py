@@ -217,8 +217,8 @@ def hint_for(
     if code is ErrorCode.PERMISSION_DENIED:
         if action == "cancel":
             return (
-                "only the session that submitted a job may cancel it (§7.4): "
-                "press Ctrl-C in its `arcp submit`"
+                "only the session that submitted a job may cancel it (§7.4): press Ctrl-C "
+                "in its `arcp submit`, or start it with `arcp submit --detach` to cancel later"
             )
         return "the lease does not cover this operation: widen --lease"
     if code is ErrorCode.BUDGET_EXHAUSTED:
@@ -231,6 +231,11 @@ def hint_for(
         return "check --input / --lease (JSON) and the command's options"
     if code is ErrorCode.DUPLICATE_KEY:
         return "this --idempotency-key was used for a different request"
+    if code is ErrorCode.RESUME_WINDOW_EXPIRED:
+        return (
+            "the runtime no longer holds the submitting session (it keeps one for its "
+            "--resume-window after the last client left)"
+        )
     if code is ErrorCode.CANCELLED:
         return None
     return "retry later" if exc.retryable else None

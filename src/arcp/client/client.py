@@ -194,8 +194,9 @@ class Client(ClientDriver):
                 await handle.cancel(reason or "the client left with cancel_on_exit")
 
     def job(self, job_id: str) -> JobHandle | None:
-        """The handle of a running job this session submitted (or resumed with), if any."""
-        stream = self._streams.get(job_id)
+        """The handle of a job this session submitted (or resumed with), if it is running or
+        ended recently; None otherwise."""
+        stream = self._streams.get(job_id) or self._finished.get(job_id)
         return stream if isinstance(stream, JobHandle) else None
 
     def session_ticket(self) -> SessionTicket:
