@@ -171,13 +171,21 @@ class JobView:
             parts.append(Text("  reconnecting… (resuming the session, §6.3)", style="yellow"))
         return Group(*parts)
 
+    @property
+    def rate(self) -> float | None:
+        """Progress units per second, from live events only; None until it is known."""
+        if self._task is None or not self._has_progress:
+            return None
+        return self._progress.tasks[0].speed
+
     def _check_replay(self, now: float) -> None:
-        """Replayed history arrives back to back; the first quiet moment (or 2 s) ends it,
-        and the rate and ETA start from the events after it."""
+        """Replayed history arrives back to back; the first quiet moment (nothing waiting, no
+        event for 50 ms; or 2 s) ends it, and the rate and ETA start from the events after."""
         if not self.replaying:
             return
         last = self._last_arrival
-        if (last is not None and now - last >= _QUIET) or now - self._started >= _REPLAY_LIMIT:
+        quiet = last is not None and now - last >= _QUIET and not self.stream.backlog
+        if quiet or now - self._started >= _REPLAY_LIMIT:
             self.replaying = False
             self._forget_speed()
 
