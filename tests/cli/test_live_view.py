@@ -35,7 +35,7 @@ async def runtime() -> AsyncIterator[Runtime]:
         for i in range(101, 111):  # live: 10 steps at ~10 per second
             await asyncio.sleep(0.1)
             await ctx.progress(i, total=110, units="steps")
-        return i
+        return 110
 
     yield rt
     await rt.aclose()
