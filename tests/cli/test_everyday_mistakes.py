@@ -102,3 +102,28 @@ async def test_second_serve_on_the_same_sqlite_file_gives_a_hint(tmp_path: Path)
     assert done.returncode == 3
     assert "in use by another runtime process" in done.stderr
     assert "--store memory" in done.stderr
+
+
+async def _banner(*args: str) -> list[str]:
+    proc = await asyncio.create_subprocess_exec(
+        *ARCP, "serve", "--port", "0", "--store", "memory", *args, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        assert proc.stderr is not None
+        return [(await asyncio.wait_for(proc.stderr.readline(), 30)).decode() for _ in range(3)]
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def test_serve_banner_says_url_state_and_who_is_let_in() -> None:
+    """The banner names the URL, where state is kept and whether any token is accepted; it
+    never shows a token value (§6.1)."""
+    strict = await _banner("--token", "s3cret-value=alice")
+    assert strict[0].startswith("arcp runtime listening on ws://127.0.0.1:")
+    assert ":0/" not in strict[0]  # the port actually bound
+    assert "state: in memory" in strict[1]
+    assert "only the --token values" in strict[2]
+    assert "s3cret-value" not in "".join(strict)
+    open_ = await _banner()
+    assert "any bearer token is accepted" in open_[2]
