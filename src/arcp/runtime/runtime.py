@@ -157,6 +157,10 @@ class Runtime:
         """Offer ``fn`` as agent ``name@version``."""
         self._agents.add(name, version, fn, default=default)
 
+    def registered(self) -> list[tuple[str, str, Agent, bool]]:
+        """Every agent offered, as ``(name, version, agent, is_default)`` (§7.5)."""
+        return self._agents.entries()
+
     def agent(
         self, name: str, *, version: str = "1.0.0", default: bool = False
     ) -> Callable[[A], A]:
