@@ -10,14 +10,14 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from arcp.ids import new_id, parse_timestamp, utc_timestamp
 from arcp.protocol.authority import JobAuthority
-from arcp.protocol.job_table import JobRecord, encode_cursor
+from arcp.protocol.job_table import JobRecord, encode_cursor, submit_fingerprint
 from arcp.protocol.lease import Lease
+from arcp.protocol.limits import input_too_large, principal_cap
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_actions import Action, AskCluster, StartJob, StopJob
 from arcp.protocol.runtime_session import RuntimeSession
@@ -45,6 +45,7 @@ __all__ = [
     "ListQuery",
     "answer_cancel",
     "attach",
+    "audit_subscribe",
     "reduce_trace_id",
     "send_jobs",
     "send_subscribed",
@@ -73,6 +74,20 @@ def attach(session: RuntimeSession, job: JobRecord, replay: list[EventItem]) -> 
         session.subscriptions.add(job.job_id)
         if session.journal is not None:
             session.journal.session(session)
+
+
+def audit_subscribe(session: RuntimeSession, job_id: str, owner: str | None) -> None:
+    """Log one subscribe decision: subscriber, target job, target principal, decision (§14
+    "Cross-session subscription audit"). ``owner`` is None when the subscriber may not
+    observe the job (or it does not exist): denied."""
+    log.info(
+        "audit: subscribe by principal %r (session %s) to job %s of principal %r: %s",
+        session.principal,
+        session.session_id,
+        job_id,
+        owner,
+        "allowed" if owner is not None else "denied",
+    )
 
 
 def answer_cancel(
@@ -194,9 +209,12 @@ class JobRequests:
                     details={"feature": feature.value},
                 )
         agent, handler = core.agents.resolve(p.agent)
-        fingerprint = orjson.dumps(
-            [p.agent, p.input, lease, constraints, p.max_runtime_sec], option=orjson.OPT_SORT_KEYS
+        fingerprint, input_bytes = submit_fingerprint(
+            p.agent, p.input, lease, constraints, p.max_runtime_sec
         )
+        limits = core.config.limits
+        if input_bytes > limits.max_input_bytes:
+            raise input_too_large(input_bytes, limits.max_input_bytes)
         key = p.idempotency_key
         if key is not None:
             existing = core.jobs.by_key(session.principal, key)
@@ -219,6 +237,9 @@ class JobRequests:
             if core.clustered and claimed_job_id is None:
                 return [AskCluster(None, session, message, fingerprint)]
         config = core.config
+        self.admit(session.principal, input_bytes)
+        if config.ceilings is not None:
+            constraints = self.under_ceiling(session, parsed, constraints)
         authority = JobAuthority.accept(
             parsed,
             constraints,
@@ -259,12 +280,53 @@ class JobRequests:
             authority=authority,
             needs_credentials=config.credentials
             and Feature.PROVISIONED_CREDENTIALS in session.features,
+            input_bytes=input_bytes,
         )
         core.jobs.add(job)
         if not job.needs_credentials:
             core.accept(job)
         log.info("job %s accepted: %s for principal %r", job_id, agent, session.principal)
         return [StartJob(job, handler)]
+
+    def admit(self, principal: str, input_bytes: int) -> None:
+        """Refuse a new job past the principal's caps on unfinished jobs and retained input
+        (§14); PERMISSION_DENIED, retryable once the principal is under them again."""
+        limits = self.core.config.limits
+        jobs = self.core.jobs
+        if jobs.unfinished.get(principal, 0) >= limits.max_jobs_per_principal:
+            cap = limits.max_jobs_per_principal
+            raise principal_cap("unfinished jobs", "max_jobs_per_principal", cap)
+        retained = jobs.retained_input.get(principal, 0) + input_bytes
+        if retained > limits.max_retained_input_bytes_per_principal:
+            cap = limits.max_retained_input_bytes_per_principal
+            raise principal_cap(
+                "input bytes retained", "max_retained_input_bytes_per_principal", cap
+            )
+
+    def under_ceiling(
+        self, session: RuntimeSession, lease: Lease, constraints: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Check a submitted lease against the principal's ceiling (§9.4 rules, §14);
+        the ``lease_constraints`` the job gets. PERMISSION_DENIED when over it."""
+        ceilings = self.core.config.ceilings
+        ceiling = ceilings.for_principal(session.principal) if ceilings is not None else None
+        if ceiling is None:
+            return constraints
+        try:
+            granted = ceiling.apply(lease, constraints, now=datetime.now(UTC))
+        except PermissionDeniedError:
+            log.info("audit: principal %r lease over its ceiling: denied", session.principal)
+            raise
+        if (
+            constraints is None
+            and granted is not None
+            and Feature.LEASE_EXPIRES_AT not in session.features
+        ):
+            raise PermissionDeniedError(
+                "this principal's leases expire: negotiate lease_expires_at",
+                details={"feature": Feature.LEASE_EXPIRES_AT.value},
+            )
+        return granted
 
     # -- cancel (§7.4) --------------------------------------------------------------------------
 
@@ -298,13 +360,7 @@ class JobRequests:
         job = self.core.jobs.observable(p.job_id, session.principal)
         if job is None and self.core.clustered and p.job_id not in self.core.jobs.jobs:
             return [AskCluster(None, session, message)]
-        log.info(
-            "audit: principal %r subscribe %s (owner %r): %s",
-            session.principal,
-            p.job_id,
-            job.principal if job is not None else None,
-            "allowed" if job is not None else "denied",
-        )
+        audit_subscribe(session, p.job_id, job.principal if job is not None else None)
         if job is None:
             raise JobNotFoundError("no such job", details={"job_id": p.job_id})
         events = job.log
