@@ -235,10 +235,10 @@ async def test_invalid_utf8_in_a_text_message_closes_with_1007(message: Any) -> 
 async def test_valid_non_ascii_text_still_passes() -> None:
     """Non-ASCII UTF-8 text passes, whole or split inside a character across fragments."""
     echo = EchoServer()
-    async with await serve_websocket(echo.handler) as server:
-        async with raw_connect(server.url, compression=None) as raw:
-            text = '{"x":"żółw 🐢"}'
-            await raw.send(text.encode(), text=True)
-            assert await raw.recv() == text
-            await raw.send([b'{"x":"\xc5', b'\xbc"}'], text=True)  # split inside a character
-            assert await raw.recv() == '{"x":"ż"}'
+    server = await serve_websocket(echo.handler)
+    async with server, raw_connect(server.url, compression=None) as raw:
+        text = '{"x":"żółw 🐢"}'
+        await raw.send(text.encode(), text=True)
+        assert await raw.recv() == text
+        await raw.send([b'{"x":"\xc5', b'\xbc"}'], text=True)  # split inside a character
+        assert await raw.recv() == '{"x":"ż"}'
