@@ -116,6 +116,7 @@ async def test_every_subscribe_decision_is_logged(caplog: pytest.LogCaptureFixtu
     caplog.set_level(logging.INFO, logger="arcp.runtime")
     await alice.request("job.subscribe", {"job_id": job_id, "history": True})
     await bob.request("job.subscribe", {"job_id": job_id})
+    await bob.request("job.subscribe", {"job_id": "job_nope"})
     audits = [
         r.getMessage() for r in caplog.records if r.getMessage().startswith("audit: subscribe")
     ]
@@ -123,6 +124,8 @@ async def test_every_subscribe_decision_is_logged(caplog: pytest.LogCaptureFixtu
         f"audit: subscribe by principal 'alice' (session {alice.session_id}) to job {job_id} "
         "of principal 'alice': allowed",
         f"audit: subscribe by principal 'bob' (session {bob.session_id}) to job {job_id} "
+        "of principal 'alice': denied",
+        f"audit: subscribe by principal 'bob' (session {bob.session_id}) to job job_nope "
         "of principal None: denied",
     ]
     await rt.aclose()

@@ -196,9 +196,11 @@ class ClusterRequests:
         try:
             job = await self._remote_job(session, p.job_id)
         except JobNotFoundError:
-            audit_subscribe(session, p.job_id, None)
+            stored = await self.node.db.job(p.job_id)
+            owner = stored.principal if stored is not None else None
+            audit_subscribe(session, p.job_id, owner, allowed=False)
             raise
-        audit_subscribe(session, p.job_id, job.principal)
+        audit_subscribe(session, p.job_id, job.principal, allowed=True)
         cursor = job.log.last_origin_seq
         replay: list[EventItem] = []
         if not job.terminal and p.job_id in session.subscriptions:  # already streaming

@@ -77,17 +77,19 @@ def attach(session: RuntimeSession, job: JobRecord, replay: list[EventItem]) -> 
             session.journal.session(session)
 
 
-def audit_subscribe(session: RuntimeSession, job_id: str, owner: str | None) -> None:
+def audit_subscribe(
+    session: RuntimeSession, job_id: str, owner: str | None, *, allowed: bool
+) -> None:
     """Log one subscribe decision: subscriber, target job, target principal, decision (§14
-    "Cross-session subscription audit"). ``owner`` is None when the subscriber may not
-    observe the job (or it does not exist): denied."""
+    "Cross-session subscription audit"). ``owner`` is None for a job that does not exist.
+    The log is for operators: it names the owner even when the subscriber is refused."""
     log.info(
         "audit: subscribe by principal %r (session %s) to job %s of principal %r: %s",
         session.principal,
         session.session_id,
         job_id,
         owner,
-        "allowed" if owner is not None else "denied",
+        "allowed" if allowed else "denied",
     )
 
 
@@ -367,7 +369,12 @@ class JobRequests:
         job = self.core.jobs.observable(p.job_id, session.principal)
         if job is None and self.core.clustered and p.job_id not in self.core.jobs.jobs:
             return [AskCluster(None, session, message)]
-        audit_subscribe(session, p.job_id, job.principal if job is not None else None)
+        if job is not None:
+            audit_subscribe(session, p.job_id, job.principal, allowed=True)
+        else:
+            target = self.core.jobs.jobs.get(p.job_id)
+            owner = target.principal if target is not None else None
+            audit_subscribe(session, p.job_id, owner, allowed=False)
         if job is None:
             raise JobNotFoundError("no such job", details={"job_id": p.job_id})
         events = job.log
