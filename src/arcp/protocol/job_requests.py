@@ -10,15 +10,15 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from arcp.codec import check_numbers
 from arcp.ids import new_id, parse_timestamp, utc_timestamp
+from arcp.protocol.admission import admit, under_ceiling
 from arcp.protocol.authority import JobAuthority
 from arcp.protocol.job_table import JobRecord, encode_cursor, submit_fingerprint
 from arcp.protocol.lease import Lease
-from arcp.protocol.limits import input_too_large, principal_cap
+from arcp.protocol.limits import input_too_large
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_actions import Action, AskCluster, StartJob, StopJob
 from arcp.protocol.runtime_session import RuntimeSession
@@ -246,9 +246,9 @@ class JobRequests:
             if core.clustered and claimed_job_id is None:
                 return [AskCluster(None, session, message, fingerprint)]
         config = core.config
-        self.admit(session.principal, input_bytes)
+        admit(core.jobs, config.limits, session.principal, input_bytes)
         if config.ceilings is not None:
-            constraints = self.under_ceiling(session, parsed, constraints)
+            constraints = under_ceiling(config.ceilings, session, parsed, constraints)
         authority = JobAuthority.accept(
             parsed,
             constraints,
@@ -296,46 +296,6 @@ class JobRequests:
             core.accept(job)
         log.info("job %s accepted: %s for principal %r", job_id, agent, session.principal)
         return [StartJob(job, handler)]
-
-    def admit(self, principal: str, input_bytes: int) -> None:
-        """Refuse a new job past the principal's caps on unfinished jobs and retained input
-        (§14); PERMISSION_DENIED, retryable once the principal is under them again."""
-        limits = self.core.config.limits
-        jobs = self.core.jobs
-        if jobs.unfinished.get(principal, 0) >= limits.max_jobs_per_principal:
-            cap = limits.max_jobs_per_principal
-            raise principal_cap("unfinished jobs", "max_jobs_per_principal", cap)
-        retained = jobs.retained_input.get(principal, 0) + input_bytes
-        if retained > limits.max_retained_input_bytes_per_principal:
-            cap = limits.max_retained_input_bytes_per_principal
-            raise principal_cap(
-                "input bytes retained", "max_retained_input_bytes_per_principal", cap
-            )
-
-    def under_ceiling(
-        self, session: RuntimeSession, lease: Lease, constraints: dict[str, Any] | None
-    ) -> dict[str, Any] | None:
-        """Check a submitted lease against the principal's ceiling (§9.4 rules, §14);
-        the ``lease_constraints`` the job gets. PERMISSION_DENIED when over it."""
-        ceilings = self.core.config.ceilings
-        ceiling = ceilings.for_principal(session.principal) if ceilings is not None else None
-        if ceiling is None:
-            return constraints
-        try:
-            granted = ceiling.apply(lease, constraints, now=datetime.now(UTC))
-        except PermissionDeniedError:
-            log.info("audit: principal %r lease over its ceiling: denied", session.principal)
-            raise
-        if (
-            constraints is None
-            and granted is not None
-            and Feature.LEASE_EXPIRES_AT not in session.features
-        ):
-            raise PermissionDeniedError(
-                "this principal's leases expire: negotiate lease_expires_at",
-                details={"feature": Feature.LEASE_EXPIRES_AT.value},
-            )
-        return granted
 
     # -- cancel (§7.4) --------------------------------------------------------------------------
 

@@ -57,6 +57,14 @@ _CLOSE_TIMEOUT_SEC = 5.0
 """How long a closing handshake may take before the connection is dropped."""
 
 
+async def _recv(transport: Transport, deadline: float | None) -> bytes:
+    """The next frame; TimeoutError past ``deadline`` (loop time) when one is given."""
+    if deadline is None:
+        return await transport.recv()
+    async with asyncio.timeout_at(deadline):
+        return await transport.recv()
+
+
 async def _shut(transport: Transport, *, abort: bool = False) -> None:
     """Close ``transport``; drop it (when it can be dropped) if ``abort`` or when the peer
     does not take the close within :data:`_CLOSE_TIMEOUT_SEC` because it stopped reading."""
@@ -300,7 +308,7 @@ class Runtime:
         limits = self.core.config.limits
         if self._unauthenticated >= limits.max_unauthenticated:
             log.warning("connection refused: %d waiting for session.hello", self._unauthenticated)
-            await transport.close()
+            await _shut(transport)
             return
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
@@ -315,11 +323,7 @@ class Runtime:
         try:
             while not conn.overflowed:
                 try:
-                    if waiting:
-                        async with asyncio.timeout_at(hello_deadline):
-                            data = await transport.recv()
-                    else:
-                        data = await transport.recv()
+                    data = await _recv(transport, hello_deadline if waiting else None)
                 except TransportClosed:
                     break
                 except TimeoutError:
