@@ -136,7 +136,11 @@ def control_frame(
     job_id: str | None = None,
     trace_id: str | None = None,
 ) -> bytes:
-    """Encode a control envelope (never carries ``event_seq``, §6.4)."""
+    """Encode a control envelope (never carries ``event_seq``, §6.4).
+
+    The result is an exact-size copy: a frame may wait in a queue, and a fresh
+    ``orjson.dumps`` result holds a ~4 KiB allocation whatever its length.
+    """
     envelope: dict[str, Any] = {"arcp": PROTOCOL_VERSION, "id": frame_id(), "type": message_type}
     if session_id is not None:
         envelope["session_id"] = session_id
@@ -145,7 +149,7 @@ def control_frame(
     if job_id is not None:
         envelope["job_id"] = job_id
     envelope["payload"] = payload
-    return orjson.dumps(envelope)
+    return bytes(memoryview(orjson.dumps(envelope)))
 
 
 def outbox_frames(
