@@ -2,7 +2,7 @@
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: help sync generate check-generated lint format typecheck test check bench demo clean
+.PHONY: help sync generate check-generated check-spec lint format typecheck test check bench demo clean
 
 help:
 	@echo "make generate | check-generated | lint | format | typecheck | test | check | bench | demo"
@@ -15,6 +15,12 @@ generate: sync
 
 check-generated: sync
 	$(RUN) python -m codegen --check
+
+# The wire contract under two independent validators: Python jsonschema (format asserted)
+# and ajv 2020 in strict mode (tests/spec/ajv, `npm ci` on first run); both must agree with
+# spec/fixtures/manifest.json on every fixture.
+check-spec: sync
+	ARCP_REQUIRE_AJV=1 $(RUN) pytest -q tests/spec/test_fixture_manifest.py tests/spec/test_ajv.py
 
 lint: sync
 	$(RUN) ruff check src codegen tests bench
@@ -30,7 +36,7 @@ typecheck: sync
 test: sync
 	$(RUN) pytest
 
-check: check-generated lint typecheck test
+check: check-generated check-spec lint typecheck test
 
 bench: sync
 	$(RUN) python -m bench
@@ -39,4 +45,4 @@ demo: sync
 	$(RUN) arcp demo
 
 clean:
-	rm -rf codegen/_staging .pytest_cache .ruff_cache dist build
+	rm -rf codegen/_staging .pytest_cache .ruff_cache dist build tests/spec/ajv/node_modules

@@ -279,7 +279,8 @@ def _conditional_rule(d: JSON) -> PresenceRule | None:
     if set(then) == {"properties"} and len(then_props) == 1:
         ((target, rule),) = then_props.items()
         pattern = str(cast(JSON, rule).get("pattern", ""))
-        if set(cast(JSON, rule)) == {"pattern"} and pattern[:1] == "^" and pattern[-1:] == "$":
+        shape = set(cast(JSON, rule)) - {"type"}
+        if shape == {"pattern"} and pattern[:1] == "^" and pattern[-1:] == "$":
             # Anchored, so `re.fullmatch` on the inner part means what JSON Schema means
             # (and, unlike `re.search` with `$`, refuses a trailing newline).
             return PresenceRule("pattern_when", (target,), when, pattern[1:-1])
