@@ -126,6 +126,7 @@ class ErrorPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     code: ErrorCode
     message: str
@@ -181,6 +182,7 @@ class Lease(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     __annotations__ = {
         "__pydantic_extra__": Dict[
@@ -202,6 +204,7 @@ class LeaseConstraints(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     expires_at: UtcTimestamp | None = None
 
@@ -217,6 +220,7 @@ class CredentialConstraints(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     cost_budget: Annotated[list[BudgetAmount] | None, Field(alias="cost.budget")] = None
     model_use: Annotated[list[str] | None, Field(alias="model.use")] = None
@@ -228,6 +232,7 @@ class Credential(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     id: Annotated[str, Field(min_length=1)]
     """Stable id within the job, for audit, rotation and revocation."""
@@ -252,6 +257,7 @@ class PeerInfo(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     name: Annotated[str, Field(min_length=1)]
     """Implementation name."""
@@ -264,6 +270,7 @@ class Auth(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     scheme: Literal["bearer"]
     """Only `bearer` is defined."""
@@ -281,6 +288,7 @@ class HelloCapabilities(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     encodings: list[str] | None = None
     features: list[str] | None = None
@@ -291,6 +299,7 @@ class ResumeRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     session_id: Annotated[str, Field(min_length=1)]
     """The session to resume."""
@@ -310,6 +319,7 @@ class SessionHelloPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     client: PeerInfo
     auth: Auth | None = None
@@ -322,6 +332,7 @@ class AgentInfo(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     name: AgentName
     versions: list[AgentVersion] | None = None
@@ -333,6 +344,7 @@ class WelcomeCapabilities(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     encodings: list[str] | None = None
     features: list[str] | None = None
@@ -345,6 +357,7 @@ class SessionWelcomePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     runtime: PeerInfo
     session_id: Annotated[str | None, Field(min_length=1)] = None
@@ -369,6 +382,7 @@ class SessionResumePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     session_id: Annotated[str, Field(min_length=1)]
     """The session to resume."""
@@ -388,6 +402,7 @@ class SessionPingPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     nonce: Annotated[str, Field(min_length=1)]
     """Echoed in the pong."""
@@ -399,6 +414,7 @@ class SessionPongPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     ping_nonce: Annotated[str, Field(min_length=1)]
     """The ping's nonce."""
@@ -410,6 +426,7 @@ class SessionAckPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     last_processed_seq: Annotated[int, Field(ge=0)]
     """Highest processed event_seq."""
@@ -420,6 +437,7 @@ class JobFilter(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     status: list[JobStatus] | None = None
     agent: str | None = None
@@ -432,6 +450,7 @@ class SessionListJobsPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     filter: JobFilter | None = None
     limit: Annotated[int | None, Field(ge=1, le=1000)] = None
@@ -445,6 +464,7 @@ class JobSummary(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str, Field(min_length=1)]
     """Job id."""
@@ -468,6 +488,7 @@ class SessionJobsPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The session.list_jobs envelope id."""
@@ -481,6 +502,7 @@ class SessionClosePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     reason: str | None = None
     """Why the client closes."""
@@ -491,6 +513,7 @@ class SessionClosedPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
 
 
@@ -499,6 +522,7 @@ class SessionByePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     reason: str | None = None
     """Why the peer closes."""
@@ -509,6 +533,7 @@ class SessionErrorPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     code: ErrorCode
     message: str
@@ -540,6 +565,7 @@ class JobSubmitPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     agent: AgentRef
     input: Any | None = None
@@ -557,6 +583,7 @@ class JobAcceptedPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The job.submit envelope id."""
@@ -576,6 +603,7 @@ class JobCancelPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str | None, Field(min_length=1)] = None
     """The job to cancel."""
@@ -588,6 +616,7 @@ class JobCancelledPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The job.cancel envelope id."""
@@ -600,6 +629,7 @@ class JobSubscribePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str, Field(min_length=1)]
     """The job."""
@@ -620,6 +650,7 @@ class JobSubscribedPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The job.subscribe envelope id."""
@@ -644,6 +675,7 @@ class JobUnsubscribePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str, Field(min_length=1)]
     """The job."""
@@ -654,6 +686,7 @@ class JobResultPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     final_status: FinalStatus
     result: Any | None = None
@@ -679,6 +712,7 @@ class JobErrorPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     code: ErrorCode
     message: str
@@ -698,6 +732,7 @@ class LogBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     level: Literal["debug", "info", "warn", "error"]
     message: str
@@ -709,6 +744,7 @@ class ThoughtBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     text: str
     """The text."""
@@ -719,6 +755,7 @@ class ToolCallBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     tool: Annotated[str, Field(min_length=1)]
     """Tool name."""
@@ -733,6 +770,7 @@ class ToolResultBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     call_id: Annotated[str, Field(min_length=1)]
     """The tool_call's call_id."""
@@ -753,6 +791,7 @@ class StatusBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     phase: Annotated[str, Field(min_length=1)]
     """The phase."""
@@ -780,6 +819,7 @@ class MetricBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     name: Annotated[str, Field(min_length=1)]
     """Metric name."""
@@ -794,6 +834,7 @@ class ArtifactRefBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     uri: Annotated[str, Field(min_length=1)]
     """Where it is."""
@@ -810,6 +851,7 @@ class DelegateBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     child_job_id: Annotated[str, Field(min_length=1)]
     """The child job."""
@@ -835,6 +877,7 @@ class ProgressBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     current: Current | Current1
     total: Total | Total1 | None = None
@@ -849,6 +892,7 @@ class ResultChunkBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     result_id: Annotated[str, Field(min_length=1)]
     """The assembled result's id."""
@@ -879,6 +923,7 @@ class LogEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["log"]
     ts: Timestamp
@@ -890,6 +935,7 @@ class ThoughtEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["thought"]
     ts: Timestamp
@@ -901,6 +947,7 @@ class ToolCallEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["tool_call"]
     ts: Timestamp
@@ -912,6 +959,7 @@ class ToolResultEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["tool_result"]
     ts: Timestamp
@@ -923,6 +971,7 @@ class StatusEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["status"]
     ts: Timestamp
@@ -934,6 +983,7 @@ class MetricEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["metric"]
     ts: Timestamp
@@ -945,6 +995,7 @@ class ArtifactRefEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["artifact_ref"]
     ts: Timestamp
@@ -956,6 +1007,7 @@ class DelegateEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["delegate"]
     ts: Timestamp
@@ -967,6 +1019,7 @@ class ProgressEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["progress"]
     ts: Timestamp
@@ -978,6 +1031,7 @@ class ResultChunkEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["result_chunk"]
     ts: Timestamp
@@ -989,6 +1043,7 @@ class VendorEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Annotated[str, Field(pattern="^x-vendor\\..+$")]
     ts: Timestamp
@@ -1000,6 +1055,7 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
