@@ -13,7 +13,7 @@ from arcp_gen.messages import JobEventMessage
 from arcp_gen.models import LogEvent, VendorEvent
 from arcp_gen.registry import MESSAGE_ADAPTER
 
-from .spec._fixtures import invalid_fixtures, valid_fixtures
+from .spec._fixtures import invalid_fixtures, receive_only_fixtures, valid_fixtures
 
 EVENT = {
     "arcp": "1.1",
@@ -91,8 +91,9 @@ def _full_decode(frame: bytes | str) -> object:
 
 
 def _fast_path_frames() -> list[bytes]:
-    """Every fixture frame (valid or not, any type), plus job.event edge cases."""
-    frames = list(valid_fixtures().values())
+    """Every fixture frame (valid, receive-only or invalid, any type), plus job.event edge
+    cases."""
+    frames = list(valid_fixtures().values()) + list(receive_only_fixtures().values())
     frames += [f.frame for f in invalid_fixtures().values()]
     for kind in ("x-vendor.acme.tick", "x-other", "", "LOG", None, 7):
         frames.append(orjson.dumps({**EVENT, "payload": {**EVENT["payload"], "kind": kind}}))
