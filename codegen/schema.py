@@ -180,6 +180,8 @@ class Schema:
     def presence_rules(self) -> dict[str, list[PresenceRule]]:
         rules: dict[str, list[PresenceRule]] = {}
         for name, d in self.defs.items():
+            if _is_owned(name):
+                continue  # message-level rules are rendered by messages.py.j2
             found = list(_presence_rules(d))
             if found:
                 rules[name] = found
