@@ -144,3 +144,13 @@ def test_job_event_fast_path_is_taken_for_spec_kinds() -> None:
     with pytest.raises(ValidationError):
         fast.validate_json(vendor, strict=True)
     assert isinstance(decode(vendor).payload, VendorEvent)  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def test_an_empty_envelope_id_is_not_reported_for_correlation() -> None:
+    """§12, wire-decisions: a refused frame whose `id` is "" is answered without a
+    `request_id` (a `request_id` is never empty); before, the runtime echoed ""."""
+    frame = {"arcp": "1.1", "id": "", "type": "session.ping", "payload": {"nonce": "n"}}
+    with pytest.raises(DecodeError) as info:
+        decode(orjson.dumps(frame))
+    assert info.value.envelope_id is None
+    assert info.value.message_type == "session.ping"
