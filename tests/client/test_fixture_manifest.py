@@ -26,6 +26,7 @@ import orjson
 import pytest
 
 from arcp.client import Client
+from arcp.transport import memory_pair
 from arcp_gen.errors import ARCPError
 from tests.client.test_client_scripted import Peer, connected, shut
 from tests.spec._fixtures import manifest_entries
@@ -139,3 +140,35 @@ async def test_client_reads_as_the_manifest_says(fid: str) -> None:
     else:
         await _replay_response(client, peer, entry, frame)
     await shut(client, peer)
+
+
+WELCOME_REJECTS = sorted(
+    fid
+    for fid, e in manifest_entries().items()
+    if e["receiver"] == "client"
+    and e["outcome"]["verdict"] == "reject"
+    and isinstance(wire_frame(e)[1], dict)
+    and wire_frame(e)[1].get("type") == "session.welcome"
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the client drops an undecodable welcome and waits for another (reported)",
+)
+@pytest.mark.parametrize("fid", WELCOME_REJECTS)
+async def test_client_fails_the_handshake_on_an_undecodable_welcome(fid: str) -> None:
+    """§6.2, manifest: a welcome the client cannot read ends the handshake with the error,
+    promptly (`session_stays_open: false`), instead of leaving `connect` waiting."""
+    _, frame = wire_frame(manifest_entries()[fid])
+    mine, theirs = memory_pair()
+
+    async def script() -> None:
+        await theirs.recv()
+        await theirs.send(orjson.dumps(frame))
+
+    task = asyncio.create_task(script())
+    with pytest.raises(ARCPError):
+        async with asyncio.timeout(2):
+            await Client.connect(mine, token="t")
+    await task
