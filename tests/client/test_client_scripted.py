@@ -14,8 +14,10 @@ from arcp.ids import new_ulid
 from arcp.protocol.client_session import ClientState
 from arcp.transport import MemoryTransport, memory_pair
 from arcp_gen.errors import AgentNotAvailableError, DuplicateKeyError
+from tests.spec._fixtures import schema_validator
 
 TS = "2026-05-13T19:42:13.000Z"
+SENDER_SCHEMA = schema_validator()
 
 
 class Peer:
@@ -27,6 +29,13 @@ class Peer:
     async def expect(self, type_: str) -> dict[str, Any]:
         while True:
             msg = orjson.loads(await self.end.recv())
+            # Whatever the client sends is what a conformant sender produces (schema root),
+            # except the legacy resume form (a hello carrying `resume`, receive-only in the
+            # schema): it goes only to a runtime that refused or ignored session.resume
+            # (docs/interop.md R4, T3).
+            legacy_resume = msg["type"] == "session.hello" and "resume" in msg["payload"]
+            if not legacy_resume:
+                assert [e.message for e in SENDER_SCHEMA.iter_errors(msg)] == [], msg
             if msg["type"] == type_:
                 return msg
             assert msg["type"] in ("session.ack", "session.ping", "session.pong"), msg
@@ -253,7 +262,7 @@ async def test_failed_dials_and_a_stalled_resume_are_retried() -> None:
         return mine
 
     script = asyncio.create_task(_first_connection(peers))
-    client = await Client.connect(factory, token="t", resume_timeout=0.05)
+    client = await Client.connect(factory, token="t", resume_timeout=0.5)
     handle = await client.submit("a")
     await script
     peers[0].end.drop()

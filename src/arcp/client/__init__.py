@@ -20,6 +20,7 @@ from arcp.client.errors import (
 )
 from arcp.client.handle import JobHandle, JobStream, Subscription
 from arcp.client.lease import Lease, LeaseConstraints, ProvisionedCredential
+from arcp.client.ticket import SessionTicket
 
 __all__ = [
     "Client",
@@ -35,6 +36,7 @@ __all__ = [
     "ReconnectPolicy",
     "RequestTimeoutError",
     "ResumeFailedError",
+    "SessionTicket",
     "Subscription",
     "Target",
     "UnsubscribedError",

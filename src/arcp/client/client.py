@@ -14,6 +14,7 @@ session usable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import ssl as _ssl
@@ -25,6 +26,7 @@ from typing import Any
 from arcp.client.connection import ConnectionFactory, ReconnectPolicy, Target, resolve_target
 from arcp.client.driver import ClientDriver
 from arcp.client.handle import JobHandle, Subscription
+from arcp.client.ticket import SessionTicket
 from arcp.errors import RequestTimeoutError
 from arcp.ids import utc_timestamp
 from arcp.protocol.client_liveness import (
@@ -33,8 +35,9 @@ from arcp.protocol.client_liveness import (
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_RESUME_TIMEOUT,
 )
-from arcp.protocol.client_session import ALL_FEATURES, ClientSession
+from arcp.protocol.client_session import ALL_FEATURES, ClientSession, ClientState
 from arcp.transport.base import Transport
+from arcp_gen.errors import ARCPException
 from arcp_gen.features import Feature
 from arcp_gen.messages import SessionJobsMessage
 from arcp_gen.models import AgentInfo, JobStatus, JobSummary, PeerInfo
@@ -42,6 +45,8 @@ from arcp_gen.models import AgentInfo, JobStatus, JobSummary, PeerInfo
 __all__ = ["Client", "Connecting"]
 
 _log = logging.getLogger("arcp.client")
+
+_RECONNECTING = frozenset({ClientState.BROKEN, ClientState.DETACHED, ClientState.RESUMING})
 
 
 class Connecting:
@@ -86,6 +91,7 @@ class Client(ClientDriver):
         resume_timeout: float = DEFAULT_RESUME_TIMEOUT,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         ssl: _ssl.SSLContext | None = None,
+        cancel_on_exit: bool = False,
     ) -> Connecting:
         """Open a transport to ``target`` and complete the handshake (§6.2).
 
@@ -101,7 +107,10 @@ class Client(ClientDriver):
 
         Raises the runtime's ``ARCPError`` (e.g. ``UnauthenticatedError``) if the handshake
         fails, :class:`~arcp.errors.RequestTimeoutError` if it gets no answer in time.
+        ``cancel_on_exit`` sets :attr:`cancel_on_exit`.
         """
+        if isinstance(features, str):  # never iterate a string: "heartbeat" is not 9 features
+            raise TypeError("features must be a collection of feature names, not a string")
         wanted = set(ALL_FEATURES if features is None else (Feature(f) for f in features))
         if not heartbeat:
             wanted.discard(Feature.HEARTBEAT)
@@ -129,7 +138,68 @@ class Client(ClientDriver):
                 except TimeoutError:
                     raise RequestTimeoutError("connect", connect_timeout) from None
             client = cls(session, opened, factory if reconnect else None, policy)
+            client.cancel_on_exit = cancel_on_exit
             await client._handshake(None)  # pyright: ignore[reportPrivateUsage]
+            return client
+
+        return Connecting(open_client)
+
+    @classmethod
+    def resume(
+        cls,
+        target: Target,
+        ticket: SessionTicket,
+        *,
+        features: Iterable[Feature] | None = None,
+        client_name: str = "arcp-python",
+        client_version: str | None = None,
+        auto_ack: bool = True,
+        reconnect: bool | ReconnectPolicy = True,
+        connect_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        resume_timeout: float = DEFAULT_RESUME_TIMEOUT,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+        ssl: _ssl.SSLContext | None = None,
+        cancel_on_exit: bool = False,
+    ) -> Connecting:
+        """Continue, in this process, the session a :class:`SessionTicket` describes (§6.3).
+
+        Sends ``session.resume`` with the ticket's token and ``last_event_seq``; the runtime
+        replays what the session missed. The ticket's jobs get their :class:`JobHandle`
+        back (:meth:`job`), with the cancel authority of the submitting session (§7.4,
+        §7.7). Raises ``ResumeWindowExpiredError`` when the runtime no longer holds the
+        session or its events, ``ResumeFailedError`` when it answers no form of resume
+        within ``resume_timeout``. Other options as in :meth:`connect`.
+        """
+        wanted = set(ALL_FEATURES if features is None else (Feature(f) for f in features))
+        policy = reconnect if isinstance(reconnect, ReconnectPolicy) else ReconnectPolicy()
+        transport, factory = resolve_target(target, ssl=ssl)
+
+        async def open_client() -> Client:
+            opened = transport
+            if opened is None:
+                assert factory is not None
+                try:
+                    async with asyncio.timeout(connect_timeout):
+                        opened = await factory()
+                except TimeoutError:
+                    raise RequestTimeoutError("connect", connect_timeout) from None
+            session = ClientSession(
+                features=wanted,
+                client_name=client_name,
+                client_version=client_version or _version(),
+                auto_ack=auto_ack,
+                request_timeout=request_timeout,
+                handshake_timeout=connect_timeout,
+                resume_timeout=resume_timeout,
+                close_timeout=close_timeout,
+            )
+            session.restore(ticket.session_id, ticket.resume_token, ticket.last_event_seq)
+            client = cls(session, opened, factory if reconnect else None, policy)
+            client.cancel_on_exit = cancel_on_exit
+            for accepted in ticket.jobs:
+                client._streams[accepted.job_id] = JobHandle(client, accepted, accepted.trace_id)  # pyright: ignore[reportPrivateUsage]
+            await client._take_over()  # pyright: ignore[reportPrivateUsage]
             return client
 
         return Connecting(open_client)
@@ -142,6 +212,11 @@ class Client(ClientDriver):
         policy: ReconnectPolicy | None = None,
     ) -> None:
         super().__init__(session, transport, factory, policy)
+        self.cancel_on_exit = False
+        """What leaving ``async with`` does to jobs this session submitted that still run:
+        ``False`` (the default) leaves them running on the runtime, resumable within the
+        resume window (§6.7; see :meth:`session_ticket`); ``True`` cancels each (§7.4) and
+        waits for the runtime's confirmation before closing."""
 
     def __repr__(self) -> str:
         features = ",".join(sorted(f.value for f in self.features))
@@ -159,12 +234,48 @@ class Client(ClientDriver):
         await self._exit()
 
     async def _exit(self) -> None:
-        """Leave ``async with``: close, and only log a close the runtime did not confirm
-        (the session is closed on our side either way)."""
+        """Leave ``async with``: cancel running jobs if :attr:`cancel_on_exit`, close, and
+        only log a close the runtime did not confirm (it is closed on our side either way)."""
+        if self.cancel_on_exit:
+            await self.cancel_running()
         try:
             await self.close()
         except RequestTimeoutError as exc:
             _log.warning("%s; the connection was closed anyway", exc)
+
+    async def cancel_running(self, reason: str | None = None) -> None:
+        """Cancel every job this session submitted that has not ended (§7.4)."""
+        running = [s for s in self._streams.values() if isinstance(s, JobHandle) and not s.done]
+        for handle in running:
+            with contextlib.suppress(ARCPException):  # refused, timed out, or gone
+                await handle.cancel(reason or "the client left with cancel_on_exit")
+
+    def job(self, job_id: str) -> JobHandle | None:
+        """The handle of a job this session submitted (or resumed with), if it is running or
+        ended recently; None otherwise."""
+        stream = self._streams.get(job_id) or self._finished.get(job_id)
+        return stream if isinstance(stream, JobHandle) else None
+
+    def session_ticket(self) -> SessionTicket:
+        """What another process needs to continue this session with :meth:`resume` (§6.3):
+        the session id, the current resume token (a secret), the last ``event_seq`` seen and
+        the submitted jobs that have not ended. Close this client (or let it go) before the
+        ticket is used: the runtime hands the session to the newest connection."""
+        token = self._session.resume_token
+        session_id = self._session.session_id
+        if token is None or session_id is None:
+            raise RuntimeError("the session has no resume token yet")
+        jobs = tuple(
+            s.accepted.model_copy(update={"credentials": None})
+            for s in self._streams.values()
+            if isinstance(s, JobHandle) and not s.done
+        )
+        return SessionTicket(session_id, token, self._session.last_event_seq, jobs)
+
+    @property
+    def reconnecting(self) -> bool:
+        """True while the connection is down and the client is resuming the session (§6.3)."""
+        return self._session.state in _RECONNECTING
 
     # -- session facts (§6.2) --------------------------------------------------------------
 

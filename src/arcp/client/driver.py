@@ -106,6 +106,21 @@ class ClientDriver:
             )
             raise
 
+    async def _take_over(self) -> None:
+        """Continue a session another client left (§6.3): ``session.resume`` first (the
+        legacy form once if unanswered); the session core bounds each attempt."""
+        self._session.resume(self._loop.time())
+        self._schedule_timer()
+        try:
+            await self._flush()
+            self._reader = asyncio.create_task(self._read_loop(), name="arcp-client-reader")
+            await asyncio.shield(self._welcome)
+        except BaseException as exc:
+            await self._shutdown(
+                ConnectionLostError(f"the session could not be resumed ({type(exc).__name__})")
+            )
+            raise
+
     async def close(self, *, timeout: float | None = None) -> None:
         """Close the session (§6.7): ``session.close``, wait for ``session.closed``, close the
         transport. Jobs keep running on the runtime. Idempotent.
@@ -386,10 +401,9 @@ class ClientDriver:
             entry[0].set_result(result)
 
     def _on_welcomed(self, out: Welcomed) -> None:
-        if not out.resumed:
-            if not self._welcome.done():
-                self._welcome.set_result(None)
-        else:
+        if not self._welcome.done():  # the first welcome: a new session, or a taken-over one
+            self._welcome.set_result(None)
+        if out.resumed:
             _log.info("session resumed at event_seq %d", self._session.last_event_seq)
             for request_id in out.interrupted:
                 entry = self._waiters.get(request_id)
