@@ -29,11 +29,11 @@ _COLOURS = {Outcome.PASS: "green", Outcome.FAIL: "red", Outcome.SKIP: "yellow"}
 
 @click.group(cls=_RuntimeByDefault)
 def conformance() -> None:
-    """Check an ARCP runtime (``arcp conformance URL``) or client
-    (``arcp conformance client -- COMMAND``) against the v1.1 spec."""
+    """Check an ARCP runtime (arcp conformance URL) or a client program
+    (arcp conformance client -- COMMAND) against the v1.1 spec."""
 
 
-@conformance.command("runtime")
+@conformance.command("runtime", short_help="Check the runtime at URL (the default).")
 @click.argument("url")
 @click.option("--token", required=True, help="Bearer token of the principal under test.")
 @click.option(
@@ -82,7 +82,11 @@ def _print(report: Report) -> None:
     click.echo(f"{report.summary()} ({must} MUST failed) -> {verdict}")
 
 
-@conformance.command("client", context_settings={"ignore_unknown_options": True})
+@conformance.command(
+    "client",
+    context_settings={"ignore_unknown_options": True},
+    short_help="Check a client program against scripted runtimes.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option(
     "--limit",
@@ -95,7 +99,7 @@ def _print(report: Report) -> None:
 def client(command: tuple[str, ...], limit: float, as_json: bool) -> None:
     """Run the client program COMMAND against a scripted runtime in each scenario (drop and
     resume, gap, heartbeat loss, refused submit, slow answers) and report the obligations it
-    meets. Put COMMAND after ``--``. docs/conformance.md describes what the program must do.
+    meets. Put COMMAND after --. docs/conformance.md describes what the program must do.
     Exit status 1 when a MUST scenario fails."""
     from arcp.conformance.client_check import run_client_conformance
 
