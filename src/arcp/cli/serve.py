@@ -17,6 +17,7 @@ from arcp.cli.plugins import agents_option, load_agents
 from arcp.demo import register_demo_agents
 from arcp.runtime import Runtime
 from arcp.runtime.credentials import InProcessProvisioner
+from arcp.runtime.policy import Policy, PolicyError, load_policy
 from arcp.store import StoreError, store_from_address
 from arcp.transport import stdio_transport
 
@@ -104,6 +105,14 @@ def parse_tokens(values: tuple[str, ...]) -> dict[str, str] | None:
     help="This runtime's name among several sharing a PostgreSQL store; keep it stable "
     "across restarts. Default: HOSTNAME:PORT.",
 )
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Limits and per-principal authority ceilings, TOML (*.toml) or JSON; see "
+    "docs/deployment.md.",
+)
 @agents_option
 def serve(
     host: str,
@@ -117,9 +126,14 @@ def serve(
     model_policy: str | None,
     store_address: str | None,
     node_id: str | None,
+    policy_file: Path | None,
     agent_specs: tuple[str, ...],
 ) -> None:
     """Run an ARCP runtime until interrupted (Ctrl-C shuts down gracefully)."""
+    try:
+        host_policy = load_policy(policy_file) if policy_file is not None else Policy()
+    except PolicyError as err:
+        raise click.BadParameter(str(err), param_hint="--policy") from None
     if store_address is None:
         store_address = "memory" if stdio else default_store_address()
     try:
@@ -142,6 +156,8 @@ def serve(
         model_policy="allow" if model_policy == "allow" else policy,
         provisioner=InProcessProvisioner() if demo else None,
         store=store,
+        limits=host_policy.limits,
+        ceilings=host_policy.ceilings,
     )
     if demo:
         register_demo_agents(runtime)

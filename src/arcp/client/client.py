@@ -83,6 +83,8 @@ class Client(ClientDriver):
         runtime's ``ARCPError`` (e.g. ``UnauthenticatedError``) if the handshake fails.
         ``cancel_on_exit`` sets :attr:`cancel_on_exit`.
         """
+        if isinstance(features, str):  # never iterate a string: "heartbeat" is not 9 features
+            raise TypeError("features must be a collection of feature names, not a string")
         wanted = set(ALL_FEATURES if features is None else (Feature(f) for f in features))
         if not heartbeat:
             wanted.discard(Feature.HEARTBEAT)

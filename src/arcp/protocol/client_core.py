@@ -72,6 +72,8 @@ class ClientCore:
         ack_interval: float = 0.25,
         ack_every: int = 1,
     ) -> None:
+        if isinstance(features, str):  # never iterate a string into one-letter features
+            raise TypeError("features must be a collection of feature names, not a string")
         self._token = token
         self._requested: tuple[str, ...] = tuple(sorted({str(f) for f in features}))
         self._client = {"name": client_name, "version": client_version}
