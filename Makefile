@@ -2,7 +2,7 @@
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: help sync generate check-generated lint actionlint format typecheck test test-lowest check bench demo clean
+.PHONY: help sync generate check-generated check-spec lint actionlint format typecheck test test-lowest check bench demo clean
 
 help:
 	@echo "make generate | check-generated | lint | actionlint | format | typecheck | test | test-lowest | check | bench | demo"
@@ -15,6 +15,12 @@ generate: sync
 
 check-generated: sync
 	$(RUN) python -m codegen --check
+
+# The wire contract under two independent validators: Python jsonschema (format asserted)
+# and ajv 2020 in strict mode (tests/spec/ajv, `npm ci` on first run); both must agree with
+# spec/fixtures/manifest.json on every fixture.
+check-spec: sync
+	ARCP_REQUIRE_AJV=1 $(RUN) pytest -q tests/spec/test_fixture_manifest.py tests/spec/test_ajv.py
 
 lint: sync
 	$(RUN) ruff check src codegen tests bench
@@ -38,7 +44,7 @@ test: sync
 test-lowest:
 	.ci/test-lowest
 
-check: check-generated lint actionlint typecheck test
+check: check-generated check-spec lint actionlint typecheck test
 
 bench: sync
 	$(RUN) python -m bench
@@ -47,4 +53,4 @@ demo: sync
 	$(RUN) arcp demo
 
 clean:
-	rm -rf codegen/_staging .pytest_cache .ruff_cache dist build .venv-lowest .venv-lowest.requirements.txt
+	rm -rf codegen/_staging .pytest_cache .ruff_cache dist build .venv-lowest .venv-lowest.requirements.txt tests/spec/ajv/node_modules
