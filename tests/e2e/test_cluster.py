@@ -13,7 +13,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from arcp.client import Client
+from arcp.client import Client, ReconnectPolicy
 from arcp.transport.base import Transport
 from arcp.transport.websocket import WebSocketTransport, connect_websocket
 from arcp_gen.errors import InternalError, JobCancelledError
@@ -38,6 +38,10 @@ async def start_node(dsn: str, node_id: str, port: int) -> tuple[asyncio.subproc
     return proc, f"ws://127.0.0.1:{port}/arcp"
 
 
+# A node restart takes 10-15 s on a loaded 2-core machine: give the client time to wait for it.
+PATIENT = ReconnectPolicy(attempts=60, max_delay=1.0, give_up_after=60.0)
+
+
 class Dialer:
     """Connects to whichever node is current; ``move_to`` cuts the connection and switches."""
 
@@ -60,7 +64,7 @@ async def test_a_job_submitted_through_a_is_followed_listed_subscribed_and_cance
 ) -> None:
     async with node(postgres_dsn, "a") as url_a, node(postgres_dsn, "b") as url_b:
         dialer = Dialer(url_a)
-        async with Client.connect(dialer, token="t") as client:
+        async with Client.connect(dialer, token="t", reconnect=PATIENT) as client:
             session = client.session_id
             job = await client.submit("progress", {"n": 100_000, "delay_ms": 5})
             seen = ProgressSeen()
@@ -142,7 +146,7 @@ async def test_a_node_killed_mid_job_ends_it_for_a_session_on_another_node(
     try:
         async with node(postgres_dsn, "b") as url_b:
             dialer = Dialer(url_a)
-            async with Client.connect(dialer, token="t") as client:
+            async with Client.connect(dialer, token="t", reconnect=PATIENT) as client:
                 job = await client.submit("progress", {"n": 100_000, "delay_ms": 5})
                 seen = ProgressSeen()
                 async for event in job:
@@ -176,7 +180,7 @@ async def test_a_node_restarted_gracefully_keeps_following_remote_jobs(
         proc_b, url_b = await start_node(postgres_dsn, "b", port_b)
         try:
             dialer = Dialer(url_a)
-            async with Client.connect(dialer, token="t") as client:
+            async with Client.connect(dialer, token="t", reconnect=PATIENT) as client:
                 job = await client.submit("progress", {"n": 100_000, "delay_ms": 5})
                 seen = ProgressSeen()
                 async for event in job:
@@ -209,7 +213,7 @@ async def test_the_job_of_a_node_that_never_returns_is_ended_by_another_node(
         async with node(postgres_dsn, "b") as url_b:
             dialer = Dialer(url_a)
             async with (
-                Client.connect(dialer, token="t") as client,
+                Client.connect(dialer, token="t", reconnect=PATIENT) as client,
                 Client.connect(url_b, token="t") as other,
             ):
                 job = await client.submit("progress", {"n": 100_000, "delay_ms": 5})
