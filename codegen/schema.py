@@ -20,6 +20,7 @@ from typing import Any, cast
 
 __all__ = [
     "ErrorCodeSpec",
+    "EventKindSpec",
     "FeatureSpec",
     "MessageSpec",
     "PresenceRule",
@@ -39,6 +40,7 @@ class ErrorCodeSpec:
     retryable: bool
     section: str
     meaning: str
+    final_status: str
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,17 @@ class MessageSpec:
     description: str
     deprecated: bool
     session_id_on_envelope_or_payload: bool
+    direction: str
+    answers: tuple[str, ...]
+    feature: str | None
+
+
+@dataclass(frozen=True)
+class EventKindSpec:
+    kind: str
+    event_model: str
+    body_model: str
+    feature: str | None
 
 
 @dataclass(frozen=True)
@@ -95,7 +108,13 @@ class Schema:
     def error_codes(self) -> list[ErrorCodeSpec]:
         table: dict[str, JSON] = self.defs["ErrorCode"]["x-error-codes"]
         return [
-            ErrorCodeSpec(code, bool(v["retryable"]), str(v["section"]), str(v["meaning"]))
+            ErrorCodeSpec(
+                code,
+                bool(v["retryable"]),
+                str(v["section"]),
+                str(v["meaning"]),
+                str(v["final_status"]),
+            )
             for code, v in table.items()
         ]
 
@@ -123,17 +142,21 @@ class Schema:
                     description=str(d["description"]),
                     deprecated=bool(d.get("deprecated", False)),
                     session_id_on_envelope_or_payload=_session_id_anywhere(d),
+                    direction=_direction(d),
+                    answers=tuple(d.get("x-answers", ())),
+                    feature=d.get("x-feature"),
                 )
             )
         return out
 
-    def event_kinds(self) -> list[tuple[str, str, str]]:
-        """(kind, event model, body model) for each spec event kind, in schema order."""
-        out: list[tuple[str, str, str]] = []
+    def event_kinds(self) -> list[EventKindSpec]:
+        """Each spec event kind with its models and gating feature, in schema order."""
+        out: list[EventKindSpec] = []
         for kind, ref in self.defs["KnownEvent"]["discriminator"]["mapping"].items():
             event = _ref_name(ref)
-            body = _ref_name(self.defs[event]["properties"]["body"]["$ref"])
-            out.append((kind, event, body))
+            d = self.defs[event]
+            body = _ref_name(d["properties"]["body"]["$ref"])
+            out.append(EventKindSpec(kind, event, body, d.get("x-feature")))
         return out
 
     def vendor_kind_pattern(self) -> str:
@@ -191,6 +214,16 @@ def _session_id_anywhere(d: JSON) -> bool:
     on_envelope = branches[0].get("required") == ["session_id"]
     payload_rule = cast(JSON, branches[1].get("properties", {})).get("payload", {})
     return on_envelope and cast(JSON, payload_rule).get("required") == ["session_id"]
+
+
+_DIRECTIONS = ("client-to-runtime", "runtime-to-client", "both")
+
+
+def _direction(d: JSON) -> str:
+    direction = d.get("x-direction")
+    if direction not in _DIRECTIONS:
+        raise ValueError(f"{d.get('title')}: x-direction must be one of {_DIRECTIONS}")
+    return str(direction)
 
 
 def _is_owned(name: str) -> bool:
