@@ -20,6 +20,7 @@ from pathlib import Path
 import jinja2
 
 from codegen.metamodel import gate_bits, metamodel_name, render_metamodel
+from codegen.polish import polish_models
 from codegen.schema import Schema, python_identifier
 
 __all__ = [
@@ -87,9 +88,7 @@ def _render_models(schema: Schema, out: Path, header: str, work: Path) -> None:
     for name, rules in sorted(schema.presence_rules().items()):
         extra.setdefault(name, {})["presence_rules"] = [r.template_data() for r in rules]
     for name, fields in sorted(schema.secret_fields().items()):
-        extra.setdefault(name, {})["secret_fields_literal"] = (
-            "{" + ", ".join(json.dumps(f) for f in fields) + "}"
-        )
+        extra.setdefault(name, {})["secret_fields"] = fields
     extra_path = work / "extra-template-data.json"
     extra_path.write_text(json.dumps(extra, indent=2, sort_keys=True))
     _run(
@@ -106,7 +105,7 @@ def _render_models(schema: Schema, out: Path, header: str, work: Path) -> None:
             "--extra-template-data",
             str(extra_path),
             "--additional-imports",
-            "pydantic.model_validator,collections.abc.Iterator",
+            "pydantic.model_validator",
             "--custom-file-header",
             header.rstrip("\n"),
             "--formatters",
@@ -114,6 +113,7 @@ def _render_models(schema: Schema, out: Path, header: str, work: Path) -> None:
         ]
     )
     shutil.rmtree(work)
+    out.write_text(polish_models(out.read_text()))
 
 
 def render(schema_path: Path = SCHEMA_PATH, staging: Path = STAGING_DIR) -> Path:
@@ -153,7 +153,7 @@ def render(schema_path: Path = SCHEMA_PATH, staging: Path = STAGING_DIR) -> Path
         "messages": schema.messages(),
         "event_kinds": schema.event_kinds(),
         "vendor_kind_pattern": schema.vendor_kind_pattern(),
-        "envelope_annotation": schema.envelope_field_annotation,
+        "envelope_fields": schema.envelope_fields(),
     }
     for template in sorted(TEMPLATES.glob("*.py.j2")):
         target = out / template.name.removesuffix(".j2")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 __all__ = [
+    "EnvelopeField",
     "ErrorCodeSpec",
     "EventKindSpec",
     "FeatureSpec",
@@ -29,8 +30,17 @@ __all__ = [
 
 JSON = dict[str, Any]
 
-# Definitions rendered by our templates instead of datamodel-codegen.
-_TEMPLATE_OWNED = {"Message", "KnownEvent", "JobEventPayload"}
+# Definitions rendered by our templates instead of datamodel-codegen: the unions, and the
+# two enums whose Python form is a StrEnum (errors.ErrorCode, features.Feature).
+_TEMPLATE_OWNED = {"Message", "KnownEvent", "JobEventPayload", "ErrorCode", "FeatureFlag"}
+
+# Receivers read an error ``code`` as any non-empty string: one this build does not know (a
+# later 1.x minor's) becomes a generic typed error (wire-decisions: Forward compatibility).
+# The schema itself keeps the enum, which is what a conformant sender produces.
+_RECEIVED_AS_STRING = {
+    "ErrorCode": {"type": "string", "minLength": 1},
+    "FeatureFlag": {"type": "string"},
+}
 _REF = "#/$defs/"
 
 
@@ -69,6 +79,22 @@ class EventKindSpec:
     event_model: str
     body_model: str
     feature: str | None
+
+
+@dataclass(frozen=True)
+class EnvelopeField:
+    name: str
+    hint: str  # the annotation when present (required); empty for type and payload
+    required: bool
+    description: str
+
+    @property
+    def optional_hint(self) -> str:
+        """The annotation of the property when a message may omit it."""
+        if self.hint.startswith("Annotated["):
+            base, _, rest = self.hint.removeprefix("Annotated[").partition(", ")
+            return f"Annotated[{base} | None, {rest} = None"
+        return f"{self.hint} | None = None"
 
 
 @dataclass(frozen=True)
@@ -162,6 +188,25 @@ class Schema:
     def vendor_kind_pattern(self) -> str:
         return str(self.defs["VendorEvent"]["properties"]["kind"]["pattern"])
 
+    def envelope_fields(self) -> list[EnvelopeField]:
+        """The envelope properties in schema order (``type`` and ``payload`` included; the
+        message template types those per message)."""
+        env = self.defs["Envelope"]
+        required = set(env["required"])
+        out: list[EnvelopeField] = []
+        for name, prop in env["properties"].items():
+            ref = prop.get("$ref")
+            if name in ("type", "payload"):
+                hint = ""
+            elif isinstance(ref, str):
+                hint = _ref_name(ref)
+            else:
+                hint = self.envelope_field_annotation(name)
+            out.append(
+                EnvelopeField(name, hint, name in required, str(prop.get("description", "")))
+            )
+        return out
+
     def envelope_field_annotation(self, field: str) -> str:
         """A required-field annotation for an envelope property (strings and integers only)."""
         prop = self.defs["Envelope"]["properties"][field]
@@ -196,7 +241,7 @@ class Schema:
         defs = {k: copy.deepcopy(v) for k, v in self.defs.items() if not _is_owned(k)}
         for d in defs.values():
             _strip_presence_rules(d)
-        defs = {k: _split_numbers(v) for k, v in defs.items()}
+        defs = {k: _split_numbers(_inline_received(v)) for k, v in defs.items()}
         return {"$schema": self.doc["$schema"], "$ref": "#/$defs/Envelope", "$defs": defs}
 
 
@@ -228,6 +273,20 @@ def _direction(d: JSON) -> str:
 
 def _is_owned(name: str) -> bool:
     return name in _TEMPLATE_OWNED or name.endswith("Message")
+
+
+def _inline_received(node: Any) -> Any:
+    """Replace ``$ref``s to the enums in :data:`_RECEIVED_AS_STRING` by their receive form."""
+    if isinstance(node, dict):
+        node = cast(JSON, node)
+        ref = node.get("$ref")
+        if isinstance(ref, str) and _ref_name(ref) in _RECEIVED_AS_STRING:
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return {**_RECEIVED_AS_STRING[_ref_name(ref)], **rest}
+        return {k: _inline_received(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline_received(v) for v in cast(list[Any], node)]
+    return node
 
 
 def _split_numbers(node: Any) -> Any:

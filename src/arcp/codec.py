@@ -77,7 +77,7 @@ def _build_fast_validator() -> SchemaValidator:
     ``x-vendor.*`` kinds to one model), which makes pydantic-core convert every event
     payload to Python objects before validating it; a field discriminator does not. For the
     frames it accepts it builds exactly what :data:`MESSAGE_ADAPTER` builds (same models,
-    same schema otherwise); vendor kinds fail it and take the full validator."""
+    same schema otherwise); vendor and unknown kinds fail it and take the full validator."""
     full: Any = MESSAGE_ADAPTER.core_schema
     try:
         # Copy only the dicts on the path to the edited union; the rest is shared, unchanged.
@@ -96,7 +96,7 @@ def _build_fast_validator() -> SchemaValidator:
         field = fields["payload"] = dict(fields["payload"])
         union = field["schema"] = dict(field["schema"])
         kinds = union["choices"]
-        if union["type"] != "tagged-union" or set(kinds) - {*EVENT_KINDS, "x-vendor"}:
+        if union["type"] != "tagged-union" or set(kinds) - {*EVENT_KINDS, "x-vendor", "unknown"}:
             raise LookupError
         union["discriminator"] = "kind"
         union["choices"] = {tag: kinds[tag] for tag in kinds if tag in EVENT_KINDS}
@@ -216,5 +216,5 @@ def _json_kind(value: Any) -> str:
     return "null" if value is None else "a value"
 
 
-_TAGS = EVENT_KINDS | {"x-vendor"}
+_TAGS = EVENT_KINDS | {"x-vendor", "unknown"}
 """Discriminator tags pydantic puts in error locations (spec kinds and the vendor tag)."""

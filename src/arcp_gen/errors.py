@@ -22,6 +22,7 @@ __all__ = [
     "RETRYABLE_DEFAULTS",
     "ARCPError",
     "ErrorCode",
+    "UnknownCodeError",
     "PermissionDeniedError",
     "LeaseSubsetViolationError",
     "JobNotFoundError",
@@ -128,11 +129,13 @@ class ARCPError(Exception):
         chosen = default if retryable is None else retryable
         self.retryable: bool = chosen and self.code not in NEVER_RETRYABLE
         self.details: dict[str, Any] = dict(details or {})
+        self.wire_code: str = self.code.value
+        """The code as it travels; differs from ``code`` only for :class:`UnknownCodeError`."""
 
     def to_payload(self) -> dict[str, Any]:
         """The wire form ``{code, message, retryable, details?}``."""
         payload: dict[str, Any] = {
-            "code": self.code.value,
+            "code": self.wire_code,
             "message": self.message,
             "retryable": self.retryable,
         }
@@ -234,6 +237,26 @@ class InternalError(ARCPError):
     code: ClassVar[ErrorCode] = ErrorCode.INTERNAL_ERROR
 
 
+class UnknownCodeError(ARCPError):
+    """An error whose code this build does not know: a later 1.x minor's (wire-decisions:
+    Forward compatibility). ``wire_code`` is the code as sent, ``retryable`` is as sent
+    (``False`` when absent); ``code`` falls back to ``INTERNAL_ERROR`` for ``except`` logic."""
+
+    def __init__(
+        self,
+        wire_code: str,
+        message: str = "",
+        *,
+        retryable: bool | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message or wire_code, retryable=bool(retryable), details=details)
+        self.wire_code = wire_code
+
+    def __repr__(self) -> str:
+        return f"UnknownCodeError({self.wire_code!r}, {self.message!r}, retryable={self.retryable})"
+
+
 ERROR_CLASSES: Final[Mapping[ErrorCode, type[ARCPError]]] = MappingProxyType(
     {
         ErrorCode.PERMISSION_DENIED: PermissionDeniedError,
@@ -259,8 +282,9 @@ ERROR_CLASSES: Final[Mapping[ErrorCode, type[ARCPError]]] = MappingProxyType(
 def error_from_payload(payload: Mapping[str, Any] | Any) -> ARCPError:
     """Build the matching exception from an error payload (a mapping or a pydantic model).
 
-    An unknown code becomes :class:`InternalError` with the original code in ``details``.
-    A legacy ``detail`` string is kept as ``details["detail"]``.
+    An unknown code becomes :class:`UnknownCodeError` carrying it, its message and
+    ``retryable`` as sent; a ``code`` that is not a non-empty string becomes
+    :class:`InternalError` with it in ``details``. A legacy ``detail`` string is kept as ``details["detail"]``.
     """
     data: Mapping[str, Any] = (
         payload if isinstance(payload, Mapping) else payload.model_dump(exclude_none=True)
@@ -271,11 +295,12 @@ def error_from_payload(payload: Mapping[str, Any] | Any) -> ARCPError:
     details: dict[str, Any] = dict(data.get("details") or {})
     if data.get("detail") is not None:
         details.setdefault("detail", data["detail"])
+    sent = retryable if isinstance(retryable, bool) else None
     try:
         cls = ERROR_CLASSES[ErrorCode(raw_code)]
     except ValueError:
-        details.setdefault("code", raw_code)
+        if isinstance(raw_code, str) and raw_code:
+            return UnknownCodeError(raw_code, message, retryable=sent, details=details)
+        details.setdefault("code", raw_code)  # not a code at all: keep what came
         cls = InternalError
-    return cls(
-        message, retryable=retryable if isinstance(retryable, bool) else None, details=details
-    )
+    return cls(message, retryable=sent, details=details)

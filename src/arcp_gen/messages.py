@@ -4,8 +4,9 @@
 
 """Typed envelopes (§5), one class per message type, and the discriminated unions.
 
-``Message`` discriminates on ``type``; ``EventPayload`` discriminates on ``kind`` and sends
-any ``x-vendor.*`` kind to :class:`VendorEvent` untouched (§8.2).
+``Message`` discriminates on ``type``; ``EventPayload`` discriminates on ``kind``, sends any
+``x-vendor.*`` kind to :class:`VendorEvent` untouched (§8.2) and any other kind this build does
+not know to :class:`UnknownEvent` (wire-decisions: Forward compatibility).
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from arcp_gen.models import (
     ArtifactRefEvent,
     DelegateEvent,
-    Envelope,
     JobAcceptedPayload,
     JobCancelledPayload,
     JobCancelPayload,
@@ -31,6 +31,7 @@ from arcp_gen.models import (
     LogEvent,
     MetricEvent,
     ProgressEvent,
+    ProtocolVersion,
     ResultChunkEvent,
     SessionAckPayload,
     SessionByePayload,
@@ -46,8 +47,10 @@ from arcp_gen.models import (
     SessionWelcomePayload,
     StatusEvent,
     ThoughtEvent,
+    Timestamp,
     ToolCallEvent,
     ToolResultEvent,
+    TraceId,
     VendorEvent,
 )
 
@@ -55,6 +58,7 @@ __all__ = [
     "EVENT_KINDS",
     "EventPayload",
     "Message",
+    "UnknownEvent",
     "SessionHelloMessage",
     "SessionWelcomeMessage",
     "SessionResumeMessage",
@@ -98,13 +102,24 @@ EVENT_KINDS: frozenset[str] = frozenset(
 _VENDOR_KIND = re.compile("^x-vendor\\..+$")
 
 
+class UnknownEvent(BaseModel):
+    """A ``job.event`` payload of a kind this build does not know: a later 1.x minor's (or a
+    non-conformant peer's), kept as received so the stream goes on (wire-decisions: Forward
+    compatibility). Never sent by this SDK."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: Annotated[str, Field(min_length=1)]
+    ts: Timestamp
+    body: dict[str, Any]
+
+
 def _event_tag(value: Any) -> str | None:
     kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
     if not isinstance(kind, str):
         return None
     if kind in EVENT_KINDS:
         return kind
-    return "x-vendor" if _VENDOR_KIND.match(kind) else None
+    return "x-vendor" if _VENDOR_KIND.match(kind) else "unknown"
 
 
 EventPayload = Annotated[
@@ -118,28 +133,53 @@ EventPayload = Annotated[
     | Annotated[DelegateEvent, Tag("delegate")]
     | Annotated[ProgressEvent, Tag("progress")]
     | Annotated[ResultChunkEvent, Tag("result_chunk")]
-    | Annotated[VendorEvent, Tag("x-vendor")],
+    | Annotated[VendorEvent, Tag("x-vendor")]
+    | Annotated[UnknownEvent, Tag("unknown")],
     Discriminator(
         _event_tag,
         custom_error_type="invalid_event_kind",
-        custom_error_message="event kind must be a spec kind (§8.2) or x-vendor.*",
+        custom_error_message="event kind must be a string (§8.2)",
     ),
 ]
 """A ``job.event`` payload: ``{kind, ts, body}`` with a typed body (§8.1)."""
 
 
-class SessionHelloMessage(Envelope):
+class SessionHelloMessage(BaseModel):
     """§5: envelope of `session.hello`."""
 
-    type: Literal["session.hello"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionHelloPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.hello"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionHelloPayload
 
 
-class SessionWelcomeMessage(Envelope):
+class SessionWelcomeMessage(BaseModel):
     """§5: envelope of `session.welcome`. The session id is sent on the envelope and in the payload, and accepted in either place."""
 
-    type: Literal["session.welcome"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionWelcomePayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.welcome"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionWelcomePayload
 
     @model_validator(mode="after")
     def _check_session_id(self) -> SessionWelcomeMessage:
@@ -148,152 +188,384 @@ class SessionWelcomeMessage(Envelope):
         return self
 
 
-class SessionResumeMessage(Envelope):
+class SessionResumeMessage(BaseModel):
     """§5: envelope of `session.resume`."""
 
-    type: Literal["session.resume"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionResumePayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.resume"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionResumePayload
 
 
-class SessionPingMessage(Envelope):
+class SessionPingMessage(BaseModel):
     """§5: envelope of `session.ping`."""
 
-    type: Literal["session.ping"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionPingPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.ping"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionPingPayload
 
 
-class SessionPongMessage(Envelope):
+class SessionPongMessage(BaseModel):
     """§5: envelope of `session.pong`."""
 
-    type: Literal["session.pong"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionPongPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.pong"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionPongPayload
 
 
-class SessionAckMessage(Envelope):
+class SessionAckMessage(BaseModel):
     """§5: envelope of `session.ack`."""
 
-    type: Literal["session.ack"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionAckPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.ack"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionAckPayload
 
 
-class SessionListJobsMessage(Envelope):
+class SessionListJobsMessage(BaseModel):
     """§5: envelope of `session.list_jobs`."""
 
-    type: Literal["session.list_jobs"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionListJobsPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.list_jobs"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionListJobsPayload
 
 
-class SessionJobsMessage(Envelope):
+class SessionJobsMessage(BaseModel):
     """§5: envelope of `session.jobs`."""
 
-    type: Literal["session.jobs"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionJobsPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.jobs"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionJobsPayload
 
 
-class SessionCloseMessage(Envelope):
+class SessionCloseMessage(BaseModel):
     """§5: envelope of `session.close`."""
 
-    type: Literal["session.close"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionClosePayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.close"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionClosePayload
 
 
-class SessionClosedMessage(Envelope):
+class SessionClosedMessage(BaseModel):
     """§5: envelope of `session.closed`."""
 
-    type: Literal["session.closed"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionClosedPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.closed"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionClosedPayload
 
 
-class SessionByeMessage(Envelope):
+class SessionByeMessage(BaseModel):
     """§5: envelope of `session.bye`. Legacy; accepted on receive as session.close."""
 
-    type: Literal["session.bye"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionByePayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.bye"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionByePayload
 
 
-class SessionErrorMessage(Envelope):
+class SessionErrorMessage(BaseModel):
     """§5: envelope of `session.error`."""
 
-    type: Literal["session.error"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: SessionErrorPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["session.error"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: SessionErrorPayload
 
 
-class JobSubmitMessage(Envelope):
+class JobSubmitMessage(BaseModel):
     """§5: envelope of `job.submit`."""
 
-    type: Literal["job.submit"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: JobSubmitPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["job.submit"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: JobSubmitPayload
 
 
-class JobAcceptedMessage(Envelope):
+class JobAcceptedMessage(BaseModel):
     """§5: envelope of `job.accepted`."""
 
-    type: Literal["job.accepted"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    job_id: Annotated[str, Field(min_length=1)]  # pyright: ignore[reportIncompatibleVariableOverride, reportGeneralTypeIssues]
-    payload: JobAcceptedPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["job.accepted"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str, Field(min_length=1)]
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: JobAcceptedPayload
 
 
-class JobCancelMessage(Envelope):
+class JobCancelMessage(BaseModel):
     """§5: envelope of `job.cancel`."""
 
-    type: Literal["job.cancel"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: JobCancelPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["job.cancel"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: JobCancelPayload
 
 
-class JobCancelledMessage(Envelope):
+class JobCancelledMessage(BaseModel):
     """§5: envelope of `job.cancelled`."""
 
-    type: Literal["job.cancelled"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: JobCancelledPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["job.cancelled"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: JobCancelledPayload
 
 
-class JobSubscribeMessage(Envelope):
+class JobSubscribeMessage(BaseModel):
     """§5: envelope of `job.subscribe`."""
 
-    type: Literal["job.subscribe"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: JobSubscribePayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["job.subscribe"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: JobSubscribePayload
 
 
-class JobSubscribedMessage(Envelope):
+class JobSubscribedMessage(BaseModel):
     """§5: envelope of `job.subscribed`."""
 
-    type: Literal["job.subscribed"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    job_id: Annotated[str, Field(min_length=1)]  # pyright: ignore[reportIncompatibleVariableOverride, reportGeneralTypeIssues]
-    payload: JobSubscribedPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["job.subscribed"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str, Field(min_length=1)]
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: JobSubscribedPayload
 
 
-class JobUnsubscribeMessage(Envelope):
+class JobUnsubscribeMessage(BaseModel):
     """§5: envelope of `job.unsubscribe`."""
 
-    type: Literal["job.unsubscribe"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    payload: JobUnsubscribePayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["job.unsubscribe"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str | None, Field(min_length=1)] = None
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int | None, Field(ge=1)] = None
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: JobUnsubscribePayload
 
 
-class JobEventMessage(Envelope):
+class JobEventMessage(BaseModel):
     """§5: envelope of `job.event`."""
 
-    type: Literal["job.event"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    job_id: Annotated[str, Field(min_length=1)]  # pyright: ignore[reportIncompatibleVariableOverride, reportGeneralTypeIssues]
-    event_seq: Annotated[int, Field(ge=1)]  # pyright: ignore[reportIncompatibleVariableOverride, reportGeneralTypeIssues]
-    payload: EventPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["job.event"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str, Field(min_length=1)]
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int, Field(ge=1)]
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: EventPayload
 
 
-class JobResultMessage(Envelope):
+class JobResultMessage(BaseModel):
     """§5: envelope of `job.result`."""
 
-    type: Literal["job.result"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    job_id: Annotated[str, Field(min_length=1)]  # pyright: ignore[reportIncompatibleVariableOverride, reportGeneralTypeIssues]
-    event_seq: Annotated[int, Field(ge=1)]  # pyright: ignore[reportIncompatibleVariableOverride, reportGeneralTypeIssues]
-    payload: JobResultPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["job.result"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str, Field(min_length=1)]
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int, Field(ge=1)]
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: JobResultPayload
 
 
-class JobErrorMessage(Envelope):
+class JobErrorMessage(BaseModel):
     """§5: envelope of `job.error`."""
 
-    type: Literal["job.error"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    job_id: Annotated[str, Field(min_length=1)]  # pyright: ignore[reportIncompatibleVariableOverride, reportGeneralTypeIssues]
-    event_seq: Annotated[int, Field(ge=1)]  # pyright: ignore[reportIncompatibleVariableOverride, reportGeneralTypeIssues]
-    payload: JobErrorPayload  # pyright: ignore[reportIncompatibleVariableOverride]
+    model_config = ConfigDict(extra="allow")
+    arcp: ProtocolVersion
+    id: Annotated[str, Field(min_length=1)]
+    """Envelope id; unique per sender (ULID when we send)."""
+    type: Literal["job.error"]
+    """Message type."""
+    session_id: Annotated[str | None, Field(min_length=1)] = None
+    """§6: the session; absent only on session.hello."""
+    trace_id: TraceId | None = None
+    job_id: Annotated[str, Field(min_length=1)]
+    """§7: the job, on job-scoped messages."""
+    event_seq: Annotated[int, Field(ge=1)]
+    """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
+    payload: JobErrorPayload
 
 
 Message = Annotated[

@@ -4,11 +4,87 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any, Dict, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from typing_extensions import TypeAliasType
+
+__all__ = [
+    "AgentInfo",
+    "AgentName",
+    "AgentRef",
+    "AgentVersion",
+    "ArtifactRefBody",
+    "ArtifactRefEvent",
+    "Auth",
+    "Budget",
+    "BudgetAmount",
+    "CapabilityPattern",
+    "CapabilityPatterns",
+    "Credential",
+    "CredentialConstraints",
+    "Current",
+    "DelegateBody",
+    "DelegateEvent",
+    "Envelope",
+    "ErrorPayload",
+    "FinalStatus",
+    "HelloCapabilities",
+    "JobAcceptedPayload",
+    "JobCancelPayload",
+    "JobCancelledPayload",
+    "JobErrorPayload",
+    "JobFilter",
+    "JobResultPayload",
+    "JobStatus",
+    "JobSubmitPayload",
+    "JobSubscribePayload",
+    "JobSubscribedPayload",
+    "JobSummary",
+    "JobUnsubscribePayload",
+    "Lease",
+    "LeaseConstraints",
+    "LogBody",
+    "LogEvent",
+    "MaxRuntimeSec",
+    "MetricBody",
+    "MetricEvent",
+    "PeerInfo",
+    "ProgressBody",
+    "ProgressEvent",
+    "ProtocolVersion",
+    "Replayed",
+    "ResolvedAgentRef",
+    "ResultChunkBody",
+    "ResultChunkEvent",
+    "ResumeRequest",
+    "SessionAckPayload",
+    "SessionByePayload",
+    "SessionClosePayload",
+    "SessionClosedPayload",
+    "SessionErrorPayload",
+    "SessionHelloPayload",
+    "SessionJobsPayload",
+    "SessionListJobsPayload",
+    "SessionPingPayload",
+    "SessionPongPayload",
+    "SessionResumePayload",
+    "SessionWelcomePayload",
+    "StatusBody",
+    "StatusEvent",
+    "ThoughtBody",
+    "ThoughtEvent",
+    "Timestamp",
+    "ToolCallBody",
+    "ToolCallEvent",
+    "ToolResultBody",
+    "ToolResultEvent",
+    "Total",
+    "TraceId",
+    "UtcTimestamp",
+    "VendorEvent",
+    "WelcomeCapabilities",
+]
 
 ProtocolVersion = TypeAliasType("ProtocolVersion", Annotated[str, Field(pattern="^1\\.[0-9]+$")])
 """
@@ -92,38 +168,13 @@ FinalStatus = TypeAliasType("FinalStatus", Literal["success", "error", "cancelle
 """
 
 
-ErrorCode = TypeAliasType(
-    "ErrorCode",
-    Literal[
-        "PERMISSION_DENIED",
-        "LEASE_SUBSET_VIOLATION",
-        "JOB_NOT_FOUND",
-        "DUPLICATE_KEY",
-        "AGENT_NOT_AVAILABLE",
-        "AGENT_VERSION_NOT_AVAILABLE",
-        "CANCELLED",
-        "TIMEOUT",
-        "RESUME_WINDOW_EXPIRED",
-        "HEARTBEAT_LOST",
-        "LEASE_EXPIRED",
-        "BUDGET_EXHAUSTED",
-        "INVALID_REQUEST",
-        "UNAUTHENTICATED",
-        "INTERNAL_ERROR",
-    ],
-)
-"""
-§12: the fifteen error codes. `x-error-codes` gives each code's default `retryable` value, the section it comes from and its meaning; LEASE_EXPIRED and BUDGET_EXHAUSTED are never retryable.
-"""
-
-
 class ErrorPayload(BaseModel):
     """§12: an error as carried by `session.error` and inside `tool_result.error`. `details` is a JSON object; `detail` (a string) is a legacy spelling accepted on receive."""
 
     model_config = ConfigDict(
         extra="allow",
     )
-    code: ErrorCode
+    code: Annotated[str, Field(min_length=1)]
     message: str
     """A short human sentence; never a stack trace."""
     retryable: bool | None = None
@@ -132,27 +183,6 @@ class ErrorPayload(BaseModel):
     """Structured, code-specific context."""
     detail: str | None = None
     """Legacy free-text context, accepted on receive."""
-
-
-FeatureFlag = TypeAliasType(
-    "FeatureFlag",
-    Literal[
-        "heartbeat",
-        "ack",
-        "list_jobs",
-        "subscribe",
-        "lease_expires_at",
-        "cost.budget",
-        "model.use",
-        "provisioned_credentials",
-        "progress",
-        "result_chunk",
-        "agent_versions",
-    ],
-)
-"""
-§6.2: the feature flags negotiated in hello/welcome. The effective set is the intersection of both lists. `x-feature-sections` names the section that defines each flag.
-"""
 
 
 BudgetAmount = TypeAliasType(
@@ -229,18 +259,13 @@ class Credential(BaseModel):
     """Stable id within the job, for audit, rotation and revocation."""
     scheme: Annotated[str, Field(min_length=1)]
     """Authentication scheme; `bearer` is the one the spec defines."""
-    value: Annotated[str, Field(min_length=1)]
+    value: Annotated[str, Field(repr=False, min_length=1)]
     """The secret material."""
     endpoint: Annotated[str, Field(min_length=1)]
     """Base URL where the credential is valid."""
     profile: str | None = None
     """Advisory API dialect hint (e.g. `openai`)."""
     constraints: CredentialConstraints | None = None
-
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        # Secret properties (x-secret in the schema) never appear in repr() or str().
-        for name, value in super().__repr_args__():
-            yield name, ("<redacted>" if name in {"value"} else value)
 
 
 class PeerInfo(BaseModel):
@@ -263,13 +288,8 @@ class Auth(BaseModel):
     )
     scheme: Literal["bearer"]
     """Only `bearer` is defined."""
-    token: str
+    token: Annotated[str, Field(repr=False)]
     """The bearer token. A secret."""
-
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        # Secret properties (x-secret in the schema) never appear in repr() or str().
-        for name, value in super().__repr_args__():
-            yield name, ("<redacted>" if name in {"token"} else value)
 
 
 class HelloCapabilities(BaseModel):
@@ -290,15 +310,10 @@ class ResumeRequest(BaseModel):
     )
     session_id: Annotated[str, Field(min_length=1)]
     """The session to resume."""
-    resume_token: Annotated[str, Field(min_length=1)]
+    resume_token: Annotated[str, Field(repr=False, min_length=1)]
     """The most recent resume token."""
     last_event_seq: Annotated[int, Field(ge=0)]
     """Highest event_seq the client holds; 0 for none."""
-
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        # Secret properties (x-secret in the schema) never appear in repr() or str().
-        for name, value in super().__repr_args__():
-            yield name, ("<redacted>" if name in {"resume_token"} else value)
 
 
 class SessionHelloPayload(BaseModel):
@@ -346,18 +361,13 @@ class SessionWelcomePayload(BaseModel):
     session_id: Annotated[str | None, Field(min_length=1)] = None
     """Echo of the envelope's session_id."""
     accepted_at: Timestamp | None = None
-    resume_token: Annotated[str, Field(min_length=1)]
+    resume_token: Annotated[str, Field(repr=False, min_length=1)]
     """Token for the next session.resume; rotated on every welcome. A secret."""
     resume_window_sec: Annotated[int | None, Field(ge=0)] = None
     """How long a detached session stays resumable."""
     heartbeat_interval_sec: Annotated[int | None, Field(ge=1)] = None
     """§6.4: the heartbeat interval. Always sent by us; a peer that omits it gets a default on receive."""
     capabilities: WelcomeCapabilities
-
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        # Secret properties (x-secret in the schema) never appear in repr() or str().
-        for name, value in super().__repr_args__():
-            yield name, ("<redacted>" if name in {"resume_token"} else value)
 
 
 class SessionResumePayload(BaseModel):
@@ -368,15 +378,10 @@ class SessionResumePayload(BaseModel):
     )
     session_id: Annotated[str, Field(min_length=1)]
     """The session to resume."""
-    resume_token: Annotated[str, Field(min_length=1)]
+    resume_token: Annotated[str, Field(repr=False, min_length=1)]
     """The most recent resume token."""
     last_event_seq: Annotated[int, Field(ge=0)]
     """Highest event_seq the client holds; 0 for none."""
-
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        # Secret properties (x-secret in the schema) never appear in repr() or str().
-        for name, value in super().__repr_args__():
-            yield name, ("<redacted>" if name in {"resume_token"} else value)
 
 
 class SessionPingPayload(BaseModel):
@@ -506,7 +511,7 @@ class SessionErrorPayload(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    code: ErrorCode
+    code: Annotated[str, Field(min_length=1)]
     message: str
     """A short human sentence; never a stack trace."""
     retryable: bool | None = None
@@ -519,13 +524,9 @@ class SessionErrorPayload(BaseModel):
     """The failed request's envelope id."""
 
 
-MaxRuntimeSec = TypeAliasType("MaxRuntimeSec", Annotated[int, Field(gt=0)])
-"""
-§7.3: wall-clock limit; exceeding it ends the job with TIMEOUT.
-"""
-
-
-MaxRuntimeSec1 = TypeAliasType("MaxRuntimeSec1", Annotated[float, Field(gt=0.0)])
+MaxRuntimeSec = TypeAliasType(
+    "MaxRuntimeSec", Annotated[int, Field(gt=0)] | Annotated[float, Field(gt=0.0)]
+)
 """
 §7.3: wall-clock limit; exceeding it ends the job with TIMEOUT.
 """
@@ -544,7 +545,7 @@ class JobSubmitPayload(BaseModel):
     lease_constraints: LeaseConstraints | None = None
     idempotency_key: Annotated[str | None, Field(min_length=1)] = None
     """§7.2: per-principal idempotency key."""
-    max_runtime_sec: MaxRuntimeSec | MaxRuntimeSec1 | None = None
+    max_runtime_sec: MaxRuntimeSec | None = None
     """§7.3: wall-clock limit; exceeding it ends the job with TIMEOUT."""
 
 
@@ -676,7 +677,7 @@ class JobErrorPayload(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    code: ErrorCode
+    code: Annotated[str, Field(min_length=1)]
     message: str
     """A short human sentence; never a stack trace."""
     retryable: bool | None = None
@@ -756,13 +757,8 @@ class StatusBody(BaseModel):
     """Human text."""
     credential_id: Annotated[str | None, Field(min_length=1)] = None
     """§9.8.2: rotated credential id."""
-    credential_value: Annotated[str | None, Field(min_length=1)] = None
+    credential_value: Annotated[str | None, Field(repr=False, min_length=1)] = None
     """§9.8.2: the new value; submitter only."""
-
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        # Secret properties (x-secret in the schema) never appear in repr() or str().
-        for name, value in super().__repr_args__():
-            yield name, ("<redacted>" if name in {"credential_value"} else value)
 
 
 class MetricBody(BaseModel):
@@ -808,16 +804,10 @@ class DelegateBody(BaseModel):
     lease_constraints: LeaseConstraints | None = None
 
 
-Current = TypeAliasType("Current", Annotated[int, Field(ge=0)])
+Current = TypeAliasType("Current", Annotated[int, Field(ge=0)] | Annotated[float, Field(ge=0.0)])
 
 
-Current1 = TypeAliasType("Current1", Annotated[float, Field(ge=0.0)])
-
-
-Total = TypeAliasType("Total", Annotated[int, Field(ge=0)])
-
-
-Total1 = TypeAliasType("Total1", Annotated[float, Field(ge=0.0)])
+Total = TypeAliasType("Total", Annotated[int, Field(ge=0)] | Annotated[float, Field(ge=0.0)])
 
 
 class ProgressBody(BaseModel):
@@ -826,8 +816,8 @@ class ProgressBody(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    current: Current | Current1
-    total: Total | Total1 | None = None
+    current: Current
+    total: Total | None = None
     units: str | None = None
     """What is counted."""
     message: str | None = None
@@ -991,6 +981,3 @@ class Envelope(BaseModel):
     event_seq: Annotated[int | None, Field(ge=1)] = None
     """§8.3: session-scoped, gap-free; only on job.event, job.result and job.error."""
     payload: dict[str, Any]
-
-
-Model = TypeAliasType("Model", Envelope)

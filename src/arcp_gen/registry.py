@@ -31,7 +31,7 @@ PROTOCOL_VERSION: Final = "1.1"
 SCHEMA_SHA256: Final = "fd5bef72d5952443b66edacfd2a3e936f6c43d80150319b787aa78793511ba7b"
 """sha256 of the schema file the package was generated from."""
 
-MESSAGE_MODELS: Final[Mapping[str, type[models.Envelope]]] = MappingProxyType(
+MESSAGE_MODELS: Final[Mapping[str, type[BaseModel]]] = MappingProxyType(
     {
         "session.hello": messages.SessionHelloMessage,
         "session.welcome": messages.SessionWelcomeMessage,

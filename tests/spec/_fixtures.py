@@ -19,6 +19,7 @@ from arcp.codec import decode, encode
 __all__ = [
     "FIXTURES_DIR",
     "INVALID_DIR",
+    "RECEIVE_ONLY_DIR",
     "SCHEMA_PATH",
     "SPEC_DIR",
     "VALID_DIR",
@@ -27,14 +28,16 @@ __all__ = [
     "dump_fixture",
     "invalid_fixtures",
     "load_schema",
+    "receive_only_fixtures",
     "valid_fixtures",
 ]
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
-SCHEMA_PATH = SPEC_DIR / "arcp-1.1.schema.json"
+SCHEMA_PATH = next(SPEC_DIR.glob("arcp-*.schema.json"))
 FIXTURES_DIR = SPEC_DIR / "fixtures"
 VALID_DIR = FIXTURES_DIR / "valid"
 INVALID_DIR = FIXTURES_DIR / "invalid"
+RECEIVE_ONLY_DIR = FIXTURES_DIR / "receive-only"
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,15 @@ def invalid_fixtures() -> dict[str, InvalidFixture]:
             is_json=is_json,
         )
     return out
+
+
+def receive_only_fixtures() -> dict[str, dict[str, Any]]:
+    """File name -> document, for every fixture a conformant sender never produces (the
+    schema refuses it) but a receiver accepts (wire-decisions: Forward compatibility)."""
+    return {
+        p.name: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(RECEIVE_ONLY_DIR.glob("*.json"))
+    }
 
 
 def canonicalise(envelope: Any) -> Any:

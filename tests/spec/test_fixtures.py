@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from arcp.codec import DecodeError, decode, encode
 from arcp_gen.errors import ErrorCode
 from arcp_gen.messages import JobEventMessage
+from arcp_gen.metamodel import EVENTS, MESSAGES
 from arcp_gen.models import VendorEvent
 from arcp_gen.registry import BODY_MODELS, EVENT_MODELS, MESSAGE_ADAPTER, MESSAGE_MODELS
 from tests.spec._fixtures import (
@@ -25,11 +26,13 @@ from tests.spec._fixtures import (
     dump_fixture,
     invalid_fixtures,
     load_schema,
+    receive_only_fixtures,
     valid_fixtures,
 )
 
 VALID = valid_fixtures()
 INVALID = invalid_fixtures()
+RECEIVE_ONLY = receive_only_fixtures()
 SCHEMA = load_schema()
 VALIDATOR = Draft202012Validator(SCHEMA)
 
@@ -270,21 +273,21 @@ def test_explicit_null_for_an_optional_field_reads_as_absent() -> None:
 
 
 def test_every_message_type_has_a_valid_fixture() -> None:
-    """§5: all 22 message types (legacy `session.bye` included) are exercised."""
+    """§5: every message type of the metamodel (legacy `session.bye` included) is exercised."""
     seen = {orjson.loads(raw)["type"] for raw in VALID.values()}
-    assert set(MESSAGE_MODELS) <= seen
-    assert len(MESSAGE_MODELS) == 22
+    assert set(MESSAGE_MODELS) == set(MESSAGES) <= seen
+    assert len(MESSAGE_MODELS) == len(SCHEMA["$defs"]["Message"]["oneOf"])
 
 
 def test_every_event_kind_and_a_vendor_kind_has_a_valid_fixture() -> None:
-    """§8.2: all ten spec kinds plus an `x-vendor.*` kind are exercised."""
+    """§8.2: every spec kind of the metamodel plus an `x-vendor.*` kind are exercised."""
     kinds = {
         doc["payload"]["kind"]
         for doc in (orjson.loads(raw) for raw in VALID.values())
         if doc["type"] == "job.event"
     }
-    assert set(BODY_MODELS) <= kinds
-    assert len(BODY_MODELS) == 10
+    assert set(BODY_MODELS) == set(EVENTS) <= kinds
+    assert len(BODY_MODELS) == len(SCHEMA["$defs"]["KnownEvent"]["oneOf"])
     assert any(k.startswith("x-vendor.") for k in kinds)
 
 
@@ -322,3 +325,28 @@ def test_there_are_enough_invalid_fixtures() -> None:
     assert len(INVALID) >= 40
     assert any(not fx.is_json for fx in INVALID.values())
     assert any(fx.is_json and not isinstance(fx.parsed, dict) for fx in INVALID.values())
+
+
+# -- receive-only: forward compatibility (wire-decisions) ----------------------------------
+
+
+def test_forward_compatibility_has_fixtures() -> None:
+    """wire-decisions (Forward compatibility): unknown kinds and codes, also from 1.2 frames."""
+    assert {"fwd-job.event--newer-minor-kind.json", "fwd-job.error--newer-minor-code.json"} <= set(
+        RECEIVE_ONLY
+    )
+
+
+@pytest.mark.parametrize("name", sorted(RECEIVE_ONLY))
+def test_receive_only_fixture_rejected_by_schema_accepted_by_codec(name: str) -> None:
+    """wire-decisions (Forward compatibility): the schema states what a conformant 1.1 sender
+    produces and refuses these frames; the decoder reads them, typed as the fixture says."""
+    doc = RECEIVE_ONLY[name]
+    assert name.startswith("fwd-") and doc["why"].endswith(".")
+    assert doc["basis"] == "wire-decisions: Forward compatibility"
+    assert _schema_errors(doc["frame"]), f"the schema accepted {name}"
+    msg = decode(orjson.dumps(doc["frame"]))
+    assert msg.type == doc["accept"]["type"]
+    if "kind" in doc["accept"]:
+        assert isinstance(msg, JobEventMessage)
+        assert msg.payload.kind == doc["accept"]["kind"]
