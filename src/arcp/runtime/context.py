@@ -39,6 +39,13 @@ _LEVELS: Final = {
 _YIELD_EVERY: Final = 256
 _CHUNK_GATE: Final = event_gate("result_chunk")
 _VENDOR_PREFIX: Final = "x-vendor."
+_RUNTIME_OWNED: Final = {
+    "tool_call": "tool_call()",
+    "tool_result": "tool_call()",
+    "delegate": "delegate()",
+    "result_chunk": "stream_result()",
+}
+"""Kinds the runtime emits itself, after a check (§9.3 gate, §10, §8.4): emit() refuses them."""
 
 log = logging.getLogger("arcp.runtime")
 
@@ -208,8 +215,10 @@ class JobContext(JobView, GatedOperations):
         a vendor kind ``x-vendor.<name>`` with a JSON-object body.
 
         The named emitters (:meth:`log`, :meth:`progress`, ...) are conveniences over this.
-        A body carrying a secret (an ``x-secret`` field, e.g. a credential value) is refused:
-        the runtime alone sends those (§9.8.2).
+        Refused: a body carrying a secret (an ``x-secret`` field, e.g. a credential value;
+        the runtime alone sends those, §9.8.2), and the kinds the runtime emits after a check
+        (``tool_call``/``tool_result`` through :meth:`tool_call`, ``delegate``,
+        ``result_chunk`` through :meth:`stream_result`).
         """
         if isinstance(event, BaseModel):
             kind, payload = _typed_event(event)
@@ -243,6 +252,8 @@ def _typed_event(body: BaseModel) -> tuple[str, dict[str, Any]]:
     kind = KIND_OF_BODY.get(type(body))
     if kind is None:
         raise TypeError(f"{type(body).__name__} is not an ARCP event body model")
+    if kind in _RUNTIME_OWNED:
+        raise ValueError(f"{kind} events are emitted through {_RUNTIME_OWNED[kind]}")
     fields = type(body).model_fields
     for name in body.model_fields_set:
         if fields[name].repr is False and getattr(body, name) is not None:
