@@ -107,7 +107,7 @@ class UnknownEvent(BaseModel):
     non-conformant peer's), kept as received so the stream goes on (wire-decisions: Forward
     compatibility). Never sent by this SDK."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     kind: Annotated[str, Field(min_length=1)]
     ts: Timestamp
     body: dict[str, Any]
@@ -147,7 +147,7 @@ EventPayload = Annotated[
 class SessionHelloMessage(BaseModel):
     """§5: envelope of `session.hello`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -166,7 +166,7 @@ class SessionHelloMessage(BaseModel):
 class SessionWelcomeMessage(BaseModel):
     """§5: envelope of `session.welcome`. The session id is sent on the envelope and in the payload, and accepted in either place."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -191,7 +191,7 @@ class SessionWelcomeMessage(BaseModel):
 class SessionResumeMessage(BaseModel):
     """§5: envelope of `session.resume`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -210,7 +210,7 @@ class SessionResumeMessage(BaseModel):
 class SessionPingMessage(BaseModel):
     """§5: envelope of `session.ping`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -229,7 +229,7 @@ class SessionPingMessage(BaseModel):
 class SessionPongMessage(BaseModel):
     """§5: envelope of `session.pong`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -248,7 +248,7 @@ class SessionPongMessage(BaseModel):
 class SessionAckMessage(BaseModel):
     """§5: envelope of `session.ack`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -267,7 +267,7 @@ class SessionAckMessage(BaseModel):
 class SessionListJobsMessage(BaseModel):
     """§5: envelope of `session.list_jobs`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -286,7 +286,7 @@ class SessionListJobsMessage(BaseModel):
 class SessionJobsMessage(BaseModel):
     """§5: envelope of `session.jobs`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -305,7 +305,7 @@ class SessionJobsMessage(BaseModel):
 class SessionCloseMessage(BaseModel):
     """§5: envelope of `session.close`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -324,7 +324,7 @@ class SessionCloseMessage(BaseModel):
 class SessionClosedMessage(BaseModel):
     """§5: envelope of `session.closed`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -343,7 +343,7 @@ class SessionClosedMessage(BaseModel):
 class SessionByeMessage(BaseModel):
     """§5: envelope of `session.bye`. Legacy; accepted on receive as session.close."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -362,7 +362,7 @@ class SessionByeMessage(BaseModel):
 class SessionErrorMessage(BaseModel):
     """§5: envelope of `session.error`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -381,7 +381,7 @@ class SessionErrorMessage(BaseModel):
 class JobSubmitMessage(BaseModel):
     """§5: envelope of `job.submit`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -400,7 +400,7 @@ class JobSubmitMessage(BaseModel):
 class JobAcceptedMessage(BaseModel):
     """§5: envelope of `job.accepted`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -419,7 +419,7 @@ class JobAcceptedMessage(BaseModel):
 class JobCancelMessage(BaseModel):
     """§5: envelope of `job.cancel`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -438,7 +438,7 @@ class JobCancelMessage(BaseModel):
 class JobCancelledMessage(BaseModel):
     """§5: envelope of `job.cancelled`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -457,7 +457,7 @@ class JobCancelledMessage(BaseModel):
 class JobSubscribeMessage(BaseModel):
     """§5: envelope of `job.subscribe`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -476,7 +476,7 @@ class JobSubscribeMessage(BaseModel):
 class JobSubscribedMessage(BaseModel):
     """§5: envelope of `job.subscribed`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -495,7 +495,7 @@ class JobSubscribedMessage(BaseModel):
 class JobUnsubscribeMessage(BaseModel):
     """§5: envelope of `job.unsubscribe`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -514,7 +514,7 @@ class JobUnsubscribeMessage(BaseModel):
 class JobEventMessage(BaseModel):
     """§5: envelope of `job.event`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -533,7 +533,7 @@ class JobEventMessage(BaseModel):
 class JobResultMessage(BaseModel):
     """§5: envelope of `job.result`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""
@@ -552,7 +552,7 @@ class JobResultMessage(BaseModel):
 class JobErrorMessage(BaseModel):
     """§5: envelope of `job.error`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]
     """Envelope id; unique per sender (ULID when we send)."""

@@ -173,6 +173,7 @@ class ErrorPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     code: Annotated[str, Field(min_length=1)]
     message: str
@@ -207,6 +208,7 @@ class Lease(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     __annotations__ = {
         "__pydantic_extra__": Dict[
@@ -228,6 +230,7 @@ class LeaseConstraints(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     expires_at: UtcTimestamp | None = None
 
@@ -243,6 +246,7 @@ class CredentialConstraints(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     cost_budget: Annotated[list[BudgetAmount] | None, Field(alias="cost.budget")] = None
     model_use: Annotated[list[str] | None, Field(alias="model.use")] = None
@@ -254,6 +258,7 @@ class Credential(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     id: Annotated[str, Field(min_length=1)]
     """Stable id within the job, for audit, rotation and revocation."""
@@ -273,6 +278,7 @@ class PeerInfo(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     name: Annotated[str, Field(min_length=1)]
     """Implementation name."""
@@ -285,6 +291,7 @@ class Auth(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     scheme: Literal["bearer"]
     """Only `bearer` is defined."""
@@ -297,6 +304,7 @@ class HelloCapabilities(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     encodings: list[str] | None = None
     features: list[str] | None = None
@@ -307,6 +315,7 @@ class ResumeRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     session_id: Annotated[str, Field(min_length=1)]
     """The session to resume."""
@@ -321,6 +330,7 @@ class SessionHelloPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     client: PeerInfo
     auth: Auth | None = None
@@ -333,6 +343,7 @@ class AgentInfo(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     name: AgentName
     versions: list[AgentVersion] | None = None
@@ -344,6 +355,7 @@ class WelcomeCapabilities(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     encodings: list[str] | None = None
     features: list[str] | None = None
@@ -356,6 +368,7 @@ class SessionWelcomePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     runtime: PeerInfo
     session_id: Annotated[str | None, Field(min_length=1)] = None
@@ -375,6 +388,7 @@ class SessionResumePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     session_id: Annotated[str, Field(min_length=1)]
     """The session to resume."""
@@ -389,6 +403,7 @@ class SessionPingPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     nonce: Annotated[str, Field(min_length=1)]
     """Echoed in the pong."""
@@ -400,6 +415,7 @@ class SessionPongPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     ping_nonce: Annotated[str, Field(min_length=1)]
     """The ping's nonce."""
@@ -411,6 +427,7 @@ class SessionAckPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     last_processed_seq: Annotated[int, Field(ge=0)]
     """Highest processed event_seq."""
@@ -421,6 +438,7 @@ class JobFilter(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     status: list[JobStatus] | None = None
     agent: str | None = None
@@ -433,6 +451,7 @@ class SessionListJobsPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     filter: JobFilter | None = None
     limit: Annotated[int | None, Field(ge=1, le=1000)] = None
@@ -446,6 +465,7 @@ class JobSummary(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str, Field(min_length=1)]
     """Job id."""
@@ -469,6 +489,7 @@ class SessionJobsPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The session.list_jobs envelope id."""
@@ -482,6 +503,7 @@ class SessionClosePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     reason: str | None = None
     """Why the client closes."""
@@ -492,6 +514,7 @@ class SessionClosedPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
 
 
@@ -500,6 +523,7 @@ class SessionByePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     reason: str | None = None
     """Why the peer closes."""
@@ -510,6 +534,7 @@ class SessionErrorPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     code: Annotated[str, Field(min_length=1)]
     message: str
@@ -537,6 +562,7 @@ class JobSubmitPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     agent: AgentRef
     input: Any | None = None
@@ -554,6 +580,7 @@ class JobAcceptedPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The job.submit envelope id."""
@@ -573,6 +600,7 @@ class JobCancelPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str | None, Field(min_length=1)] = None
     """The job to cancel."""
@@ -585,6 +613,7 @@ class JobCancelledPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The job.cancel envelope id."""
@@ -597,6 +626,7 @@ class JobSubscribePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str, Field(min_length=1)]
     """The job."""
@@ -617,6 +647,7 @@ class JobSubscribedPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The job.subscribe envelope id."""
@@ -641,6 +672,7 @@ class JobUnsubscribePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str, Field(min_length=1)]
     """The job."""
@@ -651,6 +683,7 @@ class JobResultPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     final_status: FinalStatus
     result: Any | None = None
@@ -676,6 +709,7 @@ class JobErrorPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     code: Annotated[str, Field(min_length=1)]
     message: str
@@ -695,6 +729,7 @@ class LogBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     level: Literal["debug", "info", "warn", "error"]
     message: str
@@ -706,6 +741,7 @@ class ThoughtBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     text: str
     """The text."""
@@ -716,6 +752,7 @@ class ToolCallBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     tool: Annotated[str, Field(min_length=1)]
     """Tool name."""
@@ -730,6 +767,7 @@ class ToolResultBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     call_id: Annotated[str, Field(min_length=1)]
     """The tool_call's call_id."""
@@ -750,6 +788,7 @@ class StatusBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     phase: Annotated[str, Field(min_length=1)]
     """The phase."""
@@ -766,6 +805,7 @@ class MetricBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     name: Annotated[str, Field(min_length=1)]
     """Metric name."""
@@ -780,6 +820,7 @@ class ArtifactRefBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     uri: Annotated[str, Field(min_length=1)]
     """Where it is."""
@@ -796,6 +837,7 @@ class DelegateBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     child_job_id: Annotated[str, Field(min_length=1)]
     """The child job."""
@@ -815,6 +857,7 @@ class ProgressBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     current: Current
     total: Total | None = None
@@ -829,6 +872,7 @@ class ResultChunkBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     result_id: Annotated[str, Field(min_length=1)]
     """The assembled result's id."""
@@ -846,6 +890,7 @@ class LogEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["log"]
     ts: Timestamp
@@ -857,6 +902,7 @@ class ThoughtEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["thought"]
     ts: Timestamp
@@ -868,6 +914,7 @@ class ToolCallEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["tool_call"]
     ts: Timestamp
@@ -879,6 +926,7 @@ class ToolResultEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["tool_result"]
     ts: Timestamp
@@ -890,6 +938,7 @@ class StatusEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["status"]
     ts: Timestamp
@@ -901,6 +950,7 @@ class MetricEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["metric"]
     ts: Timestamp
@@ -912,6 +962,7 @@ class ArtifactRefEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["artifact_ref"]
     ts: Timestamp
@@ -923,6 +974,7 @@ class DelegateEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["delegate"]
     ts: Timestamp
@@ -934,6 +986,7 @@ class ProgressEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["progress"]
     ts: Timestamp
@@ -945,6 +998,7 @@ class ResultChunkEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["result_chunk"]
     ts: Timestamp
@@ -956,6 +1010,7 @@ class VendorEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Annotated[str, Field(pattern="^x-vendor\\..+$")]
     ts: Timestamp
@@ -967,6 +1022,7 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]

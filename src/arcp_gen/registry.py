@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from arcp_gen import messages, models
+from arcp_gen import PROTOCOL_VERSION, SCHEMA_SHA256, messages, models
 
 __all__ = [
     "BODY_MODELS",
@@ -24,12 +24,6 @@ __all__ = [
     "PROTOCOL_VERSION",
     "SCHEMA_SHA256",
 ]
-
-PROTOCOL_VERSION: Final = "1.1"
-"""The ARCP version this package was generated for (the envelope's ``arcp`` field)."""
-
-SCHEMA_SHA256: Final = "fd5bef72d5952443b66edacfd2a3e936f6c43d80150319b787aa78793511ba7b"
-"""sha256 of the schema file the package was generated from."""
 
 MESSAGE_MODELS: Final[Mapping[str, type[BaseModel]]] = MappingProxyType(
     {
@@ -119,10 +113,15 @@ BODY_MODELS: Final[Mapping[str, type[BaseModel]]] = MappingProxyType(
 )
 """Event kind -> body model (§8.2)."""
 
-MESSAGE_ADAPTER: Final[TypeAdapter[messages.Message]] = TypeAdapter(messages.Message)
+# Adapters (and the generated models) compile their validators on first use, not at import.
+_DEFERRED: Final = ConfigDict(defer_build=True)
+
+MESSAGE_ADAPTER: Final[TypeAdapter[messages.Message]] = TypeAdapter(
+    messages.Message, config=_DEFERRED
+)
 """Validates one whole message (any type)."""
 
 EVENT_PAYLOAD_ADAPTER: Final[TypeAdapter[messages.EventPayload]] = TypeAdapter(
-    messages.EventPayload
+    messages.EventPayload, config=_DEFERRED
 )
 """Validates one ``job.event`` payload."""
