@@ -16,9 +16,9 @@ from typing import Any
 __all__ = ["NEW_CODE", "NEW_FEATURE", "NEW_KIND", "NEW_VERSION", "apply_bump", "copy_repository"]
 
 NEW_VERSION = "1.2"
-NEW_FEATURE = "checkpoint"
-NEW_KIND = "checkpoint"
-NEW_CODE = "QUOTA_EXCEEDED"
+NEW_FEATURE = "milestones"
+NEW_KIND = "milestone"
+NEW_CODE = "CAPACITY_EXCEEDED"
 
 
 def copy_repository(repo: Path, target: Path) -> Path:
@@ -48,33 +48,33 @@ def _bump_schema(doc: dict[str, Any], old: str) -> None:
     flags = defs["FeatureFlag"]
     flags["enum"].append(NEW_FEATURE)
     flags["x-feature-sections"][NEW_FEATURE] = "§8.5"
-    defs["CheckpointBody"] = {
-        "title": "CheckpointBody",
+    defs["MilestoneBody"] = {
+        "title": "MilestoneBody",
         "type": "object",
         "additionalProperties": True,
-        "description": "§8.5: the job saved a resumable checkpoint.",
+        "description": "§8.5: the job reached a named milestone of its plan.",
         "properties": {
-            "checkpoint_id": {"type": "string", "minLength": 1},
-            "bytes": {"type": "integer", "minimum": 0},
+            "name": {"type": "string", "minLength": 1},
+            "index": {"type": "integer", "minimum": 0},
         },
-        "required": ["checkpoint_id"],
+        "required": ["name"],
     }
     event = json.loads(json.dumps(defs["ProgressEvent"]))
-    event["title"] = "CheckpointEvent"
-    event["description"] = "§8.2: a `checkpoint` event."
+    event["title"] = "MilestoneEvent"
+    event["description"] = "§8.2: a `milestone` event."
     event["x-feature"] = NEW_FEATURE
     event["properties"]["kind"]["const"] = NEW_KIND
-    event["properties"]["body"] = {"$ref": "#/$defs/CheckpointBody"}
-    defs["CheckpointEvent"] = event
+    event["properties"]["body"] = {"$ref": "#/$defs/MilestoneBody"}
+    defs["MilestoneEvent"] = event
     known = defs["KnownEvent"]
-    known["oneOf"].append({"$ref": "#/$defs/CheckpointEvent"})
-    known["discriminator"]["mapping"][NEW_KIND] = "#/$defs/CheckpointEvent"
+    known["oneOf"].append({"$ref": "#/$defs/MilestoneEvent"})
+    known["discriminator"]["mapping"][NEW_KIND] = "#/$defs/MilestoneEvent"
     codes = defs["ErrorCode"]
     codes["enum"].append(NEW_CODE)
     codes["x-error-codes"][NEW_CODE] = {
         "retryable": True,
         "section": "§12",
-        "meaning": "The principal's quota is used up for now.",
+        "meaning": "The runtime has no capacity for the job right now.",
         "final_status": "error",
     }
 
@@ -92,7 +92,7 @@ def apply_bump(root: Path) -> Path:
     new_path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     fixture = {
         "arcp": NEW_VERSION,
-        "id": "01JRHD2GP0CHECKP01NTFXTR0K8",
+        "id": "01JRHD2GP0MSTNE5T0NE00000A",
         "type": "job.event",
         "session_id": "sess_01JRHD2GP0DPD7S11DMEWA4HDX",
         "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
@@ -101,7 +101,7 @@ def apply_bump(root: Path) -> Path:
         "payload": {
             "kind": NEW_KIND,
             "ts": "2026-05-13T19:30:07.000Z",
-            "body": {"checkpoint_id": "ck_1", "bytes": 2048},
+            "body": {"name": "tests green", "index": 2},
         },
     }
     target = spec / "fixtures" / "valid" / f"job.event--{NEW_KIND}.json"

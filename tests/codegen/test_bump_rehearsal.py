@@ -87,7 +87,7 @@ def test_a_minor_bump_is_make_generate(tmp_path: Path) -> None:
     assert (root / "spec" / f"arcp-{NEW_VERSION}.metamodel.json").is_file()
     assert not list((root / "spec").glob("arcp-1.1.*"))
     models = (root / "src" / "arcp_gen" / "models.py").read_text(encoding="utf-8")
-    assert "class CheckpointBody(BaseModel):" in models and "priority:" in models
+    assert "class MilestoneBody(BaseModel):" in models and "priority:" in models
     assert f'{NEW_CODE} = "{NEW_CODE}"' in (root / "src/arcp_gen/errors.py").read_text()
 
     deselect = [arg for name in _CLASSIFY for arg in ("--deselect", name)]

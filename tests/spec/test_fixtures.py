@@ -22,6 +22,7 @@ from arcp_gen.metamodel import EVENTS, MESSAGES
 from arcp_gen.models import VendorEvent
 from arcp_gen.registry import BODY_MODELS, EVENT_MODELS, MESSAGE_ADAPTER, MESSAGE_MODELS
 from tests.spec._fixtures import (
+    SCHEMA_PATH,
     canonicalise,
     dump_fixture,
     invalid_fixtures,
@@ -129,7 +130,9 @@ def test_schema_is_a_valid_draft_2020_12_schema() -> None:
     """§5: the wire contract itself is a well-formed JSON Schema 2020-12 document."""
     Draft202012Validator.check_schema(SCHEMA)
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert SCHEMA["x-protocol-version"] == "1.1"
+    version = SCHEMA["x-protocol-version"]
+    assert re.fullmatch(r"1\.[0-9]+", version)
+    assert SCHEMA_PATH.name == f"arcp-{version}.schema.json"
 
 
 # --------------------------------------------------------------------------------------------
