@@ -109,7 +109,8 @@ def test_a_minor_bump_is_make_generate(tmp_path: Path) -> None:
         "tests/test_features.py::test_the_client_advertises_its_list_not_the_generated_enum",
         "-k",
         f"classified or {NEW_KIND} or advertises or sample",
-        "-v",
+        "-rA",
     )
     assert listed.returncode == 0, listed.stdout[-4000:]
-    assert f"test_kind_travels_typed_through_the_generic_emit[{NEW_KIND}] PASSED" in listed.stdout
+    travelled = f"PASSED tests/e2e/test_every_event_kind.py::test_kind_travels_typed_through_the_generic_emit[{NEW_KIND}]"
+    assert travelled in listed.stdout, listed.stdout[-4000:]
