@@ -8,7 +8,6 @@ schema may add flags (a spec bump), so counts come from the schema, not from thi
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from arcp.protocol.runtime_core import (
 )
 from arcp_gen.features import FEATURE_SECTIONS, Feature, intersect
 from codegen.generate import find_schema
+from tests.spec_text import spec_markdown
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DOC: dict[str, Any] = json.loads(find_schema().read_text(encoding="utf-8"))
@@ -61,18 +61,6 @@ SECTION_HEADINGS = {
 }
 
 
-def _spec_markdown() -> str | None:
-    candidates = [
-        os.environ.get("ARCP_SPEC_MD", ""),
-        str(REPO_ROOT / "spec" / "draft-arcp-1.1.md"),
-        "/work/shared/spec/draft-arcp-1.1.md",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate).read_text(encoding="utf-8")
-    return None
-
-
 def test_the_flags_of_the_schema_include_the_spec_ones() -> None:
     """§6.2: `Feature` is the schema's flag list, in order, starting with the 11 of v1.1;
     its values are their wire spellings."""
@@ -84,9 +72,7 @@ def test_the_flags_of_the_schema_include_the_spec_ones() -> None:
 
 def test_transcribed_list_matches_the_spec_text() -> None:
     """§6.2: both the hello and the welcome example list exactly the transcribed flags."""
-    text = _spec_markdown()
-    if text is None:
-        pytest.skip("spec markdown not available; set ARCP_SPEC_MD")
+    text = spec_markdown()
     section = text.split("### 6.2. Hello / Welcome", 1)[1].split("\n### ", 1)[0]
     lists = re.findall(r'"features":\s*\[(.*?)\]', section, flags=re.DOTALL)
     assert len(lists) == 2  # hello and welcome
@@ -106,9 +92,7 @@ def test_every_flag_names_its_section(flag: str) -> None:
 
 def test_sections_exist_in_the_spec_text() -> None:
     """§6.2: every section a flag points at is a real heading of the spec."""
-    text = _spec_markdown()
-    if text is None:
-        pytest.skip("spec markdown not available; set ARCP_SPEC_MD")
+    text = spec_markdown()
     for flag in SPEC_6_2_FLAGS:
         section = FEATURE_SECTIONS[Feature(flag)]
         number = re.escape(section.removeprefix("§"))

@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from jsonschema import Draft202012Validator
 
 from arcp.codec import decode, encode
 
 __all__ = [
     "FIXTURES_DIR",
     "INVALID_DIR",
+    "MANIFEST_PATH",
+    "MANIFEST_SCHEMA_PATH",
     "RECEIVE_ONLY_DIR",
     "SCHEMA_PATH",
     "SPEC_DIR",
@@ -26,9 +29,13 @@ __all__ = [
     "InvalidFixture",
     "canonicalise",
     "dump_fixture",
+    "forward_fixtures",
     "invalid_fixtures",
+    "load_manifest",
     "load_schema",
+    "manifest_entries",
     "receive_only_fixtures",
+    "schema_validator",
     "valid_fixtures",
 ]
 
@@ -38,6 +45,8 @@ FIXTURES_DIR = SPEC_DIR / "fixtures"
 VALID_DIR = FIXTURES_DIR / "valid"
 INVALID_DIR = FIXTURES_DIR / "invalid"
 RECEIVE_ONLY_DIR = FIXTURES_DIR / "receive-only"
+MANIFEST_PATH = FIXTURES_DIR / "manifest.json"
+MANIFEST_SCHEMA_PATH = FIXTURES_DIR / "manifest.schema.json"
 
 
 @dataclass(frozen=True)
@@ -61,9 +70,42 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
+def schema_validator(schema: dict[str, Any] | None = None) -> Draft202012Validator:
+    """A 2020-12 validator that asserts ``format`` (``date-time`` via rfc3339-validator)."""
+    checker = Draft202012Validator.FORMAT_CHECKER
+    assert "date-time" in checker.checkers, "install rfc3339-validator for date-time"
+    return Draft202012Validator(schema or load_schema(), format_checker=checker)
+
+
 def valid_fixtures() -> dict[str, bytes]:
     """File name -> raw file bytes, for every valid fixture, sorted by name."""
     return {p.name: p.read_bytes() for p in sorted(VALID_DIR.glob("*.json"))}
+
+
+def receive_only_fixtures() -> dict[str, bytes]:
+    """File name -> raw file bytes, for every receive-only (legacy / lenient) fixture."""
+    return {p.name: p.read_bytes() for p in sorted(RECEIVE_ONLY_DIR.glob("*.json"))}
+
+
+def forward_fixtures() -> dict[str, dict[str, Any]]:
+    """File name -> document, for every ``fixtures/forward`` fixture: a frame of a later 1.x
+    minor (an event kind or error code 1.1 does not define) that the 1.1 schema refuses and
+    a receiver reads typed (wire-decisions: Forward compatibility)."""
+    return {
+        p.name: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((FIXTURES_DIR / "forward").glob("*.json"))
+    }
+
+
+def load_manifest() -> dict[str, Any]:
+    """``spec/fixtures/manifest.json`` as a dict."""
+    manifest: dict[str, Any] = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    return manifest
+
+
+def manifest_entries() -> dict[str, dict[str, Any]]:
+    """Manifest entry per fixture id."""
+    return {e["id"]: e for e in load_manifest()["fixtures"]}
 
 
 def invalid_fixtures() -> dict[str, InvalidFixture]:
@@ -91,15 +133,6 @@ def invalid_fixtures() -> dict[str, InvalidFixture]:
             is_json=is_json,
         )
     return out
-
-
-def receive_only_fixtures() -> dict[str, dict[str, Any]]:
-    """File name -> document, for every fixture a conformant sender never produces (the
-    schema refuses it) but a receiver accepts (wire-decisions: Forward compatibility)."""
-    return {
-        p.name: json.loads(p.read_text(encoding="utf-8"))
-        for p in sorted(RECEIVE_ONLY_DIR.glob("*.json"))
-    }
 
 
 def canonicalise(envelope: Any) -> Any:

@@ -7,7 +7,9 @@ events go through the :class:`ReplayBuffer`, which stamps the session's gap-free
 pongs, ...) are sent once and never carry a seq (§6.4).
 
 The pending-send queue (:attr:`outbox`) holds control frames as bytes and events as their
-seq, so the replay buffer itself is the send queue for events.
+seq, so the replay buffer itself is the send queue for events. Control frames queued for a
+peer that does not read are bounded (``max_control_bytes``): past it the session queues one
+``session.error INTERNAL_ERROR`` and closes its connection (§13.2); it stays resumable.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from arcp.protocol.event_frames import (
     outbox_frames,
     session_part,
 )
+from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp_gen.errors import ARCPError, HeartbeatLostError, ResumeWindowExpiredError
 from arcp_gen.features import Feature
@@ -60,6 +63,7 @@ class RuntimeSession:
         heartbeat_interval_sec: float = 30,
         back_pressure_threshold: int = 1000,
         buffer_limit: int = 100_000,
+        max_control_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
@@ -72,6 +76,11 @@ class RuntimeSession:
         self.subscriptions: set[str] = set()
         self.attached = True
         self.closing = False
+        self.overflowed = False
+        """True once the peer let its queued control frames pass ``max_control_bytes``."""
+        self.max_control_bytes = max_control_bytes
+        self.active = False
+        """Set when a request (anything but heartbeats and acks) arrives; see :meth:`idle`."""
         self.generation = 1
         self.notify: Callable[[], None] | None = None
         self.journal: Journal | None = None
@@ -84,6 +93,9 @@ class RuntimeSession:
         self._back_pressured = False
         self._last_received = now
         self._last_sent = now
+        self._control_bytes = 0
+        self._idle_since = now
+        self._idle_seq = 0
         self._detached_at: float | None = None
         self._gates = gate_mask(self.features)
         self._ack = Feature.ACK in self.features
@@ -161,7 +173,9 @@ class RuntimeSession:
             )
         self.generation += 1
         self.attached = True
-        self.closing = False
+        self.closing = self.overflowed = False
+        self._control_bytes = 0
+        self._idle_since = now
         self._detached_at = None
         self._last_received = self._last_sent = now
         self._acked = max(self._acked, last_event_seq)
@@ -178,6 +192,7 @@ class RuntimeSession:
             self.closing = False
             self._detached_at = now
             self.outbox.clear()
+            self._control_bytes = 0
             self.notify = None
             if self.journal is not None:
                 self.journal.session(self)
@@ -194,11 +209,18 @@ class RuntimeSession:
         return gate & self._gates == gate
 
     def push_control(self, frame: bytes) -> None:
-        """Queue a control frame for the attached connection (dropped while detached)."""
-        if self.attached:
+        """Queue a control frame for the attached connection (dropped while detached, and
+        once the queue overflowed and the connection is closing, §13.2)."""
+        if self.attached and not self.overflowed:
+            queued = self._control_bytes + len(frame) + CONNECTION_OVERHEAD
+            self._control_bytes = queued
             outbox = self.outbox
+            if queued > self.max_control_bytes:
+                self.overflowed = self.closing = True
+                err = not_reading(queued, self.max_control_bytes)
+                frame = control_frame("session.error", err.to_payload(), session_id=self.session_id)
             outbox.append(frame)
-            if len(outbox) == 1 and self.notify is not None:
+            if (len(outbox) == 1 or self.overflowed) and self.notify is not None:
                 self.notify()
 
     def control(self, message_type: str, payload: dict[str, Any], **envelope: str | None) -> None:
@@ -258,6 +280,7 @@ class RuntimeSession:
             return []
         entries = list(outbox)
         outbox.clear()
+        self._control_bytes = 0
         for entry in reversed(entries):
             if type(entry) is int:
                 self._sent_through = entry
@@ -287,6 +310,25 @@ class RuntimeSession:
     def acked_seq(self) -> int:
         """The highest seq the client acknowledged."""
         return self._acked
+
+    def idle(self, now: float, limit: float) -> bool:
+        """True when nothing but heartbeats and acks crossed the connection for ``limit``
+        seconds: no request in, no event out (§14, zero-throughput sessions). Costs nothing
+        per event: it compares the last seq with the one seen at the previous call."""
+        last = self.buffer.last_seq
+        if self.active or last != self._idle_seq or not self.attached:
+            self.active = False
+            self._idle_seq = last
+            self._idle_since = now
+            return False
+        return now - self._idle_since >= limit
+
+    def disconnect(self) -> None:
+        """Let the connection go once what is queued is written; the session stays
+        resumable for the resume window (§6.3)."""
+        self.closing = True
+        if self.notify is not None:
+            self.notify()
 
     def ping(self, nonce: str) -> None:
         """Answer a ``session.ping`` with ``session.pong`` (§6.4)."""
