@@ -1,8 +1,9 @@
 """A realistic ARCP minor bump, applied to a copy of the repository (issue 15 item 5).
 
 The bump adds what a 1.2 would: an optional ``job.submit`` field, a feature flag with an event
-kind it gates (plus a valid fixture), an error code, and the version 1.1 -> 1.2 (the schema
-file is renamed to follow it). Only ``spec/`` changes; nothing hand-written is touched.
+kind it gates (plus a valid fixture and its manifest entry), an error code, and the version
+1.1 -> 1.2 (the schema file is renamed to follow it). Only ``spec/`` changes; nothing
+hand-written is touched.
 """
 
 from __future__ import annotations
@@ -104,6 +105,29 @@ def apply_bump(root: Path) -> Path:
             "body": {"name": "tests green", "index": 2},
         },
     }
-    target = spec / "fixtures" / "valid" / f"job.event--{NEW_KIND}.json"
+    name = f"job.event--{NEW_KIND}"
+    target = spec / "fixtures" / "valid" / f"{name}.json"
     target.write_text(json.dumps(fixture, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _add_to_manifest(spec / "fixtures" / "manifest.json", name, new_path.name)
     return new_path
+
+
+def _add_to_manifest(path: Path, name: str, schema_name: str) -> None:
+    """The fixtures manifest follows the bump: version, schema file, the new fixture."""
+    if not path.is_file():
+        return
+    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    manifest["protocol_version"] = NEW_VERSION
+    manifest["schema"] = schema_name
+    manifest["fixtures"].append(
+        {
+            "id": name,
+            "file": f"valid/{name}.json",
+            "direction": "runtime-to-client",
+            "receiver": "client",
+            "basis": ["§8.5"],
+            "feature": NEW_FEATURE,
+            "outcome": {"verdict": "accept", "type": "job.event", "kind": NEW_KIND},
+        }
+    )
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
