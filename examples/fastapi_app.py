@@ -1,7 +1,7 @@
 """ARCP inside a FastAPI app (§4): one uvicorn server for your HTTP API and the ARCP endpoint.
 
 Run it: ``uv run python examples/fastapi_app.py``. It starts uvicorn on 127.0.0.1 (a free
-port), connects a client over ``ws://127.0.0.1:PORT/arcp/``, runs a few jobs, calls the
+port), connects a client over ``ws://127.0.0.1:PORT/arcp``, runs a few jobs, calls the
 HTTP API, and shuts down. To serve for real, build the same app and run ``uvicorn``.
 """
 
@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from arcp import Client, Runtime
-from arcp.asgi import ARCPApp
+from arcp.asgi import ARCPApp, mount
 from arcp.demo import register_demo_agents
 from arcp_gen.errors import JobCancelledError
 
@@ -37,8 +37,9 @@ def build_app() -> FastAPI:
     async def health() -> dict[str, str]:  # pyright: ignore[reportUnusedFunction]
         return {"status": "ok"}
 
-    # Mounted apps are reached below the prefix: ws://host/arcp/ (with the slash).
-    app.mount("/arcp", arcp_app)
+    # ws://host/arcp and ws://host/arcp/ both reach ARCP (a plain app.mount answers only
+    # the slashed form: Starlette routes a mount's WebSockets only below its prefix).
+    mount(app, "/arcp", arcp_app)
     return app
 
 
@@ -53,7 +54,7 @@ async def main() -> None:
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        async with Client.connect(f"ws://127.0.0.1:{port}/arcp/", token="secret-token") as client:
+        async with Client.connect(f"ws://127.0.0.1:{port}/arcp", token="secret-token") as client:
             echo = await client.submit("echo", {"hello": "fastapi"})
             print("echo ->", await echo.result())
 

@@ -102,3 +102,14 @@ async def test_cancel_of_a_detached_job_that_already_ended(server: str, tmp_path
         "cancelled": False,
         "final_status": "success",
     }
+
+
+async def test_detach_into_an_unwritable_state_directory_says_so(
+    server: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    state.write_text("not a directory")
+    sub = await _arcp(server, state, "submit", "slow", "--input", '{"sec": 60}', "--detach")
+    assert sub.returncode == 3
+    assert "Traceback" not in sub.stderr
+    assert "cannot keep the session for `arcp cancel`" in sub.stderr

@@ -137,7 +137,15 @@ async def _run(
 def _detach(out: Output, client: Client, handle: JobHandle, *, url: str, as_json: bool) -> int:
     """Keep the session's ticket for ``arcp watch`` / ``arcp cancel`` (§6.3, §7.4); print the
     job id. Leaving closes the session; the job keeps running (§6.7)."""
-    tickets.save(handle.job_id, url, client.session_ticket())
+    try:
+        tickets.save(handle.job_id, url, client.session_ticket())
+    except OSError as exc:
+        text = (
+            f"cannot keep the session for `arcp cancel` ({exc.filename}: {exc.strerror}); "
+            f"job {handle.job_id} keeps running"
+        )
+        out.line(f"[bold red]error[/]: {escape(text)}", f"error: {text}")
+        return EXIT_REFUSED
     if as_json:
         dump_json({"job_id": handle.job_id, "detached": True})
     else:

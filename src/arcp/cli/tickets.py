@@ -10,6 +10,7 @@ never printed or logged. A ticket is removed once its job is known to have ended
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import stat
@@ -22,6 +23,7 @@ from arcp.client import Client, SessionTicket
 
 __all__ = ["Detached", "forget", "load", "park", "save", "sessions_dir"]
 
+_log = logging.getLogger("arcp.cli")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
 
@@ -91,7 +93,10 @@ def park(client: Client, job_id: str, url: str) -> None:
     """Before a resumed client leaves: keep its fresh ticket while ``job_id`` runs (the token
     rotated on the welcome, §6.3), or drop the ticket once the job ended."""
     handle = client.job(job_id)
-    if handle is None or handle.done:
-        forget(job_id)
-    else:
-        save(job_id, url, client.session_ticket())
+    try:
+        if handle is None or handle.done:
+            forget(job_id)
+        else:
+            save(job_id, url, client.session_ticket())
+    except OSError as exc:  # the state directory went away or became read-only
+        _log.warning("cannot update the stored session of %s: %s", job_id, exc.strerror)
