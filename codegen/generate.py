@@ -19,12 +19,36 @@ from pathlib import Path
 
 import jinja2
 
+from codegen.metamodel import gate_bits, metamodel_name, render_metamodel
+from codegen.polish import polish_models
 from codegen.schema import Schema, python_identifier
 
-__all__ = ["PACKAGE_DIR", "REPO_ROOT", "SCHEMA_PATH", "STAGING_DIR", "check", "generate", "render"]
+__all__ = [
+    "PACKAGE_DIR",
+    "REPO_ROOT",
+    "SCHEMA_PATH",
+    "SPEC_DIR",
+    "STAGING_DIR",
+    "check",
+    "find_schema",
+    "generate",
+    "render",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_PATH = REPO_ROOT / "spec" / "arcp-1.1.schema.json"
+SPEC_DIR = REPO_ROOT / "spec"
+
+
+def find_schema(spec_dir: Path = SPEC_DIR) -> Path:
+    """The one ``arcp-<version>.schema.json`` under ``spec_dir`` (its name follows the version)."""
+    found = sorted(spec_dir.glob("arcp-*.schema.json"))
+    if len(found) != 1:
+        names = ", ".join(p.name for p in found) or "none"
+        raise RuntimeError(f"expected exactly one arcp-*.schema.json in {spec_dir}, found {names}")
+    return found[0]
+
+
+SCHEMA_PATH = find_schema()
 PACKAGE_DIR = REPO_ROOT / "src" / "arcp_gen"
 STAGING_DIR = REPO_ROOT / "codegen" / "_staging"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -64,9 +88,7 @@ def _render_models(schema: Schema, out: Path, header: str, work: Path) -> None:
     for name, rules in sorted(schema.presence_rules().items()):
         extra.setdefault(name, {})["presence_rules"] = [r.template_data() for r in rules]
     for name, fields in sorted(schema.secret_fields().items()):
-        extra.setdefault(name, {})["secret_fields_literal"] = (
-            "{" + ", ".join(json.dumps(f) for f in fields) + "}"
-        )
+        extra.setdefault(name, {})["secret_fields"] = fields
     extra_path = work / "extra-template-data.json"
     extra_path.write_text(json.dumps(extra, indent=2, sort_keys=True))
     _run(
@@ -83,7 +105,7 @@ def _render_models(schema: Schema, out: Path, header: str, work: Path) -> None:
             "--extra-template-data",
             str(extra_path),
             "--additional-imports",
-            "pydantic.model_validator,collections.abc.Iterator,re",
+            "pydantic.model_validator,re",
             "--custom-file-header",
             header.rstrip("\n"),
             "--formatters",
@@ -91,6 +113,7 @@ def _render_models(schema: Schema, out: Path, header: str, work: Path) -> None:
         ]
     )
     shutil.rmtree(work)
+    out.write_text(polish_models(out.read_text()))
 
 
 def render(schema_path: Path = SCHEMA_PATH, staging: Path = STAGING_DIR) -> Path:
@@ -115,23 +138,28 @@ def render(schema_path: Path = SCHEMA_PATH, staging: Path = STAGING_DIR) -> Path
         autoescape=False,
     )
     codes = schema.error_codes()
+    features = schema.features()
     context = {
+        "metamodel_name": metamodel_name(schema),
+        "feature_idents": {f.name: python_identifier(f.name) for f in features},
+        "gates": gate_bits(schema),
         "header": header,
         "protocol_version": schema.protocol_version,
         "schema_sha256": schema.sha256,
         "codes": codes,
         "never_retryable": schema.never_retryable(),
         "exception_names": {c.code: _exception_name(c.code) for c in codes},
-        "features": [(python_identifier(f.name), f) for f in schema.features()],
+        "features": [(python_identifier(f.name), f) for f in features],
         "messages": schema.messages(),
         "event_kinds": schema.event_kinds(),
         "vendor_kind_pattern": schema.vendor_kind_pattern(),
-        "envelope_annotation": schema.envelope_field_annotation,
+        "envelope_fields": schema.envelope_fields(),
     }
     for template in sorted(TEMPLATES.glob("*.py.j2")):
         target = out / template.name.removesuffix(".j2")
         target.write_text(env.get_template(template.name).render(**context))
     (out / "py.typed").write_text("")
+    (staging / metamodel_name(schema)).write_text(render_metamodel(schema))
 
     py_files = [str(p) for p in sorted(out.glob("*.py"))]
     _run([sys.executable, "-m", "ruff", "check", *_RUFF, "--select", "I,F401", "--fix", *py_files])
@@ -162,6 +190,41 @@ def _drop_staging(staging: Path) -> None:
         STAGING_DIR.rmdir()  # only succeeds once no other run is using it
 
 
+def _metamodel_files(spec_dir: Path) -> list[Path]:
+    return sorted(spec_dir.glob("arcp-*.metamodel.json"))
+
+
+def _sync_metamodel(staging: Path, spec_dir: Path) -> Path:
+    """Copy the staged metamodel into ``spec_dir``, removing one left by an older version."""
+    (fresh,) = _metamodel_files(staging)
+    for old in _metamodel_files(spec_dir):
+        if old.name != fresh.name:
+            old.unlink()
+    target = spec_dir / fresh.name
+    shutil.copyfile(fresh, target)
+    return target
+
+
+def _metamodel_drift(staging: Path, spec_dir: Path) -> str:
+    (fresh,) = _metamodel_files(staging)
+    chunks: list[str] = []
+    for old in _metamodel_files(spec_dir):
+        if old.name != fresh.name:
+            chunks.append(f"stray metamodel (not generated): spec/{old.name}\n")
+    target = spec_dir / fresh.name
+    have = target.read_text().splitlines(keepends=True) if target.exists() else []
+    if not target.exists():
+        chunks.append(f"missing generated file: spec/{fresh.name}\n")
+    want = fresh.read_text().splitlines(keepends=True)
+    if want != have:
+        chunks.extend(
+            difflib.unified_diff(
+                have, want, f"spec/{fresh.name} (on disk)", f"spec/{fresh.name} (from schema)"
+            )
+        )
+    return "".join(chunks)
+
+
 def generate(schema_path: Path = SCHEMA_PATH, package_dir: Path = PACKAGE_DIR) -> list[Path]:
     """Regenerate ``package_dir`` from the schema; stray files there are removed."""
     staging = _private_staging()
@@ -178,6 +241,7 @@ def generate(schema_path: Path = SCHEMA_PATH, package_dir: Path = PACKAGE_DIR) -
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
             written.append(dst)
+        written.append(_sync_metamodel(staging, schema_path.parent))
         return written
     finally:
         _drop_staging(staging)
@@ -206,6 +270,7 @@ def check(schema_path: Path = SCHEMA_PATH, package_dir: Path = PACKAGE_DIR) -> s
                         f"src/arcp_gen/{rel} (from schema)",
                     )
                 )
+        chunks.append(_metamodel_drift(staging, schema_path.parent))
         return "".join(chunks)
     finally:
         _drop_staging(staging)

@@ -1,7 +1,7 @@
 """``spec/SHA256SUMS``: the pin list other SDKs vendor the schema and fixtures by.
 
 The manifest is in ``sha256sum`` format (``<hex>  <path>``, two spaces, paths relative to
-``spec/``) and lists the schema plus every fixture, sorted by path, so
+``spec/``) and lists the schema, its generated metamodel and every fixture, sorted by path, so
 ``cd spec && sha256sum -c SHA256SUMS`` verifies a vendored copy.
 """
 
@@ -23,12 +23,17 @@ __all__ = [
 SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 MANIFEST_PATH = SPEC_DIR / "SHA256SUMS"
 _SCHEMA_GLOB = "*.schema.json"
+_METAMODEL_GLOB = "*.metamodel.json"
 _FIXTURE_GLOB = "fixtures/**/*.json"
 
 
 def manifest_paths(spec_dir: Path = SPEC_DIR) -> list[str]:
     """Paths (relative to ``spec_dir``, ``/``-separated) the manifest covers, sorted."""
-    found = [*spec_dir.glob(_SCHEMA_GLOB), *spec_dir.glob(_FIXTURE_GLOB)]
+    found = [
+        *spec_dir.glob(_SCHEMA_GLOB),
+        *spec_dir.glob(_METAMODEL_GLOB),
+        *spec_dir.glob(_FIXTURE_GLOB),
+    ]
     return sorted(p.relative_to(spec_dir).as_posix() for p in found if p.is_file())
 
 

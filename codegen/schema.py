@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, cast
 
 __all__ = [
+    "EnvelopeField",
     "ErrorCodeSpec",
+    "EventKindSpec",
     "FeatureSpec",
     "MessageSpec",
     "PresenceRule",
@@ -28,8 +30,17 @@ __all__ = [
 
 JSON = dict[str, Any]
 
-# Definitions rendered by our templates instead of datamodel-codegen.
-_TEMPLATE_OWNED = {"Message", "KnownEvent", "JobEventPayload"}
+# Definitions rendered by our templates instead of datamodel-codegen: the unions, and the
+# two enums whose Python form is a StrEnum (errors.ErrorCode, features.Feature).
+_TEMPLATE_OWNED = {"Message", "KnownEvent", "JobEventPayload", "ErrorCode", "FeatureFlag"}
+
+# Receivers read an error ``code`` as any non-empty string: one this build does not know (a
+# later 1.x minor's) becomes a generic typed error (wire-decisions: Forward compatibility).
+# The schema itself keeps the enum, which is what a conformant sender produces.
+_RECEIVED_AS_STRING = {
+    "ErrorCode": {"type": "string", "minLength": 1},
+    "FeatureFlag": {"type": "string"},
+}
 # Definitions that only state what a sender may not send (the root's `not`); no model.
 _SENDER_RULES = {"ReceiveOnly", "LegacyErrorPayload"}
 _REF = "#/$defs/"
@@ -41,6 +52,7 @@ class ErrorCodeSpec:
     retryable: bool
     section: str
     meaning: str
+    final_status: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,33 @@ class MessageSpec:
     """Fields the message needs on its envelope or in its payload (§7.4 `job_id` on cancel)."""
     absent_envelope_fields: tuple[str, ...]
     """Envelope fields the message must not carry (§6.4 `event_seq` on a heartbeat)."""
+    direction: str
+    answers: tuple[str, ...]
+    feature: str | None
+
+
+@dataclass(frozen=True)
+class EventKindSpec:
+    kind: str
+    event_model: str
+    body_model: str
+    feature: str | None
+
+
+@dataclass(frozen=True)
+class EnvelopeField:
+    name: str
+    hint: str  # the annotation when present (required); empty for type and payload
+    required: bool
+    description: str
+
+    @property
+    def optional_hint(self) -> str:
+        """The annotation of the property when a message may omit it."""
+        if self.hint.startswith("Annotated["):
+            base, _, rest = self.hint.removeprefix("Annotated[").partition(", ")
+            return f"Annotated[{base} | None, {rest} = None"
+        return f"{self.hint} | None = None"
 
 
 @dataclass(frozen=True)
@@ -120,7 +159,13 @@ class Schema:
     def error_codes(self) -> list[ErrorCodeSpec]:
         table: dict[str, JSON] = self.defs["ErrorCode"]["x-error-codes"]
         return [
-            ErrorCodeSpec(code, bool(v["retryable"]), str(v["section"]), str(v["meaning"]))
+            ErrorCodeSpec(
+                code,
+                bool(v["retryable"]),
+                str(v["section"]),
+                str(v["meaning"]),
+                str(v["final_status"]),
+            )
             for code, v in table.items()
         ]
 
@@ -150,21 +195,44 @@ class Schema:
                     session_id_on_envelope_or_payload="session_id" in _anywhere(d),
                     on_envelope_or_payload=tuple(f for f in _anywhere(d) if f != "session_id"),
                     absent_envelope_fields=_absent(d),
+                    direction=_direction(d),
+                    answers=tuple(d.get("x-answers", ())),
+                    feature=d.get("x-feature"),
                 )
             )
         return out
 
-    def event_kinds(self) -> list[tuple[str, str, str]]:
-        """(kind, event model, body model) for each spec event kind, in schema order."""
-        out: list[tuple[str, str, str]] = []
+    def event_kinds(self) -> list[EventKindSpec]:
+        """Each spec event kind with its models and gating feature, in schema order."""
+        out: list[EventKindSpec] = []
         for kind, ref in self.defs["KnownEvent"]["discriminator"]["mapping"].items():
             event = _ref_name(ref)
-            body = _ref_name(self.defs[event]["properties"]["body"]["$ref"])
-            out.append((kind, event, body))
+            d = self.defs[event]
+            body = _ref_name(d["properties"]["body"]["$ref"])
+            out.append(EventKindSpec(kind, event, body, d.get("x-feature")))
         return out
 
     def vendor_kind_pattern(self) -> str:
         return str(self.defs["VendorEvent"]["properties"]["kind"]["pattern"])
+
+    def envelope_fields(self) -> list[EnvelopeField]:
+        """The envelope properties in schema order (``type`` and ``payload`` included; the
+        message template types those per message)."""
+        env = self.defs["Envelope"]
+        required = set(env["required"])
+        out: list[EnvelopeField] = []
+        for name, prop in env["properties"].items():
+            ref = prop.get("$ref")
+            if name in ("type", "payload"):
+                hint = ""
+            elif isinstance(ref, str):
+                hint = _ref_name(ref)
+            else:
+                hint = self.envelope_field_annotation(name)
+            out.append(
+                EnvelopeField(name, hint, name in required, str(prop.get("description", "")))
+            )
+        return out
 
     def envelope_field_annotation(self, field: str) -> str:
         """A required-field annotation for an envelope property (strings and integers only)."""
@@ -202,7 +270,7 @@ class Schema:
         defs = {k: copy.deepcopy(v) for k, v in self.defs.items() if not _is_owned(k)}
         for d in defs.values():
             _strip_presence_rules(d)
-        defs = {k: _split_numbers(_drop_formats(v)) for k, v in defs.items()}
+        defs = {k: _split_numbers(_drop_formats(_inline_received(v))) for k, v in defs.items()}
         return {"$schema": self.doc["$schema"], "$ref": "#/$defs/Envelope", "$defs": defs}
 
 
@@ -235,8 +303,32 @@ def _absent(d: JSON) -> tuple[str, ...]:
     return ()
 
 
+_DIRECTIONS = ("client-to-runtime", "runtime-to-client", "both")
+
+
+def _direction(d: JSON) -> str:
+    direction = d.get("x-direction")
+    if direction not in _DIRECTIONS:
+        raise ValueError(f"{d.get('title')}: x-direction must be one of {_DIRECTIONS}")
+    return str(direction)
+
+
 def _is_owned(name: str) -> bool:
     return name in _TEMPLATE_OWNED or name in _SENDER_RULES or name.endswith("Message")
+
+
+def _inline_received(node: Any) -> Any:
+    """Replace ``$ref``s to the enums in :data:`_RECEIVED_AS_STRING` by their receive form."""
+    if isinstance(node, dict):
+        node = cast(JSON, node)
+        ref = node.get("$ref")
+        if isinstance(ref, str) and _ref_name(ref) in _RECEIVED_AS_STRING:
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return {**_RECEIVED_AS_STRING[_ref_name(ref)], **rest}
+        return {k: _inline_received(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline_received(v) for v in cast(list[Any], node)]
+    return node
 
 
 def _split_numbers(node: Any) -> Any:

@@ -1,7 +1,8 @@
 """The generated feature flags (`arcp_gen.features`) against spec §6.2 and the schema.
 
 Expected values come from the schema file and from the §6.2 example lists as written in the
-spec, never from the module under test.
+spec, never from the module under test. The v1.1 flags transcribed here must all stay; a later
+schema may add flags (a spec bump), so counts come from the schema, not from this file.
 """
 
 from __future__ import annotations
@@ -15,13 +16,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from arcp.protocol.client_core import ALL_FEATURES, NOT_IMPLEMENTED_FEATURES
+from arcp.protocol.client_session import ClientSession
+from arcp.protocol.runtime_core import (
+    CONFIGURED_FEATURES,
+    SUPPORTED_FEATURES,
+    UNIMPLEMENTED_FEATURES,
+)
 from arcp_gen.features import FEATURE_SECTIONS, Feature, intersect
+from codegen.generate import find_schema
 from tests.spec_text import spec_markdown
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_DOC: dict[str, Any] = json.loads(
-    (REPO_ROOT / "spec" / "arcp-1.1.schema.json").read_text(encoding="utf-8")
-)
+SCHEMA_DOC: dict[str, Any] = json.loads(find_schema().read_text(encoding="utf-8"))
 FEATURE_FLAG_DEF: dict[str, Any] = SCHEMA_DOC["$defs"]["FeatureFlag"]
 
 # The `features` list of the §6.2 `session.hello` example, transcribed from the spec text.
@@ -54,12 +61,12 @@ SECTION_HEADINGS = {
 }
 
 
-def test_exactly_the_eleven_flags_of_the_schema_and_spec() -> None:
-    """§6.2: there are exactly 11 feature flags; `Feature` values are their wire spellings."""
+def test_the_flags_of_the_schema_include_the_spec_ones() -> None:
+    """§6.2: `Feature` is the schema's flag list, in order, starting with the 11 of v1.1;
+    its values are their wire spellings."""
     values = [f.value for f in Feature]
-    assert len(values) == 11
     assert values == FEATURE_FLAG_DEF["enum"]
-    assert values == SPEC_6_2_FLAGS
+    assert values[: len(SPEC_6_2_FLAGS)] == SPEC_6_2_FLAGS
     assert all(isinstance(f, str) and f == f.value for f in Feature)
 
 
@@ -86,8 +93,8 @@ def test_every_flag_names_its_section(flag: str) -> None:
 def test_sections_exist_in_the_spec_text() -> None:
     """§6.2: every section a flag points at is a real heading of the spec."""
     text = spec_markdown()
-    for feature in Feature:
-        section = FEATURE_SECTIONS[feature]
+    for flag in SPEC_6_2_FLAGS:
+        section = FEATURE_SECTIONS[Feature(flag)]
         number = re.escape(section.removeprefix("§"))
         heading = re.search(rf"^#+ {number}\. (.+)$", text, flags=re.MULTILINE)
         assert heading is not None, section
@@ -101,7 +108,7 @@ def test_feature_sections_cover_every_flag() -> None:
 
 def test_intersect_of_the_spec_examples_is_every_flag() -> None:
     """§6.2: the hello and welcome examples list the same flags, so all 11 are effective."""
-    assert intersect(SPEC_6_2_FLAGS, SPEC_6_2_FLAGS) == frozenset(Feature)
+    assert intersect(SPEC_6_2_FLAGS, SPEC_6_2_FLAGS) == {Feature(f) for f in SPEC_6_2_FLAGS}
 
 
 def test_intersect_ignores_unknown_strings() -> None:
@@ -139,3 +146,30 @@ def test_intersect_is_symmetric_and_exact(ours: list[str], theirs: list[str]) ->
 def test_intersect_accepts_any_iterable_once(ours: list[str], theirs: list[str]) -> None:
     """§6.2: the capability lists may arrive as any iterable (e.g. a generator over a payload)."""
     assert intersect(iter(ours), (f for f in theirs)) == intersect(ours, theirs)
+
+
+# -- what each side advertises: hand-written lists, checked against the generated flags ------
+
+
+def test_every_generated_flag_is_classified_by_the_client() -> None:
+    """§6.2 "negotiate honestly": the client advertises only what it implements. Every flag
+    the schema defines is either in its implemented list or explicitly listed as not; a new
+    flag from a spec bump fails here, naming itself, until someone decides."""
+    unclassified = set(Feature) - ALL_FEATURES - NOT_IMPLEMENTED_FEATURES
+    assert not unclassified, f"classify in arcp.protocol.client_core: {sorted(unclassified)}"
+    assert not ALL_FEATURES & NOT_IMPLEMENTED_FEATURES
+
+
+def test_every_generated_flag_is_classified_by_the_runtime() -> None:
+    """§6.2: the runtime's flags are always on, on when configured (§9.7, §9.8), or not
+    implemented; one of the three for each generated flag."""
+    lists = (SUPPORTED_FEATURES, CONFIGURED_FEATURES, UNIMPLEMENTED_FEATURES)
+    unclassified = set(Feature).difference(*lists)
+    assert not unclassified, f"classify in arcp.protocol.runtime_core: {sorted(unclassified)}"
+    assert sum(len(x) for x in lists) == len(set().union(*lists))
+
+
+def test_the_client_advertises_its_list_not_the_generated_enum() -> None:
+    """§6.2: a default client's hello carries exactly the hand-written implemented list."""
+    requested = ClientSession().requested_features
+    assert set(requested) == {f.value for f in ALL_FEATURES}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from arcp_gen import models
+from codegen.generate import find_schema
 
-SCHEMA = json.loads((Path(__file__).parent.parent / "spec" / "arcp-1.1.schema.json").read_text())
+SCHEMA = json.loads(find_schema().read_text())
 
 
 def test_every_x_secret_property_is_redacted_in_repr_and_str() -> None:

@@ -91,7 +91,7 @@ def _build_fast_validator(full_validator: SchemaValidator) -> SchemaValidator:
     ``x-vendor.*`` kinds to one model), which makes pydantic-core convert every event
     payload to Python objects before validating it; a field discriminator does not. For the
     frames it accepts it builds exactly what :data:`MESSAGE_ADAPTER` builds (same models,
-    same schema otherwise); vendor kinds fail it and take the full validator."""
+    same schema otherwise); vendor and unknown kinds fail it and take the full validator."""
     full: Any = MESSAGE_ADAPTER.core_schema
     try:
         # Copy only the dicts on the path to the edited union; the rest is shared, unchanged.
@@ -110,7 +110,7 @@ def _build_fast_validator(full_validator: SchemaValidator) -> SchemaValidator:
         field = fields["payload"] = dict(fields["payload"])
         union = field["schema"] = dict(field["schema"])
         kinds = union["choices"]
-        if union["type"] != "tagged-union" or set(kinds) - {*EVENT_KINDS, "x-vendor"}:
+        if union["type"] != "tagged-union" or set(kinds) - {*EVENT_KINDS, "x-vendor", "unknown"}:
             raise LookupError
         union["discriminator"] = "kind"
         union["choices"] = {tag: kinds[tag] for tag in kinds if tag in EVENT_KINDS}
@@ -310,5 +310,5 @@ _TYPE_REASONS: Final = {
 }
 """Readable reasons for pydantic's wrong-type errors (``input should be a valid list``)."""
 
-_TAGS = EVENT_KINDS | {"x-vendor"}
-"""Discriminator tags pydantic puts in error locations (spec kinds and the vendor tag)."""
+_TAGS = EVENT_KINDS | {"x-vendor", "unknown"}
+"""Discriminator tags pydantic puts in error locations (spec kinds, vendor and unknown)."""

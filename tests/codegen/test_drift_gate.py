@@ -33,10 +33,13 @@ def _generated_files(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def copies(tmp_path: Path) -> tuple[Path, Path]:
-    """A copy of the schema (same file name, so headers match) and of the generated package."""
+    """A copy of the schema (same file name, so headers match) and its metamodel, and of the
+    generated package."""
     schema = tmp_path / "spec" / SCHEMA_PATH.name
     schema.parent.mkdir()
     shutil.copyfile(SCHEMA_PATH, schema)
+    for metamodel in SCHEMA_PATH.parent.glob("arcp-*.metamodel.json"):
+        shutil.copyfile(metamodel, schema.parent / metamodel.name)
     pkg = tmp_path / "arcp_gen"
     shutil.copytree(PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     return schema, pkg
@@ -174,3 +177,15 @@ def test_every_generated_file_carries_the_header_with_schema_hash() -> None:
         assert lines[0] == HEADER_FIRST_LINE, path.name
         assert lines[1] == f"# (sha256 {sha}).\n", path.name
         assert lines[2].startswith("# Do not edit"), path.name
+
+
+def test_stale_metamodel_is_reported(copies: tuple[Path, Path]) -> None:
+    """The neutral metamodel under spec/ is generated too: a hand edit of it is drift."""
+    schema, pkg = copies
+    (metamodel,) = schema.parent.glob("arcp-*.metamodel.json")
+    metamodel.write_text(metamodel.read_text().replace('"timed_out"', '"error"'))
+
+    diff = check(schema, pkg)
+
+    assert f"spec/{metamodel.name} (on disk)" in diff
+    assert '+      "final_status": "timed_out",' in diff

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from arcp.codec import decode, encode
 from arcp.ids import new_ulid
 from arcp.protocol.agent_catalog import AgentCatalog
-from arcp.protocol.event_frames import GATE_PROGRESS, JobEventLog
+from arcp.protocol.event_frames import JobEventLog, event_gate
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp.protocol.runtime_actions import Authenticate, StartJob
 from arcp.protocol.runtime_connection import RuntimeConnection
@@ -157,7 +157,7 @@ def test_back_pressure_fires_once_per_crossing_and_rearms_on_ack() -> None:
 def test_gated_events_are_skipped_where_not_negotiated() -> None:
     """§8.2.1: a session without `progress` accepts no progress-gated events."""
     session = make_session(features=frozenset())
-    assert not session.accepts(GATE_PROGRESS)
+    assert not session.accepts(event_gate("progress"))
     assert session.accepts(0)
 
 

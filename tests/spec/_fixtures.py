@@ -29,6 +29,7 @@ __all__ = [
     "InvalidFixture",
     "canonicalise",
     "dump_fixture",
+    "forward_fixtures",
     "invalid_fixtures",
     "load_manifest",
     "load_schema",
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
-SCHEMA_PATH = SPEC_DIR / "arcp-1.1.schema.json"
+SCHEMA_PATH = next(SPEC_DIR.glob("arcp-*.schema.json"))
 FIXTURES_DIR = SPEC_DIR / "fixtures"
 VALID_DIR = FIXTURES_DIR / "valid"
 INVALID_DIR = FIXTURES_DIR / "invalid"
@@ -84,6 +85,16 @@ def valid_fixtures() -> dict[str, bytes]:
 def receive_only_fixtures() -> dict[str, bytes]:
     """File name -> raw file bytes, for every receive-only (legacy / lenient) fixture."""
     return {p.name: p.read_bytes() for p in sorted(RECEIVE_ONLY_DIR.glob("*.json"))}
+
+
+def forward_fixtures() -> dict[str, dict[str, Any]]:
+    """File name -> document, for every ``fixtures/forward`` fixture: a frame of a later 1.x
+    minor (an event kind or error code 1.1 does not define) that the 1.1 schema refuses and
+    a receiver reads typed (wire-decisions: Forward compatibility)."""
+    return {
+        p.name: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((FIXTURES_DIR / "forward").glob("*.json"))
+    }
 
 
 def load_manifest() -> dict[str, Any]:

@@ -20,11 +20,14 @@ from arcp.codec import DecodeError, decode, encode
 from arcp.lenient import LENIENT_READS
 from arcp_gen.errors import ErrorCode
 from arcp_gen.messages import JobEventMessage
+from arcp_gen.metamodel import EVENTS, MESSAGES
 from arcp_gen.models import VendorEvent
 from arcp_gen.registry import BODY_MODELS, EVENT_MODELS, MESSAGE_ADAPTER, MESSAGE_MODELS
 from tests.spec._fixtures import (
+    SCHEMA_PATH,
     canonicalise,
     dump_fixture,
+    forward_fixtures,
     invalid_fixtures,
     load_schema,
     receive_only_fixtures,
@@ -131,7 +134,9 @@ def test_schema_is_a_valid_draft_2020_12_schema() -> None:
     """§5: the wire contract itself is a well-formed JSON Schema 2020-12 document."""
     Draft202012Validator.check_schema(SCHEMA)
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert SCHEMA["x-protocol-version"] == "1.1"
+    version = SCHEMA["x-protocol-version"]
+    assert re.fullmatch(r"1\.[0-9]+", version)
+    assert SCHEMA_PATH.name == f"arcp-{version}.schema.json"
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,24 +317,25 @@ def test_explicit_null_for_an_optional_field_reads_as_absent() -> None:
 
 
 def test_every_message_type_has_a_valid_fixture() -> None:
-    """§5: all 22 message types (legacy `session.bye` as receive-only) are exercised."""
+    """§5: every message type of the metamodel (legacy `session.bye` as receive-only) is
+    exercised."""
     assert {orjson.loads(raw)["type"] for raw in VALID.values()} == set(MESSAGE_MODELS) - {
         "session.bye"
     }
     seen = {orjson.loads(raw)["type"] for raw in READABLE.values()}
-    assert set(MESSAGE_MODELS) <= seen
-    assert len(MESSAGE_MODELS) == 22
+    assert set(MESSAGE_MODELS) == set(MESSAGES) <= seen
+    assert len(MESSAGE_MODELS) == len(SCHEMA["$defs"]["Message"]["oneOf"])
 
 
 def test_every_event_kind_and_a_vendor_kind_has_a_valid_fixture() -> None:
-    """§8.2: all ten spec kinds plus an `x-vendor.*` kind are exercised."""
+    """§8.2: every spec kind of the metamodel plus an `x-vendor.*` kind are exercised."""
     kinds = {
         doc["payload"]["kind"]
         for doc in (orjson.loads(raw) for raw in VALID.values())
         if doc["type"] == "job.event"
     }
-    assert set(BODY_MODELS) <= kinds
-    assert len(BODY_MODELS) == 10
+    assert set(BODY_MODELS) == set(EVENTS) <= kinds
+    assert len(BODY_MODELS) == len(SCHEMA["$defs"]["KnownEvent"]["oneOf"])
     assert any(k.startswith("x-vendor.") for k in kinds)
 
 
@@ -367,3 +373,30 @@ def test_there_are_enough_invalid_fixtures() -> None:
     assert len(INVALID) >= 40
     assert any(not fx.is_json for fx in INVALID.values())
     assert any(fx.is_json and not isinstance(fx.parsed, dict) for fx in INVALID.values())
+
+
+# -- forward compatibility (wire-decisions) ------------------------------------------------
+
+FORWARD = forward_fixtures()
+
+
+def test_forward_compatibility_has_fixtures() -> None:
+    """wire-decisions (Forward compatibility): unknown kinds and codes, also in 1.2 frames."""
+    assert {"fwd-job.event--newer-minor-kind.json", "fwd-job.error--newer-minor-code.json"} <= set(
+        FORWARD
+    )
+
+
+@pytest.mark.parametrize("name", sorted(FORWARD))
+def test_forward_fixture_refused_by_the_schema_read_typed_by_the_codec(name: str) -> None:
+    """wire-decisions (Forward compatibility): the 1.1 schema refuses a later minor's kind or
+    code (no 1.1 sender produces it); the decoder reads it as the fixture names."""
+    doc = FORWARD[name]
+    assert name.startswith("fwd-") and doc["why"].endswith(".")
+    assert doc["basis"] == "wire-decisions: Forward compatibility"
+    assert _schema_errors(doc["frame"]), f"the schema accepted {name}"
+    msg = decode(orjson.dumps(doc["frame"]))
+    assert msg.type == doc["accept"]["type"]
+    if "kind" in doc["accept"]:
+        assert isinstance(msg, JobEventMessage)
+        assert msg.payload.kind == doc["accept"]["kind"]

@@ -7,6 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
+from arcp_gen.metamodel import PROTOCOL_VERSION
+from codegen.generate import SCHEMA_PATH
 from codegen.manifest import MANIFEST_PATH, SPEC_DIR, check_manifest, manifest_paths, write_manifest
 
 _LINE = re.compile(r"^([0-9a-f]{64})  (\S+)$")
@@ -24,7 +26,8 @@ def test_manifest_lines_are_sha256sum_format_sorted_and_complete() -> None:
     assert all(parsed), [line for line, m in zip(lines, parsed, strict=True) if not m]
     paths = [m.group(2) for m in parsed if m]
     assert paths == sorted(paths) == manifest_paths()
-    assert "arcp-1.1.schema.json" in paths
+    assert SCHEMA_PATH.name in paths
+    assert f"arcp-{PROTOCOL_VERSION}.metamodel.json" in paths
     assert any(p.startswith("fixtures/valid/") for p in paths)
     assert any(p.startswith("fixtures/invalid/") for p in paths)
     for m in parsed:
@@ -51,4 +54,4 @@ def test_check_manifest_reports_a_missing_manifest(tmp_path: Path) -> None:
     copy = tmp_path / "spec"
     shutil.copytree(SPEC_DIR, copy)
     (copy / "SHA256SUMS").unlink()
-    assert "arcp-1.1.schema.json" in check_manifest(copy)
+    assert SCHEMA_PATH.name in check_manifest(copy)

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any, cast
 
 from arcp_gen.messages import JobEventMessage
+from arcp_gen.metamodel import EVENTS
 
-__all__ = ["describe_event"]
+__all__ = ["describe_body", "describe_event"]
+
+_VENDOR_PREFIX = "x-vendor."
+_SHOWN_FIELDS = 4
 
 
 def describe_event(event: JobEventMessage) -> str:
@@ -46,5 +50,16 @@ def describe_event(event: JobEventMessage) -> str:
     elif kind == "delegate":
         text = f"{get('child_job_id')} -> {get('agent')}"
     else:
-        text = "vendor event"
+        text = describe_body(kind, body)
     return f"[{event.event_seq}] {kind}: {text}"
+
+
+def describe_body(kind: str, body: dict[str, Any]) -> str:
+    """The fallback summary: a spec kind (from the metamodel, e.g. one a newer schema added)
+    shows its first scalar fields; a vendor kind or one this build does not know says so."""
+    if kind in EVENTS:
+        scalars = [f"{k}={v}" for k, v in body.items() if isinstance(v, str | int | float | bool)]
+        return ", ".join(scalars[:_SHOWN_FIELDS]) or "(no fields)"
+    if kind.startswith(_VENDOR_PREFIX):
+        return "vendor event"
+    return "event of a kind this version does not know"

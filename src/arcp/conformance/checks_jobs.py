@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from arcp.conformance.model import CheckSpec, Level
 from arcp.conformance.probe import Probe, Skip, describe, scenario
 from arcp.conformance.wire import Frame, Peer, arr, is_error, obj
+from arcp_gen.errors import ErrorCode
+from arcp_gen.metamodel import ERRORS
 
 __all__ = [
     "ACCEPTED_BUDGET",
@@ -161,7 +163,7 @@ async def cancel(p: Probe) -> None:
     acked = any(f.get("type") == "job.cancelled" for f in peer.job_frames(job))
     pay = payload_of(end)
     ok = acked and end.get("type") == "job.error" and pay.get("code") == "CANCELLED"
-    ok = ok and pay.get("final_status") == "cancelled"
+    ok = ok and pay.get("final_status") == ERRORS[ErrorCode.CANCELLED].final_status
     p.judge(
         CANCEL,
         ok,

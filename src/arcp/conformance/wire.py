@@ -19,8 +19,10 @@ import orjson
 
 from arcp.codec import DecodeError, loads
 from arcp.ids import new_ulid
+from arcp.protocol.client_core import ALL_FEATURES as CLIENT_FEATURES
 from arcp.transport import TransportClosed, WebSocketTransport, connect_websocket
 from arcp_gen.features import Feature
+from arcp_gen.metamodel import PROTOCOL_VERSION
 
 __all__ = [
     "ALL_FEATURES",
@@ -38,8 +40,8 @@ __all__ = [
 Frame = dict[str, Any]
 """One decoded JSON envelope."""
 
-ALL_FEATURES: tuple[str, ...] = tuple(f.value for f in Feature)
-"""Every v1.1 feature flag (§6.2); a conformance session asks for all of them by default."""
+ALL_FEATURES: tuple[str, ...] = tuple(f.value for f in Feature if f in CLIENT_FEATURES)
+"""The flags this SDK implements (§6.2); a conformance session asks for all of them by default."""
 
 CLIENT = {"name": "arcp-conformance", "version": "1.1"}
 
@@ -113,7 +115,7 @@ class Peer:
         self, type_: str, payload: Mapping[str, Any] | None = None, **envelope: Any
     ) -> str:
         """Send one envelope of ``type_``; returns its ``id``. ``session_id`` is filled in."""
-        frame: Frame = {"arcp": "1.1", "id": new_ulid(), "type": type_}
+        frame: Frame = {"arcp": PROTOCOL_VERSION, "id": new_ulid(), "type": type_}
         if self.session_id is not None:
             frame["session_id"] = self.session_id
         frame.update(envelope)

@@ -46,12 +46,33 @@ from arcp_gen.features import Feature
 from arcp_gen.models import AgentInfo, PeerInfo
 from arcp_gen.registry import PROTOCOL_VERSION
 
-__all__ = ["ALL_FEATURES", "LIVE_STATES", "ClientCore", "ClientState"]
+__all__ = ["ALL_FEATURES", "LIVE_STATES", "NOT_IMPLEMENTED_FEATURES", "ClientCore", "ClientState"]
 
 _log = logging.getLogger("arcp.client")
 
-ALL_FEATURES: Final[frozenset[Feature]] = frozenset(Feature)
-"""Every feature flag this client understands (§6.2)."""
+ALL_FEATURES: Final[frozenset[Feature]] = frozenset(
+    {
+        Feature.HEARTBEAT,
+        Feature.ACK,
+        Feature.LIST_JOBS,
+        Feature.SUBSCRIBE,
+        Feature.LEASE_EXPIRES_AT,
+        Feature.COST_BUDGET,
+        Feature.MODEL_USE,
+        Feature.PROVISIONED_CREDENTIALS,
+        Feature.PROGRESS,
+        Feature.RESULT_CHUNK,
+        Feature.AGENT_VERSIONS,
+    }
+)
+"""The feature flags this client implements and advertises by default (§6.2).
+
+Written by hand on purpose: a flag a spec bump adds to the generated ``Feature`` is not
+advertised until its handling exists and it is listed here ("negotiate honestly").
+"""
+
+NOT_IMPLEMENTED_FEATURES: Final[frozenset[Feature]] = frozenset()
+"""Generated flags this client knowingly does not implement (never advertised)."""
 
 
 class ClientState(StrEnum):

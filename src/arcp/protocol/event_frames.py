@@ -19,28 +19,43 @@ import orjson
 
 from arcp.ids import DIGIT_PAIRS, utc_timestamp
 from arcp.protocol.replay_buffer import EventItem
+from arcp_gen.features import Feature
 from arcp_gen.messages import EVENT_KINDS
+from arcp_gen.metamodel import EVENT_GATES, GATE_FEATURES
 from arcp_gen.registry import PROTOCOL_VERSION
 
 __all__ = [
     "GATE_NONE",
-    "GATE_PROGRESS",
-    "GATE_RESULT_CHUNK",
     "JobEventLog",
     "control_frame",
+    "event_gate",
     "event_payload",
     "event_timestamp",
     "frame_id",
+    "gate_mask",
     "outbox_frames",
     "session_part",
 ]
 
 GATE_NONE: Final = 0
-"""An event every session receives."""
-GATE_PROGRESS: Final = 1
-"""A ``progress`` event: only for sessions that negotiated ``progress`` (§8.2.1)."""
-GATE_RESULT_CHUNK: Final = 2
-"""A ``result_chunk`` event: only for sessions that negotiated ``result_chunk`` (§8.4)."""
+"""An event every session receives (vendor kinds and the ungated spec kinds)."""
+
+
+def event_gate(kind: str) -> int:
+    """The gate bits of an event ``kind``, from the generated metamodel (§6.2): e.g. a
+    ``progress`` event reaches only sessions that negotiated ``progress`` (§8.2.1)."""
+    return EVENT_GATES.get(kind, GATE_NONE)
+
+
+def gate_mask(features: Iterable[Feature]) -> int:
+    """The gate bits a session with these negotiated ``features`` accepts (§6.2)."""
+    chosen = set(features)
+    mask = GATE_NONE
+    for bit, feature in GATE_FEATURES.items():
+        if feature in chosen:
+            mask |= bit
+    return mask
+
 
 _OPEN: Final = b'{"arcp":"' + PROTOCOL_VERSION.encode() + b'","id":"'
 _MESSAGE_TYPES: Final = ("job.event", "job.result", "job.error")

@@ -162,7 +162,6 @@ class JobRequests:
         if isinstance(message, JobUnsubscribeMessage):
             self.unsubscribe(session, message)
         elif isinstance(message, SessionListJobsMessage):
-            self.core.require(session, Feature.LIST_JOBS)
             if self.core.clustered:
                 return [AskCluster(None, session, message)]
             self.list_jobs(session, message)

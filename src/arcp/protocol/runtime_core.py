@@ -47,9 +47,16 @@ from arcp_gen.messages import (
     SessionPongMessage,
     SessionResumeMessage,
 )
+from arcp_gen.metamodel import CLIENT_SENDS, MESSAGES
 from arcp_gen.models import ResumeRequest, SessionResumePayload
 
-__all__ = ["SUPPORTED_FEATURES", "RuntimeConfig", "RuntimeCore"]
+__all__ = [
+    "CONFIGURED_FEATURES",
+    "SUPPORTED_FEATURES",
+    "UNIMPLEMENTED_FEATURES",
+    "RuntimeConfig",
+    "RuntimeCore",
+]
 
 log = logging.getLogger("arcp.runtime")
 
@@ -68,10 +75,23 @@ SUPPORTED_FEATURES: frozenset[Feature] = frozenset(
 )
 """The features this runtime implements end to end (advertised in the welcome, §6.2).
 
-``model.use`` and ``provisioned_credentials`` join them only when configured (§9.7, §9.8).
+Written by hand on purpose: a flag a spec bump adds to the generated ``Feature`` is not
+advertised until it is implemented and listed here ("negotiate honestly").
 """
 
+CONFIGURED_FEATURES: frozenset[Feature] = frozenset(
+    {Feature.MODEL_USE, Feature.PROVISIONED_CREDENTIALS}
+)
+"""Implemented, but advertised only when configured: a model policy (§9.7), a credential
+provisioner (§9.8)."""
+
+UNIMPLEMENTED_FEATURES: frozenset[Feature] = frozenset()
+"""Generated flags this runtime knowingly does not implement (never advertised)."""
+
 H = TypeVar("H")
+
+_ANSWERED_UNNEGOTIATED = frozenset({"session.ping", "session.pong"})
+"""Leniency: a ping is answered (and a pong taken) even without ``heartbeat`` (§6.4)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,12 +184,12 @@ class RuntimeCore(Generic[H]):
                 self.resume(conn, message.id, message.payload, now)
                 return []
             raise InvalidRequestError("the session is not open; send session.hello first")
+        self._admit(session, message.type)
         if isinstance(message, SessionPingMessage):
             session.ping(message.payload.nonce)
         elif isinstance(message, SessionPongMessage):
             pass
         elif isinstance(message, SessionAckMessage):
-            self.require(session, Feature.ACK)
             session.ack(message.payload.last_processed_seq)
         elif isinstance(message, SessionCloseMessage | SessionByeMessage):
             session.close()
@@ -179,6 +199,17 @@ class RuntimeCore(Generic[H]):
             session.active = True
             return self.requests.handle(session, message, now)
         return []
+
+    def _admit(self, session: RuntimeSession, message_type: str) -> None:
+        """Refuse what a client may not send (§5), or may send only under a feature the
+        session did not negotiate (§6.2); both read from the generated metamodel."""
+        if message_type not in CLIENT_SENDS:
+            raise InvalidRequestError(
+                f"a runtime does not accept {message_type}", details={"type": message_type}
+            )
+        feature = MESSAGES[message_type].feature
+        if feature is not None and message_type not in _ANSWERED_UNNEGOTIATED:
+            self.require(session, feature)
 
     @staticmethod
     def require(session: RuntimeSession, feature: Feature) -> None:

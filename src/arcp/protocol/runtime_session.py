@@ -24,12 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from arcp.ids import utc_timestamp
 from arcp.protocol.event_frames import (
-    GATE_PROGRESS,
-    GATE_RESULT_CHUNK,
     JobEventLog,
     control_frame,
     event_payload,
     event_timestamp,
+    gate_mask,
     outbox_frames,
     session_part,
 )
@@ -98,8 +97,7 @@ class RuntimeSession:
         self._idle_since = now
         self._idle_seq = 0
         self._detached_at: float | None = None
-        self._progress = Feature.PROGRESS in self.features
-        self._chunks = Feature.RESULT_CHUNK in self.features
+        self._gates = gate_mask(self.features)
         self._ack = Feature.ACK in self.features
         self._heartbeat = Feature.HEARTBEAT in self.features
 
@@ -206,12 +204,9 @@ class RuntimeSession:
     # -- sending -------------------------------------------------------------------------
 
     def accepts(self, gate: int) -> bool:
-        """Whether events behind ``gate`` may be sent on this session (§6.2)."""
-        if gate == GATE_PROGRESS:
-            return self._progress
-        if gate == GATE_RESULT_CHUNK:
-            return self._chunks
-        return True
+        """Whether events behind ``gate`` may be sent on this session: it negotiated every
+        feature the gate stands for (§6.2; gates come from the generated metamodel)."""
+        return gate & self._gates == gate
 
     def push_control(self, frame: bytes) -> None:
         """Queue a control frame for the attached connection (dropped while detached, and

@@ -11,14 +11,18 @@ import asyncio
 import base64
 import logging
 import math
-from typing import TYPE_CHECKING, Any, Final, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
+
+from pydantic import BaseModel
 
 from arcp.ids import new_id
-from arcp.protocol.event_frames import GATE_NONE, GATE_PROGRESS, GATE_RESULT_CHUNK
+from arcp.protocol.event_frames import event_gate
 from arcp.protocol.job_table import JobRecord
 from arcp.runtime.gated import GatedOperations
 from arcp.runtime.job_view import JobView
 from arcp_gen.errors import InternalError, InvalidRequestError
+from arcp_gen.metamodel import KIND_OF_BODY
 
 if TYPE_CHECKING:
     from arcp.protocol.runtime_core import RuntimeCore
@@ -34,6 +38,15 @@ _LEVELS: Final = {
     "error": "error",
 }
 _YIELD_EVERY: Final = 256
+_CHUNK_GATE: Final = event_gate("result_chunk")
+_VENDOR_PREFIX: Final = "x-vendor."
+_RUNTIME_OWNED: Final = {
+    "tool_call": "tool_call()",
+    "tool_result": "tool_call()",
+    "delegate": "delegate()",
+    "result_chunk": "stream_result()",
+}
+"""Kinds the runtime emits itself, after a check (§9.3 gate, §10, §8.4): emit() refuses them."""
 
 log = logging.getLogger("arcp.runtime")
 
@@ -77,7 +90,7 @@ class JobContext(JobView, GatedOperations):
         self._max_total = max_result_bytes
         self.result_stream: ResultStream | None = None
         origin = job.origin
-        self.can_stream_result: bool = origin is not None and origin.accepts(GATE_RESULT_CHUNK)
+        self.can_stream_result: bool = origin is not None and origin.accepts(_CHUNK_GATE)
         """True when the submitting session negotiated ``result_chunk`` (§8.4)."""
 
     def __repr__(self) -> str:
@@ -110,10 +123,10 @@ class JobContext(JobView, GatedOperations):
 
     # -- events (§8.2) ---------------------------------------------------------------------
 
-    def _event(self, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> bool:
-        """Emit one event; True when the agent is due to let the loop run (an agent that
-        emits in a tight loop never suspends otherwise)."""
-        self._core.event(self._job, kind, body, gate)
+    def _event(self, kind: str, body: dict[str, Any]) -> bool:
+        """Emit one event, gated as the metamodel says (§6.2); True when the agent is due to
+        let the loop run (an agent that emits in a tight loop never suspends otherwise)."""
+        self._core.event(self._job, kind, body, event_gate(kind))
         self._emitted += 1
         return self._emitted % _YIELD_EVERY == 0
 
@@ -198,7 +211,7 @@ class JobContext(JobView, GatedOperations):
             body["units"] = units
         if message is not None:
             body["message"] = message
-        if self._event("progress", body, GATE_PROGRESS):
+        if self._event("progress", body):
             await asyncio.sleep(0)
 
     async def artifact(
@@ -217,11 +230,33 @@ class JobContext(JobView, GatedOperations):
         if self._event("artifact_ref", body):
             await asyncio.sleep(0)
 
-    async def emit(self, kind: str, body: dict[str, Any]) -> None:
-        """A vendor event; ``kind`` must be ``x-vendor.<name>`` (§8.2)."""
-        if not kind.startswith("x-vendor.") or len(kind) == len("x-vendor."):
-            raise ValueError("custom event kinds must look like x-vendor.<name>")
-        if self._event(kind, body):
+    @overload
+    async def emit(self, event: BaseModel, /) -> None: ...
+
+    @overload
+    async def emit(self, event: str, body: Mapping[str, Any], /) -> None: ...
+
+    async def emit(self, event: BaseModel | str, body: Mapping[str, Any] | None = None) -> None:
+        """Emit any event (§8.2): a generated body model (``LogBody(...)``, ``ProgressBody``,
+        any kind the schema defines), whose kind and feature gate come from the metamodel, or
+        a vendor kind ``x-vendor.<name>`` with a JSON-object body.
+
+        The named emitters (:meth:`log`, :meth:`progress`, ...) are conveniences over this.
+        Refused: a body carrying a secret (an ``x-secret`` field, e.g. a credential value;
+        the runtime alone sends those, §9.8.2), and the kinds the runtime emits after a check
+        (``tool_call``/``tool_result`` through :meth:`tool_call`, ``delegate``,
+        ``result_chunk`` through :meth:`stream_result`).
+        """
+        if isinstance(event, BaseModel):
+            kind, payload = _typed_event(event)
+        else:
+            kind = event
+            if not kind.startswith(_VENDOR_PREFIX) or len(kind) == len(_VENDOR_PREFIX):
+                raise ValueError("custom event kinds must look like x-vendor.<name>")
+            if body is None:
+                raise TypeError("a vendor event needs a body")
+            payload = dict(body)
+        if self._event(kind, payload):
             await asyncio.sleep(0)
 
     # -- result streaming (§8.4) ---------------------------------------------------------------
@@ -236,7 +271,21 @@ class JobContext(JobView, GatedOperations):
         return self.result_stream
 
     def _chunk(self, body: dict[str, Any]) -> None:
-        self._core.event(self._job, "result_chunk", body, GATE_RESULT_CHUNK)
+        self._core.event(self._job, "result_chunk", body, _CHUNK_GATE)
+
+
+def _typed_event(body: BaseModel) -> tuple[str, dict[str, Any]]:
+    """The kind and wire body of a generated event body model (§8.2)."""
+    kind = KIND_OF_BODY.get(type(body))
+    if kind is None:
+        raise TypeError(f"{type(body).__name__} is not an ARCP event body model")
+    if kind in _RUNTIME_OWNED:
+        raise ValueError(f"{kind} events are emitted through {_RUNTIME_OWNED[kind]}")
+    fields = type(body).model_fields
+    for name in body.model_fields_set:
+        if fields[name].repr is False and getattr(body, name) is not None:
+            raise ValueError(f"{kind} events with `{name}` are sent by the runtime only")
+    return kind, body.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 class ResultStream:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from arcp.ids import new_id
 from arcp.protocol.authority import JobAuthority
-from arcp.protocol.event_frames import GATE_NONE
 from arcp.protocol.lease import Lease
 from arcp_gen.errors import ARCPError, InternalError, LeaseExpiredError
 
@@ -43,7 +42,7 @@ class GatedOperations:
     _host: JobHost | None
     _span_id: str
 
-    def _event(self, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> bool:
+    def _event(self, kind: str, body: dict[str, Any]) -> bool:
         raise NotImplementedError
 
     # -- trace context (§11) ---------------------------------------------------------------

@@ -3,7 +3,7 @@
 // The schema's own keywords (`x-*`, `discriminator`) are declared as annotations, so strict
 // mode loads the schema without ignoring anything silently. Prints a JSON report; exit 1 on
 // any disagreement with the manifest.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Ajv2020 from "ajv/dist/2020.js";
@@ -32,7 +32,8 @@ function newAjv(keywords) {
   return ajv;
 }
 
-const schema = readJson(join(specDir, "arcp-1.1.schema.json"));
+const schemaName = readdirSync(specDir).find((name) => /^arcp-[0-9.]+\.schema\.json$/.test(name));
+const schema = readJson(join(specDir, schemaName));
 const keywords = [...annotationKeywords(schema), "discriminator"];
 const ajv = newAjv(keywords);
 const root = ajv.compile(schema);
