@@ -72,6 +72,7 @@ def test_seq_starts_at_one_and_control_frames_carry_none() -> None:
 def test_replay_buffer_frees_on_ack_and_evicts_only_at_the_cap() -> None:
     """§6.5: acked entries are freed; the hard cap evicts the oldest when forced."""
     buffer = ReplayBuffer(limit=3)
+    buffer.floor = 10  # the client has had every entry: eviction allowed
     item = (0, b"", b"{}", 0)
     assert [buffer.append(item) for _ in range(5)] == [1, 2, 3, 4, 5]
     assert (buffer.first_seq, buffer.last_seq) == (3, 5)
@@ -79,6 +80,18 @@ def test_replay_buffer_frees_on_ack_and_evicts_only_at_the_cap() -> None:
     assert buffer.free_through(3) == 1
     assert list(buffer.after(0)) == [4, 5]
     assert buffer.get(3) is None and buffer.get(4) is item
+
+
+def test_replay_buffer_never_evicts_what_the_client_has_not_had() -> None:
+    """§6.5, §13.2: the cap evicts only entries at or below the floor; past it, it grows."""
+    buffer = ReplayBuffer(limit=3)
+    item = (0, b"", b"{}", 0)
+    for _ in range(5):
+        buffer.append(item)
+    assert (buffer.first_seq, buffer.last_seq, len(buffer)) == (1, 5, 5)
+    buffer.floor = 4
+    buffer.append(item)
+    assert (buffer.first_seq, len(buffer)) == (2, 5)
 
 
 def test_resume_rotates_the_token_and_replays_after_last_seq() -> None:
@@ -337,16 +350,19 @@ def test_sweep_forgets_expired_sessions_and_old_finished_jobs() -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     st.integers(1, 50),
-    st.lists(st.one_of(st.just(-1), st.integers(0, 10_000)), max_size=300),
+    st.lists(st.one_of(st.just(-1), st.just(-2), st.integers(0, 10_000)), max_size=300),
 )
 def test_replay_buffer_matches_a_plain_model(limit: int, ops: list[int]) -> None:
-    """§6.5, §8.3: appends get consecutive seqs; acks free a prefix; the cap keeps the newest
-    `limit` entries; lookups agree with a dictionary model at every step."""
+    """§6.5, §8.3, §13.2: appends get consecutive seqs; acks free a prefix; the cap keeps the
+    newest `limit` entries, evicting only entries at or below the floor (sent, -2);
+    lookups agree with a dictionary model at every step."""
     buffer = ReplayBuffer(limit)
     model: dict[int, EventItem] = {}
     last = 0
     for op in ops:
-        if op == -1:
+        if op == -2:
+            buffer.floor = last
+        elif op == -1:
             seq = max(last - 3, 0)
             buffer.free_through(seq)
             model = {k: v for k, v in model.items() if k > seq}
@@ -355,18 +371,19 @@ def test_replay_buffer_matches_a_plain_model(limit: int, ops: list[int]) -> None
             last += 1
             assert buffer.append(item) == last
             model[last] = item
-            if len(model) > limit:
+            if len(model) > limit and min(model) <= buffer.floor:
                 del model[min(model)]
         assert buffer.last_seq == last
         assert len(buffer) == len(model)
         assert list(buffer.after(0)) == sorted(model)
-        for seq in range(max(0, last - limit - 2), last + 2):
+        for seq in range(max(0, min(model, default=last) - 2), last + 2):
             assert buffer.get(seq) == model.get(seq)
 
 
 def test_replay_buffer_stays_consistent_across_compactions() -> None:
     """§6.5: long-running sessions evict and compact many times without losing order."""
     buffer = ReplayBuffer(limit=10)
+    buffer.floor = 1 << 40
     for n in range(1, 20_001):
         assert buffer.append((n, b"", b"{}", 0)) == n
         if n % 7 == 0:

@@ -6,7 +6,7 @@ from typing import Any
 
 from arcp.runtime import Runtime
 from tests.runtime.conftest import Gates, build_runtime
-from tests.runtime.wire import Peer, connect
+from tests.runtime.wire import ALL_FEATURES, Peer, connect
 
 
 async def _resume(
@@ -91,7 +91,23 @@ async def test_legacy_hello_with_resume_is_accepted(rt: Runtime) -> None:
 
 
 async def test_resume_beyond_the_buffer_is_window_expired(gates: Gates) -> None:
-    """§6.3, §6.5: once the hard cap evicted events, a resume needing them is refused."""
+    """§6.3, §6.5: once the hard cap evicted events the client had, a resume needing them
+    is refused."""
+    rt = build_runtime(gates, buffer_limit=4)
+    peer = connect(rt)
+    await peer.hello(features=[f for f in ALL_FEATURES if f != "ack"])
+    job_id = (await peer.submit("chatty", {"n": 10}))["job_id"]
+    await peer.until_terminal(job_id)  # all sent: the cap may evict all but the newest 4
+    await peer.drop()
+    _, refused = await _resume(rt, peer, last_seq=0)
+    assert refused["payload"]["code"] == "RESUME_WINDOW_EXPIRED"
+    assert refused["payload"]["details"]["first_available_seq"] == 8
+    await rt.aclose()
+
+
+async def test_events_never_sent_are_kept_past_the_cap(gates: Gates) -> None:
+    """§6.3, §13.2: events emitted while detached are never evicted, whatever the cap: a
+    resume from 0 replays every one of them (the cap once evicted them, issue #13)."""
     rt = build_runtime(gates, buffer_limit=4)
     peer = connect(rt)
     await peer.hello()
@@ -102,9 +118,11 @@ async def test_resume_beyond_the_buffer_is_window_expired(gates: Gates) -> None:
     await watcher.hello()
     await watcher.request("job.subscribe", {"job_id": job_id})
     await watcher.until_terminal(job_id)  # the job finished while the session was detached
-    _, refused = await _resume(rt, peer, last_seq=0)
-    assert refused["payload"]["code"] == "RESUME_WINDOW_EXPIRED"
-    assert refused["payload"]["details"]["first_available_seq"] == 8
+    resumed, welcome = await _resume(rt, peer, last_seq=0)
+    assert welcome["type"] == "session.welcome"
+    frames = await resumed.until_terminal(job_id)
+    seqs = [f["event_seq"] for f in frames if "event_seq" in f]
+    assert seqs == list(range(1, 12))
     await rt.aclose()
 
 

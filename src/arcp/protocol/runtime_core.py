@@ -20,6 +20,7 @@ from arcp.ids import new_id, utc_timestamp
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ChildAuthority, ModelPolicy
 from arcp.protocol.event_frames import GATE_NONE, JobEventLog, event_payload
+from arcp.protocol.flow import Valve
 from arcp.protocol.job_requests import JobRequests
 from arcp.protocol.job_table import JobRecord, JobTable, ObserverPolicy
 from arcp.protocol.journal import Journal
@@ -83,6 +84,7 @@ class RuntimeConfig:
     heartbeat_interval_sec: float = 30
     back_pressure_threshold: int = 1000
     buffer_limit: int = 100_000
+    high_water: int = 50_000
     expiry_grace_sec: float = 1.0
     model_policy: ModelPolicy = "require"
     credentials: bool = False
@@ -106,6 +108,8 @@ class RuntimeCore(Generic[H]):
         """Set by the runtime when a store is configured; every change is recorded there."""
         self.clustered = False
         """True on a node of several sharing one database: what is not here may be there."""
+        self.store_flow = Valve()
+        """Shut while the store cannot commit: agents wait and new jobs are refused."""
 
     def attach_journal(self, journal: Journal) -> None:
         """Record every later change (and every session and job known now) in ``journal``."""
@@ -210,6 +214,7 @@ class RuntimeCore(Generic[H]):
             heartbeat_interval_sec=self.config.heartbeat_interval_sec,
             back_pressure_threshold=self.config.back_pressure_threshold,
             buffer_limit=self.config.buffer_limit,
+            high_water=self.config.high_water,
         )
         session.journal = self.journal
         self.sessions[session_id] = session
@@ -296,10 +301,35 @@ class RuntimeCore(Generic[H]):
             )
         if self.journal is not None:
             self.journal.job_event(job, item)
+        lagging: list[RuntimeSession] | None = None
         for sub in job.subscribers.values():
             if sub.accepts(gate):
                 sub.push_event(item, log_)
+                if sub.flow.shut:
+                    lagging = [sub] if lagging is None else [*lagging, sub]
+        if lagging is not None:
+            self._drop_subscribers(job, lagging)
         return True
+
+    def _drop_subscribers(self, job: JobRecord, lagging: list[RuntimeSession]) -> None:
+        """Unsubscribe sessions that fell ``high_water`` events behind, with an error (§13.2):
+        a subscriber never throttles someone else's job and is never starved silently."""
+        for sub in lagging:
+            job.subscribers.pop(sub.session_id, None)
+            sub.subscriptions.discard(job.job_id)
+            if self.journal is not None:
+                self.journal.session(sub)
+            log.warning(
+                "session %s fell %d events behind job %s: unsubscribed",
+                sub.session_id,
+                sub.lag,
+                job.job_id,
+            )
+            err = InternalError(
+                "the subscriber fell too far behind and was unsubscribed; subscribe again",
+                details={"job_id": job.job_id, "lag": sub.lag},
+            )
+            sub.control("session.error", err.to_payload(), job_id=job.job_id)
 
     def emit_private(self, job: JobRecord, full: bytes, redacted: bytes) -> bool:
         """Emit an event whose secret-bearing form only the submitting session sees (§9.8.2).
@@ -318,6 +348,9 @@ class RuntimeCore(Generic[H]):
             origin.push_event((item[0], item[1], full, item[3]), log_, stored=item)
         for sub in job.subscribers.values():
             sub.push_event(item, log_)
+        lagging = [sub for sub in job.subscribers.values() if sub.flow.shut]
+        if lagging:
+            self._drop_subscribers(job, lagging)
         return True
 
     def accept(self, job: JobRecord) -> None:
@@ -429,6 +462,7 @@ class RuntimeCore(Generic[H]):
         gone = [s for s in self.sessions.values() if s.expired(now)]
         for session in gone:
             del self.sessions[session.session_id]
+            session.release()
             if self.journal is not None:
                 self.journal.forget_session(session.session_id)
             log.info("session %s expired", session.session_id)

@@ -8,6 +8,12 @@ pongs, ...) are sent once and never carry a seq (§6.4).
 
 The pending-send queue (:attr:`outbox`) holds control frames as bytes and events as their
 seq, so the replay buffer itself is the send queue for events.
+
+Flow control (§13.2): the session's *lag* is the number of events the client does not have
+yet: past the last acknowledged seq once the client sends ``session.ack`` (§6.5), past the
+last sent seq before that or without ``ack``.
+When it reaches ``high_water`` the session's :attr:`~RuntimeSession.flow` valve shuts and the
+agents feeding it wait; it opens again at half that, or when the session expires.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from arcp.protocol.event_frames import (
     outbox_frames,
     session_part,
 )
+from arcp.protocol.flow import Valve
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp_gen.errors import ARCPError, HeartbeatLostError, ResumeWindowExpiredError
 from arcp_gen.features import Feature
@@ -61,6 +68,7 @@ class RuntimeSession:
         heartbeat_interval_sec: float = 30,
         back_pressure_threshold: int = 1000,
         buffer_limit: int = 100_000,
+        high_water: int = 50_000,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
@@ -69,6 +77,9 @@ class RuntimeSession:
         self.heartbeat_interval_sec = heartbeat_interval_sec
         self.back_pressure_threshold = back_pressure_threshold
         self.buffer = ReplayBuffer(buffer_limit)
+        self.high_water = high_water
+        self.flow = Valve()
+        """Shut while the lag is at or past ``high_water``: agents feeding the session wait."""
         self.outbox: deque[int | bytes] = deque()
         self.subscriptions: set[str] = set()
         self.attached = True
@@ -89,6 +100,7 @@ class RuntimeSession:
         self._progress = Feature.PROGRESS in self.features
         self._chunks = Feature.RESULT_CHUNK in self.features
         self._ack = Feature.ACK in self.features
+        self._acking = False  # True once the client acknowledged: lag counts from its acks
         self._heartbeat = Feature.HEARTBEAT in self.features
 
     def __repr__(self) -> str:
@@ -140,6 +152,8 @@ class RuntimeSession:
         self._token_digest = token_digest
         self._acked = self._sent_through = acked_seq
         self.buffer.restore(first_seq, items)
+        self.buffer.set_floor(acked_seq)
+        self._acking = acked_seq > 0
         self.subscriptions = set(subscriptions)
         self.attached = False
         self._detached_at = detached_at
@@ -168,6 +182,8 @@ class RuntimeSession:
         self._last_received = self._last_sent = now
         self._acked = max(self._acked, last_event_seq)
         self._sent_through = last_event_seq
+        self.buffer.set_floor(self._acked if self._acking else last_event_seq)
+        self._relieve()
         self.outbox.clear()
         self.welcome()
         self.outbox.extend(self.buffer.after(last_event_seq))
@@ -183,6 +199,21 @@ class RuntimeSession:
             self.notify = None
             if self.journal is not None:
                 self.journal.session(self)
+
+    def release(self) -> None:
+        """The session is gone (expired): nobody waits for its client any more."""
+        self.flow.open()
+
+    def _relieve(self) -> None:
+        """Open the valve once the lag is down to half the high-water mark."""
+        buffer = self.buffer
+        if self.flow.shut and buffer.last_seq - buffer.floor <= self.high_water // 2:
+            self.flow.open()
+
+    @property
+    def lag(self) -> int:
+        """Events the client does not have yet: unacknowledged with ``ack``, else unsent."""
+        return self.buffer.last_seq - self.buffer.floor
 
     def expired(self, now: float) -> bool:
         """True once the session has been detached for longer than the resume window."""
@@ -227,9 +258,13 @@ class RuntimeSession:
         ``stored`` replaces ``item`` in the store when ``item`` carries a secret (§9.8.2).
 
         With ``ack`` negotiated, the event that makes the unacknowledged lag reach the
-        threshold is followed by one ``back_pressure`` status on the same job (§6.5).
+        threshold is followed by one ``back_pressure`` status on the same job (§6.5). The
+        event that makes the lag reach ``high_water`` shuts :attr:`flow` (§13.2).
         """
-        seq = self.buffer.append(item)
+        buffer = self.buffer
+        seq = buffer.append(item)
+        if seq - buffer.floor >= self.high_water:
+            self.flow.shut = True
         if self.journal is not None:
             self.journal.event(self, seq, item if stored is None else stored)
         if self.attached:
@@ -263,12 +298,16 @@ class RuntimeSession:
             return []
         entries = list(outbox)
         outbox.clear()
+        self._last_sent = now
+        frames = outbox_frames(entries, self._part, self.buffer.get)
         for entry in reversed(entries):
             if type(entry) is int:
                 self._sent_through = entry
+                if not self._acking:  # the client has them now: the cap may evict them
+                    self.buffer.set_floor(entry)
+                    self._relieve()
                 break
-        self._last_sent = now
-        return outbox_frames(entries, self._part, self.buffer.get)
+        return frames
 
     # -- inbound bookkeeping (§6.4, §6.5) --------------------------------------------------
 
@@ -282,7 +321,10 @@ class RuntimeSession:
         if seq <= self._acked:
             return
         self._acked = seq
+        self._acking = True
         self.buffer.free_through(seq)
+        self.buffer.floor = seq
+        self._relieve()
         if self.journal is not None:
             self.journal.session(self)
         if self.buffer.last_seq - seq < self.back_pressure_threshold // 2 + 1:

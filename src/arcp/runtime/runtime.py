@@ -63,6 +63,12 @@ class Runtime:
     a :class:`~arcp.store.Store` every session, buffered event, job, idempotency key and
     pending revocation is committed there (in batches, before frames are sent), and
     :meth:`open` (run by the first ``serve``) reads it back after a restart.
+
+    Flow control (§13.2): once a session's client is ``high_water`` events behind (not yet
+    acknowledged with ``ack``, not yet sent without), the agents feeding it wait; a
+    subscriber that far behind is unsubscribed with ``session.error`` instead. No event is
+    dropped before its client had it; ``buffer_limit`` only bounds how many events it
+    already had are kept for resume. See docs/sessions.md.
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class Runtime:
         features: Iterable[Feature] | None = None,
         back_pressure_threshold: int = 1000,
         buffer_limit: int = 100_000,
+        high_water: int = 50_000,
         max_result_chunk_bytes: int = 1024 * 1024,
         max_result_bytes: int = 64 * 1024 * 1024,
         expiry_grace_sec: float = 1.0,
@@ -92,6 +99,8 @@ class Runtime:
             supported.add(Feature.MODEL_USE)
         if provisioner is not None:
             supported.add(Feature.PROVISIONED_CREDENTIALS)
+        if high_water < 1:
+            raise ValueError("high_water must be at least 1")
         if expiry_grace_sec < 0:
             raise ValueError("expiry_grace_sec must not be negative")
         chosen = (
@@ -110,6 +119,7 @@ class Runtime:
             heartbeat_interval_sec=heartbeat_interval_sec,
             back_pressure_threshold=back_pressure_threshold,
             buffer_limit=buffer_limit,
+            high_water=high_water,
             expiry_grace_sec=expiry_grace_sec,
             model_policy=model_policy or "require",
             credentials=provisioner is not None and Feature.PROVISIONED_CREDENTIALS in chosen,
