@@ -38,6 +38,7 @@ from arcp_gen.errors import (
 )
 from arcp_gen.features import Feature, intersect
 from arcp_gen.messages import (
+    JobSubmitMessage,
     SessionAckMessage,
     SessionByeMessage,
     SessionCloseMessage,
@@ -170,6 +171,8 @@ class RuntimeCore(Generic[H]):
             session.close()
         elif isinstance(message, SessionHelloMessage | SessionResumeMessage):
             raise InvalidRequestError("this connection already has an open session")
+        elif self.store_flow.shut and isinstance(message, JobSubmitMessage):
+            raise InternalError("the runtime cannot write to its store; retry later")
         else:
             return self.requests.handle(session, message, now)
         return []

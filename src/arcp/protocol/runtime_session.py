@@ -309,6 +309,18 @@ class RuntimeSession:
                 break
         return frames
 
+    def drain_control(self, now: float) -> list[bytes]:
+        """Take only the queued control frames; events stay queued, in order (used while
+        the store cannot commit them)."""
+        outbox = self.outbox
+        frames = [entry for entry in outbox if type(entry) is bytes]
+        if frames:
+            events = [entry for entry in outbox if type(entry) is int]
+            outbox.clear()
+            outbox.extend(events)
+            self._last_sent = now
+        return frames  # pyright: ignore[reportReturnType]
+
     # -- inbound bookkeeping (§6.4, §6.5) --------------------------------------------------
 
     def received(self, now: float) -> None:
