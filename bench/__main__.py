@@ -111,7 +111,7 @@ def _figure_json(fig: FigureLike) -> dict[str, Any]:
 
 def _versions() -> dict[str, str]:
     found: dict[str, str] = {"python": platform.python_version()}
-    for dist in ("arcp", "pydantic", "pydantic-core", "orjson", "websockets"):
+    for dist in ("arcp-sdk", "pydantic", "pydantic-core", "orjson", "websockets"):
         try:
             found[dist] = version(dist)
         except PackageNotFoundError:

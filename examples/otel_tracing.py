@@ -1,7 +1,7 @@
 """OpenTelemetry tracing across client and runtime (§11): one trace per request.
 
 Run it: ``uv run python examples/otel_tracing.py`` (needs ``opentelemetry-sdk`` to export;
-``arcp[otel]`` itself only needs the API). Both sides share one ``TracerProvider`` here so the
+``arcp-sdk[otel]`` itself only needs the API). Both sides share one ``TracerProvider`` here so the
 spans print together; in production each process exports to your collector.
 """
 

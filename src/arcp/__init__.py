@@ -2,17 +2,25 @@
 
 The client (:class:`Client`) submits and observes jobs; the runtime (:class:`Runtime`)
 hosts agents. Both speak the wire contract generated from ``spec/arcp-1.1.schema.json``.
+
+``import arcp`` stays cheap: the client and runtime (and pydantic, websockets) load on first
+access of ``arcp.Client``, ``arcp.Runtime`` and the other names below (PEP 562).
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from arcp_gen import PROTOCOL_VERSION
 from arcp_gen.errors import ARCPError, ErrorCode
 from arcp_gen.features import Feature
-from arcp_gen.registry import PROTOCOL_VERSION
 
 __version__ = "0.1.0"
 
-# The client and runtime import ``__version__``, so they come after it.
-from arcp.client import Client, JobHandle, Subscription
-from arcp.runtime import JobContext, Runtime
+if TYPE_CHECKING:
+    from arcp.client import Client, JobHandle, Subscription
+    from arcp.runtime import JobContext, Runtime
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -26,3 +34,24 @@ __all__ = [
     "Subscription",
     "__version__",
 ]
+
+_LAZY = {
+    "Client": "arcp.client",
+    "JobHandle": "arcp.client",
+    "Subscription": "arcp.client",
+    "JobContext": "arcp.runtime",
+    "Runtime": "arcp.runtime",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'arcp' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -12,18 +12,31 @@ validator dump.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails, SchemaValidator
+from pydantic_core import ErrorDetails, SchemaValidator, from_json
 
 from arcp_gen.errors import InvalidRequestError
 from arcp_gen.messages import EVENT_KINDS, JobEventMessage, Message
 from arcp_gen.registry import MESSAGE_ADAPTER, MESSAGE_MODELS
 
-__all__ = ["DecodeError", "decode", "encode", "loads"]
+__all__ = [
+    "INT_RANGE",
+    "DecodeError",
+    "check_numbers",
+    "decode",
+    "describe_validation_error",
+    "encode",
+    "loads",
+]
+
+INT_RANGE: Final = (-(1 << 63), (1 << 64) - 1)
+"""The integers the codec writes exactly: signed and unsigned 64-bit (RFC 8259 §6 lets an
+implementation bound numbers; orjson writes no wider integer)."""
 
 
 class DecodeError(InvalidRequestError):
@@ -56,19 +69,20 @@ def loads(data: bytes | str) -> Any:
 
 def decode(data: bytes | str) -> Message:
     """Decode one frame into a typed message; raises :class:`DecodeError` on any problem."""
+    validators = _compiled or _compile_validators()
     try:
-        return _FAST_VALIDATOR.validate_json(data, strict=True)
+        return validators[0].validate_json(data, strict=True)
     except ValidationError:
         pass
     # Refused by the fast validator: a vendor event kind, or an invalid frame. The full
     # validator decides, and explains a refusal.
     try:
-        return _MESSAGE_VALIDATOR.validate_json(data, strict=True)
+        return validators[1].validate_json(data, strict=True)
     except ValidationError as exc:
         raise _explain(data, exc) from None
 
 
-def _build_fast_validator() -> SchemaValidator:
+def _build_fast_validator(full_validator: SchemaValidator) -> SchemaValidator:
     """A strict validator for every message, built from the generated ``Message`` union with
     one change: the ``job.event`` payload union is discriminated on the ``kind`` field
     directly and offers the spec kinds only (§8.2).
@@ -101,7 +115,7 @@ def _build_fast_validator() -> SchemaValidator:
         union["discriminator"] = "kind"
         union["choices"] = {tag: kinds[tag] for tag in kinds if tag in EVENT_KINDS}
     except (KeyError, LookupError, TypeError):  # pragma: no cover - generated code changed
-        return _MESSAGE_VALIDATOR
+        return full_validator
     # pydantic-core reuses a complete model class's own validator for a `model` schema of
     # that class, which would ignore the edited union; mark the class incomplete while
     # building (synchronously, once, well under a millisecond) so the edited schema is
@@ -111,13 +125,21 @@ def _build_fast_validator() -> SchemaValidator:
     try:
         return SchemaValidator(schema)
     except Exception:  # pragma: no cover - defensive: the full validator is always right
-        return _MESSAGE_VALIDATOR
+        return full_validator
     finally:
         JobEventMessage.__pydantic_complete__ = complete
 
 
-_MESSAGE_VALIDATOR: SchemaValidator = MESSAGE_ADAPTER.validator  # pyright: ignore[reportAssignmentType]
-_FAST_VALIDATOR: SchemaValidator = _build_fast_validator()
+_compiled: tuple[SchemaValidator, SchemaValidator] | None = None
+"""(fast, full) once compiled; ``None`` until the first decode, so importing is cheap."""
+
+
+def _compile_validators() -> tuple[SchemaValidator, SchemaValidator]:
+    """Compile the fast and the full validator (once, on the first decode)."""
+    global _compiled
+    full: SchemaValidator = MESSAGE_ADAPTER.validator  # pyright: ignore[reportAssignmentType]
+    _compiled = (_build_fast_validator(full), full)
+    return _compiled
 
 
 def decode_object(obj: Any) -> Message:
@@ -135,12 +157,69 @@ def encode(message: BaseModel | Mapping[str, Any]) -> bytes:
     return orjson.dumps(message)
 
 
+def check_numbers(value: Any, where: str) -> None:
+    """Refuse a value JSON cannot carry exactly: ``NaN``, an infinity (``1e400`` parses as
+    one) or an integer outside :data:`INT_RANGE` (RFC 8259 §6).
+
+    Raises :class:`arcp_gen.errors.InvalidRequestError` naming the offending ``field``
+    (``where`` plus the path inside ``value``). Walks containers iteratively (no recursion
+    limit); meant for request payloads, not for every event.
+    """
+    low, high = INT_RANGE
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise _number_error(path, "must be a finite number (JSON has no NaN or Infinity)")
+        elif isinstance(item, int):
+            if not low <= item <= high and not isinstance(item, bool):
+                raise _number_error(path, "is an integer outside the 64-bit range")
+        elif isinstance(item, dict):
+            for key, child in cast(dict[Any, Any], item).items():
+                if isinstance(child, _WALKED):
+                    stack.append((cast(Any, child), f"{path}.{key}"))
+        elif isinstance(item, list | tuple):
+            for index, child in enumerate(cast(list[Any], item)):
+                if isinstance(child, _WALKED):
+                    stack.append((cast(Any, child), f"{path}[{index}]"))
+
+
+_WALKED: Final = (dict, list, tuple, float, int)
+
+
+def _number_error(path: str, reason: str) -> InvalidRequestError:
+    return InvalidRequestError(f"{path[:100]} {reason}", details={"field": path[:200]})
+
+
+def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
+    """The first problem of a validation error as ``(field, reason)``, both readable."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    return _location(first), _reason(first)
+
+
 def _explain(data: bytes | str, exc: ValidationError) -> DecodeError:
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError:
-        return DecodeError("frame is not valid JSON")
+        return _not_json(data)
     return _explain_object(obj, exc)
+
+
+def _not_json(data: bytes | str) -> DecodeError:
+    """Refuse a frame orjson cannot parse; when it uses ``NaN``, ``Infinity`` or a number a
+    double cannot hold (RFC 8259 §6), say so and keep its id for correlation."""
+    try:
+        obj: Any = from_json(data)
+    except ValueError:
+        return DecodeError("frame is not valid JSON")
+    env = cast(dict[str, Any], obj) if isinstance(obj, dict) else {}
+    env_id = env.get("id")
+    return DecodeError(
+        "frame is not valid JSON: it has NaN, Infinity or a number out of range",
+        envelope_id=env_id if isinstance(env_id, str) else None,
+        message_type=env.get("type") if isinstance(env.get("type"), str) else None,
+    )
 
 
 def _explain_object(obj: Any, exc: ValidationError) -> DecodeError:
@@ -166,10 +245,9 @@ def _explain_object(obj: Any, exc: ValidationError) -> DecodeError:
             message_type=mtype,
             details={"type": mtype},
         )
-    first = exc.errors(include_url=False, include_input=False)[0]
-    where = _location(first)
+    where, reason = describe_validation_error(exc)
     return DecodeError(
-        f"invalid {mtype}: {where} {_reason(first)}",
+        f"invalid {mtype}: {where} {reason}",
         envelope_id=env_id,
         message_type=mtype,
         details={"type": mtype, "field": where},
@@ -200,6 +278,8 @@ def _reason(err: ErrorDetails) -> str:
         return f"must be one of {expected}" if expected else "has an unexpected value"
     if kind == "string_pattern_mismatch":
         return "does not match the required format"
+    if kind in _TYPE_REASONS:
+        return _TYPE_REASONS[kind]
     msg = err["msg"].removeprefix("Value error, ")
     return msg[0].lower() + msg[1:] if msg else "is invalid"
 
@@ -215,6 +295,19 @@ def _json_kind(value: Any) -> str:
         return "a number"
     return "null" if value is None else "a value"
 
+
+_TYPE_REASONS: Final = {
+    "list_type": "must be an array",
+    "tuple_type": "must be an array",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "float_type": "must be a number",
+    "bool_type": "must be a boolean",
+}
+"""Readable reasons for pydantic's wrong-type errors (``input should be a valid list``)."""
 
 _TAGS = EVENT_KINDS | {"x-vendor"}
 """Discriminator tags pydantic puts in error locations (spec kinds and the vendor tag)."""

@@ -1,6 +1,6 @@
 """OpenTelemetry spans for ARCP jobs, on both sides of the wire, in one trace (§11).
 
-Requires ``opentelemetry-api`` (``pip install 'arcp[otel]'``); exporting spans is the
+Requires ``opentelemetry-api`` (``pip install 'arcp-sdk[otel]'``); exporting spans is the
 application's job (configure a ``TracerProvider`` with the SDK). Importing :mod:`arcp` never
 imports OpenTelemetry; only this module does.
 
@@ -44,7 +44,7 @@ try:
         TracerProvider,
     )
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("arcp.otel needs the OpenTelemetry API: pip install 'arcp[otel]'") from exc
+    raise ImportError("arcp.otel needs the OpenTelemetry API: pip install 'arcp-sdk[otel]'") from exc
 
 from arcp import __version__
 from arcp_gen.errors import ARCPError

@@ -7,8 +7,18 @@
 ``models`` holds payload and event-body models, ``messages`` the typed envelopes and the
 discriminated unions, ``errors`` the error taxonomy (§12), ``features`` the feature flags
 (§6.2) and ``registry`` the lookup tables and shared type adapters.
+
+Importing the package (or ``errors``/``features``) defines no model: the pydantic classes are
+only created when ``models``, ``messages`` or ``registry`` is imported, and each compiles its
+validator on first use.
 """
 
-from arcp_gen.registry import PROTOCOL_VERSION, SCHEMA_SHA256
+from typing import Final
 
 __all__ = ["PROTOCOL_VERSION", "SCHEMA_SHA256"]
+
+PROTOCOL_VERSION: Final = "1.1"
+"""The ARCP version this package was generated for (the envelope's ``arcp`` field)."""
+
+SCHEMA_SHA256: Final = "95d9d1255c2d43f1e9dafe56d2ff127fccbcf2c9dfbbb2361985ba5f3440a3c7"
+"""sha256 of the schema file the package was generated from."""

@@ -122,6 +122,7 @@ class ErrorPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     code: ErrorCode
     message: str
@@ -177,6 +178,7 @@ class Lease(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     __annotations__ = {
         "__pydantic_extra__": Dict[
@@ -198,6 +200,7 @@ class LeaseConstraints(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     expires_at: UtcTimestamp | None = None
 
@@ -213,6 +216,7 @@ class CredentialConstraints(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     cost_budget: Annotated[list[BudgetAmount] | None, Field(alias="cost.budget")] = None
     model_use: Annotated[list[str] | None, Field(alias="model.use")] = None
@@ -224,6 +228,7 @@ class Credential(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     id: Annotated[str, Field(min_length=1)]
     """Stable id within the job, for audit, rotation and revocation."""
@@ -248,6 +253,7 @@ class PeerInfo(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     name: Annotated[str, Field(min_length=1)]
     """Implementation name."""
@@ -260,6 +266,7 @@ class Auth(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     scheme: Literal["bearer"]
     """Only `bearer` is defined."""
@@ -277,6 +284,7 @@ class HelloCapabilities(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     encodings: list[str] | None = None
     features: list[str] | None = None
@@ -287,6 +295,7 @@ class ResumeRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     session_id: Annotated[str, Field(min_length=1)]
     """The session to resume."""
@@ -306,6 +315,7 @@ class SessionHelloPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     client: PeerInfo
     auth: Auth | None = None
@@ -318,6 +328,7 @@ class AgentInfo(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     name: AgentName
     versions: list[AgentVersion] | None = None
@@ -329,6 +340,7 @@ class WelcomeCapabilities(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     encodings: list[str] | None = None
     features: list[str] | None = None
@@ -341,6 +353,7 @@ class SessionWelcomePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     runtime: PeerInfo
     session_id: Annotated[str | None, Field(min_length=1)] = None
@@ -365,6 +378,7 @@ class SessionResumePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     session_id: Annotated[str, Field(min_length=1)]
     """The session to resume."""
@@ -384,6 +398,7 @@ class SessionPingPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     nonce: Annotated[str, Field(min_length=1)]
     """Echoed in the pong."""
@@ -395,6 +410,7 @@ class SessionPongPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     ping_nonce: Annotated[str, Field(min_length=1)]
     """The ping's nonce."""
@@ -406,6 +422,7 @@ class SessionAckPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     last_processed_seq: Annotated[int, Field(ge=0)]
     """Highest processed event_seq."""
@@ -416,6 +433,7 @@ class JobFilter(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     status: list[JobStatus] | None = None
     agent: str | None = None
@@ -428,6 +446,7 @@ class SessionListJobsPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     filter: JobFilter | None = None
     limit: Annotated[int | None, Field(ge=1, le=1000)] = None
@@ -441,6 +460,7 @@ class JobSummary(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str, Field(min_length=1)]
     """Job id."""
@@ -464,6 +484,7 @@ class SessionJobsPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The session.list_jobs envelope id."""
@@ -477,6 +498,7 @@ class SessionClosePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     reason: str | None = None
     """Why the client closes."""
@@ -487,6 +509,7 @@ class SessionClosedPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
 
 
@@ -495,6 +518,7 @@ class SessionByePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     reason: str | None = None
     """Why the peer closes."""
@@ -505,6 +529,7 @@ class SessionErrorPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     code: ErrorCode
     message: str
@@ -536,6 +561,7 @@ class JobSubmitPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     agent: AgentRef
     input: Any | None = None
@@ -553,6 +579,7 @@ class JobAcceptedPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The job.submit envelope id."""
@@ -572,6 +599,7 @@ class JobCancelPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str | None, Field(min_length=1)] = None
     """The job to cancel."""
@@ -584,6 +612,7 @@ class JobCancelledPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The job.cancel envelope id."""
@@ -596,6 +625,7 @@ class JobSubscribePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str, Field(min_length=1)]
     """The job."""
@@ -616,6 +646,7 @@ class JobSubscribedPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     request_id: Annotated[str | None, Field(min_length=1)] = None
     """The job.subscribe envelope id."""
@@ -640,6 +671,7 @@ class JobUnsubscribePayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     job_id: Annotated[str, Field(min_length=1)]
     """The job."""
@@ -650,6 +682,7 @@ class JobResultPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     final_status: FinalStatus
     result: Any | None = None
@@ -675,6 +708,7 @@ class JobErrorPayload(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     code: ErrorCode
     message: str
@@ -694,6 +728,7 @@ class LogBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     level: Literal["debug", "info", "warn", "error"]
     message: str
@@ -705,6 +740,7 @@ class ThoughtBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     text: str
     """The text."""
@@ -715,6 +751,7 @@ class ToolCallBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     tool: Annotated[str, Field(min_length=1)]
     """Tool name."""
@@ -729,6 +766,7 @@ class ToolResultBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     call_id: Annotated[str, Field(min_length=1)]
     """The tool_call's call_id."""
@@ -749,6 +787,7 @@ class StatusBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     phase: Annotated[str, Field(min_length=1)]
     """The phase."""
@@ -770,6 +809,7 @@ class MetricBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     name: Annotated[str, Field(min_length=1)]
     """Metric name."""
@@ -784,6 +824,7 @@ class ArtifactRefBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     uri: Annotated[str, Field(min_length=1)]
     """Where it is."""
@@ -800,6 +841,7 @@ class DelegateBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     child_job_id: Annotated[str, Field(min_length=1)]
     """The child job."""
@@ -825,6 +867,7 @@ class ProgressBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     current: Current | Current1
     total: Total | Total1 | None = None
@@ -839,6 +882,7 @@ class ResultChunkBody(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     result_id: Annotated[str, Field(min_length=1)]
     """The assembled result's id."""
@@ -856,6 +900,7 @@ class LogEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["log"]
     ts: Timestamp
@@ -867,6 +912,7 @@ class ThoughtEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["thought"]
     ts: Timestamp
@@ -878,6 +924,7 @@ class ToolCallEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["tool_call"]
     ts: Timestamp
@@ -889,6 +936,7 @@ class ToolResultEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["tool_result"]
     ts: Timestamp
@@ -900,6 +948,7 @@ class StatusEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["status"]
     ts: Timestamp
@@ -911,6 +960,7 @@ class MetricEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["metric"]
     ts: Timestamp
@@ -922,6 +972,7 @@ class ArtifactRefEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["artifact_ref"]
     ts: Timestamp
@@ -933,6 +984,7 @@ class DelegateEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["delegate"]
     ts: Timestamp
@@ -944,6 +996,7 @@ class ProgressEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["progress"]
     ts: Timestamp
@@ -955,6 +1008,7 @@ class ResultChunkEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Literal["result_chunk"]
     ts: Timestamp
@@ -966,6 +1020,7 @@ class VendorEvent(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     kind: Annotated[str, Field(pattern="^x-vendor\\..+$")]
     ts: Timestamp
@@ -977,6 +1032,7 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        defer_build=True,
     )
     arcp: ProtocolVersion
     id: Annotated[str, Field(min_length=1)]

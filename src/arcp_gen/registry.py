@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from arcp_gen import messages, models
+from arcp_gen import PROTOCOL_VERSION, SCHEMA_SHA256, messages, models
 
 __all__ = [
     "BODY_MODELS",
@@ -24,12 +24,6 @@ __all__ = [
     "PROTOCOL_VERSION",
     "SCHEMA_SHA256",
 ]
-
-PROTOCOL_VERSION: Final = "1.1"
-"""The ARCP version this package was generated for (the envelope's ``arcp`` field)."""
-
-SCHEMA_SHA256: Final = "95d9d1255c2d43f1e9dafe56d2ff127fccbcf2c9dfbbb2361985ba5f3440a3c7"
-"""sha256 of the schema file the package was generated from."""
 
 MESSAGE_MODELS: Final[Mapping[str, type[models.Envelope]]] = MappingProxyType(
     {
@@ -119,10 +113,15 @@ BODY_MODELS: Final[Mapping[str, type[BaseModel]]] = MappingProxyType(
 )
 """Event kind -> body model (§8.2)."""
 
-MESSAGE_ADAPTER: Final[TypeAdapter[messages.Message]] = TypeAdapter(messages.Message)
+# Adapters (and the generated models) compile their validators on first use, not at import.
+_DEFERRED: Final = ConfigDict(defer_build=True)
+
+MESSAGE_ADAPTER: Final[TypeAdapter[messages.Message]] = TypeAdapter(
+    messages.Message, config=_DEFERRED
+)
 """Validates one whole message (any type)."""
 
 EVENT_PAYLOAD_ADAPTER: Final[TypeAdapter[messages.EventPayload]] = TypeAdapter(
-    messages.EventPayload
+    messages.EventPayload, config=_DEFERRED
 )
 """Validates one ``job.event`` payload."""

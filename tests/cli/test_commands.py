@@ -98,7 +98,7 @@ async def test_submit_writes_a_streamed_result_to_a_file(server: str, tmp_path: 
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     text = target.read_text()
-    assert len(text) == 5000
+    assert len(target.read_bytes()) == 5000  # input.bytes counts UTF-8 bytes (#12.8)
     assert text.startswith("ARCP streams large results")
     assert f"to {target}" in done.stderr
 
@@ -111,6 +111,31 @@ async def test_budget_exhaustion_is_a_failed_job_with_a_hint(server: str) -> Non
     assert "BUDGET_EXHAUSTED" in done.stderr
     assert "cost.budget" in done.stderr
     assert "metric: cost.budget.remaining = 0.0 USD" in done.stderr
+
+
+async def test_a_string_lease_is_refused_and_never_widens_authority(server: str) -> None:
+    """§9.2 (#12.1): ``--lease '{"tool.call":"search.*"}'`` used to be split into one-letter
+    patterns whose ``*`` let every tool call through; it is refused before anything is sent
+    (INVALID_REQUEST naming the field, exit 3), and so is a string budget."""
+    async with await Client.connect(server, token=TOKEN) as client:
+        before = {job.job_id async for job in client.list_jobs(agent="costly")}
+    tools, budget = await asyncio.gather(
+        arcp(server, "submit", "costly", "--lease", '{"tool.call":"search.*"}', "--json"),
+        arcp(server, "submit", "costly", "--lease", '{"cost.budget":"USD:5"}'),
+    )
+    assert tools.returncode == 3, tools.stderr
+    refusal = json.loads(tools.stdout)
+    assert refusal["code"] == "INVALID_REQUEST"
+    assert refusal["details"]["field"] == "lease_request.tool.call"
+    assert "must be a list of patterns, not a string" in refusal["message"]
+    assert budget.returncode == 3, budget.stderr
+    assert 'lease_request.cost.budget must be a list of amounts such as ["USD:5.00"]' in (
+        " ".join(budget.stderr.split())
+    )
+    assert "Traceback" not in tools.stderr + budget.stderr
+    async with await Client.connect(server, token=TOKEN) as client:
+        after = {job.job_id async for job in client.list_jobs(agent="costly")}
+    assert after == before  # no job was submitted
 
 
 def test_ctrl_c_cancels_the_submitted_job(server: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 from arcp.client.lease import Lease, LeaseConstraints
 from arcp.runtime import JobContext
 from arcp_gen.errors import (
+    InvalidRequestError,
     LeaseSubsetViolationError,
     PermissionDeniedError,
 )
@@ -87,6 +88,19 @@ async def test_delegation_widening_authority_is_a_subset_violation(
     assert [
         p.body.error.code for p in events if isinstance(p, ToolResultEvent) and p.body.error
     ] == ["LEASE_SUBSET_VIOLATION"]
+
+
+async def test_delegated_string_lease_is_refused_not_split(shared_stack: Stack) -> None:
+    """§9.2, §10 (#12.1): a child lease naming a string instead of a list is INVALID_REQUEST;
+    it used to be split into one-character patterns, ``*`` among them."""
+    lease = Lease().delegate("echo").tool_call("*")
+    async with await shared_stack.connect() as client:
+        job = await client.submit("delegator", {"lease": {"tool.call": "search.*"}}, lease=lease)
+        events = [e.payload async for e in job]
+        with pytest.raises(InvalidRequestError) as info:
+            await job.result()
+    assert info.value.details["field"] == "lease_request.tool.call"
+    assert not [p for p in events if isinstance(p, DelegateEvent)]
 
 
 async def test_delegation_needs_agent_delegate(stack: Stack) -> None:

@@ -57,8 +57,12 @@ async def test_chunked_result_is_reassembled(stack: Stack) -> None:
         job = await client.submit("chunked", {"bytes": 5000, "chunk_size": 700})
         chunks = [e.payload.body async for e in job if isinstance(e.payload, ResultChunkEvent)]
         result = await job.result()
-    assert result == _demo_text(5000)
-    assert [c.chunk_seq for c in chunks] == list(range(math.ceil(5000 / 700)))
+    assert result == _demo_text(5000).decode()
+    # input.bytes counts UTF-8 bytes, chunks included (#12.8), not characters.
+    assert len(result.encode()) == 5000
+    assert all(len(c.data.encode()) <= 700 for c in chunks)
+    assert [c.chunk_seq for c in chunks] == list(range(len(chunks)))
+    assert len(chunks) >= math.ceil(5000 / 700)
     assert [c.more for c in chunks][-1] is False
 
 
@@ -69,7 +73,7 @@ async def test_result_is_inline_when_result_chunk_is_not_negotiated(stack: Stack
         assert Feature.RESULT_CHUNK not in client.features
         job = await client.submit("chunked", {"bytes": 3000, "chunk_size": 500})
         kinds = {e.payload.kind async for e in job}
-        assert await job.result() == _demo_text(3000)
+        assert await job.result() == _demo_text(3000).decode()
     assert "result_chunk" not in kinds
 
 

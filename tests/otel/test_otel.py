@@ -244,7 +244,7 @@ def test_arcp_otel_without_the_api_names_the_extra() -> None:
         "try:\n"
         "    import arcp.otel\n"
         "except ImportError as exc:\n"
-        '    assert "arcp[otel]" in str(exc), exc\n'
+        '    assert "arcp-sdk[otel]" in str(exc), exc\n'
         "else:\n"
         "    raise SystemExit('imported')\n"
     )

@@ -397,3 +397,35 @@ def test_accepted_url_child_never_exceeds_parent(
             url = f"https://{host}/{path}"
             if child.allows("net.fetch", url):
                 assert parent.allows("net.fetch", url), (parent, child, url)
+
+
+@pytest.mark.parametrize(
+    "grants",
+    [
+        {"tool.call": "search.*"},
+        {"tool.call": b"search.*"},
+        {"cost.budget": "USD:5"},
+        {"fs.read": {"/data/**": True}},
+        {"tool.call": ["ok", 5]},
+        {"tool.call": None},
+    ],
+)
+def test_a_string_is_never_split_into_patterns(grants: dict[str, Any]) -> None:
+    """§9.2 (#12.1): a namespace given anything but a list of strings is INVALID_REQUEST
+    naming the field, for a wire request and for a directly built Lease alike; ``"search.*"``
+    used to become the patterns ``s``, ``e``, ..., ``*`` and grant every tool."""
+    for build in (Lease.from_request, Lease):
+        with pytest.raises(InvalidRequestError) as info:
+            build(grants)  # type: ignore[arg-type]
+        namespace = next(iter(grants))
+        assert info.value.details["field"] == f"lease_request.{namespace}"
+        assert info.value.details["namespace"] == namespace
+
+
+def test_a_string_budget_gets_a_clear_message() -> None:
+    """A string ``cost.budget`` says what a budget looks like, not ``'U' is not an amount``."""
+    with pytest.raises(InvalidRequestError) as info:
+        Lease.from_request({"cost.budget": "USD:5"})
+    assert str(info.value) == (
+        'lease_request.cost.budget must be a list of amounts such as ["USD:5.00"], not a string.'
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
 
 import pytest
@@ -197,3 +198,26 @@ def test_family_never_exceeds_cap(cap: Decimal, ops: list[tuple[bool, Decimal]])
             parent.charge("USD", value)
             spent += value
     assert spent + sum((c.caps["USD"] for c in children), Decimal(0)) <= cap
+
+
+@pytest.mark.parametrize(
+    "text", ["USD:" + "9" * 400, "USD:" + "1" * 31, "USD:1." + "0" * 31, "USD:" + "9" * 309]
+)
+def test_amounts_a_json_number_cannot_carry_are_refused(text: str) -> None:
+    """§9.6 (#13.4): budgets travel as JSON numbers; at most 30 digits either side of the
+    point, so no echo or counter can overflow to infinity (sent as null)."""
+    with pytest.raises(InvalidRequestError) as info:
+        parse_amount(text)
+    assert "digits" in str(info.value)
+
+
+def test_the_longest_amounts_are_exact_and_finite_on_the_wire() -> None:
+    """30 digits either side are kept exactly (Decimal); leading zeros do not count."""
+    assert parse_amount("USD:" + "9" * 30)[1] == Decimal("9" * 30)
+    assert parse_amount("USD:000" + "1" * 30 + "." + "5" * 30)[1] == Decimal(
+        "1" * 30 + "." + "5" * 30
+    )
+    budget = Budget({"USD": Decimal("9" * 30)})
+    for _ in range(3):  # overrun far past what a double holds: the wire stays finite
+        budget.charge("USD", 1.7e308)
+    assert budget.to_wire()["USD"] == -sys.float_info.max

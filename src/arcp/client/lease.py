@@ -16,7 +16,7 @@ from typing import Any
 
 from arcp.ids import utc_timestamp
 from arcp.protocol.lease import Lease as _ValidatedLease
-from arcp.protocol.lease import format_amount, parse_amount
+from arcp.protocol.lease import format_amount, parse_amount, pattern_list
 
 __all__ = ["Lease", "LeaseConstraints", "ProvisionedCredential"]
 
@@ -27,8 +27,10 @@ class Lease(Mapping[str, list[str]]):
     __slots__ = ("_grants",)
 
     def __init__(self, grants: Mapping[str, list[str] | tuple[str, ...]] | None = None) -> None:
+        # A string is refused, never split into one-character patterns (§9.2).
         self._grants: dict[str, list[str]] = {
-            namespace: list(patterns) for namespace, patterns in (grants or {}).items()
+            namespace: pattern_list(namespace, patterns)
+            for namespace, patterns in (grants or {}).items()
         }
         _ValidatedLease.from_request(self._grants)  # INVALID_REQUEST now, not at the runtime
 

@@ -65,21 +65,43 @@ async def progress(input: Any, ctx: JobContext) -> Any:
     return {"steps": n}
 
 
-def _demo_text(size: int) -> str:
-    line = "ARCP streams large results in ordered chunks (§8.4).\n"
-    return (line * (size // len(line) + 1))[:size]
+def _demo_text(size: int) -> bytes:
+    """Exactly ``size`` bytes of UTF-8 text (the line has a two-byte ``§``)."""
+    line = "ARCP streams large results in ordered chunks (§8.4).\n".encode()
+    data = (line * (size // len(line) + 1))[:size]
+    cut = len(data.decode(errors="ignore").encode())  # drop a split character at the end
+    return data[:cut] + b"." * (size - cut)
+
+
+def _pieces(data: bytes, chunk_size: int) -> list[bytes]:
+    """``data`` cut into pieces of at most ``chunk_size`` bytes (longer only when a single
+    character is), each ending on a character boundary."""
+    pieces: list[bytes] = []
+    start = 0
+    while start < len(data):
+        end = min(start + chunk_size, len(data))
+        while end < len(data) and end > start and (data[end] & 0xC0) == 0x80:
+            end -= 1
+        if end == start:  # chunk_size is smaller than this one character
+            end = start + 1
+            while end < len(data) and (data[end] & 0xC0) == 0x80:
+                end += 1
+        pieces.append(data[start:end])
+        start = end
+    return pieces
 
 
 async def chunked(input: Any, ctx: JobContext) -> Any:
-    """Stream ``bytes`` bytes of text in ``chunk_size`` pieces, or return it inline."""
-    size = int(_field(input, "bytes", 4096))
+    """Stream ``bytes`` bytes of UTF-8 text in ``chunk_size``-byte pieces, or return it
+    inline; ``result_size`` counts the same bytes (§8.4)."""
+    size = max(0, int(_field(input, "bytes", 4096)))
     chunk_size = max(1, int(_field(input, "chunk_size", 1024)))
-    text = _demo_text(size)
+    data = _demo_text(size)
     if not ctx.can_stream_result:
-        return text
+        return data.decode()
     stream = ctx.stream_result(encoding="utf8")
-    for start in range(0, size, chunk_size):
-        await stream.write(text[start : start + chunk_size])
+    for piece in _pieces(data, chunk_size):
+        await stream.write(piece)
     return None
 
 

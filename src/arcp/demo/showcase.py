@@ -136,8 +136,8 @@ async def _chunked(client: Client, obs: ShowcaseObserver) -> tuple[bool, str, in
     events = await _drive(job, obs)
     result = await job.result()
     chunks = sum(1 for e in events if e.payload.kind == "result_chunk")
-    ok = isinstance(result, str) and len(result) == size and chunks == size // chunk
-    return ok, "success", len(events), f"{chunks} chunks reassembled into {size:,} chars"
+    ok = isinstance(result, str) and len(result.encode()) == size and chunks >= size // chunk
+    return ok, "success", len(events), f"{chunks} chunks reassembled into {size:,} bytes"
 
 
 async def _budget(client: Client, obs: ShowcaseObserver) -> tuple[bool, str, int, str]:

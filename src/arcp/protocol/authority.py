@@ -26,6 +26,7 @@ from arcp.protocol.lease import (
     check_subset,
     parse_lease_constraints,
 )
+from arcp.protocol.lease_budget import wire_number
 from arcp_gen.errors import InvalidRequestError, LeaseExpiredError
 
 __all__ = [
@@ -145,7 +146,7 @@ class JobAuthority:
         if self._announced.get(unit) == left:
             return None
         self._announced[unit] = left
-        return {"name": "cost.budget.remaining", "value": float(left), "unit": unit}
+        return {"name": "cost.budget.remaining", "value": wire_number(left), "unit": unit}
 
     def budget_wire(self) -> dict[str, float] | None:
         """The current counters as JSON numbers, or None without ``cost.budget`` (§7.6)."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from arcp.codec import check_numbers
 from arcp.ids import new_id, parse_timestamp, utc_timestamp
 from arcp.protocol.authority import JobAuthority
 from arcp.protocol.job_table import JobRecord, encode_cursor
@@ -177,6 +178,10 @@ class JobRequests:
                 "lease_constraints needs the lease_expires_at feature",
                 details={"feature": Feature.LEASE_EXPIRES_AT.value},
             )
+        # RFC 8259 has no NaN/Infinity and orjson writes no integer wider than 64 bits: such
+        # a number is refused here, never stored, fingerprinted or echoed as null (§7.1).
+        check_numbers(p.input, "payload.input")
+        check_numbers(p.max_runtime_sec, "payload.max_runtime_sec")
         parsed = Lease.from_request(p.lease_request)
         lease: dict[str, Any] = parsed.to_wire()
         constraints: dict[str, Any] | None = (
@@ -184,6 +189,8 @@ class JobRequests:
             if p.lease_constraints is not None
             else None
         )
+        if p.lease_constraints is not None:  # before JSON mode turns NaN into null
+            check_numbers(p.lease_constraints.model_dump(), "payload.lease_constraints")
         for namespace, feature in (
             ("cost.budget", Feature.COST_BUDGET),
             ("model.use", Feature.MODEL_USE),

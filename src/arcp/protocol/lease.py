@@ -11,12 +11,12 @@ targets) and ``lease_budget`` (amounts and counters); this module re-exports wha
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from pydantic import BaseModel
 
@@ -63,10 +63,12 @@ __all__ = [
     "is_valid_namespace",
     "normalize_path",
     "normalize_url",
+    "not_a_pattern_list",
     "parse_amount",
     "parse_budget",
     "parse_lease_constraints",
     "pattern_covers",
+    "pattern_list",
 ]
 
 RESERVED_NAMESPACES: Final = frozenset(
@@ -100,6 +102,54 @@ def _invalid(message: str, **details: str) -> InvalidRequestError:
     return InvalidRequestError(message, details=details)
 
 
+def pattern_list(namespace: str, patterns: object, *, where: str = "lease_request") -> list[str]:
+    """The patterns granted in one lease namespace, as a list of strings (§9.1, §9.2).
+
+    A caller-supplied value must be a list (or another non-string iterable) of strings; a
+    bare string is refused with ``INVALID_REQUEST`` naming ``where.namespace``, never split
+    into one-character patterns (a lone ``*`` would grant everything).
+    """
+    textual = isinstance(patterns, str | bytes | bytearray | Mapping)
+    if textual or not isinstance(patterns, Iterable):
+        raise not_a_pattern_list(namespace, cast(object, patterns), where)
+    items: list[str] = []
+    for pattern in cast(Iterable[object], patterns):
+        if not isinstance(pattern, str):
+            name = f"{where}.{namespace[:64]}"
+            raise _invalid(
+                f"{name} has a pattern that is not a string.",
+                namespace=namespace[:200],
+                field=f"{where}.{namespace[:200]}",
+            )
+        items.append(pattern)
+    return items
+
+
+def not_a_pattern_list(namespace: str, value: object, where: str) -> InvalidRequestError:
+    """The ``INVALID_REQUEST`` for a namespace whose value is not an array (§9.2)."""
+    name = f"{where}.{namespace[:64]}"
+    what = (
+        'a list of amounts such as ["USD:5.00"]'
+        if namespace == BUDGET_NAMESPACE
+        else ("a list of patterns")
+    )
+    return _invalid(
+        f"{name} must be {what}, not {_kind(value)}.",
+        namespace=namespace[:200],
+        field=f"{where}.{namespace[:200]}",
+    )
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, str | bytes | bytearray):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if value is None:
+        return "null"
+    return f"a {type(value).__name__}"
+
+
 @dataclass(frozen=True, slots=True)
 class Lease:
     """An immutable, validated lease: namespace -> patterns, plus parsed budget caps (§9.1).
@@ -118,7 +168,8 @@ class Lease:
     def __post_init__(self) -> None:
         matchers: dict[str, tuple[TargetMatcher, ...]] = {}
         caps: dict[str, Decimal] = {}
-        for namespace, patterns in self.grants.items():
+        grants = {ns: tuple(pattern_list(ns, patterns)) for ns, patterns in self.grants.items()}
+        for namespace, patterns in grants.items():
             if not is_valid_namespace(namespace):
                 raise _invalid(
                     f"The lease namespace {namespace[:64]!r} is neither reserved nor x-vendor.*.",
@@ -145,8 +196,7 @@ class Lease:
                         pattern=pattern[:200],
                     ) from None
             matchers[namespace] = tuple(compiled)
-        frozen = {namespace: tuple(patterns) for namespace, patterns in self.grants.items()}
-        object.__setattr__(self, "grants", MappingProxyType(frozen))
+        object.__setattr__(self, "grants", MappingProxyType(grants))
         object.__setattr__(self, "budget_caps", MappingProxyType(caps))
         object.__setattr__(self, "_matchers", MappingProxyType(matchers))
 
@@ -168,20 +218,9 @@ class Lease:
         for namespace, patterns in request.items():
             if not isinstance(namespace, str):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise _invalid("Lease namespaces must be strings.")
-            if not isinstance(patterns, (list, tuple)):
-                raise _invalid(
-                    f"The lease namespace {namespace[:64]!r} must map to a list of patterns.",
-                    namespace=namespace[:200],
-                )
-            items: list[str] = []
-            for pattern in patterns:  # pyright: ignore[reportUnknownVariableType]
-                if not isinstance(pattern, str):
-                    raise _invalid(
-                        f"The lease namespace {namespace[:64]!r} has a pattern that is not a string.",
-                        namespace=namespace[:200],
-                    )
-                items.append(pattern)
-            grants[namespace] = tuple(items)
+            if not isinstance(patterns, list | tuple):  # a JSON array, never coerced
+                raise not_a_pattern_list(namespace, patterns, "lease_request")
+            grants[namespace] = tuple(pattern_list(namespace, cast(object, patterns)))
         return cls(MappingProxyType(grants))
 
     def to_wire(self) -> dict[str, list[str]]:

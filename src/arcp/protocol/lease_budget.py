@@ -8,6 +8,7 @@ is read through its shortest decimal spelling (``0.1`` stays one tenth).
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
 from types import MappingProxyType
@@ -15,10 +16,25 @@ from typing import Final
 
 from arcp_gen.errors import BudgetExhaustedError, InvalidRequestError, LeaseSubsetViolationError
 
-__all__ = ["BUDGET_NAMESPACE", "Budget", "format_amount", "parse_amount", "parse_budget"]
+__all__ = [
+    "BUDGET_NAMESPACE",
+    "MAX_AMOUNT_DIGITS",
+    "Budget",
+    "format_amount",
+    "parse_amount",
+    "parse_budget",
+    "wire_number",
+]
 
 BUDGET_NAMESPACE: Final = "cost.budget"
-_AMOUNT = re.compile(r"([A-Za-z][A-Za-z0-9_]*):([0-9]+(?:\.[0-9]+)?)")
+MAX_AMOUNT_DIGITS: Final = 30
+"""Most digits an amount may have before, and after, its decimal point (§9.6).
+
+Budgets travel as JSON numbers (``job.accepted.budget``, ``cost.budget.remaining``); an
+amount a double cannot carry (``"USD:" + 400 nines`` overflows to infinity, which JSON cannot
+write) is refused with ``INVALID_REQUEST`` rather than sent as ``null``."""
+_AMOUNT = re.compile(r"([A-Za-z][A-Za-z0-9_]*):([0-9]+)(?:\.([0-9]+))?")
+_FLOAT_MAX: Final = sys.float_info.max
 # Additions and subtractions under this context never round (only as many digits as needed).
 _EXACT: Final = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
@@ -31,7 +47,14 @@ def parse_amount(text: str) -> tuple[str, Decimal]:
             f"The budget amount {text[:64]!r} is not of the form currency:decimal.",
             details={"namespace": BUDGET_NAMESPACE, "pattern": text[:200]},
         )
-    return match.group(1), Decimal(match.group(2))
+    whole, fraction = match.group(2), match.group(3) or ""
+    if len(whole.lstrip("0")) > MAX_AMOUNT_DIGITS or len(fraction) > MAX_AMOUNT_DIGITS:
+        raise InvalidRequestError(
+            f"The budget amount {text[:32]!r}... has more than {MAX_AMOUNT_DIGITS} digits "
+            "before or after its decimal point.",
+            details={"namespace": BUDGET_NAMESPACE, "pattern": text[:200]},
+        )
+    return match.group(1), Decimal(f"{whole}.{fraction}" if fraction else whole)
 
 
 def parse_budget(entries: Iterable[str]) -> dict[str, Decimal]:
@@ -46,6 +69,15 @@ def parse_budget(entries: Iterable[str]) -> dict[str, Decimal]:
             )
         caps[currency] = amount
     return caps
+
+
+def wire_number(amount: Decimal) -> float:
+    """``amount`` as a finite JSON number: a counter overrun past what a double holds is
+    sent as the largest double of its sign, never as ``null`` (§9.6)."""
+    value = float(amount)
+    if value in (float("inf"), float("-inf")):
+        return _FLOAT_MAX if value > 0 else -_FLOAT_MAX
+    return value
 
 
 def format_amount(currency: str, amount: Decimal) -> str:
@@ -133,7 +165,7 @@ class Budget:
 
     def to_wire(self) -> dict[str, float]:
         """``{currency: remaining}`` as JSON numbers, e.g. for ``cost.budget.remaining``."""
-        return {currency: float(left) for currency, left in self._remaining.items()}
+        return {currency: wire_number(left) for currency, left in self._remaining.items()}
 
     def check_carve(self, child_caps: Mapping[str, Decimal]) -> None:
         """Raise LeaseSubsetViolationError unless ``child_caps`` fit the counters (§9.4).

@@ -128,6 +128,11 @@ class RuntimeCore(Generic[H]):
         try:
             message = decode(data)
         except DecodeError as err:
+            if not conn.current and _bad_auth(err):
+                # wire-decisions: a bad or missing token is UNAUTHENTICATED, then close (§6.1).
+                conn.error(UnauthenticatedError("missing or invalid bearer token"), err.envelope_id)
+                conn.close_after_flush()
+                return []
             conn.error(err, err.envelope_id)
             return []
         except Exception:  # a frame the codec could not even describe (e.g. absurd nesting)
@@ -482,3 +487,13 @@ class RuntimeCore(Generic[H]):
     def live_sessions(self) -> Iterable[RuntimeSession]:
         """Every session currently attached to a connection."""
         return [s for s in self.sessions.values() if s.attached]
+
+
+def _bad_auth(err: DecodeError) -> bool:
+    """True when a ``session.hello`` failed the schema in its ``auth`` (e.g. no ``token``)."""
+    where = err.details.get("field") if err.details else None
+    return (
+        err.message_type == "session.hello"
+        and isinstance(where, str)
+        and (where == "payload.auth" or where.startswith("payload.auth."))
+    )

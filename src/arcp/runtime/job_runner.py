@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from arcp.protocol.event_frames import event_payload
 from arcp.protocol.job_table import JobRecord
+from arcp.protocol.lease import pattern_list
 from arcp.protocol.runtime_core import RuntimeCore
 from arcp.runtime.context import JobContext
 from arcp.runtime.credentials import CredentialRequest, IssuedCredential
@@ -24,6 +25,7 @@ from arcp.runtime.revocation import CredentialKeeper
 from arcp_gen.errors import (
     ARCPError,
     InternalError,
+    InvalidRequestError,
     JobCancelledError,
     JobTimeoutError,
     LeaseExpiredError,
@@ -260,7 +262,7 @@ class JobRunner:
         if parent.terminal or parent.authority is None:
             raise JobCancelledError("the job already ended", retryable=False)
         ref, handler = core.agents.resolve(agent)
-        request = {ns: list(patterns) for ns, patterns in lease.items()} if lease else None
+        request = _lease_request(lease)
         derived = parent.authority.derive(request, lease_constraints, now=loop.time())
         child = core.spawn_child(parent, ref, input, derived)
         child.needs_credentials = parent.needs_credentials
@@ -284,3 +286,17 @@ class JobRunner:
         finished: asyncio.Future[None] = loop.create_future()
         self.start(child, handler, finished)
         return ChildJob(child, finished, credentials)
+
+
+def _lease_request(lease: object) -> Mapping[str, Any] | None:
+    """A delegated lease as a request object, validated and never coerced: a namespace given
+    a string is refused, not split into one-character patterns (§9.2, §10)."""
+    if lease is None:
+        return None
+    if not isinstance(lease, Mapping):
+        raise InvalidRequestError(
+            "the delegated lease must be an object of namespace to pattern list",
+            details={"field": "lease_request"},
+        )
+    items = cast(Mapping[Any, Any], lease).items()
+    return {ns: pattern_list(str(ns), patterns) for ns, patterns in items}
