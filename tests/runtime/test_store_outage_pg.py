@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
 import psycopg
 import pytest
 
+from arcp.store.base import StoreError
 from arcp.store.postgres import PostgresStore
 from tests.pg_cluster import PostgresCluster, _run, find_pg_bindir, start_cluster  # pyright: ignore[reportPrivateUsage]
 from tests.runtime.test_store_outage import NO_ACK, build, seen_events
@@ -83,3 +85,19 @@ async def test_postgres_stopped_mid_stream_then_restarted(own_cluster: PostgresC
     }
     seen = {seq: orjson.loads(payload) for seq, payload in seen_events(frames).items()}
     assert stored == seen  # the database holds exactly what the client saw
+
+
+async def test_read_only_postgres_database_is_refused_at_start(postgres_dsn: str) -> None:
+    """#13 item 3: a database the runtime cannot write is refused at open (StoreError),
+    never served with every commit failing."""
+    store = PostgresStore(postgres_dsn)
+    await store.open()
+    await store.close()
+    name = postgres_dsn.rsplit("/", 1)[1]
+    async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as conn:
+        await conn.execute(
+            f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'.encode()
+        )
+    rt = build(Path("unused"), store=PostgresStore(postgres_dsn))
+    with pytest.raises(StoreError):
+        await rt.open()
