@@ -112,6 +112,7 @@ def test_resume_rotates_the_token_and_replays_after_last_seq() -> None:
     assert out[0]["type"] == "session.welcome"
     assert out[0]["payload"]["resume_token"] != token
     assert [f["event_seq"] for f in out[1:]] == [3, 4, 5]
+    session.received(now=2.5)  # the client speaks: it has the new token
     assert session.resume(token, 0, now=3.0) is not None  # the old token no longer works
 
 
@@ -395,3 +396,23 @@ def test_replay_buffer_stays_consistent_across_compactions() -> None:
     assert [buffer.get(s) for s in buffer.after(0)] == [
         (s, b"", b"{}", 0) for s in range(19_998, 20_001)
     ]
+
+
+def test_a_lost_welcome_leaves_the_presented_token_valid_until_the_client_speaks() -> None:
+    """§6.3: the token rotates on every welcome, but a drop right after a resume loses the
+    welcome that carries the new one; the token the client still holds must resume again
+    (found by the fault-injection suite). Once a frame arrives on the new connection the
+    client has the new token and the old one is refused."""
+    session = make_session()
+    first = frames(session)[0]["payload"]["resume_token"]
+    session.detach(now=1.0)
+    assert session.resume(first, 0, now=2.0) is None
+    second = frames(session)[0]["payload"]["resume_token"]
+    session.detach(now=3.0)  # the welcome with `second` never reached the client
+    assert session.resume(first, 0, now=4.0) is None
+    third = frames(session)[0]["payload"]["resume_token"]
+    session.received(now=5.0)  # the client spoke on the new connection: it has `third`
+    session.detach(now=6.0)
+    assert session.resume(first, 0, now=7.0) is not None
+    assert session.resume(second, 0, now=7.0) is not None
+    assert session.resume(third, 0, now=7.0) is None

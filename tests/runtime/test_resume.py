@@ -70,6 +70,8 @@ async def test_resume_token_rotates_and_old_tokens_stop_working(rt: Runtime) -> 
     await peer.hello()
     await peer.drop()
     resumed, _ = await _resume(rt, peer)
+    await resumed.send("session.ping", {"nonce": "n", "sent_at": "2026-01-01T00:00:00Z"})
+    await resumed.recv()  # the client spoke after the welcome: it has the new token
     await resumed.drop()
     _, refused = await _resume(rt, peer)  # still presenting the first token
     assert refused["type"] == "session.error"

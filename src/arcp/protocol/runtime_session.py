@@ -90,6 +90,7 @@ class RuntimeSession:
         """Where state changes are recorded for the store, when there is one."""
         self._welcome_base = dict(welcome_base)
         self._token_digest = b""
+        self._prior_digest = b""  # the token before the newest welcome, until it is known
         self._part = session_part(session_id)
         self._acked = 0
         self._sent_through = 0
@@ -160,7 +161,18 @@ class RuntimeSession:
 
     def token_matches(self, token: str) -> bool:
         """Constant-time check of a presented resume token against the stored digest."""
-        return hmac.compare_digest(hash_resume_token(token), self._token_digest)
+        digest = hash_resume_token(token)
+        current = hmac.compare_digest(digest, self._token_digest)
+        prior = hmac.compare_digest(digest, self._prior_digest or b"-")
+        return current or prior
+
+    def _accept_token(self, token: str) -> None:
+        """A resume presented ``token``: the client may lose the welcome that rotates it
+        (a drop right after the resume), so the token it holds stays valid until a frame
+        on the new connection shows that the rotated one arrived (§6.3)."""
+        digest = hash_resume_token(token)
+        if hmac.compare_digest(digest, self._token_digest):
+            self._prior_digest = digest
 
     def resume(self, token: str, last_event_seq: int, now: float) -> ARCPError | None:
         """Attach a new connection (§6.3): welcome, then every held event after the given seq.
@@ -175,6 +187,7 @@ class RuntimeSession:
                 "the replay buffer no longer covers the requested event_seq",
                 details={"first_available_seq": self.buffer.first_seq},
             )
+        self._accept_token(token)
         self.generation += 1
         self.attached = True
         self.closing = False
@@ -324,8 +337,10 @@ class RuntimeSession:
     # -- inbound bookkeeping (§6.4, §6.5) --------------------------------------------------
 
     def received(self, now: float) -> None:
-        """Note that a frame arrived (any frame proves liveness, §6.4)."""
+        """Note that a frame arrived (any frame proves liveness, §6.4); the client has the
+        newest welcome, so the token before it is no longer accepted (§6.3)."""
         self._last_received = now
+        self._prior_digest = b""
 
     def ack(self, last_processed_seq: int) -> None:
         """Free events the client has processed (§6.5) and re-arm back-pressure."""
