@@ -2,7 +2,7 @@
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: help sync generate check-generated lint format typecheck test check bench demo clean
+.PHONY: help sync generate check-generated lint format typecheck test check bench reliability demo clean
 
 help:
 	@echo "make generate | check-generated | lint | format | typecheck | test | check | bench | demo"
@@ -34,6 +34,10 @@ check: check-generated lint typecheck test
 
 bench: sync
 	$(RUN) python -m bench
+
+# The long reliability runs (faults, kill -9, floods); figures go to bench/reliability/RESULTS.md.
+reliability: sync
+	$(RUN) python -m bench.reliability
 
 demo: sync
 	$(RUN) arcp demo
