@@ -2,10 +2,10 @@
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: help sync generate check-generated lint format typecheck test check bench reliability demo clean
+.PHONY: help sync generate check-generated check-spec lint actionlint format typecheck test test-lowest check bench reliability demo clean
 
 help:
-	@echo "make generate | check-generated | lint | format | typecheck | test | check | bench | demo"
+	@echo "make generate | check-generated | lint | actionlint | format | typecheck | test | test-lowest | check | bench | demo"
 
 sync:
 	$(UV) sync --frozen
@@ -16,6 +16,12 @@ generate: sync
 check-generated: sync
 	$(RUN) python -m codegen --check
 
+# The wire contract under two independent validators: Python jsonschema (format asserted)
+# and ajv 2020 in strict mode (tests/spec/ajv, `npm ci` on first run); both must agree with
+# spec/fixtures/manifest.json on every fixture.
+check-spec: sync
+	ARCP_REQUIRE_AJV=1 $(RUN) pytest -q tests/spec/test_fixture_manifest.py tests/spec/test_ajv.py
+
 lint: sync
 	$(RUN) ruff check src codegen tests bench
 	$(RUN) ruff format --check src codegen tests bench
@@ -24,13 +30,21 @@ format: sync
 	$(RUN) ruff check --fix src codegen tests bench
 	$(RUN) ruff format src codegen tests bench
 
+# The GitHub workflows (.github/workflows/*.yml).
+actionlint: sync
+	$(RUN) actionlint
+
 typecheck: sync
 	$(RUN) pyright
 
 test: sync
 	$(RUN) pytest
 
-check: check-generated lint typecheck test
+# The suite on the lowest versions pyproject.toml allows, in .venv-lowest (uv.lock untouched).
+test-lowest:
+	.ci/test-lowest
+
+check: check-generated check-spec lint actionlint typecheck test
 
 bench: sync
 	$(RUN) python -m bench
@@ -43,4 +57,4 @@ demo: sync
 	$(RUN) arcp demo
 
 clean:
-	rm -rf codegen/_staging .pytest_cache .ruff_cache dist build
+	rm -rf codegen/_staging .pytest_cache .ruff_cache dist build .venv-lowest .venv-lowest.requirements.txt tests/spec/ajv/node_modules

@@ -29,6 +29,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "events": ("bench.events", "end-to-end event throughput, latency, memory vs raw websockets"),
     "stores": ("bench.stores", "event throughput, buffer memory, restart replay per store"),
     "instructions": ("bench.instructions", "CPU instructions per event and round trip (perf)"),
+    "importtime": (
+        "bench.importtime",
+        "start-up: import arcp, first decode, arcp --help vs python",
+    ),
 }
 
 

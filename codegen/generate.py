@@ -83,7 +83,7 @@ def _render_models(schema: Schema, out: Path, header: str, work: Path) -> None:
             "--extra-template-data",
             str(extra_path),
             "--additional-imports",
-            "pydantic.model_validator,collections.abc.Iterator",
+            "pydantic.model_validator,collections.abc.Iterator,re",
             "--custom-file-header",
             header.rstrip("\n"),
             "--formatters",

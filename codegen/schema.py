@@ -30,6 +30,8 @@ JSON = dict[str, Any]
 
 # Definitions rendered by our templates instead of datamodel-codegen.
 _TEMPLATE_OWNED = {"Message", "KnownEvent", "JobEventPayload"}
+# Definitions that only state what a sender may not send (the root's `not`); no model.
+_SENDER_RULES = {"ReceiveOnly", "LegacyErrorPayload"}
 _REF = "#/$defs/"
 
 
@@ -56,23 +58,46 @@ class MessageSpec:
     description: str
     deprecated: bool
     session_id_on_envelope_or_payload: bool
+    on_envelope_or_payload: tuple[str, ...]
+    """Fields the message needs on its envelope or in its payload (§7.4 `job_id` on cancel)."""
+    absent_envelope_fields: tuple[str, ...]
+    """Envelope fields the message must not carry (§6.4 `event_seq` on a heartbeat)."""
 
 
 @dataclass(frozen=True)
 class PresenceRule:
-    kind: str  # "exclusive" (never all present) or "exactly_one"
+    """A JSON Schema constraint type hints cannot carry, rendered as a model validator.
+
+    ``exclusive``: never all of ``fields``; ``exactly_one``: one of ``fields``;
+    ``required_when`` / ``pattern_when``: when property ``when[0]`` equals ``when[1]``
+    (``if``/``then``), ``fields[0]`` is required / matches ``pattern``.
+    """
+
+    kind: str
     fields: tuple[str, ...]
+    when: tuple[str, str] | None = None
+    pattern: str | None = None
 
     @property
     def message(self) -> str:
         names = " and ".join(f"`{f}`" for f in self.fields)
         if self.kind == "exclusive":
             return f"{names} must not both be present"
-        return f"exactly one of {names.replace(' and ', ', ')} must be present"
+        if self.kind == "exactly_one":
+            return f"exactly one of {names.replace(' and ', ', ')} must be present"
+        assert self.when is not None
+        cond = f"when `{self.when[0]}` is {json.dumps(self.when[1])}"
+        if self.kind == "required_when":
+            return f"{names} is required {cond}"
+        return f"{names} does not match the required format {cond}"
 
     def template_data(self) -> JSON:
         literal = "{" + ", ".join(json.dumps(f) for f in self.fields) + "}"
-        return {"kind": self.kind, "fields_literal": literal, "message": self.message}
+        data: JSON = {"kind": self.kind, "fields_literal": literal, "message": self.message}
+        data["field"] = self.fields[0]
+        data["when_field"], data["when_value"] = self.when or ("", "")
+        data["pattern"] = self.pattern or ""
+        return data
 
 
 class Schema:
@@ -122,7 +147,9 @@ class Schema:
                     required_envelope_fields=extra_required,
                     description=str(d["description"]),
                     deprecated=bool(d.get("deprecated", False)),
-                    session_id_on_envelope_or_payload=_session_id_anywhere(d),
+                    session_id_on_envelope_or_payload="session_id" in _anywhere(d),
+                    on_envelope_or_payload=tuple(f for f in _anywhere(d) if f != "session_id"),
+                    absent_envelope_fields=_absent(d),
                 )
             )
         return out
@@ -153,6 +180,8 @@ class Schema:
     def presence_rules(self) -> dict[str, list[PresenceRule]]:
         rules: dict[str, list[PresenceRule]] = {}
         for name, d in self.defs.items():
+            if _is_owned(name):
+                continue  # message-level rules are rendered by messages.py.j2
             found = list(_presence_rules(d))
             if found:
                 rules[name] = found
@@ -173,7 +202,7 @@ class Schema:
         defs = {k: copy.deepcopy(v) for k, v in self.defs.items() if not _is_owned(k)}
         for d in defs.values():
             _strip_presence_rules(d)
-        defs = {k: _split_numbers(v) for k, v in defs.items()}
+        defs = {k: _split_numbers(_drop_formats(v)) for k, v in defs.items()}
         return {"$schema": self.doc["$schema"], "$ref": "#/$defs/Envelope", "$defs": defs}
 
 
@@ -183,18 +212,31 @@ def _ref_name(ref: str) -> str:
     return ref[len(_REF) :]
 
 
-def _session_id_anywhere(d: JSON) -> bool:
-    """True for ``anyOf: [{required: [session_id]}, {payload requires session_id}]``."""
+def _anywhere(d: JSON) -> tuple[str, ...]:
+    """``(f,)`` for ``anyOf: [{required: [f]}, {payload requires f}]`` (envelope or payload)."""
     branches = cast(list[JSON], d.get("anyOf", []))
     if len(branches) != 2:
-        return False
-    on_envelope = branches[0].get("required") == ["session_id"]
+        return ()
+    on_envelope = branches[0].get("required")
     payload_rule = cast(JSON, branches[1].get("properties", {})).get("payload", {})
-    return on_envelope and cast(JSON, payload_rule).get("required") == ["session_id"]
+    in_payload = cast(JSON, payload_rule).get("required")
+    if isinstance(on_envelope, list) and len(cast(list[str], on_envelope)) == 1 == len(
+        cast(list[str], in_payload or [])
+    ):
+        return (cast(list[str], on_envelope)[0],) if in_payload == on_envelope else ()
+    return ()
+
+
+def _absent(d: JSON) -> tuple[str, ...]:
+    """Envelope fields a message forbids: ``not: {required: [f]}``."""
+    neg = d.get("not")
+    if isinstance(neg, dict) and set(cast(JSON, neg)) == {"required"}:
+        return tuple(cast(JSON, neg)["required"])
+    return ()
 
 
 def _is_owned(name: str) -> bool:
-    return name in _TEMPLATE_OWNED or name.endswith("Message")
+    return name in _TEMPLATE_OWNED or name in _SENDER_RULES or name.endswith("Message")
 
 
 def _split_numbers(node: Any) -> Any:
@@ -210,6 +252,43 @@ def _split_numbers(node: Any) -> Any:
     return node
 
 
+def _drop_formats(node: Any) -> Any:
+    """Drop ``format: date-time``: timestamps stay ``str`` (re-encoded byte for byte) and the
+    pattern beside the format already refuses impossible dates for the models."""
+    if isinstance(node, dict):
+        items = cast(JSON, node).items()
+        return {k: _drop_formats(v) for k, v in items if (k, v) != ("format", "date-time")}
+    if isinstance(node, list):
+        return [_drop_formats(v) for v in cast(list[Any], node)]
+    return node
+
+
+def _conditional_rule(d: JSON) -> PresenceRule | None:
+    """``if: {properties: {f: {const: v}}, required: [f]}`` with ``then`` requiring one field
+    or constraining one field's ``pattern``."""
+    cond, then = d.get("if"), d.get("then")
+    if not (isinstance(cond, dict) and isinstance(then, dict)):
+        return None
+    props = cast(JSON, cast(JSON, cond).get("properties", {}))
+    if len(props) != 1 or cast(JSON, cond).get("required") != list(props):
+        raise ValueError("an `if` must test one required property against a const")
+    ((field, test),) = props.items()
+    when = (field, str(cast(JSON, test)["const"]))
+    then = cast(JSON, then)
+    if set(then) == {"required"} and len(then["required"]) == 1:
+        return PresenceRule("required_when", (then["required"][0],), when)
+    then_props = cast(JSON, then.get("properties", {}))
+    if set(then) == {"properties"} and len(then_props) == 1:
+        ((target, rule),) = then_props.items()
+        pattern = str(cast(JSON, rule).get("pattern", ""))
+        shape = set(cast(JSON, rule)) - {"type"}
+        if shape == {"pattern"} and pattern[:1] == "^" and pattern[-1:] == "$":
+            # Anchored, so `re.fullmatch` on the inner part means what JSON Schema means
+            # (and, unlike `re.search` with `$`, refuses a trailing newline).
+            return PresenceRule("pattern_when", (target,), when, pattern[1:-1])
+    raise ValueError("a `then` must require one field or give one field a pattern")
+
+
 def _presence_rules(d: JSON) -> Iterator[PresenceRule]:
     neg = d.get("not")
     if isinstance(neg, dict) and set(cast(JSON, neg)) == {"required"}:
@@ -223,6 +302,9 @@ def _presence_rules(d: JSON) -> Iterator[PresenceRule]:
                 raise ValueError("presence oneOf branches must each require one field")
             fields.append(req[0])
         yield PresenceRule("exactly_one", tuple(fields))
+    conditional = _conditional_rule(d)
+    if conditional is not None:
+        yield conditional
 
 
 def _strip_presence_rules(d: JSON) -> None:
@@ -230,6 +312,9 @@ def _strip_presence_rules(d: JSON) -> None:
         del d["not"]
     if isinstance(d.get("oneOf"), list) and "properties" in d:
         del d["oneOf"]
+    if "if" in d:
+        d.pop("if")
+        d.pop("then", None)
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -33,7 +33,7 @@ async def main() -> None:
 
     async with Client.connect(dial, token="tok") as client:
         job = await client.submit("chunked", {"bytes": 3_000_000, "chunk_size": 1_000_000})
-        print("chunked result:", len(await job.result()), "chars")
+        print("chunked result:", len((await job.result()).encode()), "bytes")
 
     # A wrong path is refused during the WebSocket handshake.
     try:

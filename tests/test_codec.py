@@ -13,7 +13,7 @@ from arcp_gen.messages import JobEventMessage
 from arcp_gen.models import LogEvent, VendorEvent
 from arcp_gen.registry import MESSAGE_ADAPTER
 
-from .spec._fixtures import invalid_fixtures, valid_fixtures
+from .spec._fixtures import invalid_fixtures, receive_only_fixtures, valid_fixtures
 
 EVENT = {
     "arcp": "1.1",
@@ -91,8 +91,9 @@ def _full_decode(frame: bytes | str) -> object:
 
 
 def _fast_path_frames() -> list[bytes]:
-    """Every fixture frame (valid or not, any type), plus job.event edge cases."""
-    frames = list(valid_fixtures().values())
+    """Every fixture frame (valid, receive-only or invalid, any type), plus job.event edge
+    cases."""
+    frames = list(valid_fixtures().values()) + list(receive_only_fixtures().values())
     frames += [f.frame for f in invalid_fixtures().values()]
     for kind in ("x-vendor.acme.tick", "x-other", "", "LOG", None, 7):
         frames.append(orjson.dumps({**EVENT, "payload": {**EVENT["payload"], "kind": kind}}))
@@ -143,3 +144,13 @@ def test_job_event_fast_path_is_taken_for_spec_kinds() -> None:
     with pytest.raises(ValidationError):
         fast.validate_json(vendor, strict=True)
     assert isinstance(decode(vendor).payload, VendorEvent)  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def test_an_empty_envelope_id_is_not_reported_for_correlation() -> None:
+    """§12, wire-decisions: a refused frame whose `id` is "" is answered without a
+    `request_id` (a `request_id` is never empty); before, the runtime echoed ""."""
+    frame = {"arcp": "1.1", "id": "", "type": "session.ping", "payload": {"nonce": "n"}}
+    with pytest.raises(DecodeError) as info:
+        decode(orjson.dumps(frame))
+    assert info.value.envelope_id is None
+    assert info.value.message_type == "session.ping"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from arcp_gen.errors import (
     error_from_payload,
 )
 from arcp_gen.models import ErrorPayload
+from tests.spec_text import spec_markdown
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DOC: dict[str, Any] = json.loads(
@@ -60,18 +60,6 @@ SPEC_NEVER_RETRYABLE = {"LEASE_EXPIRED", "BUDGET_EXHAUSTED"}
 WIRE_DECISIONS_RETRYABLE = {"INTERNAL_ERROR", "TIMEOUT", "HEARTBEAT_LOST"}
 
 NEVER = [ErrorCode(c) for c in sorted(SPEC_NEVER_RETRYABLE)]
-
-
-def _spec_markdown() -> str | None:
-    candidates = [
-        os.environ.get("ARCP_SPEC_MD", ""),
-        str(REPO_ROOT / "spec" / "draft-arcp-1.1.md"),
-        "/work/shared/spec/draft-arcp-1.1.md",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate).read_text(encoding="utf-8")
-    return None
 
 
 def _payload_validator() -> jsonschema.Draft202012Validator:
@@ -109,9 +97,7 @@ def test_exactly_the_fifteen_codes_of_the_schema_and_spec() -> None:
 
 def test_transcribed_table_matches_the_spec_text() -> None:
     """§12: the transcription above is the table in the spec document (when it is present)."""
-    text = _spec_markdown()
-    if text is None:
-        pytest.skip("spec markdown not available; set ARCP_SPEC_MD")
+    text = spec_markdown()
     section = text.split("## 12. Error Taxonomy", 1)[1].split("\n## ", 1)[0]
     table_codes = re.findall(r"^\|\s*`([A-Z_]+)`\s*\|", section, flags=re.MULTILINE)
     assert table_codes == SPEC_12_CODES

@@ -7,7 +7,6 @@ spec, never from the module under test.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arcp_gen.features import FEATURE_SECTIONS, Feature, intersect
+from tests.spec_text import spec_markdown
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DOC: dict[str, Any] = json.loads(
@@ -54,18 +54,6 @@ SECTION_HEADINGS = {
 }
 
 
-def _spec_markdown() -> str | None:
-    candidates = [
-        os.environ.get("ARCP_SPEC_MD", ""),
-        str(REPO_ROOT / "spec" / "draft-arcp-1.1.md"),
-        "/work/shared/spec/draft-arcp-1.1.md",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate).read_text(encoding="utf-8")
-    return None
-
-
 def test_exactly_the_eleven_flags_of_the_schema_and_spec() -> None:
     """§6.2: there are exactly 11 feature flags; `Feature` values are their wire spellings."""
     values = [f.value for f in Feature]
@@ -77,9 +65,7 @@ def test_exactly_the_eleven_flags_of_the_schema_and_spec() -> None:
 
 def test_transcribed_list_matches_the_spec_text() -> None:
     """§6.2: both the hello and the welcome example list exactly the transcribed flags."""
-    text = _spec_markdown()
-    if text is None:
-        pytest.skip("spec markdown not available; set ARCP_SPEC_MD")
+    text = spec_markdown()
     section = text.split("### 6.2. Hello / Welcome", 1)[1].split("\n### ", 1)[0]
     lists = re.findall(r'"features":\s*\[(.*?)\]', section, flags=re.DOTALL)
     assert len(lists) == 2  # hello and welcome
@@ -99,9 +85,7 @@ def test_every_flag_names_its_section(flag: str) -> None:
 
 def test_sections_exist_in_the_spec_text() -> None:
     """§6.2: every section a flag points at is a real heading of the spec."""
-    text = _spec_markdown()
-    if text is None:
-        pytest.skip("spec markdown not available; set ARCP_SPEC_MD")
+    text = spec_markdown()
     for feature in Feature:
         section = FEATURE_SECTIONS[feature]
         number = re.escape(section.removeprefix("§"))

@@ -23,7 +23,7 @@ def test_every_x_secret_property_is_redacted_in_repr_and_str() -> None:
         fields = {
             "SessionWelcomePayload": {"runtime": {"name": "r"}, "capabilities": {}},
             "Credential": {"id": "c", "scheme": "bearer", "endpoint": "https://gw"},
-            "StatusBody": {"phase": "credential_rotated"},
+            "StatusBody": {"phase": "credential_rotated", "credential_id": "cred_1"},
             "Auth": {"scheme": "bearer"},
             "ResumeRequest": {"session_id": "s", "last_event_seq": 0},
             "SessionResumePayload": {"session_id": "s", "last_event_seq": 0},

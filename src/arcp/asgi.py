@@ -9,10 +9,15 @@ Authentication stays where §6.1 puts it: the bearer token in ``session.hello`` 
 the runtime's ``tokens`` verifier. Nothing is read from HTTP headers except ``Host``, which
 can be restricted with ``allowed_hosts`` (a defence against DNS rebinding).
 
-Mount it anywhere an ASGI app goes::
+Mount it on a Starlette or FastAPI app with :func:`mount`, which answers both
+``ws://host/arcp`` and ``ws://host/arcp/``::
 
     app = FastAPI()
-    app.mount("/arcp", ARCPApp(runtime, path=None))  # clients dial ws://host/arcp/
+    mount(app, "/arcp", ARCPApp(runtime))
+
+(``app.mount("/arcp", ...)`` alone answers only ``ws://host/arcp/``: Starlette hands a mount
+only the paths below its prefix and redirects only HTTP requests, so a WebSocket to
+``/arcp`` is refused with 403 before this app sees it.)
 
 or run it on its own (``uvicorn module:app``) with ``ARCPApp(runtime, owns_runtime=True)``.
 """
@@ -38,6 +43,7 @@ __all__ = [
     "Scope",
     "Send",
     "host_allowed",
+    "mount",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -248,9 +254,21 @@ class ARCPApp:
     def __repr__(self) -> str:
         return f"ARCPApp({self.runtime!r}, path={self.path!r})"
 
+    def serves(self, scope: Scope) -> bool:
+        """True when ``scope``'s path is the ARCP endpoint: :attr:`path` with or without a
+        trailing ``/``, or the mount point itself when the app is mounted at :attr:`path`."""
+        if self.path is None:
+            return True
+        wanted = self.path.rstrip("/")
+        route = _route_path(scope).rstrip("/")
+        if route == wanted:
+            return True
+        root = str(scope.get("root_path", "")).rstrip("/")
+        return not route and bool(root) and root.endswith(wanted)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "websocket" and (self.path is None or _route_path(scope) == self.path):
+        if kind == "websocket" and self.serves(scope):
             await self._websocket(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(scope, receive, send)
@@ -307,6 +325,19 @@ class ARCPApp:
                 else:
                     await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def mount(app: Any, path: str, arcp_app: ARCPApp, *, name: str | None = None) -> None:
+    """Serve ``arcp_app`` on a Starlette or FastAPI ``app`` at ``path``: WebSocket clients
+    may dial ``ws://host/PATH`` or ``ws://host/PATH/`` (§4); everything below ``PATH/`` goes
+    to ``arcp_app`` as with ``app.mount`` (its ``fallback`` answers HTTP)."""
+    from starlette.routing import Mount, WebSocketRoute
+
+    bare = "/" + path.strip("/")
+    if bare == "/":
+        raise ValueError("mount ARCP below the root, e.g. '/arcp'")
+    app.router.routes.append(WebSocketRoute(bare, arcp_app))
+    app.router.routes.append(Mount(bare, app=arcp_app, name=name))
 
 
 async def _not_found(send: Send) -> None:

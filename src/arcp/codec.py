@@ -226,7 +226,8 @@ def _explain_object(obj: Any, exc: ValidationError) -> DecodeError:
     if not isinstance(obj, dict):
         return DecodeError(f"frame must be a JSON object, not {_json_kind(obj)}")
     env = cast(dict[str, Any], obj)
-    env_id = env.get("id") if isinstance(env.get("id"), str) else None
+    # An empty id cannot be correlated (a `request_id` is never empty, §12).
+    env_id = env.get("id") if isinstance(env.get("id"), str) and env.get("id") else None
     mtype = env.get("type")
     if not isinstance(mtype, str):
         return DecodeError("envelope has no string `type`", envelope_id=env_id)

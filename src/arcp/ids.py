@@ -25,13 +25,20 @@ _last_rand = 0
 
 
 def new_ulid() -> str:
-    """A monotonic ULID: 48-bit millisecond time + 80 random bits, sortable by creation."""
+    """A monotonic ULID: 48-bit millisecond time + 80 random bits, sortable by creation.
+
+    The time part is the creation millisecond. Ids made within one millisecond (or after
+    the clock stepped back) keep the previous id's time part and add one to its random
+    part, carrying into the time part if it ever overflows, so ids never decrease.
+    """
     global _last_ms, _last_rand
     with _lock:
         ms = time.time_ns() // 1_000_000
         if ms <= _last_ms:
             ms = _last_ms
-            rand = (_last_rand + 1) & ((1 << 80) - 1)
+            rand = _last_rand + 1
+            if rand >> 80:  # the random part overflowed: carry into the time part
+                ms, rand = ms + 1, 0
         else:
             rand = int.from_bytes(os.urandom(10), "big")
         _last_ms, _last_rand = ms, rand

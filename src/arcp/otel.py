@@ -44,7 +44,9 @@ try:
         TracerProvider,
     )
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("arcp.otel needs the OpenTelemetry API: pip install 'arcp-sdk[otel]'") from exc
+    raise ImportError(
+        "arcp.otel needs the OpenTelemetry API: pip install 'arcp-sdk[otel]'"
+    ) from exc
 
 from arcp import __version__
 from arcp_gen.errors import ARCPError

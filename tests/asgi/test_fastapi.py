@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.routing import WebSocketRoute
 
 from arcp import Client, Runtime
-from arcp.asgi import ARCPApp
+from arcp.asgi import ARCPApp, mount
 from arcp.demo import register_demo_agents
 from arcp.transport import WebSocketConnectError, connect_websocket, memory_pair
 from arcp_gen.errors import JobCancelledError, UnauthenticatedError
@@ -137,3 +137,34 @@ async def test_fallback_app_gets_http_and_lifespan() -> None:
     local, remote = memory_pair()
     await runtime.serve(remote)  # the owned runtime was closed on shutdown
     assert remote.closed and local.closed
+
+
+async def test_mount_answers_the_path_with_and_without_a_slash(runtime: Runtime) -> None:
+    """Issue 12 item 6: `ws://host/arcp` and `ws://host/arcp/` both reach the runtime (§4)."""
+    app = FastAPI()
+
+    @app.get("/health")
+    async def health() -> dict[str, bool]:  # pyright: ignore[reportUnusedFunction]
+        return {"ok": True}
+
+    mount(app, "/arcp", ARCPApp(runtime))
+    async with uvicorn_server(app) as port:
+        for url in (f"ws://127.0.0.1:{port}/arcp", f"ws://127.0.0.1:{port}/arcp/"):
+            async with Client.connect(url, token="secret") as client:
+                echo = await client.submit("echo", url)
+                assert await echo.result() == url
+        assert await http_get(f"http://127.0.0.1:{port}/health") == (200, b'{"ok":true}')
+        with pytest.raises(WebSocketConnectError):
+            await connect_websocket(f"ws://127.0.0.1:{port}/arcp/elsewhere")
+
+
+async def test_plain_mount_with_the_default_path_answers_below_the_prefix(
+    runtime: Runtime,
+) -> None:
+    """`app.mount("/arcp", ARCPApp(runtime))`: the default path names the mount point."""
+    app = FastAPI()
+    app.mount("/arcp", ARCPApp(runtime))
+    async with uvicorn_server(app) as port:
+        client = await Client.connect(f"ws://127.0.0.1:{port}/arcp/", token="secret")
+        async with client:
+            assert await (await client.submit("echo", 1)).result() == 1

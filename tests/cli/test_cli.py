@@ -72,7 +72,7 @@ def test_unreachable_runtime_is_a_clear_error() -> None:
 def test_bad_input_json_is_a_usage_error(server: str) -> None:
     done = _submit(server, "echo", "--input", "{nope")
     assert done.returncode == 2
-    assert "must be valid JSON" in done.stderr
+    assert "not valid JSON" in done.stderr
 
 
 def test_serve_shuts_down_on_sigterm() -> None:

@@ -196,3 +196,28 @@ def test_every_command_is_listed() -> None:
     assert done.exit_code == 0
     for command in ("serve", "submit", "jobs", "watch", "cancel", "tail", "demo", "conformance"):
         assert f"  {command}" in done.output
+
+
+async def test_tail_shows_a_job_that_ended_between_two_looks(server: str) -> None:
+    """A job that starts and ends between two looks at the listing (§6.6) is still shown:
+    its events are replayed through a subscription with history (§7.6)."""
+    proc = await asyncio.create_subprocess_exec(
+        *ARCP,
+        "tail",
+        "--count",
+        "2",
+        "--interval",
+        "1.5",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_env(server),
+    )
+    assert proc.stderr is not None
+    assert b"tailing" in await asyncio.wait_for(proc.stderr.readline(), 30)
+    async with await Client.connect(server, token=TOKEN) as client:
+        job = await client.submit("chatty", {"n": 2})
+        assert await job.result() == {"count": 2}
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err
+    lines = [json.loads(line) for line in out.decode().splitlines()]
+    assert [(e["job_id"], e["payload"]["kind"]) for e in lines] == [(job.job_id, "log")] * 2

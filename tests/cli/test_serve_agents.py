@@ -69,3 +69,46 @@ def test_serve_loads_agents_from_a_module(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+SERVE = [sys.executable, "-m", "arcp", "serve"]
+SUBMIT = [sys.executable, "-m", "arcp", "submit", "greet@2.0.0", "--input", '"you"']
+README_STYLE = """
+from arcp import Runtime
+
+runtime = Runtime()
+
+
+@runtime.agent("greet", version="2.0.0")
+async def greet(input, ctx):
+    return f"hello {input}"
+"""
+
+
+def test_serve_offers_the_agents_of_a_runtime_built_with_the_decorator(tmp_path: Path) -> None:
+    """`--agents MODULE:ATTR` where ATTR is a `Runtime` using `@runtime.agent` (the README's
+    style): its agents, with their versions, join the served inventory (§7.5)."""
+    (tmp_path / "my_runtime.py").write_text(README_STYLE)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [*SERVE, "--port", str(port), "--store", "memory", "--agents", "my_runtime:runtime"],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert server.stderr is not None
+        assert "listening" in server.stderr.readline()
+        done = subprocess.run(
+            [*SUBMIT, "--json", "--url", f"ws://127.0.0.1:{port}/arcp", "--token", "any"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["result"] == "hello you"
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -14,8 +14,10 @@ from arcp.ids import new_ulid
 from arcp.protocol.client_session import ClientState
 from arcp.transport import MemoryTransport, memory_pair
 from arcp_gen.errors import AgentNotAvailableError, DuplicateKeyError
+from tests.spec._fixtures import schema_validator
 
 TS = "2026-05-13T19:42:13.000Z"
+SENDER_SCHEMA = schema_validator()
 
 
 class Peer:
@@ -27,6 +29,8 @@ class Peer:
     async def expect(self, type_: str) -> dict[str, Any]:
         while True:
             msg = orjson.loads(await self.end.recv())
+            # Whatever the client sends is what a conformant sender produces (schema root).
+            assert [e.message for e in SENDER_SCHEMA.iter_errors(msg)] == [], msg
             if msg["type"] == type_:
                 return msg
             assert msg["type"] in ("session.ack", "session.ping", "session.pong"), msg

@@ -13,6 +13,7 @@ import pytest
 
 from arcp.client import Client
 from arcp.client.lease import Lease
+from arcp.protocol.client_session import ClientSession
 from arcp.runtime import Runtime
 from arcp_gen.errors import InvalidRequestError, PermissionDeniedError
 
@@ -101,3 +102,13 @@ def test_the_lease_builder_refuses_a_string() -> None:
         Lease({"tool.call": "search.*"})  # type: ignore[dict-item]
     assert info.value.details["field"] == "lease_request.tool.call"
     assert Lease({"tool.call": ("search.*",)})["tool.call"] == ["search.*"]
+
+
+async def test_features_given_as_a_string_are_refused(dialer: Dialer) -> None:
+    """``features="heartbeat"`` is a TypeError on both ends, never nine one-letter flags."""
+    with pytest.raises(TypeError, match="not a string"):
+        await Client.connect(dialer, token=TOKEN, features="heartbeat")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not a string"):
+        Runtime(features="heartbeat")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not a string"):
+        ClientSession(features="heartbeat")

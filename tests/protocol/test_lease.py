@@ -429,3 +429,29 @@ def test_a_string_budget_gets_a_clear_message() -> None:
     assert str(info.value) == (
         'lease_request.cost.budget must be a list of amounts such as ["USD:5.00"], not a string.'
     )
+
+
+@pytest.mark.parametrize(
+    ("namespace", "target"),
+    [
+        ("tool.call", ["search.web"]),
+        ("tool.call", 5),
+        ("fs.read", ["/data/x"]),
+        ("net.fetch", None),
+        ("model.use", b"mx"),
+    ],
+)
+def test_a_target_that_is_not_a_string_is_never_covered(namespace: str, target: Any) -> None:
+    """§9.3: the gate fails closed with PERMISSION_DENIED on a non-string target (a list of
+    names is not checked name by name, and never crashes the matcher)."""
+    lease = Lease.from_request(
+        {
+            "tool.call": ["*"],
+            "fs.read": ["/**"],
+            "net.fetch": ["https://**"],
+            "model.use": ["**"],
+        }
+    )
+    assert not lease.allows(namespace, target)
+    with pytest.raises(PermissionDeniedError):
+        lease.check(namespace, target)

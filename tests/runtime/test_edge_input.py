@@ -183,3 +183,77 @@ async def test_chunked_demo_agent_counts_utf8_bytes() -> None:
         assert len(result["payload"]["result"].encode()) == 333
     finally:
         await rt.aclose()
+
+
+async def test_non_finite_agent_numbers_never_reach_the_wire() -> None:
+    """§8.2: a NaN or infinite metric is logged and dropped, a non-finite progress value is a
+    ValueError for the agent; every frame the runtime sends still decodes under the schema
+    (a NaN used to go out as ``"value": null``)."""
+    rt = Runtime(tokens={"t": "alice"})
+    refused: list[str] = []
+
+    @rt.agent("reporter")
+    async def reporter(input: Any, ctx: Any) -> Any:
+        await ctx.metric("latency", float("nan"), "ms")
+        await ctx.metric("latency", float("inf"), "ms")
+        await ctx.metric("latency", 1.5, "ms")
+        for current, total in ((float("inf"), None), (1, float("nan")), (float("nan"), 2)):
+            try:
+                await ctx.progress(current, total)
+            except ValueError as exc:
+                refused.append(str(exc))
+        await ctx.progress(1, 2)
+        return "done"
+
+    try:
+        peer = connect(rt)
+        await peer.hello()
+        accepted = await peer.submit("reporter")
+        frames = await peer.until_terminal(accepted["job_id"])  # each one schema-checked
+    finally:
+        await rt.aclose()
+    bodies = [(f["payload"]["kind"], f["payload"]["body"]) for f in frames[:-1]]
+    assert bodies == [
+        ("metric", {"name": "latency", "value": 1.5, "unit": "ms"}),
+        ("progress", {"current": 1, "total": 2}),
+    ]
+    assert len(refused) == 3
+    assert frames[-1]["payload"]["result"] == "done"
+
+
+async def test_agent_values_that_would_break_the_schema_are_refused() -> None:
+    """§8.2, §7.1: a non-string log message, thought, status or tool name is a TypeError for
+    the agent, and a result holding NaN ends the job INTERNAL_ERROR like any non-JSON result;
+    both used to reach the client as frames it could not decode or as a silent ``null``."""
+    rt = Runtime(tokens={"t": "alice"})
+    refused: list[str] = []
+
+    @rt.agent("sloppy")
+    async def sloppy(input: Any, ctx: Any) -> Any:
+        calls = (
+            lambda: ctx.log(123),
+            lambda: ctx.thought(["x"]),
+            lambda: ctx.status(7),
+            lambda: ctx.tool_call(["search.web"]),
+        )
+        for call in calls:
+            try:
+                await call()
+            except TypeError as exc:
+                refused.append(str(exc))
+        return {"score": float("nan")} if input == "nan" else "ok"
+
+    try:
+        peer = connect(rt)
+        await peer.hello()
+        accepted = await peer.submit("sloppy", "ok")
+        frames = await peer.until_terminal(accepted["job_id"])  # each one schema-checked
+        assert [f["type"] for f in frames] == ["job.result"]
+        assert len(refused) == 4
+        accepted = await peer.submit("sloppy", "nan")
+        error = (await peer.until_terminal(accepted["job_id"]))[-1]
+    finally:
+        await rt.aclose()
+    assert error["type"] == "job.error"
+    assert error["payload"]["code"] == "INTERNAL_ERROR"
+    assert error["payload"]["message"] == "the agent's result is not JSON"

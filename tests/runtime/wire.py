@@ -1,4 +1,8 @@
-"""A raw ARCP peer for runtime tests: sends real frames, decodes and schema-checks replies."""
+"""A raw ARCP peer for runtime tests: sends real frames, decodes and schema-checks replies.
+
+Every frame the runtime sends must decode and must be valid under the schema root, which
+states what a conformant sender produces (no receive-only forms, formats asserted).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from arcp.codec import decode, encode
 from arcp.ids import new_ulid
 from arcp.runtime import Runtime
 from arcp.transport import MemoryTransport, memory_pair
+from tests.spec._fixtures import schema_validator
 
 ALL_FEATURES = (
     "heartbeat",
@@ -27,6 +32,7 @@ ALL_FEATURES = (
     "provisioned_credentials",
 )
 Frame = dict[str, Any]
+SENDER_SCHEMA = schema_validator()
 
 
 class Peer:
@@ -67,6 +73,8 @@ class Peer:
             data = await self.transport.recv()
         decode(data)
         frame: Frame = orjson.loads(data)
+        errors = [e.message for e in SENDER_SCHEMA.iter_errors(frame)]
+        assert not errors, f"the runtime sent a frame the schema refuses: {errors} {frame}"
         seq = frame.get("event_seq")
         if seq is not None:
             assert seq == self.last_seq + 1, f"gap: {seq} after {self.last_seq}"

@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from jsonschema import Draft202012Validator
 
 from arcp.codec import decode, encode
 
 __all__ = [
     "FIXTURES_DIR",
     "INVALID_DIR",
+    "MANIFEST_PATH",
+    "MANIFEST_SCHEMA_PATH",
+    "RECEIVE_ONLY_DIR",
     "SCHEMA_PATH",
     "SPEC_DIR",
     "VALID_DIR",
@@ -26,7 +30,11 @@ __all__ = [
     "canonicalise",
     "dump_fixture",
     "invalid_fixtures",
+    "load_manifest",
     "load_schema",
+    "manifest_entries",
+    "receive_only_fixtures",
+    "schema_validator",
     "valid_fixtures",
 ]
 
@@ -35,6 +43,9 @@ SCHEMA_PATH = SPEC_DIR / "arcp-1.1.schema.json"
 FIXTURES_DIR = SPEC_DIR / "fixtures"
 VALID_DIR = FIXTURES_DIR / "valid"
 INVALID_DIR = FIXTURES_DIR / "invalid"
+RECEIVE_ONLY_DIR = FIXTURES_DIR / "receive-only"
+MANIFEST_PATH = FIXTURES_DIR / "manifest.json"
+MANIFEST_SCHEMA_PATH = FIXTURES_DIR / "manifest.schema.json"
 
 
 @dataclass(frozen=True)
@@ -58,9 +69,32 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
+def schema_validator(schema: dict[str, Any] | None = None) -> Draft202012Validator:
+    """A 2020-12 validator that asserts ``format`` (``date-time`` via rfc3339-validator)."""
+    checker = Draft202012Validator.FORMAT_CHECKER
+    assert "date-time" in checker.checkers, "install rfc3339-validator for date-time"
+    return Draft202012Validator(schema or load_schema(), format_checker=checker)
+
+
 def valid_fixtures() -> dict[str, bytes]:
     """File name -> raw file bytes, for every valid fixture, sorted by name."""
     return {p.name: p.read_bytes() for p in sorted(VALID_DIR.glob("*.json"))}
+
+
+def receive_only_fixtures() -> dict[str, bytes]:
+    """File name -> raw file bytes, for every receive-only (legacy / lenient) fixture."""
+    return {p.name: p.read_bytes() for p in sorted(RECEIVE_ONLY_DIR.glob("*.json"))}
+
+
+def load_manifest() -> dict[str, Any]:
+    """``spec/fixtures/manifest.json`` as a dict."""
+    manifest: dict[str, Any] = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    return manifest
+
+
+def manifest_entries() -> dict[str, dict[str, Any]]:
+    """Manifest entry per fixture id."""
+    return {e["id"]: e for e in load_manifest()["fixtures"]}
 
 
 def invalid_fixtures() -> dict[str, InvalidFixture]:

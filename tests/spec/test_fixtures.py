@@ -2,8 +2,9 @@
 
 Valid fixtures are single envelopes that both ``spec/arcp-1.1.schema.json`` and
 ``arcp.codec.decode`` accept, that decode to the class named by their ``type`` and that
-re-encode byte for byte. Invalid fixtures are frames that both must refuse with the code the
-fixture names.
+re-encode byte for byte. Receive-only fixtures are envelopes in a legacy or lenient form: the
+schema root refuses them (no conformant sender produces them) but the decoder reads them.
+Invalid fixtures are frames that both must refuse with the code the fixture names.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from arcp.codec import DecodeError, decode, encode
+from arcp.lenient import LENIENT_READS
 from arcp_gen.errors import ErrorCode
 from arcp_gen.messages import JobEventMessage
 from arcp_gen.models import VendorEvent
@@ -25,13 +27,16 @@ from tests.spec._fixtures import (
     dump_fixture,
     invalid_fixtures,
     load_schema,
+    receive_only_fixtures,
+    schema_validator,
     valid_fixtures,
 )
 
 VALID = valid_fixtures()
+RECEIVE_ONLY = receive_only_fixtures()
 INVALID = invalid_fixtures()
 SCHEMA = load_schema()
-VALIDATOR = Draft202012Validator(SCHEMA)
+VALIDATOR = schema_validator(SCHEMA)
 
 # Every JSON example of the spec, and every concrete message of the §13 sequence diagrams,
 # has a fixture under this name.
@@ -150,11 +155,15 @@ def test_valid_fixture_passes_json_schema(name: str) -> None:
     assert _schema_errors(orjson.loads(VALID[name])) == []
 
 
-@pytest.mark.parametrize("name", sorted(VALID))
+READABLE = {**VALID, **RECEIVE_ONLY}
+
+
+@pytest.mark.parametrize("name", sorted(READABLE))
 def test_valid_fixture_decodes_to_its_type(name: str) -> None:
-    """§5: the generated models accept every valid fixture, typed by `type` (and `kind`)."""
-    doc = orjson.loads(VALID[name])
-    msg = decode(VALID[name])
+    """§5: the generated models accept every valid and receive-only fixture, typed by `type`
+    (and `kind`)."""
+    doc = orjson.loads(READABLE[name])
+    msg = decode(READABLE[name])
     assert type(msg) is MESSAGE_MODELS[doc["type"]]
     assert type(MESSAGE_ADAPTER.validate_python(doc)) is type(msg)
     if isinstance(msg, JobEventMessage):
@@ -165,19 +174,50 @@ def test_valid_fixture_decodes_to_its_type(name: str) -> None:
             assert type(msg.payload.body) is BODY_MODELS[kind]
 
 
-@pytest.mark.parametrize("name", sorted(VALID))
+@pytest.mark.parametrize("name", sorted(READABLE))
 def test_valid_fixture_round_trips_byte_for_byte(name: str) -> None:
     """§5: decode then encode reproduces the compact frame exactly (unknown fields kept)."""
-    canonical = orjson.dumps(orjson.loads(VALID[name]))
+    canonical = orjson.dumps(orjson.loads(READABLE[name]))
     assert encode(decode(canonical)) == canonical
 
 
-@pytest.mark.parametrize("name", sorted(VALID))
+@pytest.mark.parametrize("name", sorted(READABLE))
 def test_valid_fixture_is_already_canonical(name: str) -> None:
     """§5: keys are stored in model declaration order, so the authoring helper is a no-op."""
-    doc = orjson.loads(VALID[name])
+    doc = orjson.loads(READABLE[name])
     assert canonicalise(doc) == doc
     assert list(canonicalise(doc)) == list(doc)
+
+
+@pytest.mark.parametrize("name", sorted(RECEIVE_ONLY))
+def test_receive_only_fixture_file_format(name: str) -> None:
+    """§5: a receive-only fixture is one pretty-printed envelope, named after its `type`."""
+    text = RECEIVE_ONLY[name].decode("utf-8")
+    doc = orjson.loads(RECEIVE_ONLY[name])
+    assert _FILE_NAME.match(name) and "--" in name, name
+    assert text == dump_fixture(doc)
+    assert name.split("--")[0] == doc["type"]
+
+
+@pytest.mark.parametrize("name", sorted(RECEIVE_ONLY))
+def test_receive_only_fixture_is_refused_by_the_schema_root_for_one_lenient_read(
+    name: str,
+) -> None:
+    """wire-decisions: the root refuses a receive-only form only because it matches a
+    `$defs/ReceiveOnly` branch; `$defs/Message` alone still admits it."""
+    doc = orjson.loads(RECEIVE_ONLY[name])
+    errors = list(VALIDATOR.iter_errors(doc))
+    assert [e.validator for e in errors] == ["not"], [e.message for e in errors]
+    lenient = {**SCHEMA}
+    del lenient["not"]
+    assert list(schema_validator(lenient).iter_errors(doc)) == []
+
+
+def test_receive_only_branches_are_the_named_lenient_reads() -> None:
+    """wire-decisions: one list of lenient reads, the same in the schema and in the SDK."""
+    titles = [b["title"] for b in SCHEMA["$defs"]["ReceiveOnly"]["anyOf"]]
+    assert len(titles) == len(set(titles))
+    assert set(titles) == set(LENIENT_READS)
 
 
 def test_valid_fixture_ids_are_ulids_and_timestamps_use_z() -> None:
@@ -229,8 +269,10 @@ def test_invalid_fixture_rejected_by_codec(name: str) -> None:
     fx = INVALID[name]
     with pytest.raises(DecodeError) as info:
         decode(fx.frame)
-    assert info.value.code == fx.expected_code
-    assert fx.expected_code == "INVALID_REQUEST"
+    # A malformed hello auth is refused by the codec and answered UNAUTHENTICATED (§6.1).
+    assert fx.expected_code in ("INVALID_REQUEST", "UNAUTHENTICATED")
+    if fx.expected_code == "INVALID_REQUEST":
+        assert info.value.code == fx.expected_code
 
 
 @pytest.mark.parametrize("name", sorted(INVALID))
@@ -270,8 +312,11 @@ def test_explicit_null_for_an_optional_field_reads_as_absent() -> None:
 
 
 def test_every_message_type_has_a_valid_fixture() -> None:
-    """§5: all 22 message types (legacy `session.bye` included) are exercised."""
-    seen = {orjson.loads(raw)["type"] for raw in VALID.values()}
+    """§5: all 22 message types (legacy `session.bye` as receive-only) are exercised."""
+    assert {orjson.loads(raw)["type"] for raw in VALID.values()} == set(MESSAGE_MODELS) - {
+        "session.bye"
+    }
+    seen = {orjson.loads(raw)["type"] for raw in READABLE.values()}
     assert set(MESSAGE_MODELS) <= seen
     assert len(MESSAGE_MODELS) == 22
 
@@ -290,7 +335,7 @@ def test_every_event_kind_and_a_vendor_kind_has_a_valid_fixture() -> None:
 
 def test_legacy_and_forward_compatible_forms_are_covered() -> None:
     """§5, §6.3: legacy hello.resume, unknown envelope/payload fields and 1.x minors appear."""
-    docs = [orjson.loads(raw) for raw in VALID.values()]
+    docs = [orjson.loads(raw) for raw in READABLE.values()]
     envelope_fields = {
         "arcp",
         "id",

@@ -202,3 +202,9 @@ async def test_close_does_not_hang_on_a_child_that_stopped_reading() -> None:
     with pytest.raises(TransportClosed):
         await blocked
     assert child.returncode == -signal.SIGTERM
+
+
+async def test_a_string_argv_is_refused_not_split() -> None:
+    """``spawn_stdio("python child.py")`` is a TypeError, never one argument per letter."""
+    with pytest.raises(TypeError, match="not a string"):
+        await spawn_stdio(f"{sys.executable} {ECHO_CHILD}")  # type: ignore[arg-type]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect as raw_connect
+from websockets.exceptions import ConnectionClosed
 
 from arcp.transport import (
     DEFAULT_MAX_SIZE,
@@ -210,3 +212,33 @@ async def test_handshake_details_are_exposed() -> None:
         assert isinstance(server, WebSocketServer)
         await client.close()
         assert await echo.outcomes.get() == "saw-close"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [b'{"x":"\xff"}', [b'{"x":"', b"\xc3", b'("}']],
+    ids=["whole", "fragmented"],
+)
+async def test_invalid_utf8_in_a_text_message_closes_with_1007(message: Any) -> None:
+    """Issue #13 item 4: RFC 6455 §8.1 asks for close code 1007 when a text message is not
+    UTF-8; the runtime used to answer INVALID_REQUEST and keep the connection open."""
+    echo = EchoServer()
+    async with await serve_websocket(echo.handler) as server:
+        async with raw_connect(server.url, compression=None) as raw:
+            await raw.send(message, text=True)
+            with pytest.raises(ConnectionClosed):
+                await raw.recv()
+            assert raw.close_code == 1007
+        assert await echo.outcomes.get() == "saw-close"
+
+
+async def test_valid_non_ascii_text_still_passes() -> None:
+    """Non-ASCII UTF-8 text passes, whole or split inside a character across fragments."""
+    echo = EchoServer()
+    server = await serve_websocket(echo.handler)
+    async with server, raw_connect(server.url, compression=None) as raw:
+        text = '{"x":"żółw 🐢"}'
+        await raw.send(text.encode(), text=True)
+        assert await raw.recv() == text
+        await raw.send([b'{"x":"\xc5', b'\xbc"}'], text=True)  # split inside a character
+        assert await raw.recv() == '{"x":"ż"}'

@@ -29,7 +29,7 @@ from arcp.cli.options import (
     dump_json,
     report_error,
 )
-from arcp.client import ConnectionLostError, JobHandle, JobStream
+from arcp.client import Client, ConnectionLostError, JobHandle, JobStream
 from arcp_gen.errors import ARCPError
 
 __all__ = ["follow_job", "on_sigint", "write_result"]
@@ -63,18 +63,28 @@ async def follow_job(
     url: str,
     as_json: bool,
     output: Path | None = None,
+    cancellable: bool | None = None,
+    history: bool = False,
+    client: Client | None = None,
 ) -> int:
-    """Render ``stream`` until its job ends, then print the result or the error."""
+    """Render ``stream`` until its job ends, then print the result or the error.
+
+    ``cancellable`` (default: a submitted job) makes the first Ctrl-C cancel the job;
+    ``history`` says the first events are replayed history (no rate or ETA from them);
+    ``client`` lets the display show when the connection is being resumed.
+    """
     started = time.monotonic()
     aborted = asyncio.Event()
     presses = 0
     cancelling: list[asyncio.Task[None]] = []
-    view = JobView(out, stream)
+    view = JobView(out, stream, history=history, client=client)
+    if cancellable is None:
+        cancellable = isinstance(stream, JobHandle)
 
     def interrupted() -> None:
         nonlocal presses
         presses += 1
-        if presses == 1 and isinstance(stream, JobHandle) and not stream.done:
+        if presses == 1 and cancellable and isinstance(stream, JobHandle) and not stream.done:
             view.note(
                 "[yellow]cancelling the job…[/] [dim](Ctrl-C again to exit now)[/]",
                 "cancelling the job (Ctrl-C again to exit now)",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -126,16 +127,23 @@ def _row(job: JobSummary) -> tuple[str, str, str, str, str]:
 
 
 def _print_table(found: list[JobSummary]) -> None:
-    headers = ("JOB", "AGENT", "STATUS", "CREATED", "EVENTS")
-    rows = [_row(job) for job in found]
-    if not stdout_is_rich():
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-        for line in (headers, *rows):
-            click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-        return
-    table = Table(title=f"{len(rows)} job(s)", title_justify="left", header_style="bold")
-    for header in headers:
-        table.add_column(header, justify="right" if header == "EVENTS" else "left")
-    for job_id, agent, status, created, seq in rows:
+    """rich's table on a terminal; the same table without borders or colour in a pipe."""
+    rich = stdout_is_rich()
+    table = Table(
+        title=f"{len(found)} job(s)" if rich else None,
+        title_justify="left",
+        header_style="bold" if rich else "",
+        box=box.HEAVY_HEAD if rich else None,
+        show_edge=rich,
+        pad_edge=rich,
+    )
+    for header in ("JOB", "AGENT", "STATUS", "CREATED", "EVENTS"):
+        table.add_column(header, justify="right" if header == "EVENTS" else "left", no_wrap=True)
+    for job_id, agent, status, created, seq in map(_row, found):
         table.add_row(job_id, agent, f"[{_STYLE.get(status, '')}]{status}[/]", created, seq)
-    Console(highlight=False).print(table)
+    console = (
+        Console(highlight=False)
+        if rich
+        else Console(highlight=False, no_color=True, width=100_000, soft_wrap=True)
+    )
+    console.print(table)

@@ -1,6 +1,7 @@
 """Live rendering of one job's events (§8.2): a rich display on a terminal, plain lines off it.
 
-On a terminal: a progress bar with rate and ETA (indeterminate without a total), log lines,
+On a terminal: a progress bar with rate and ETA (indeterminate without a total; computed from
+live events only, never from replayed history), log lines,
 tool calls and results printed above it, a budget gauge from ``cost.budget.remaining``
 metrics against the lease's ``cost.budget`` caps (§9.6), and a streamed-result counter (§8.4).
 Off a terminal: one ``[seq] kind: summary`` line per event, exactly as before.
@@ -8,6 +9,8 @@ Off a terminal: one ``[seq] kind: summary`` line per event, exactly as before.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from types import TracebackType
 from typing import Any, cast
 
@@ -32,12 +35,18 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from arcp.cli.logs import live_logging
 from arcp.cli.options import Output, parse_lease_caps
 from arcp.cli.render import describe_event
-from arcp.client import JobStream
+from arcp.client import Client, JobStream
 from arcp_gen.messages import JobEventMessage
 
 __all__ = ["JobView"]
+
+_QUIET = 0.05
+"""A pause (seconds) between events that marks the end of replayed history."""
+_REPLAY_LIMIT = 2.0
+"""Seconds after which events count as live even without such a pause."""
 
 _LEVEL_STYLE = {"debug": "dim", "info": "cyan", "warn": "yellow", "error": "bold red"}
 
@@ -56,8 +65,22 @@ class _RateColumn(ProgressColumn):
 class JobView:
     """Render a job's events; use as a context manager around the event loop."""
 
-    def __init__(self, out: Output, stream: JobStream, *, title: str | None = None) -> None:
+    def __init__(
+        self,
+        out: Output,
+        stream: JobStream,
+        *,
+        title: str | None = None,
+        history: bool = False,
+        client: Client | None = None,
+    ) -> None:
         self.out = out
+        self.client = client
+        self.replaying = history
+        """True while replayed history arrives: no rate or ETA is computed from it."""
+        self._started = time.monotonic()
+        self._last_arrival: float | None = None
+        self._exits = contextlib.ExitStack()
         self.stream = stream
         self.title = title or stream.agent or stream.job_id
         self.events = 0
@@ -96,6 +119,7 @@ class JobView:
                 redirect_stderr=False,
             )
             self._live.start()
+            self._exits.enter_context(live_logging(self.out.console))
         return self
 
     def __exit__(
@@ -106,6 +130,7 @@ class JobView:
     def close(self) -> None:
         """Stop the live display (idempotent); the last frame stays on screen."""
         live, self._live = self._live, None
+        self._exits.close()
         if live is not None:
             task = self._task
             if task is not None:
@@ -121,6 +146,7 @@ class JobView:
     # -- rendering -------------------------------------------------------------------------
 
     def __rich__(self) -> RenderableType:
+        self._check_replay(time.monotonic())
         parts: list[RenderableType] = []
         if self._has_progress:
             parts.append(self._progress)
@@ -141,7 +167,35 @@ class JobView:
             )
         tail = f"{self.events} events" + (f" · {self._status}" if self._status else "")
         parts.append(Text(f"  {tail}", style="dim"))
+        if self.client is not None and self.client.reconnecting:
+            parts.append(Text("  reconnecting… (resuming the session, §6.3)", style="yellow"))
         return Group(*parts)
+
+    @property
+    def rate(self) -> float | None:
+        """Progress units per second, from live events only; None until it is known."""
+        if self._task is None or not self._has_progress:
+            return None
+        return self._progress.tasks[0].speed
+
+    def _check_replay(self, now: float) -> None:
+        """Replayed history arrives back to back; the first quiet moment (nothing waiting, no
+        event for 50 ms; or 2 s) ends it, and the rate and ETA start from the events after."""
+        if not self.replaying:
+            return
+        last = self._last_arrival
+        quiet = last is not None and now - last >= _QUIET and not self.stream.backlog
+        if quiet or now - self._started >= _REPLAY_LIMIT:
+            self.replaying = False
+            self._forget_speed()
+
+    def _forget_speed(self) -> None:
+        task = self._task
+        if task is not None:
+            done = self._progress.tasks[0]
+            completed = done.completed
+            self._progress.reset(task, total=done.total)
+            self._progress.update(task, completed=completed)  # one sample: no speed yet
 
     def _budget_table(self) -> Table | None:
         remaining = self.stream.budget or {}
@@ -176,6 +230,9 @@ class JobView:
     def event(self, event: JobEventMessage) -> None:
         """Render one ``job.event``."""
         self.events += 1
+        now = time.monotonic()
+        self._check_replay(now)
+        self._last_arrival = now
         if self._live is None:
             if self.out.rich or self.out.quiet:
                 return
@@ -242,6 +299,8 @@ class JobView:
             completed=float(body.get("current") or 0),
             units=str(body.get("units") or ""),
         )
+        if self.replaying:
+            self._forget_speed()
         if message:
             self._status = str(message)
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 import orjson
@@ -35,11 +36,13 @@ __all__ = [
     "dump_json",
     "hint_for",
     "json_option",
+    "normalize_url",
     "output_option",
     "parse_lease_caps",
     "report_error",
     "run_async",
     "stdout_is_rich",
+    "url_option",
 ]
 
 EXIT_OK = 0
@@ -54,6 +57,8 @@ EXIT_INTERRUPTED = 130
 """Interrupted with Ctrl-C before an outcome was known."""
 
 DEFAULT_URL = "ws://127.0.0.1:7777/arcp"
+
+_SCHEMES = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,8 +79,35 @@ def connection_options(fn: F) -> F:
         default=DEFAULT_URL,
         show_default=True,
         show_envvar=True,
-        help="Runtime WebSocket URL.",
+        callback=url_option,
+        help="Runtime URL: ws:// or wss:// (http:// and https:// are read as ws:// and wss://).",
     )(fn)
+
+
+def normalize_url(value: str) -> str:
+    """A runtime URL as ``ws://`` or ``wss://``; ``ValueError`` saying why if it is not one."""
+    text = value.strip()
+    scheme, sep, rest = text.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in _SCHEMES:
+        raise ValueError(f"{value!r} is not a URL; expected ws://HOST:PORT/PATH")
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises ValueError for a bad port
+    except ValueError:
+        raise ValueError(f"{value!r} has an invalid port") from None
+    if not parts.hostname:
+        raise ValueError(f"{value!r} names no host; expected ws://HOST:PORT/PATH")
+    del port
+    return _SCHEMES[scheme] + "://" + rest
+
+
+def url_option(_ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Click callback for ``--url``: :func:`normalize_url`, a usage error (exit 2) if bad."""
+    try:
+        return normalize_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
 
 
 def output_option(fn: F) -> F:
@@ -105,8 +137,10 @@ def json_option(_ctx: click.Context, param: click.Parameter, value: str | None) 
             ) from None
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        raise click.BadParameter("must be valid JSON", param=param) from None
+    except orjson.JSONDecodeError as exc:
+        raise click.BadParameter(
+            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", param=param
+        ) from None
 
 
 def dump_json(value: Any) -> None:
@@ -183,8 +217,8 @@ def hint_for(
     if code is ErrorCode.PERMISSION_DENIED:
         if action == "cancel":
             return (
-                "only the session that submitted a job may cancel it (§7.4): "
-                "press Ctrl-C in its `arcp submit`"
+                "only the session that submitted a job may cancel it (§7.4): press Ctrl-C "
+                "in its `arcp submit`, or start it with `arcp submit --detach` to cancel later"
             )
         return "the lease does not cover this operation: widen --lease"
     if code is ErrorCode.BUDGET_EXHAUSTED:
@@ -197,6 +231,11 @@ def hint_for(
         return "check --input / --lease (JSON) and the command's options"
     if code is ErrorCode.DUPLICATE_KEY:
         return "this --idempotency-key was used for a different request"
+    if code is ErrorCode.RESUME_WINDOW_EXPIRED:
+        return (
+            "the runtime no longer holds the submitting session (it keeps one for its "
+            "--resume-window after the last client left)"
+        )
     if code is ErrorCode.CANCELLED:
         return None
     return "retry later" if exc.retryable else None

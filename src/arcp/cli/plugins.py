@@ -1,8 +1,14 @@
 """``--agents MODULE:ATTR``: register your own agents on the runtime ``arcp serve`` starts.
 
-``ATTR`` is either a function that takes the :class:`~arcp.runtime.Runtime` and registers
-agents on it (like :func:`arcp.demo.register_demo_agents`), or a sequence of
-``(name, version, agent, is_default)`` tuples (like :data:`arcp.demo.agents.DEMO_AGENTS`).
+``ATTR`` is one of:
+
+* a :class:`~arcp.runtime.Runtime` the module built with ``@runtime.agent`` (the README's
+  style): its agents are offered by the runtime ``arcp serve`` runs (its other settings are
+  not used; the command line decides them);
+* a function that takes the :class:`~arcp.runtime.Runtime` and registers agents on it (like
+  :func:`arcp.demo.register_demo_agents`);
+* a sequence of ``(name, version, agent, is_default)`` tuples (like
+  :data:`arcp.demo.agents.DEMO_AGENTS`).
 """
 
 from __future__ import annotations
@@ -29,9 +35,9 @@ def agents_option(fn: F) -> F:
         "agent_specs",
         multiple=True,
         metavar="MODULE:ATTR",
-        help="Register agents from MODULE:ATTR: a register(runtime) function or a sequence "
-        "of (name, version, agent, is_default) (repeatable; the current directory is "
-        "importable).",
+        help="Offer the agents of MODULE:ATTR: a Runtime built with @runtime.agent, a "
+        "register(runtime) function, or (name, version, agent, is_default) tuples. Repeatable; "
+        "modules in the current directory are importable. See docs/agents.md.",
     )(fn)
 
 
@@ -54,6 +60,8 @@ def load_agents(runtime: Runtime, specs: Iterable[str]) -> None:
     """Register the agents every ``MODULE:ATTR`` in ``specs`` names (usage error if bad)."""
     for spec in specs:
         target = _resolve(spec)
+        if isinstance(target, Runtime):
+            target = target.registered()
         if callable(target) and len(inspect.signature(target).parameters) == 1:
             cast(Callable[[Runtime], object], target)(runtime)
             continue

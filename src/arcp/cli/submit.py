@@ -8,18 +8,22 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from arcp.cli import tickets
 from arcp.cli.follow import follow_job
 from arcp.cli.options import (
     EXIT_JOB_FAILED,
+    EXIT_OK,
     EXIT_REFUSED,
     Output,
     connect,
     connection_options,
+    dump_json,
     json_option,
     output_option,
     report_error,
     run_async,
 )
+from arcp.client import Client, JobHandle
 from arcp.transport.base import TransportClosed
 from arcp_gen.errors import ARCPError
 
@@ -49,6 +53,12 @@ EXIT_PROTOCOL_ERROR = EXIT_REFUSED
     default=None,
     help="Seconds before the runtime times the job out (§7.1).",
 )
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Print the job id and exit; `arcp watch JOB` reattaches, `arcp cancel JOB` cancels "
+    "(the session is kept, owner-only, under $XDG_STATE_HOME/arcp/sessions).",
+)
 @output_option
 @connection_options
 def submit(
@@ -57,6 +67,7 @@ def submit(
     lease: Any,
     idempotency_key: str | None,
     max_runtime: float | None,
+    detach: bool,
     output: Path | None,
     url: str,
     token: str | None,
@@ -65,9 +76,23 @@ def submit(
     """Submit AGENT (name or name@version), render its events live, print the result.
 
     Ctrl-C cancels the job and waits for the outcome; a second Ctrl-C exits at once.
-    With --json only the terminal outcome is printed (stdout), for scripts.
+    With --json only the terminal outcome is printed (stdout), for scripts. With --detach
+    the job id is printed and the job keeps running on the runtime.
     """
-    run_async(_run(agent, input_, lease, url, token, idempotency_key, max_runtime, as_json, output))
+    run_async(
+        _run(
+            agent,
+            input_,
+            lease,
+            url,
+            token,
+            idempotency_key,
+            max_runtime,
+            as_json,
+            output,
+            detach,
+        )
+    )
 
 
 async def _run(
@@ -80,6 +105,7 @@ async def _run(
     max_runtime: float | None,
     as_json: bool,
     output: Path | None,
+    detach: bool = False,
 ) -> int:
     out = Output(quiet=as_json)
     try:
@@ -103,4 +129,23 @@ async def _run(
             f"[green]accepted[/] [bold]{handle.job_id}[/] ({escape(handle.agent or agent)})",
             f"accepted {handle.job_id} ({handle.agent})",
         )
-        return await follow_job(out, handle, url=url, as_json=as_json, output=output)
+        if detach:
+            return _detach(out, client, handle, url=url, as_json=as_json)
+        return await follow_job(out, handle, url=url, as_json=as_json, output=output, client=client)
+
+
+def _detach(out: Output, client: Client, handle: JobHandle, *, url: str, as_json: bool) -> int:
+    """Keep the session's ticket for ``arcp watch`` / ``arcp cancel`` (§6.3, §7.4); print the
+    job id. Leaving closes the session; the job keeps running (§6.7)."""
+    tickets.save(handle.job_id, url, client.session_ticket())
+    if as_json:
+        dump_json({"job_id": handle.job_id, "detached": True})
+    else:
+        click.echo(handle.job_id)
+    out.line(
+        f"[dim]detached: `arcp watch {handle.job_id}` follows it, "
+        f"`arcp cancel {handle.job_id}` cancels it[/]",
+        f"detached: `arcp watch {handle.job_id}` follows it, "
+        f"`arcp cancel {handle.job_id}` cancels it",
+    )
+    return EXIT_OK

@@ -14,6 +14,7 @@ from arcp.client.connection import ConnectionFactory, Target
 from arcp.client.errors import ConnectionLostError, UnsubscribedError
 from arcp.client.handle import JobHandle, JobStream, Subscription
 from arcp.client.lease import Lease, LeaseConstraints, ProvisionedCredential
+from arcp.client.ticket import SessionTicket
 
 __all__ = [
     "Client",
@@ -24,6 +25,7 @@ __all__ = [
     "Lease",
     "LeaseConstraints",
     "ProvisionedCredential",
+    "SessionTicket",
     "Subscription",
     "Target",
     "UnsubscribedError",

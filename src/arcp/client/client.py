@@ -9,6 +9,7 @@ again and sending ``session.resume`` (§6.3); handles see every event exactly on
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterable, Mapping
@@ -19,9 +20,11 @@ from typing import Any
 from arcp.client.connection import ConnectionFactory, Target, resolve_target
 from arcp.client.driver import ClientDriver
 from arcp.client.handle import JobHandle, Subscription
+from arcp.client.ticket import SessionTicket
 from arcp.ids import utc_timestamp
-from arcp.protocol.client_session import ALL_FEATURES, ClientSession
+from arcp.protocol.client_session import ALL_FEATURES, ClientSession, ClientState
 from arcp.transport.base import Transport
+from arcp_gen.errors import ARCPError
 from arcp_gen.features import Feature
 from arcp_gen.messages import SessionJobsMessage
 from arcp_gen.models import AgentInfo, JobSummary, PeerInfo
@@ -29,6 +32,8 @@ from arcp_gen.models import AgentInfo, JobSummary, PeerInfo
 __all__ = ["Client"]
 
 _log = logging.getLogger("arcp.client")
+
+_RECONNECTING = frozenset({ClientState.BROKEN, ClientState.DETACHED, ClientState.RESUMING})
 
 
 class _Connect:
@@ -49,7 +54,7 @@ class _Connect:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._client is not None:
-            await self._client.close()
+            await self._client.__aexit__(et, e, tb)
 
 
 class Client(ClientDriver):
@@ -68,6 +73,7 @@ class Client(ClientDriver):
         reconnect: bool = True,
         heartbeat: bool = True,
         connect_timeout: float = 30.0,
+        cancel_on_exit: bool = False,
     ) -> _Connect:
         """Open a transport to ``target`` and complete the handshake (§6.2).
 
@@ -75,7 +81,10 @@ class Client(ClientDriver):
         :data:`ConnectionFactory`; only URLs and factories can reconnect. ``features``
         defaults to all 11 flags; ``heartbeat=False`` leaves out ``heartbeat``. Raises the
         runtime's ``ARCPError`` (e.g. ``UnauthenticatedError``) if the handshake fails.
+        ``cancel_on_exit`` sets :attr:`cancel_on_exit`.
         """
+        if isinstance(features, str):  # never iterate a string: "heartbeat" is not 9 features
+            raise TypeError("features must be a collection of feature names, not a string")
         wanted = set(ALL_FEATURES if features is None else (Feature(f) for f in features))
         if not heartbeat:
             wanted.discard(Feature.HEARTBEAT)
@@ -99,7 +108,55 @@ class Client(ClientDriver):
                 auto_ack=auto_ack,
             )
             client = cls(session, transport, factory if reconnect else None)
+            client.cancel_on_exit = cancel_on_exit
             await client._handshake(connect_timeout)  # pyright: ignore[reportPrivateUsage]
+            return client
+
+        return _Connect(open_client)
+
+    @classmethod
+    def resume(
+        cls,
+        target: Target,
+        ticket: SessionTicket,
+        *,
+        features: Iterable[Feature] | None = None,
+        client_name: str = "arcp-python",
+        client_version: str | None = None,
+        auto_ack: bool = True,
+        reconnect: bool = True,
+        connect_timeout: float = 30.0,
+        cancel_on_exit: bool = False,
+    ) -> _Connect:
+        """Continue, in this process, the session a :class:`SessionTicket` describes (§6.3).
+
+        Sends ``session.resume`` with the ticket's token and ``last_event_seq``; the runtime
+        replays what the session missed. The ticket's jobs get their :class:`JobHandle`
+        back (:meth:`job`), with the cancel authority of the submitting session (§7.4,
+        §7.7). Raises ``ResumeWindowExpiredError`` when the runtime no longer holds the
+        session or its events.
+        """
+        wanted = set(ALL_FEATURES if features is None else (Feature(f) for f in features))
+
+        async def open_client() -> Client:
+            import arcp
+
+            transport, factory = resolve_target(target)
+            if transport is None:
+                assert factory is not None
+                transport = await factory()
+            session = ClientSession(
+                features=wanted,
+                client_name=client_name,
+                client_version=client_version or arcp.__version__,
+                auto_ack=auto_ack,
+            )
+            session.restore(ticket.session_id, ticket.resume_token, ticket.last_event_seq)
+            client = cls(session, transport, factory if reconnect else None)
+            client.cancel_on_exit = cancel_on_exit
+            for accepted in ticket.jobs:
+                client._streams[accepted.job_id] = JobHandle(client, accepted, accepted.trace_id)  # pyright: ignore[reportPrivateUsage]
+            await client._take_over(connect_timeout)  # pyright: ignore[reportPrivateUsage]
             return client
 
         return _Connect(open_client)
@@ -108,6 +165,11 @@ class Client(ClientDriver):
         self, session: ClientSession, transport: Transport, factory: ConnectionFactory | None
     ) -> None:
         super().__init__(session, transport, factory)
+        self.cancel_on_exit = False
+        """What leaving ``async with`` does to jobs this session submitted that still run:
+        ``False`` (the default) leaves them running on the runtime, resumable within the
+        resume window (§6.7; see :meth:`session_ticket`); ``True`` cancels each (§7.4) and
+        waits for the runtime's confirmation before closing."""
 
     def __repr__(self) -> str:
         features = ",".join(sorted(f.value for f in self.features))
@@ -122,7 +184,43 @@ class Client(ClientDriver):
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self.cancel_on_exit:
+            await self.cancel_running()
         await self.close()
+
+    async def cancel_running(self, reason: str | None = None) -> None:
+        """Cancel every job this session submitted that has not ended (§7.4)."""
+        running = [s for s in self._streams.values() if isinstance(s, JobHandle) and not s.done]
+        for handle in running:
+            with contextlib.suppress(ARCPError, ConnectionError):
+                await handle.cancel(reason or "the client left with cancel_on_exit")
+
+    def job(self, job_id: str) -> JobHandle | None:
+        """The handle of a job this session submitted (or resumed with), if it is running or
+        ended recently; None otherwise."""
+        stream = self._streams.get(job_id) or self._finished.get(job_id)
+        return stream if isinstance(stream, JobHandle) else None
+
+    def session_ticket(self) -> SessionTicket:
+        """What another process needs to continue this session with :meth:`resume` (§6.3):
+        the session id, the current resume token (a secret), the last ``event_seq`` seen and
+        the submitted jobs that have not ended. Close this client (or let it go) before the
+        ticket is used: the runtime hands the session to the newest connection."""
+        token = self._session.resume_token
+        session_id = self._session.session_id
+        if token is None or session_id is None:
+            raise RuntimeError("the session has no resume token yet")
+        jobs = tuple(
+            s.accepted.model_copy(update={"credentials": None})
+            for s in self._streams.values()
+            if isinstance(s, JobHandle) and not s.done
+        )
+        return SessionTicket(session_id, token, self._session.last_event_seq, jobs)
+
+    @property
+    def reconnecting(self) -> bool:
+        """True while the connection is down and the client is resuming the session (§6.3)."""
+        return self._session.state in _RECONNECTING
 
     # -- session facts (§6.2) --------------------------------------------------------------
 

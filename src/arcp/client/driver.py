@@ -104,6 +104,19 @@ class ClientDriver:
             )
             raise
 
+    async def _take_over(self, limit_sec: float) -> None:
+        """Continue a session another client left (§6.3): ``session.resume`` first."""
+        self._session.resume(self._loop.time())
+        await self._flush()
+        self._reader = asyncio.create_task(self._read_loop(), name="arcp-client-reader")
+        try:
+            await asyncio.wait_for(asyncio.shield(self._welcome), limit_sec)
+        except BaseException as exc:
+            await self._shutdown(
+                ConnectionLostError(f"the session could not be resumed ({type(exc).__name__})")
+            )
+            raise
+
     async def close(self) -> None:
         """Close the session (§6.7): ``session.close``, wait for ``session.closed``, close the
         transport. Jobs keep running on the runtime. Idempotent."""
@@ -397,10 +410,9 @@ class ClientDriver:
                 handle._push(out)  # pyright: ignore[reportPrivateUsage]
 
     def _on_welcomed(self, out: Welcomed) -> None:
-        if not out.resumed:
-            if not self._welcome.done():
-                self._welcome.set_result(None)
-        else:
+        if not self._welcome.done():  # the first welcome: a new session, or a taken-over one
+            self._welcome.set_result(None)
+        if out.resumed:
             _log.info("session resumed at event_seq %d", self._session.last_event_seq)
             if self._resume_guard is not None:
                 self._resume_guard.cancel()

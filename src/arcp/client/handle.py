@@ -83,6 +83,11 @@ class JobStream:
         return f"{type(self).__name__}(job_id={self.job_id!r}, status={self.status!r})"
 
     @property
+    def backlog(self) -> int:
+        """Events received and not yet taken by the iterator."""
+        return len(self._items)
+
+    @property
     def done(self) -> bool:
         """True once the job ended (or the stream was cut off)."""
         return self._outcome is not None

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from arcp.ids import new_id
 from arcp.protocol.event_frames import JobEventLog
-from arcp.protocol.job_requests import ListQuery, answer_cancel, send_jobs, send_subscribed
+from arcp.protocol.job_requests import (
+    ListQuery,
+    answer_cancel,
+    audit_subscribe,
+    send_jobs,
+    send_subscribed,
+)
 from arcp.protocol.job_table import JobRecord, decode_cursor
 from arcp.protocol.recovery import record_of
 from arcp.protocol.replay_buffer import EventItem
@@ -187,7 +193,14 @@ class ClusterRequests:
     async def _subscribe(self, session: RuntimeSession, message: JobSubscribeMessage) -> None:
         """``job.subscribed``, optional history, then live, for a job on another node (§7.6)."""
         p = message.payload
-        job = await self._remote_job(session, p.job_id)
+        try:
+            job = await self._remote_job(session, p.job_id)
+        except JobNotFoundError:
+            stored = await self.node.db.job(p.job_id)
+            owner = stored.principal if stored is not None else None
+            audit_subscribe(session, p.job_id, owner, allowed=False)
+            raise
+        audit_subscribe(session, p.job_id, job.principal, allowed=True)
         cursor = job.log.last_origin_seq
         replay: list[EventItem] = []
         if not job.terminal and p.job_id in session.subscriptions:  # already streaming

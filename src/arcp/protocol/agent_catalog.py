@@ -57,6 +57,14 @@ class AgentCatalog(Generic[H]):
             )
         return f"{name}@{chosen}", handler
 
+    def entries(self) -> list[tuple[str, str, H, bool]]:
+        """Every ``(name, version, handler, is_default)``, in registration order."""
+        return [
+            (name, version, handler, version == entry.default)
+            for name, entry in self._agents.items()
+            for version, handler in entry.versions.items()
+        ]
+
     def describe(self) -> list[dict[str, Any]]:
         """The welcome's ``capabilities.agents`` list (§6.2, §7.5)."""
         return [

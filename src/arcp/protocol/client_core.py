@@ -72,6 +72,8 @@ class ClientCore:
         ack_interval: float = 0.25,
         ack_every: int = 1,
     ) -> None:
+        if isinstance(features, str):  # never iterate a string into one-letter features
+            raise TypeError("features must be a collection of feature names, not a string")
         self._token = token
         self._requested: tuple[str, ...] = tuple(sorted({str(f) for f in features}))
         self._client = {"name": client_name, "version": client_version}
@@ -206,6 +208,23 @@ class ClientCore:
         self._state = ClientState.DETACHED
         self._heartbeat = None
         return True
+
+    def restore(self, session_id: str, resume_token: str, last_event_seq: int) -> None:
+        """Take over a session another client left (§6.3): an idle session becomes detached
+        with the given id, token and position; :meth:`resume` then continues it."""
+        if self._state is not ClientState.IDLE:
+            raise RuntimeError("only a fresh session can take over another one")
+        if last_event_seq < 0:
+            raise ValueError("last_event_seq must be >= 0")
+        self._session_id = session_id
+        self._resume_token = resume_token
+        self._last_seq = last_event_seq
+        self._state = ClientState.DETACHED
+
+    @property
+    def resume_token(self) -> str | None:
+        """The current resume token (§6.3): a secret; never log it."""
+        return self._resume_token
 
     def resume(self, now: float) -> None:
         """Queue ``session.resume`` on a fresh connection (§6.3); to a runtime that already

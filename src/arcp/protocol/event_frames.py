@@ -12,11 +12,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import starmap
+from random import getrandbits
 from typing import Any, Final
 
 import orjson
 
-from arcp.ids import DIGIT_PAIRS, new_ulid, utc_timestamp
+from arcp.ids import DIGIT_PAIRS, utc_timestamp
 from arcp.protocol.replay_buffer import EventItem
 from arcp_gen.messages import EVENT_KINDS
 from arcp_gen.registry import PROTOCOL_VERSION
@@ -46,26 +47,40 @@ _MESSAGE_TYPES: Final = ("job.event", "job.result", "job.error")
 
 _BYTE_PAIRS: Final = tuple(pair.encode() for pair in DIGIT_PAIRS)
 _ID_BLOCK: Final = 1 << 30
+_RANDOM_BITS: Final = 50
 _id_prefix = ""
 _id_prefix_bytes = b""
+_id_prefix_value = -1
+_id_ms = -1
 _id_count = _ID_BLOCK
 
 
-def _new_id_block() -> None:
-    global _id_prefix, _id_prefix_bytes, _id_count
-    _id_prefix = new_ulid()[:20]
+def _new_id_block(ms: int) -> None:
+    """Start a block of ids whose ULID time part is ``ms`` (§5): 10 time characters, 50
+    random bits, then a 30-bit count. A block never sorts before the previous one: when the
+    clock stepped back (or a block ran out within one millisecond), the new prefix is the
+    previous one plus one, so its time part may run a millisecond or so ahead."""
+    global _id_prefix, _id_prefix_bytes, _id_prefix_value, _id_ms, _id_count
+    value = (ms << _RANDOM_BITS) | getrandbits(_RANDOM_BITS)  # ids need not be secret
+    if value <= _id_prefix_value:
+        value = _id_prefix_value + 1
+    _id_prefix_value = value
+    _id_prefix = "".join([DIGIT_PAIRS[(value >> shift) & 1023] for shift in range(90, -1, -10)])
     _id_prefix_bytes = _id_prefix.encode()
+    _id_ms = ms
     _id_count = 0
 
 
 def frame_id() -> str:
-    """A unique ULID-shaped envelope id, cheaper than :func:`new_ulid` for hot paths (§5).
+    """A unique ULID envelope id, cheaper than :func:`new_ulid` for hot paths (§5).
 
-    The first 20 characters come from a fresh ULID every 2**30 ids; the last 6 count.
+    Its time part is the millisecond it was made; within one millisecond the last six
+    characters count, so ids of a burst share the time part and still increase.
     """
     global _id_count
-    if _id_count >= _ID_BLOCK:
-        _new_id_block()
+    ms = time.time_ns() // 1_000_000
+    if ms != _id_ms or _id_count >= _ID_BLOCK:
+        _new_id_block(ms)
     count = _id_count
     _id_count = count + 1
     return f"{_id_prefix}{DIGIT_PAIRS[count >> 20]}{DIGIT_PAIRS[(count >> 10) & 1023]}{DIGIT_PAIRS[count & 1023]}"
@@ -121,7 +136,11 @@ def control_frame(
     job_id: str | None = None,
     trace_id: str | None = None,
 ) -> bytes:
-    """Encode a control envelope (never carries ``event_seq``, §6.4)."""
+    """Encode a control envelope (never carries ``event_seq``, §6.4).
+
+    The result is an exact-size copy: a frame may wait in a queue, and a fresh
+    ``orjson.dumps`` result holds a ~4 KiB allocation whatever its length.
+    """
     envelope: dict[str, Any] = {"arcp": PROTOCOL_VERSION, "id": frame_id(), "type": message_type}
     if session_id is not None:
         envelope["session_id"] = session_id
@@ -130,7 +149,7 @@ def control_frame(
     if job_id is not None:
         envelope["job_id"] = job_id
     envelope["payload"] = payload
-    return orjson.dumps(envelope)
+    return bytes(memoryview(orjson.dumps(envelope)))
 
 
 def outbox_frames(
@@ -148,6 +167,9 @@ def outbox_frames(
     append = frames.append
     join = b"".join
     pairs = _BYTE_PAIRS
+    ms = time.time_ns() // 1_000_000  # one clock read per batch: the frames' ULID time
+    if ms != _id_ms:
+        _new_id_block(ms)
     for entry in entries:
         if isinstance(entry, bytes):
             append(entry)
@@ -156,7 +178,7 @@ def outbox_frames(
         if item is None:
             continue
         if _id_count >= _ID_BLOCK:
-            _new_id_block()
+            _new_id_block(ms)
         count = _id_count
         _id_count = count + 1
         append(

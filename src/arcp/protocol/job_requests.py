@@ -12,13 +12,13 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from arcp.codec import check_numbers
 from arcp.ids import new_id, parse_timestamp, utc_timestamp
+from arcp.protocol.admission import admit, under_ceiling
 from arcp.protocol.authority import JobAuthority
-from arcp.protocol.job_table import JobRecord, encode_cursor
+from arcp.protocol.job_table import JobRecord, encode_cursor, submit_fingerprint
 from arcp.protocol.lease import Lease
+from arcp.protocol.limits import input_too_large
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_actions import Action, AskCluster, StartJob, StopJob
 from arcp.protocol.runtime_session import RuntimeSession
@@ -46,6 +46,7 @@ __all__ = [
     "ListQuery",
     "answer_cancel",
     "attach",
+    "audit_subscribe",
     "reduce_trace_id",
     "send_jobs",
     "send_subscribed",
@@ -74,6 +75,22 @@ def attach(session: RuntimeSession, job: JobRecord, replay: list[EventItem]) -> 
         session.subscriptions.add(job.job_id)
         if session.journal is not None:
             session.journal.session(session)
+
+
+def audit_subscribe(
+    session: RuntimeSession, job_id: str, owner: str | None, *, allowed: bool
+) -> None:
+    """Log one subscribe decision: subscriber, target job, target principal, decision (§14
+    "Cross-session subscription audit"). ``owner`` is None for a job that does not exist.
+    The log is for operators: it names the owner even when the subscriber is refused."""
+    log.info(
+        "audit: subscribe by principal %r (session %s) to job %s of principal %r: %s",
+        session.principal,
+        session.session_id,
+        job_id,
+        owner,
+        "allowed" if allowed else "denied",
+    )
 
 
 def answer_cancel(
@@ -201,9 +218,12 @@ class JobRequests:
                     details={"feature": feature.value},
                 )
         agent, handler = core.agents.resolve(p.agent)
-        fingerprint = orjson.dumps(
-            [p.agent, p.input, lease, constraints, p.max_runtime_sec], option=orjson.OPT_SORT_KEYS
+        fingerprint, input_bytes = submit_fingerprint(
+            p.agent, p.input, lease, constraints, p.max_runtime_sec
         )
+        limits = core.config.limits
+        if input_bytes > limits.max_input_bytes:
+            raise input_too_large(input_bytes, limits.max_input_bytes)
         key = p.idempotency_key
         if key is not None:
             existing = core.jobs.by_key(session.principal, key)
@@ -226,6 +246,9 @@ class JobRequests:
             if core.clustered and claimed_job_id is None:
                 return [AskCluster(None, session, message, fingerprint)]
         config = core.config
+        admit(core.jobs, config.limits, session.principal, input_bytes)
+        if config.ceilings is not None:
+            constraints = under_ceiling(config.ceilings, session, parsed, constraints)
         authority = JobAuthority.accept(
             parsed,
             constraints,
@@ -266,6 +289,7 @@ class JobRequests:
             authority=authority,
             needs_credentials=config.credentials
             and Feature.PROVISIONED_CREDENTIALS in session.features,
+            input_bytes=input_bytes,
         )
         core.jobs.add(job)
         if not job.needs_credentials:
@@ -305,13 +329,12 @@ class JobRequests:
         job = self.core.jobs.observable(p.job_id, session.principal)
         if job is None and self.core.clustered and p.job_id not in self.core.jobs.jobs:
             return [AskCluster(None, session, message)]
-        log.info(
-            "audit: principal %r subscribe %s (owner %r): %s",
-            session.principal,
-            p.job_id,
-            job.principal if job is not None else None,
-            "allowed" if job is not None else "denied",
-        )
+        if job is not None:
+            audit_subscribe(session, p.job_id, job.principal, allowed=True)
+        else:
+            target = self.core.jobs.jobs.get(p.job_id)
+            owner = target.principal if target is not None else None
+            audit_subscribe(session, p.job_id, owner, allowed=False)
         if job is None:
             raise JobNotFoundError("no such job", details={"job_id": p.job_id})
         events = job.log

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ __all__ = [
     "ObserverPolicy",
     "decode_cursor",
     "encode_cursor",
+    "stored_fingerprint",
+    "submit_fingerprint",
 ]
 
 TERMINAL_STATUSES = frozenset({"success", "error", "cancelled", "timed_out"})
@@ -69,6 +72,8 @@ class JobRecord:
     """``(is_error, terminal payload)`` once the job ended."""
     stored_budget: dict[str, float] | None = field(default=None, repr=False)
     """The budget counters read back from a store, for a job with no live authority."""
+    input_bytes: int = field(default=0, repr=False)
+    """The size of the encoded ``input``, counted against the principal's limits (§14)."""
 
     def budget(self) -> dict[str, float] | None:
         """The current budget counters, or None without ``cost.budget`` (§9.6)."""
@@ -110,6 +115,38 @@ class JobRecord:
         return entry
 
 
+_FINGERPRINT_PREFIX = b"sha256:"
+
+
+def submit_fingerprint(
+    agent: str,
+    input: Any,
+    lease: Any,
+    constraints: Any,
+    max_runtime_sec: Any,
+) -> tuple[bytes, int]:
+    """The idempotency fingerprint of a submit's parameters (§7.2) and the size of its
+    encoded ``input``. A digest: a job keeps 39 bytes, not a second copy of its input."""
+    sort = orjson.OPT_SORT_KEYS
+    encoded = orjson.dumps(input, option=sort)
+    digest = hashlib.sha256(orjson.dumps([agent, lease, constraints, max_runtime_sec], option=sort))
+    digest.update(b"\n")
+    digest.update(encoded)
+    return _FINGERPRINT_PREFIX + digest.digest(), len(encoded)
+
+
+def stored_fingerprint(fingerprint: bytes) -> bytes:
+    """A fingerprint read back from a store, in today's form: earlier versions stored the
+    encoded ``[agent, input, lease, constraints, max_runtime_sec]`` itself."""
+    if not fingerprint or fingerprint.startswith(_FINGERPRINT_PREFIX):
+        return fingerprint
+    try:
+        agent, input, lease, constraints, max_runtime_sec = orjson.loads(fingerprint)
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        return fingerprint
+    return submit_fingerprint(agent, input, lease, constraints, max_runtime_sec)[0]
+
+
 def encode_cursor(job: JobRecord) -> str:
     """An opaque keyset cursor pointing just after ``job`` (§6.6)."""
     raw = orjson.dumps([job.created_at, job.job_id])
@@ -138,6 +175,10 @@ class JobTable:
     def __init__(self, observer_policy: ObserverPolicy | None = None) -> None:
         self.jobs: dict[str, JobRecord] = {}
         self._idempotency: dict[tuple[str, str], JobRecord] = {}
+        self.unfinished: dict[str, int] = {}
+        """Per principal, how many of its jobs have not ended (§14 caps)."""
+        self.retained_input: dict[str, int] = {}
+        """Per principal, the encoded input bytes of its jobs still kept (§14 caps)."""
         self.observer_policy = observer_policy
         self.journal: Journal | None = None
         """Where new and forgotten jobs are recorded for the store, when there is one."""
@@ -169,12 +210,24 @@ class JobTable:
         self.jobs[job.job_id] = job
         if job.idempotency_key is not None:
             self._idempotency[(job.principal, job.idempotency_key)] = job
+        principal = job.principal
+        if not job.terminal:
+            self.unfinished[principal] = self.unfinished.get(principal, 0) + 1
+        if job.input_bytes:
+            self.retained_input[principal] = self.retained_input.get(principal, 0) + job.input_bytes
         if self.journal is not None:
             self.journal.job(job)
 
+    def ended(self, job: JobRecord) -> None:
+        """Count ``job`` out of its principal's unfinished jobs (call once, as it ends)."""
+        _less(self.unfinished, job.principal, 1)
+
     def remove(self, job: JobRecord) -> None:
         """Forget a finished job once its listing window has passed (§6.6)."""
-        self.jobs.pop(job.job_id, None)
+        if self.jobs.pop(job.job_id, None) is not None:
+            if not job.terminal:
+                _less(self.unfinished, job.principal, 1)
+            _less(self.retained_input, job.principal, job.input_bytes)
         if job.idempotency_key is not None:
             key = (job.principal, job.idempotency_key)
             if self._idempotency.get(key) is job:
@@ -223,3 +276,11 @@ class JobTable:
                 return out, out[-1]
             out.append(job)
         return out, None
+
+
+def _less(counts: dict[str, int], key: str, amount: int) -> None:
+    left = counts.get(key, 0) - amount
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)

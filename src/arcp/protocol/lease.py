@@ -239,11 +239,11 @@ class Lease:
     def allows(self, namespace: str, target: str) -> bool:
         """True when some pattern of ``namespace`` covers ``target`` (§9.3).
 
-        Unknown namespaces and ``cost.budget`` never cover anything; relative paths and
-        unusable URLs are never covered.
+        Unknown namespaces and ``cost.budget`` never cover anything; relative paths,
+        unusable URLs and targets that are not strings are never covered.
         """
         matchers = self._matchers.get(namespace)
-        if not matchers:
+        if not matchers or not isinstance(target, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             return False
         prepared = prepare_target(matchers[0].kind, target)
         if prepared is None:
@@ -254,7 +254,7 @@ class Lease:
         """Raise PermissionDeniedError unless :meth:`allows` (§9.3)."""
         if self.allows(namespace, target):
             return
-        shown = redact_target(namespace, target)
+        shown = redact_target(namespace, target) if isinstance(target, str) else None  # pyright: ignore[reportUnnecessaryIsInstance]
         details = {"namespace": namespace[:200]}
         if shown is None:
             message = f"The lease does not allow {namespace[:64]} on that target."

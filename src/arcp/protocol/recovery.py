@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from arcp.protocol.event_frames import JobEventLog
-from arcp.protocol.job_table import JobRecord
+from arcp.protocol.job_table import JobRecord, stored_fingerprint
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp.store.base import Snapshot, StoredEvent, StoredJob, StoredJobEvent, StoredSession
@@ -107,7 +107,7 @@ def record_of(
         origin_session_id=stored.origin_session_id,
         log=log,
         accepted=stored.accepted,
-        fingerprint=stored.fingerprint,
+        fingerprint=stored_fingerprint(stored.fingerprint),
         idempotency_key=stored.idempotency_key,
         status=stored.status,
         finished_at=finished_at,

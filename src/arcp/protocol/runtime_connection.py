@@ -1,7 +1,9 @@
 """One transport connection on the runtime side, sans-IO (§4, §6.1).
 
 A connection starts unbound; ``session.hello`` or ``session.resume`` binds it to a
-:class:`RuntimeSession`. Until then its own small queue carries the errors it earns.
+:class:`RuntimeSession`. Until then its own small queue carries the errors it earns; that
+queue is bounded (``max_preamble_bytes``): a peer that floods it without reading is closed
+(§13.2, §14).
 A resume on another connection supersedes this one: the session's ``generation`` moves on
 and this connection's writer stops and closes.
 """
@@ -12,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 
 from arcp.protocol.event_frames import control_frame
+from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.errors import ARCPError
 
@@ -21,10 +24,15 @@ __all__ = ["RuntimeConnection"]
 class RuntimeConnection:
     """Connection-level state: the bound session (if any) and pre-session frames."""
 
-    def __init__(self, notify: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, notify: Callable[[], None] | None = None, max_preamble_bytes: int = 64 * 1024
+    ) -> None:
         self.session: RuntimeSession | None = None
         self.generation = 0
         self.preamble: deque[bytes] = deque()
+        self.max_preamble_bytes = max_preamble_bytes
+        self._preamble_bytes = 0
+        self._overflowed = False
         self._closing = False
         self.notify = notify
 
@@ -51,6 +59,14 @@ class RuntimeConnection:
             return False
         return not self.current or self.session.closing
 
+    @property
+    def overflowed(self) -> bool:
+        """True once the peer let its queue of replies overflow: stop reading from it."""
+        if self._overflowed:
+            return True
+        session = self.session
+        return session is not None and session.overflowed and self.current
+
     def close_after_flush(self) -> None:
         """Close the transport after writing what is queued (e.g. after UNAUTHENTICATED)."""
         self._closing = True
@@ -62,16 +78,25 @@ class RuntimeConnection:
             assert self.session is not None
             self.session.error(err, request_id)
             return
+        if self._overflowed:
+            return
         payload = err.to_payload()
         if request_id is not None:
             payload["request_id"] = request_id
-        self.preamble.append(control_frame("session.error", payload))
+        frame = control_frame("session.error", payload)
+        self._preamble_bytes += len(frame) + CONNECTION_OVERHEAD
+        if self._preamble_bytes > self.max_preamble_bytes:
+            self._overflowed = self._closing = True
+            err = not_reading(self._preamble_bytes, self.max_preamble_bytes, "max_preamble_bytes")
+            frame = control_frame("session.error", err.to_payload())
+        self.preamble.append(frame)
         self._wake()
 
     def take(self, now: float) -> list[bytes]:
         """Every frame ready to write on this connection, in order."""
         frames = list(self.preamble)
         self.preamble.clear()
+        self._preamble_bytes = 0
         if self.current:
             assert self.session is not None
             frames.extend(self.session.drain(now))
@@ -81,6 +106,7 @@ class RuntimeConnection:
         """The control frames ready to write, in order; queued events stay queued."""
         frames = list(self.preamble)
         self.preamble.clear()
+        self._preamble_bytes = 0
         if self.current:
             assert self.session is not None
             frames.extend(self.session.drain_control(now))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -19,11 +19,13 @@ from arcp.codec import DecodeError, decode
 from arcp.ids import new_id, utc_timestamp
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ChildAuthority, ModelPolicy
+from arcp.protocol.ceilings import Ceilings
 from arcp.protocol.event_frames import GATE_NONE, JobEventLog, event_payload
 from arcp.protocol.flow import Valve
 from arcp.protocol.job_requests import JobRequests
 from arcp.protocol.job_table import JobRecord, JobTable, ObserverPolicy
 from arcp.protocol.journal import Journal
+from arcp.protocol.limits import Limits, principal_cap
 from arcp.protocol.recovery import restore_jobs, restore_sessions
 from arcp.protocol.runtime_actions import Action, AskCluster, Authenticate
 from arcp.protocol.runtime_connection import RuntimeConnection
@@ -89,6 +91,8 @@ class RuntimeConfig:
     expiry_grace_sec: float = 1.0
     model_policy: ModelPolicy = "require"
     credentials: bool = False
+    limits: Limits = field(default_factory=Limits)
+    ceilings: Ceilings | None = None
 
 
 class RuntimeCore(Generic[H]):
@@ -179,6 +183,7 @@ class RuntimeCore(Generic[H]):
         elif self.store_flow.shut and isinstance(message, JobSubmitMessage):
             raise InternalError("the runtime cannot write to its store; retry later")
         else:
+            session.active = True
             return self.requests.handle(session, message, now)
         return []
 
@@ -198,6 +203,14 @@ class RuntimeCore(Generic[H]):
         """Open a session for an authenticated hello, or refuse and close (§6.1)."""
         if principal is None:
             conn.error(UnauthenticatedError("missing or invalid bearer token"), hello.id)
+            conn.close_after_flush()
+            return None
+        cap = self.config.limits.max_sessions_per_principal
+        if sum(1 for s in self.sessions.values() if s.attached and s.principal == principal) >= cap:
+            log.warning("principal %r refused a session: %d attached (§14)", principal, cap)
+            conn.error(
+                principal_cap("attached sessions", "max_sessions_per_principal", cap), hello.id
+            )
             conn.close_after_flush()
             return None
         caps = hello.payload.capabilities
@@ -223,6 +236,7 @@ class RuntimeCore(Generic[H]):
             back_pressure_threshold=self.config.back_pressure_threshold,
             buffer_limit=self.config.buffer_limit,
             high_water=self.config.high_water,
+            max_control_bytes=self.config.limits.max_queued_control_bytes,
         )
         session.journal = self.journal
         self.sessions[session_id] = session
@@ -447,6 +461,8 @@ class RuntimeCore(Generic[H]):
         # May raise TypeError: nothing changed yet. An exact-size copy, as for events: the
         # terminal entry stays in the job log and the buffers as long as the job is kept.
         data = bytes(memoryview(orjson.dumps(payload)))
+        if self.jobs.jobs.get(job.job_id) is job:
+            self.jobs.ended(job)
         job.status = status
         job.finished_at = now
         job.outcome = (error, payload)
@@ -466,7 +482,11 @@ class RuntimeCore(Generic[H]):
     # -- housekeeping --------------------------------------------------------------------
 
     def sweep(self, now: float) -> None:
-        """Forget sessions detached past the resume window and jobs finished before it."""
+        """Forget sessions detached past the resume window and jobs finished before it;
+        disconnect sessions idle past ``Limits.idle_session_sec`` (§14)."""
+        idle_limit = self.config.limits.idle_session_sec
+        if idle_limit is not None:
+            self._disconnect_idle(now, idle_limit)
         gone = [s for s in self.sessions.values() if s.expired(now)]
         for session in gone:
             del self.sessions[session.session_id]
@@ -483,6 +503,21 @@ class RuntimeCore(Generic[H]):
                     del job.subscribers[sid]
         for job in self.jobs.expired(now, self.config.resume_window_sec):
             self.jobs.remove(job)
+
+    def _disconnect_idle(self, now: float, limit: float) -> None:
+        idle = [s for s in self.sessions.values() if s.idle(now, limit)]
+        if not idle:
+            return
+        busy = {
+            job.origin.session_id
+            for job in self.jobs.jobs.values()
+            if job.origin is not None and not job.terminal
+        }
+        for session in idle:
+            if session.session_id in busy or session.subscriptions or session.closing:
+                continue
+            log.info("session %s disconnected: idle for %.0f s (§14)", session.session_id, limit)
+            session.disconnect()
 
     def live_sessions(self) -> Iterable[RuntimeSession]:
         """Every session currently attached to a connection."""

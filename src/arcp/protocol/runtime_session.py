@@ -7,7 +7,9 @@ events go through the :class:`ReplayBuffer`, which stamps the session's gap-free
 pongs, ...) are sent once and never carry a seq (§6.4).
 
 The pending-send queue (:attr:`outbox`) holds control frames as bytes and events as their
-seq, so the replay buffer itself is the send queue for events.
+seq, so the replay buffer itself is the send queue for events. Control frames queued for a
+peer that does not read are bounded (``max_control_bytes``): past it the session queues one
+``session.error INTERNAL_ERROR`` and closes its connection (§13.2); it stays resumable.
 
 Flow control (§13.2): the session's *lag* is the number of events the client does not have
 yet: past the last acknowledged seq once the client sends ``session.ack`` (§6.5), past the
@@ -38,6 +40,7 @@ from arcp.protocol.event_frames import (
     session_part,
 )
 from arcp.protocol.flow import Valve
+from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp_gen.errors import ARCPError, HeartbeatLostError, ResumeWindowExpiredError
 from arcp_gen.features import Feature
@@ -69,6 +72,7 @@ class RuntimeSession:
         back_pressure_threshold: int = 1000,
         buffer_limit: int = 100_000,
         high_water: int = 50_000,
+        max_control_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.session_id = session_id
         self.principal = principal
@@ -84,6 +88,11 @@ class RuntimeSession:
         self.subscriptions: set[str] = set()
         self.attached = True
         self.closing = False
+        self.overflowed = False
+        """True once the peer let its queued control frames pass ``max_control_bytes``."""
+        self.max_control_bytes = max_control_bytes
+        self.active = False
+        """Set when a request (anything but heartbeats and acks) arrives; see :meth:`idle`."""
         self.generation = 1
         self.notify: Callable[[], None] | None = None
         self.journal: Journal | None = None
@@ -97,6 +106,9 @@ class RuntimeSession:
         self._back_pressured = False
         self._last_received = now
         self._last_sent = now
+        self._control_bytes = 0
+        self._idle_since = now
+        self._idle_seq = 0
         self._detached_at: float | None = None
         self._progress = Feature.PROGRESS in self.features
         self._chunks = Feature.RESULT_CHUNK in self.features
@@ -190,7 +202,9 @@ class RuntimeSession:
         self._accept_token(token)
         self.generation += 1
         self.attached = True
-        self.closing = False
+        self.closing = self.overflowed = False
+        self._control_bytes = 0
+        self._idle_since = now
         self._detached_at = None
         self._last_received = self._last_sent = now
         self._acked = max(self._acked, last_event_seq)
@@ -209,6 +223,7 @@ class RuntimeSession:
             self.closing = False
             self._detached_at = now
             self.outbox.clear()
+            self._control_bytes = 0
             self.notify = None
             if self.journal is not None:
                 self.journal.session(self)
@@ -243,11 +258,18 @@ class RuntimeSession:
         return True
 
     def push_control(self, frame: bytes) -> None:
-        """Queue a control frame for the attached connection (dropped while detached)."""
-        if self.attached:
+        """Queue a control frame for the attached connection (dropped while detached, and
+        once the queue overflowed and the connection is closing, §13.2)."""
+        if self.attached and not self.overflowed:
+            queued = self._control_bytes + len(frame) + CONNECTION_OVERHEAD
+            self._control_bytes = queued
             outbox = self.outbox
+            if queued > self.max_control_bytes:
+                self.overflowed = self.closing = True
+                err = not_reading(queued, self.max_control_bytes)
+                frame = control_frame("session.error", err.to_payload(), session_id=self.session_id)
             outbox.append(frame)
-            if len(outbox) == 1 and self.notify is not None:
+            if (len(outbox) == 1 or self.overflowed) and self.notify is not None:
                 self.notify()
 
     def control(self, message_type: str, payload: dict[str, Any], **envelope: str | None) -> None:
@@ -311,6 +333,7 @@ class RuntimeSession:
             return []
         entries = list(outbox)
         outbox.clear()
+        self._control_bytes = 0
         self._last_sent = now
         frames = outbox_frames(entries, self._part, self.buffer.get)
         for entry in reversed(entries):
@@ -331,6 +354,7 @@ class RuntimeSession:
             events = [entry for entry in outbox if type(entry) is int]
             outbox.clear()
             outbox.extend(events)
+            self._control_bytes = 0
             self._last_sent = now
         return frames  # pyright: ignore[reportReturnType]
 
@@ -361,6 +385,25 @@ class RuntimeSession:
     def acked_seq(self) -> int:
         """The highest seq the client acknowledged."""
         return self._acked
+
+    def idle(self, now: float, limit: float) -> bool:
+        """True when nothing but heartbeats and acks crossed the connection for ``limit``
+        seconds: no request in, no event out (§14, zero-throughput sessions). Costs nothing
+        per event: it compares the last seq with the one seen at the previous call."""
+        last = self.buffer.last_seq
+        if self.active or last != self._idle_seq or not self.attached:
+            self.active = False
+            self._idle_seq = last
+            self._idle_since = now
+            return False
+        return now - self._idle_since >= limit
+
+    def disconnect(self) -> None:
+        """Let the connection go once what is queued is written; the session stays
+        resumable for the resume window (§6.3)."""
+        self.closing = True
+        if self.notify is not None:
+            self.notify()
 
     def ping(self, nonce: str) -> None:
         """Answer a ``session.ping`` with ``session.pong`` (§6.4)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import math
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from arcp.ids import new_id
@@ -36,6 +37,19 @@ _LEVELS: Final = {
 _YIELD_EVERY: Final = 256
 
 log = logging.getLogger("arcp.runtime")
+
+
+def _finite(value: float) -> bool:
+    """True for a JSON-writable number (not a bool, NaN or an infinity)."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)  # pyright: ignore[reportUnnecessaryIsInstance]
+        and math.isfinite(value)
+    )
+
+
+def _finite_non_negative(value: float) -> bool:
+    return _finite(value) and value >= 0
 
 
 class JobContext(JobView, GatedOperations):
@@ -133,16 +147,23 @@ class JobContext(JobView, GatedOperations):
         spelled = _LEVELS.get(level)
         if spelled is None:
             raise ValueError(f"log level must be debug, info, warn or error, not {level!r}")
+        if not isinstance(message, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            # The schema wants a string: refuse here rather than send a frame that breaks it.
+            raise TypeError(f"log message must be a string, not {type(message).__name__}")
         if self._event("log", {"level": spelled, "message": message}):
             await self._pace()
 
     async def thought(self, text: str) -> None:
         """A ``thought`` event."""
+        if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"thought text must be a string, not {type(text).__name__}")
         if self._event("thought", {"text": text}):
             await self._pace()
 
     async def status(self, phase: str, message: str | None = None) -> None:
         """A ``status`` event."""
+        if not isinstance(phase, str) or not isinstance(message, str | None):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError("status phase and message must be strings")
         body: dict[str, Any] = {"phase": phase}
         if message is not None:
             body["message"] = message
@@ -159,6 +180,11 @@ class JobContext(JobView, GatedOperations):
         """A ``metric`` event. A ``cost.*`` metric in a budgeted currency decrements the
         budget and is followed by ``cost.budget.remaining`` (§9.6); a negative or non-finite
         cost is logged and dropped, and the job goes on."""
+        if not _finite(value):
+            # NaN or an infinity would go out as null and break the schema (§8.2).
+            kind = "cost" if name.startswith("cost.") else "metric"
+            log.warning("job %s reported an invalid %s %s; ignored", self.job_id, kind, name)
+            return
         body: dict[str, Any] = {"name": name, "value": value}
         if unit is not None:
             body["unit"] = unit
@@ -187,8 +213,9 @@ class JobContext(JobView, GatedOperations):
         message: str | None = None,
     ) -> None:
         """A ``progress`` event, delivered only where ``progress`` was negotiated (§8.2.1)."""
-        if current < 0 or (total is not None and total < 0):
-            raise ValueError("progress values must not be negative")
+        if not _finite_non_negative(current) or not (total is None or _finite_non_negative(total)):
+            # NaN or an infinity would go out as null and break the schema (§8.2.1).
+            raise ValueError("progress values must be finite and not negative")
         body: dict[str, Any] = {"current": current}
         if total is not None:
             body["total"] = total

@@ -129,6 +129,8 @@ class GatedOperations:
         (a raised error becomes a ``tool_result`` error and propagates). Without ``fn``:
         return the ``call_id`` and report the outcome with :meth:`tool_result` yourself.
         """
+        if not isinstance(tool, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"the tool name must be a string, not {type(tool).__name__}")
         call_id = new_id("call")
         if self._event("tool_call", {"tool": tool, "args": args, "call_id": call_id}):
             await asyncio.sleep(0)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, cast
 
+from arcp.codec import check_numbers
 from arcp.protocol.event_frames import event_payload
 from arcp.protocol.job_table import JobRecord
 from arcp.protocol.lease import pattern_list
@@ -161,8 +162,10 @@ class JobRunner:
             return
         outcome = stream.finish() if stream is not None else {"result": result}
         try:
+            if stream is None:  # NaN or Infinity would go out as null (RFC 8259 has neither)
+                check_numbers(result, "result")
             self.core.succeed(job, outcome, now)
-        except TypeError:
+        except (TypeError, InvalidRequestError):
             log.warning("job %s returned a result that is not JSON", job.job_id)
             self.core.fail(job, InternalError("the agent's result is not JSON"), "error", now)
 

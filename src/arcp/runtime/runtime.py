@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from arcp import __version__
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ModelPolicy
+from arcp.protocol.ceilings import Ceilings
 from arcp.protocol.job_table import ObserverPolicy
 from arcp.protocol.journal import Journal
+from arcp.protocol.limits import Limits
 from arcp.protocol.runtime_actions import Action, AskCluster, Authenticate, StartJob, StopJob
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_core import SUPPORTED_FEATURES, RuntimeConfig, RuntimeCore
@@ -32,7 +34,7 @@ from arcp.runtime.persistence import JournaledRevocationOutbox, Persister
 from arcp.runtime.revocation import CredentialKeeper, PendingRevocation, RevocationOutbox
 from arcp.store.base import Store, StoredRevocation, StoreError
 from arcp.transport.base import Transport, TransportClosed
-from arcp_gen.errors import InternalError, JobCancelledError
+from arcp_gen.errors import InternalError, JobCancelledError, UnauthenticatedError
 from arcp_gen.features import Feature
 
 if TYPE_CHECKING:
@@ -48,6 +50,34 @@ Agent = Callable[[Any, JobContext], Awaitable[Any]]
 """An agent: ``async def agent(input, ctx) -> result``."""
 
 A = TypeVar("A", bound=Agent)
+
+_CLOSE_GRACE_SEC = 1.0
+"""How long a connection being closed for a limit may take to write its last error."""
+_CLOSE_TIMEOUT_SEC = 5.0
+"""How long a closing handshake may take before the connection is dropped."""
+
+
+async def _recv(transport: Transport, deadline: float | None) -> bytes:
+    """The next frame; TimeoutError past ``deadline`` (loop time) when one is given."""
+    if deadline is None:
+        return await transport.recv()
+    async with asyncio.timeout_at(deadline):
+        return await transport.recv()
+
+
+async def _shut(transport: Transport, *, abort: bool = False) -> None:
+    """Close ``transport``; drop it (when it can be dropped) if ``abort`` or when the peer
+    does not take the close within :data:`_CLOSE_TIMEOUT_SEC` because it stopped reading."""
+    drop: Callable[[], None] | None = getattr(transport, "drop", None)
+    if abort and drop is not None:
+        drop()
+        return
+    try:
+        async with asyncio.timeout(_CLOSE_TIMEOUT_SEC):
+            await transport.close()
+    except TimeoutError:
+        if drop is not None:
+            drop()
 
 
 class Runtime:
@@ -69,6 +99,12 @@ class Runtime:
     subscriber that far behind is unsubscribed with ``session.error`` instead. No event is
     dropped before its client had it; ``buffer_limit`` only bounds how many events it
     already had are kept for resume. See docs/sessions.md.
+
+    Limits (§13.2, §14): ``limits`` bounds what one connection or principal may hold
+    (hello deadline, queued replies, sessions, jobs and input bytes per principal); see
+    :class:`~arcp.protocol.limits.Limits` for the defaults. ``ceilings`` caps the lease,
+    budget and lifetime each principal's jobs may be granted (a
+    :class:`~arcp.protocol.ceilings.Ceilings` or its mapping form; default: no ceiling).
     """
 
     def __init__(
@@ -91,6 +127,8 @@ class Runtime:
         revocation_outbox: RevocationOutbox | None = None,
         observer_policy: ObserverPolicy | None = None,
         store: Store | None = None,
+        limits: Limits | None = None,
+        ceilings: Ceilings | Mapping[str, Any] | None = None,
     ) -> None:
         supported = set(SUPPORTED_FEATURES)
         if model_policy is not None:
@@ -103,6 +141,8 @@ class Runtime:
             raise ValueError("high_water must be at least 1")
         if expiry_grace_sec < 0:
             raise ValueError("expiry_grace_sec must not be negative")
+        if isinstance(features, str):  # never iterate a string into one-letter features
+            raise TypeError("features must be a collection of feature names, not a string")
         chosen = (
             frozenset(supported) if features is None else frozenset(Feature(f) for f in features)
         )
@@ -123,6 +163,10 @@ class Runtime:
             expiry_grace_sec=expiry_grace_sec,
             model_policy=model_policy or "require",
             credentials=provisioner is not None and Feature.PROVISIONED_CREDENTIALS in chosen,
+            limits=limits or Limits(),
+            ceilings=ceilings
+            if ceilings is None or isinstance(ceilings, Ceilings)
+            else Ceilings.from_mapping(ceilings),
         )
         self._agents: AgentCatalog[Agent] = AgentCatalog()
         self.core: RuntimeCore[Agent] = RuntimeCore(config, self._agents, observer_policy)
@@ -147,6 +191,7 @@ class Runtime:
         )
         self._auth = BearerAuth(tokens)
         self._connections: dict[RuntimeConnection, tuple[Transport, asyncio.Task[None]]] = {}
+        self._unauthenticated = 0
         self._servers: list[WebSocketServer] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
@@ -165,6 +210,10 @@ class Runtime:
     ) -> None:
         """Offer ``fn`` as agent ``name@version``."""
         self._agents.add(name, version, fn, default=default)
+
+    def registered(self) -> list[tuple[str, str, Agent, bool]]:
+        """Every agent offered, as ``(name, version, agent, is_default)`` (§7.5)."""
+        return self._agents.entries()
 
     def agent(
         self, name: str, *, version: str = "1.0.0", default: bool = False
@@ -266,32 +315,56 @@ class Runtime:
                 conn.close_after_flush()
 
     async def serve(self, transport: Transport) -> None:
-        """Serve one connection until it closes."""
+        """Serve one connection until it closes.
+
+        Limits (§14): the peer must open a session within ``hello_timeout_sec``; at most
+        ``max_unauthenticated`` connections wait for one; a peer whose replies overflow their
+        queue is closed (§13.2).
+        """
         if self._closed:
             await transport.close()
             return
         await self.open()
+        limits = self.core.config.limits
+        if self._unauthenticated >= limits.max_unauthenticated:
+            log.warning("connection refused: %d waiting for session.hello", self._unauthenticated)
+            await _shut(transport)
+            return
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
-        conn = RuntimeConnection(wake.set)
+        conn = RuntimeConnection(wake.set, limits.max_preamble_bytes)
         writer = asyncio.create_task(self._write(conn, transport, wake))
         self._connections[conn] = (transport, writer)
         self._start_sweeper()
         heartbeat: asyncio.Task[None] | None = None
+        self._unauthenticated += 1
+        waiting = True  # counted in _unauthenticated until a session is bound
+        hello_deadline = loop.time() + limits.hello_timeout_sec
         try:
-            while True:
+            while not conn.overflowed:
                 try:
-                    data = await transport.recv()
+                    data = await _recv(transport, hello_deadline if waiting else None)
                 except TransportClosed:
+                    break
+                except TimeoutError:
+                    conn.error(UnauthenticatedError("no session.hello in time"))
+                    conn.close_after_flush()
                     break
                 session_before = conn.session, conn.generation
                 for action in self.core.on_frame(conn, data, loop.time()):
                     await self._act(action)
+                if waiting and conn.session is not None:
+                    waiting = False
+                    self._unauthenticated -= 1
                 if (conn.session, conn.generation) != session_before and conn.current:
                     if heartbeat is not None:
                         heartbeat.cancel()
                     heartbeat = asyncio.create_task(self._heartbeat(conn, transport, writer))
         finally:
+            if waiting:
+                self._unauthenticated -= 1
+            if conn.closing and not writer.done():  # give the writer a moment for the error
+                await asyncio.wait([writer], timeout=_CLOSE_GRACE_SEC)
             self.core.on_disconnect(conn, loop.time())
             if heartbeat is not None:
                 heartbeat.cancel()
@@ -300,7 +373,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, TransportClosed):
                 await writer
             self._connections.pop(conn, None)
-            await transport.close()
+            await _shut(transport, abort=conn.overflowed)
 
     async def serve_websocket(
         self, host: str = "127.0.0.1", port: int = 0, path: str | None = "/arcp", **ws_options: Any

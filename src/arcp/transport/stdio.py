@@ -296,10 +296,13 @@ async def spawn_stdio(
 ) -> ChildProcessTransport:
     """Start ``argv`` as a child speaking NDJSON on its stdin/stdout (§4).
 
+    ``argv`` is a list of arguments; a single string is refused, never split (``TypeError``).
     The child's stderr is inherited unless ``stderr`` says otherwise (e.g.
     ``asyncio.subprocess.DEVNULL``); never pass ``PIPE`` without draining it.
     ``OSError`` (e.g. ``FileNotFoundError``) if the program cannot be started.
     """
+    if isinstance(argv, str):
+        raise TypeError("argv must be a list of arguments, not a string")
     if not argv:
         raise ValueError("argv must name a program")
     child_in, parent_out = os.pipe()

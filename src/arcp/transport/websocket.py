@@ -12,6 +12,8 @@ Defaults chosen for ARCP:
 * Compression (permessage-deflate) is off unless ``compression="deflate"``: on loopback and fast
   links it halves throughput for little gain.
 * ``websockets``' keepalive pings are off: ARCP sessions run their own heartbeats (§6.4).
+* A text message that is not valid UTF-8 closes the connection with code 1007 (RFC 6455
+  §8.1); the receiver sees :class:`TransportClosed`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as _ws_serve
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.frames import CloseCode, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
@@ -198,11 +201,30 @@ class WebSocketTransport:
                 queue.popleft()
                 messages.maybe_resume()
                 data = frame.data
-                return data if type(data) is bytes else bytes(data)
+                data = data if type(data) is bytes else bytes(data)
+                if frame.opcode is Opcode.TEXT and not data.isascii():
+                    await self._check_utf8(data)
+                return data
         try:
-            return await self._ws.recv(decode=False)
+            # ``decode=None``: websockets checks a text message's UTF-8 (closing with 1007
+            # when it is not) and returns str; a binary message comes back as bytes.
+            data = await self._ws.recv()
         except ConnectionClosed as exc:
             raise TransportClosed(f"websocket closed: {exc}") from None
+        return data.encode() if isinstance(data, str) else data
+
+    async def _check_utf8(self, data: bytes) -> None:
+        """Close with 1007 and raise TransportClosed when ``data`` is not UTF-8 (RFC 6455)."""
+        try:
+            data.decode()
+        except UnicodeDecodeError as exc:
+            ws = self._ws
+            try:
+                async with asyncio.timeout(ws.close_timeout), ws.send_context():
+                    ws.protocol.fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text message")
+            except (ConnectionClosed, TimeoutError):
+                ws.transport.abort()  # the peer does not read: no closing handshake
+            raise TransportClosed(f"websocket closed: invalid UTF-8 ({exc.reason})") from None
 
     def recv_ready(self) -> list[bytes]:
         """Take every complete message that already arrived, in order, without waiting (maybe
@@ -219,9 +241,12 @@ class WebSocketTransport:
             frame = queue[0]
             if not frame.fin:  # a fragmented message: recv() assembles it
                 break
-            queue.popleft()
             data = frame.data
-            append(data if type(data) is bytes else bytes(data))
+            data = data if type(data) is bytes else bytes(data)
+            if frame.opcode is Opcode.TEXT and not data.isascii() and not _utf8(data):
+                break  # recv() closes the connection with 1007
+            queue.popleft()
+            append(data)
         messages.maybe_resume()
         return out
 
@@ -236,6 +261,14 @@ class WebSocketTransport:
     def drop(self) -> None:
         """Abort the TCP connection without a closing handshake, as a network failure would."""
         self._ws.transport.abort()
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _check_compression(compression: str | None) -> None:
