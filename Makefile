@@ -2,7 +2,7 @@
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: help sync generate check-generated check-spec lint actionlint format typecheck test test-lowest check bench demo clean
+.PHONY: help sync generate check-generated check-spec lint actionlint format typecheck test test-lowest check bench reliability demo clean
 
 help:
 	@echo "make generate | check-generated | lint | actionlint | format | typecheck | test | test-lowest | check | bench | demo"
@@ -48,6 +48,10 @@ check: check-generated check-spec lint actionlint typecheck test
 
 bench: sync
 	$(RUN) python -m bench
+
+# The long reliability runs (faults, kill -9, floods); figures go to bench/reliability/RESULTS.md.
+reliability: sync
+	$(RUN) python -m bench.reliability
 
 demo: sync
 	$(RUN) arcp demo

@@ -72,6 +72,7 @@ def test_seq_starts_at_one_and_control_frames_carry_none() -> None:
 def test_replay_buffer_frees_on_ack_and_evicts_only_at_the_cap() -> None:
     """§6.5: acked entries are freed; the hard cap evicts the oldest when forced."""
     buffer = ReplayBuffer(limit=3)
+    buffer.floor = 10  # the client has had every entry: eviction allowed
     item = (0, b"", b"{}", 0)
     assert [buffer.append(item) for _ in range(5)] == [1, 2, 3, 4, 5]
     assert (buffer.first_seq, buffer.last_seq) == (3, 5)
@@ -79,6 +80,18 @@ def test_replay_buffer_frees_on_ack_and_evicts_only_at_the_cap() -> None:
     assert buffer.free_through(3) == 1
     assert list(buffer.after(0)) == [4, 5]
     assert buffer.get(3) is None and buffer.get(4) is item
+
+
+def test_replay_buffer_never_evicts_what_the_client_has_not_had() -> None:
+    """§6.5, §13.2: the cap evicts only entries at or below the floor; past it, it grows."""
+    buffer = ReplayBuffer(limit=3)
+    item = (0, b"", b"{}", 0)
+    for _ in range(5):
+        buffer.append(item)
+    assert (buffer.first_seq, buffer.last_seq, len(buffer)) == (1, 5, 5)
+    buffer.floor = 4
+    buffer.append(item)
+    assert (buffer.first_seq, len(buffer)) == (2, 5)
 
 
 def test_resume_rotates_the_token_and_replays_after_last_seq() -> None:
@@ -99,6 +112,7 @@ def test_resume_rotates_the_token_and_replays_after_last_seq() -> None:
     assert out[0]["type"] == "session.welcome"
     assert out[0]["payload"]["resume_token"] != token
     assert [f["event_seq"] for f in out[1:]] == [3, 4, 5]
+    session.received(now=2.5)  # the client speaks: it has the new token
     assert session.resume(token, 0, now=3.0) is not None  # the old token no longer works
 
 
@@ -337,16 +351,19 @@ def test_sweep_forgets_expired_sessions_and_old_finished_jobs() -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     st.integers(1, 50),
-    st.lists(st.one_of(st.just(-1), st.integers(0, 10_000)), max_size=300),
+    st.lists(st.one_of(st.just(-1), st.just(-2), st.integers(0, 10_000)), max_size=300),
 )
 def test_replay_buffer_matches_a_plain_model(limit: int, ops: list[int]) -> None:
-    """§6.5, §8.3: appends get consecutive seqs; acks free a prefix; the cap keeps the newest
-    `limit` entries; lookups agree with a dictionary model at every step."""
+    """§6.5, §8.3, §13.2: appends get consecutive seqs; acks free a prefix; the cap keeps the
+    newest `limit` entries, evicting only entries at or below the floor (sent, -2);
+    lookups agree with a dictionary model at every step."""
     buffer = ReplayBuffer(limit)
     model: dict[int, EventItem] = {}
     last = 0
     for op in ops:
-        if op == -1:
+        if op == -2:
+            buffer.floor = last
+        elif op == -1:
             seq = max(last - 3, 0)
             buffer.free_through(seq)
             model = {k: v for k, v in model.items() if k > seq}
@@ -355,18 +372,19 @@ def test_replay_buffer_matches_a_plain_model(limit: int, ops: list[int]) -> None
             last += 1
             assert buffer.append(item) == last
             model[last] = item
-            if len(model) > limit:
+            if len(model) > limit and min(model) <= buffer.floor:
                 del model[min(model)]
         assert buffer.last_seq == last
         assert len(buffer) == len(model)
         assert list(buffer.after(0)) == sorted(model)
-        for seq in range(max(0, last - limit - 2), last + 2):
+        for seq in range(max(0, min(model, default=last) - 2), last + 2):
             assert buffer.get(seq) == model.get(seq)
 
 
 def test_replay_buffer_stays_consistent_across_compactions() -> None:
     """§6.5: long-running sessions evict and compact many times without losing order."""
     buffer = ReplayBuffer(limit=10)
+    buffer.floor = 1 << 40
     for n in range(1, 20_001):
         assert buffer.append((n, b"", b"{}", 0)) == n
         if n % 7 == 0:
@@ -378,3 +396,23 @@ def test_replay_buffer_stays_consistent_across_compactions() -> None:
     assert [buffer.get(s) for s in buffer.after(0)] == [
         (s, b"", b"{}", 0) for s in range(19_998, 20_001)
     ]
+
+
+def test_a_lost_welcome_leaves_the_presented_token_valid_until_the_client_speaks() -> None:
+    """§6.3: the token rotates on every welcome, but a drop right after a resume loses the
+    welcome that carries the new one; the token the client still holds must resume again
+    (found by the fault-injection suite). Once a frame arrives on the new connection the
+    client has the new token and the old one is refused."""
+    session = make_session()
+    first = frames(session)[0]["payload"]["resume_token"]
+    session.detach(now=1.0)
+    assert session.resume(first, 0, now=2.0) is None
+    second = frames(session)[0]["payload"]["resume_token"]
+    session.detach(now=3.0)  # the welcome with `second` never reached the client
+    assert session.resume(first, 0, now=4.0) is None
+    third = frames(session)[0]["payload"]["resume_token"]
+    session.received(now=5.0)  # the client spoke on the new connection: it has `third`
+    session.detach(now=6.0)
+    assert session.resume(first, 0, now=7.0) is not None
+    assert session.resume(second, 0, now=7.0) is not None
+    assert session.resume(third, 0, now=7.0) is None

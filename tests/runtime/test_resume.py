@@ -6,7 +6,7 @@ from typing import Any
 
 from arcp.runtime import Runtime
 from tests.runtime.conftest import Gates, build_runtime
-from tests.runtime.wire import Peer, connect
+from tests.runtime.wire import ALL_FEATURES, Peer, connect
 
 
 async def _resume(
@@ -70,6 +70,8 @@ async def test_resume_token_rotates_and_old_tokens_stop_working(rt: Runtime) -> 
     await peer.hello()
     await peer.drop()
     resumed, _ = await _resume(rt, peer)
+    await resumed.send("session.ping", {"nonce": "n", "sent_at": "2026-01-01T00:00:00Z"})
+    await resumed.recv()  # the client spoke after the welcome: it has the new token
     await resumed.drop()
     _, refused = await _resume(rt, peer)  # still presenting the first token
     assert refused["type"] == "session.error"
@@ -91,20 +93,39 @@ async def test_legacy_hello_with_resume_is_accepted(rt: Runtime) -> None:
 
 
 async def test_resume_beyond_the_buffer_is_window_expired(gates: Gates) -> None:
-    """§6.3, §6.5: once the hard cap evicted events, a resume needing them is refused."""
+    """§6.3, §6.5: once the hard cap evicted events the client had, a resume needing them
+    is refused."""
+    rt = build_runtime(gates, buffer_limit=4)
+    peer = connect(rt)
+    await peer.hello(features=[f for f in ALL_FEATURES if f != "ack"])
+    job_id = (await peer.submit("chatty", {"n": 10}))["job_id"]
+    await peer.until_terminal(job_id)  # all sent: the cap may evict all but the newest 4
+    await peer.drop()
+    _, refused = await _resume(rt, peer, last_seq=0)
+    assert refused["payload"]["code"] == "RESUME_WINDOW_EXPIRED"
+    assert refused["payload"]["details"]["first_available_seq"] == 8
+    await rt.aclose()
+
+
+async def test_events_never_sent_are_kept_past_the_cap(gates: Gates) -> None:
+    """§6.3, §13.2: events emitted while detached are never evicted, whatever the cap: a
+    resume from 0 replays every one of them (the cap once evicted them, issue #13)."""
     rt = build_runtime(gates, buffer_limit=4)
     peer = connect(rt)
     await peer.hello()
     job_id = (await peer.submit("chatty", {"n": 10, "gate": "g"}))["job_id"]
+    await peer.until(lambda f: f.get("event_seq") == 5)
     await peer.drop()
     gates["g"].set()
     watcher = connect(rt)
     await watcher.hello()
     await watcher.request("job.subscribe", {"job_id": job_id})
     await watcher.until_terminal(job_id)  # the job finished while the session was detached
-    _, refused = await _resume(rt, peer, last_seq=0)
-    assert refused["payload"]["code"] == "RESUME_WINDOW_EXPIRED"
-    assert refused["payload"]["details"]["first_available_seq"] == 8
+    resumed, welcome = await _resume(rt, peer)
+    assert welcome["type"] == "session.welcome"
+    frames = await resumed.until_terminal(job_id)
+    seqs = [f["event_seq"] for f in frames if "event_seq" in f]
+    assert seqs == list(range(6, 12))  # 6 events never sent, past a cap of 4
     await rt.aclose()
 
 

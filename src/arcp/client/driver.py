@@ -47,6 +47,8 @@ __all__ = ["ClientDriver"]
 _log = logging.getLogger("arcp.client")
 
 _FINISHED_KEPT = 256
+_STRAYS_KEPT = 100_000
+"""Events of jobs without a stream kept at most (see ``ClientDriver._stray``)."""
 _YIELD_MASK = 63  # yield to the loop every 64 frames
 
 
@@ -70,6 +72,10 @@ class ClientDriver:
         self._finished: OrderedDict[str, JobHandle] = OrderedDict()
         # Events of jobs with a subscribe in flight: some runtimes replay before job.subscribed.
         self._early: dict[str, list[JobEventMessage | JobEnded]] = {}
+        # Events of jobs with no stream yet: a resume replays a job's events before the
+        # job.accepted of a resent submit (the first was lost in the drop, §6.3, §7.2).
+        self._strays: OrderedDict[str, list[JobEventMessage | JobEnded]] = OrderedDict()
+        self._stray_count = 0
         self._waiters: dict[str, tuple[asyncio.Future[Any], str | None]] = {}
         self._send_lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
@@ -304,6 +310,8 @@ class ClientDriver:
                                 stream._push(out)  # pyright: ignore[reportPrivateUsage]
                             elif early and out.job_id in early:
                                 early[out.job_id].append(out)
+                            else:
+                                self._stray(out)
                         else:
                             await self._dispatch(out)
                             if type(out) is Response or type(out) is RequestFailed:
@@ -347,6 +355,8 @@ class ClientDriver:
                         self._finished.popitem(last=False)
             elif out.job_id in self._early:
                 self._early[out.job_id].append(out)
+            else:
+                self._stray(out)
         elif isinstance(out, Welcomed):
             self._on_welcomed(out)
         elif isinstance(out, ConnectionBroken):
@@ -381,6 +391,7 @@ class ClientDriver:
                 result = existing
             elif entry is not None:
                 result = self._streams[job_id] = JobHandle(self, msg.payload, entry[1])
+                self._adopt_strays(result)
         elif isinstance(msg, JobSubscribedMessage) and entry is not None:
             sub = result = Subscription(self, msg.payload)
             ended = False
@@ -399,6 +410,31 @@ class ClientDriver:
                 self._streams[sub.job_id] = sub
         if entry is not None and not entry[0].done():
             entry[0].set_result(result)
+
+    def _stray(self, out: JobEventMessage | JobEnded) -> None:
+        """Keep an event of a job without a stream, a bounded number of them."""
+        kept = self._strays.get(out.job_id)
+        if kept is None:
+            kept = self._strays[out.job_id] = []
+        kept.append(out)
+        self._stray_count += 1
+        while self._stray_count > _STRAYS_KEPT:
+            _, dropped = self._strays.popitem(last=False)
+            self._stray_count -= len(dropped)
+
+    def _adopt_strays(self, handle: JobHandle) -> None:
+        """Give a new handle the events of its job that arrived before its job.accepted."""
+        kept = self._strays.pop(handle.job_id, None)
+        if kept is None:
+            return
+        self._stray_count -= len(kept)
+        for out in kept:
+            if isinstance(out, JobEnded):
+                self._streams.pop(handle.job_id, None)
+                handle._end(out)  # pyright: ignore[reportPrivateUsage]
+                self._finished[handle.job_id] = handle
+            else:
+                handle._push(out)  # pyright: ignore[reportPrivateUsage]
 
     def _on_welcomed(self, out: Welcomed) -> None:
         if not self._welcome.done():  # the first welcome: a new session, or a taken-over one

@@ -7,7 +7,9 @@ by construction (§8.3). A list with a moving head (compacted now and then) give
 lookup by seq for draining and replay.
 
 Entries are freed by ``session.ack`` (§6.5) or, only when the hard cap forces it, by evicting
-the oldest. A resume that asks for an event no longer held is refused (§6.3).
+the oldest, and then only an entry at or below :attr:`ReplayBuffer.floor` (one the client
+already has): an event that was never sent is never evicted; the session throttles the
+agents instead (§13.2). A resume that asks for an event no longer held is refused (§6.3).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ _COMPACT_AT = 4096
 class ReplayBuffer:
     """Ordered, gap-free event entries with an implicit ``event_seq`` (§8.3)."""
 
-    __slots__ = ("_base", "_head", "_items", "last_seq", "limit")
+    __slots__ = ("_base", "_head", "_items", "floor", "last_seq", "limit")
 
     def __init__(self, limit: int = 100_000) -> None:
         self._items: list[EventItem | None] = []
@@ -39,6 +41,8 @@ class ReplayBuffer:
         self.limit = limit
         self.last_seq = 0
         """The seq of the newest entry ever appended (0 before the first)."""
+        self.floor = 0
+        """Entries with seq ≤ this may be evicted at the cap (the client has them)."""
 
     @property
     def first_seq(self) -> int:
@@ -49,13 +53,21 @@ class ReplayBuffer:
         return len(self._items) - self._head
 
     def append(self, item: EventItem) -> int:
-        """Store ``item`` under the next seq and return that seq; evicts the oldest at the cap."""
+        """Store ``item`` under the next seq and return that seq; at the cap, evicts the
+        oldest entry if it is at or below :attr:`floor`, else grows past the cap."""
         items = self._items
         items.append(item)
-        if len(items) - self._head > self.limit:
+        if len(items) - self._head > self.limit and self._base <= self.floor:
             self._drop(1)
         seq = self.last_seq = self.last_seq + 1
         return seq
+
+    def set_floor(self, seq: int) -> None:
+        """The client has every entry through ``seq``; evict what the cap no longer allows."""
+        self.floor = seq
+        excess = min(len(self) - self.limit, seq - self._base + 1)
+        if excess > 0:
+            self._drop(excess)
 
     def restore(self, first_seq: int, items: list[EventItem]) -> None:
         """Refill an empty buffer with ``items`` numbered from ``first_seq`` (a store reload)."""

@@ -102,6 +102,16 @@ class RuntimeConnection:
             frames.extend(self.session.drain(now))
         return frames
 
+    def take_control(self, now: float) -> list[bytes]:
+        """The control frames ready to write, in order; queued events stay queued."""
+        frames = list(self.preamble)
+        self.preamble.clear()
+        self._preamble_bytes = 0
+        if self.current:
+            assert self.session is not None
+            frames.extend(self.session.drain_control(now))
+        return frames
+
     def _wake(self) -> None:
         if self.notify is not None:
             self.notify()

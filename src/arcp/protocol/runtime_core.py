@@ -21,6 +21,7 @@ from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ChildAuthority, ModelPolicy
 from arcp.protocol.ceilings import Ceilings
 from arcp.protocol.event_frames import GATE_NONE, JobEventLog, event_payload
+from arcp.protocol.flow import Valve
 from arcp.protocol.job_requests import JobRequests
 from arcp.protocol.job_table import JobRecord, JobTable, ObserverPolicy
 from arcp.protocol.journal import Journal
@@ -39,6 +40,7 @@ from arcp_gen.errors import (
 )
 from arcp_gen.features import Feature, intersect
 from arcp_gen.messages import (
+    JobSubmitMessage,
     SessionAckMessage,
     SessionByeMessage,
     SessionCloseMessage,
@@ -105,6 +107,7 @@ class RuntimeConfig:
     heartbeat_interval_sec: float = 30
     back_pressure_threshold: int = 1000
     buffer_limit: int = 100_000
+    high_water: int = 50_000
     expiry_grace_sec: float = 1.0
     model_policy: ModelPolicy = "require"
     credentials: bool = False
@@ -130,6 +133,8 @@ class RuntimeCore(Generic[H]):
         """Set by the runtime when a store is configured; every change is recorded there."""
         self.clustered = False
         """True on a node of several sharing one database: what is not here may be there."""
+        self.store_flow = Valve()
+        """Shut while the store cannot commit: agents wait and new jobs are refused."""
 
     def attach_journal(self, journal: Journal) -> None:
         """Record every later change (and every session and job known now) in ``journal``."""
@@ -195,6 +200,8 @@ class RuntimeCore(Generic[H]):
             session.close()
         elif isinstance(message, SessionHelloMessage | SessionResumeMessage):
             raise InvalidRequestError("this connection already has an open session")
+        elif self.store_flow.shut and isinstance(message, JobSubmitMessage):
+            raise InternalError("the runtime cannot write to its store; retry later")
         else:
             session.active = True
             return self.requests.handle(session, message, now)
@@ -259,6 +266,7 @@ class RuntimeCore(Generic[H]):
             heartbeat_interval_sec=self.config.heartbeat_interval_sec,
             back_pressure_threshold=self.config.back_pressure_threshold,
             buffer_limit=self.config.buffer_limit,
+            high_water=self.config.high_water,
             max_control_bytes=self.config.limits.max_queued_control_bytes,
         )
         session.journal = self.journal
@@ -346,10 +354,35 @@ class RuntimeCore(Generic[H]):
             )
         if self.journal is not None:
             self.journal.job_event(job, item)
+        lagging: list[RuntimeSession] | None = None
         for sub in job.subscribers.values():
             if sub.accepts(gate):
                 sub.push_event(item, log_)
+                if sub.flow.shut:
+                    lagging = [sub] if lagging is None else [*lagging, sub]
+        if lagging is not None:
+            self._drop_subscribers(job, lagging)
         return True
+
+    def _drop_subscribers(self, job: JobRecord, lagging: list[RuntimeSession]) -> None:
+        """Unsubscribe sessions that fell ``high_water`` events behind, with an error (§13.2):
+        a subscriber never throttles someone else's job and is never starved silently."""
+        for sub in lagging:
+            job.subscribers.pop(sub.session_id, None)
+            sub.subscriptions.discard(job.job_id)
+            if self.journal is not None:
+                self.journal.session(sub)
+            log.warning(
+                "session %s fell %d events behind job %s: unsubscribed",
+                sub.session_id,
+                sub.lag,
+                job.job_id,
+            )
+            err = InternalError(
+                "the subscriber fell too far behind and was unsubscribed; subscribe again",
+                details={"job_id": job.job_id, "lag": sub.lag},
+            )
+            sub.control("session.error", err.to_payload(), job_id=job.job_id)
 
     def emit_private(self, job: JobRecord, full: bytes, redacted: bytes) -> bool:
         """Emit an event whose secret-bearing form only the submitting session sees (§9.8.2).
@@ -368,6 +401,9 @@ class RuntimeCore(Generic[H]):
             origin.push_event((item[0], item[1], full, item[3]), log_, stored=item)
         for sub in job.subscribers.values():
             sub.push_event(item, log_)
+        lagging = [sub for sub in job.subscribers.values() if sub.flow.shut]
+        if lagging:
+            self._drop_subscribers(job, lagging)
         return True
 
     def accept(self, job: JobRecord) -> None:
@@ -485,6 +521,7 @@ class RuntimeCore(Generic[H]):
         gone = [s for s in self.sessions.values() if s.expired(now)]
         for session in gone:
             del self.sessions[session.session_id]
+            session.release()
             if self.journal is not None:
                 self.journal.forget_session(session.session_id)
             log.info("session %s expired", session.session_id)

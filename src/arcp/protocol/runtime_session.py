@@ -10,6 +10,12 @@ The pending-send queue (:attr:`outbox`) holds control frames as bytes and events
 seq, so the replay buffer itself is the send queue for events. Control frames queued for a
 peer that does not read are bounded (``max_control_bytes``): past it the session queues one
 ``session.error INTERNAL_ERROR`` and closes its connection (§13.2); it stays resumable.
+
+Flow control (§13.2): the session's *lag* is the number of events the client does not have
+yet: past the last acknowledged seq once the client sends ``session.ack`` (§6.5), past the
+last sent seq before that or without ``ack``.
+When it reaches ``high_water`` the session's :attr:`~RuntimeSession.flow` valve shuts and the
+agents feeding it wait; it opens again at half that, or when the session expires.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from arcp.protocol.event_frames import (
     outbox_frames,
     session_part,
 )
+from arcp.protocol.flow import Valve
 from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp_gen.errors import ARCPError, HeartbeatLostError, ResumeWindowExpiredError
@@ -63,6 +70,7 @@ class RuntimeSession:
         heartbeat_interval_sec: float = 30,
         back_pressure_threshold: int = 1000,
         buffer_limit: int = 100_000,
+        high_water: int = 50_000,
         max_control_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.session_id = session_id
@@ -72,6 +80,9 @@ class RuntimeSession:
         self.heartbeat_interval_sec = heartbeat_interval_sec
         self.back_pressure_threshold = back_pressure_threshold
         self.buffer = ReplayBuffer(buffer_limit)
+        self.high_water = high_water
+        self.flow = Valve()
+        """Shut while the lag is at or past ``high_water``: agents feeding the session wait."""
         self.outbox: deque[int | bytes] = deque()
         self.subscriptions: set[str] = set()
         self.attached = True
@@ -87,6 +98,7 @@ class RuntimeSession:
         """Where state changes are recorded for the store, when there is one."""
         self._welcome_base = dict(welcome_base)
         self._token_digest = b""
+        self._prior_digest = b""  # the token before the newest welcome, until it is known
         self._part = session_part(session_id)
         self._acked = 0
         self._sent_through = 0
@@ -99,6 +111,7 @@ class RuntimeSession:
         self._detached_at: float | None = None
         self._gates = gate_mask(self.features)
         self._ack = Feature.ACK in self.features
+        self._acking = False  # True once the client acknowledged: lag counts from its acks
         self._heartbeat = Feature.HEARTBEAT in self.features
 
     def __repr__(self) -> str:
@@ -150,13 +163,26 @@ class RuntimeSession:
         self._token_digest = token_digest
         self._acked = self._sent_through = acked_seq
         self.buffer.restore(first_seq, items)
+        self.buffer.set_floor(acked_seq)
+        self._acking = acked_seq > 0
         self.subscriptions = set(subscriptions)
         self.attached = False
         self._detached_at = detached_at
 
     def token_matches(self, token: str) -> bool:
         """Constant-time check of a presented resume token against the stored digest."""
-        return hmac.compare_digest(hash_resume_token(token), self._token_digest)
+        digest = hash_resume_token(token)
+        current = hmac.compare_digest(digest, self._token_digest)
+        prior = hmac.compare_digest(digest, self._prior_digest or b"-")
+        return current or prior
+
+    def _accept_token(self, token: str) -> None:
+        """A resume presented ``token``: the client may lose the welcome that rotates it
+        (a drop right after the resume), so the token it holds stays valid until a frame
+        on the new connection shows that the rotated one arrived (§6.3)."""
+        digest = hash_resume_token(token)
+        if hmac.compare_digest(digest, self._token_digest):
+            self._prior_digest = digest
 
     def resume(self, token: str, last_event_seq: int, now: float) -> ARCPError | None:
         """Attach a new connection (§6.3): welcome, then every held event after the given seq.
@@ -171,6 +197,7 @@ class RuntimeSession:
                 "the replay buffer no longer covers the requested event_seq",
                 details={"first_available_seq": self.buffer.first_seq},
             )
+        self._accept_token(token)
         self.generation += 1
         self.attached = True
         self.closing = self.overflowed = False
@@ -180,6 +207,8 @@ class RuntimeSession:
         self._last_received = self._last_sent = now
         self._acked = max(self._acked, last_event_seq)
         self._sent_through = last_event_seq
+        self.buffer.set_floor(self._acked if self._acking else last_event_seq)
+        self._relieve()
         self.outbox.clear()
         self.welcome()
         self.outbox.extend(self.buffer.after(last_event_seq))
@@ -196,6 +225,21 @@ class RuntimeSession:
             self.notify = None
             if self.journal is not None:
                 self.journal.session(self)
+
+    def release(self) -> None:
+        """The session is gone (expired): nobody waits for its client any more."""
+        self.flow.open()
+
+    def _relieve(self) -> None:
+        """Open the valve once the lag is down to half the high-water mark."""
+        buffer = self.buffer
+        if self.flow.shut and buffer.last_seq - buffer.floor <= self.high_water // 2:
+            self.flow.open()
+
+    @property
+    def lag(self) -> int:
+        """Events the client does not have yet: unacknowledged with ``ack``, else unsent."""
+        return self.buffer.last_seq - self.buffer.floor
 
     def expired(self, now: float) -> bool:
         """True once the session has been detached for longer than the resume window."""
@@ -244,9 +288,13 @@ class RuntimeSession:
         ``stored`` replaces ``item`` in the store when ``item`` carries a secret (§9.8.2).
 
         With ``ack`` negotiated, the event that makes the unacknowledged lag reach the
-        threshold is followed by one ``back_pressure`` status on the same job (§6.5).
+        threshold is followed by one ``back_pressure`` status on the same job (§6.5). The
+        event that makes the lag reach ``high_water`` shuts :attr:`flow` (§13.2).
         """
-        seq = self.buffer.append(item)
+        buffer = self.buffer
+        seq = buffer.append(item)
+        if seq - buffer.floor >= self.high_water:
+            self.flow.shut = True
         if self.journal is not None:
             self.journal.event(self, seq, item if stored is None else stored)
         if self.attached:
@@ -281,18 +329,37 @@ class RuntimeSession:
         entries = list(outbox)
         outbox.clear()
         self._control_bytes = 0
+        self._last_sent = now
+        frames = outbox_frames(entries, self._part, self.buffer.get)
         for entry in reversed(entries):
             if type(entry) is int:
                 self._sent_through = entry
+                if not self._acking:  # the client has them now: the cap may evict them
+                    self.buffer.set_floor(entry)
+                    self._relieve()
                 break
-        self._last_sent = now
-        return outbox_frames(entries, self._part, self.buffer.get)
+        return frames
+
+    def drain_control(self, now: float) -> list[bytes]:
+        """Take only the queued control frames; events stay queued, in order (used while
+        the store cannot commit them)."""
+        outbox = self.outbox
+        frames = [entry for entry in outbox if type(entry) is bytes]
+        if frames:
+            events = [entry for entry in outbox if type(entry) is int]
+            outbox.clear()
+            outbox.extend(events)
+            self._control_bytes = 0
+            self._last_sent = now
+        return frames  # pyright: ignore[reportReturnType]
 
     # -- inbound bookkeeping (§6.4, §6.5) --------------------------------------------------
 
     def received(self, now: float) -> None:
-        """Note that a frame arrived (any frame proves liveness, §6.4)."""
+        """Note that a frame arrived (any frame proves liveness, §6.4); the client has the
+        newest welcome, so the token before it is no longer accepted (§6.3)."""
         self._last_received = now
+        self._prior_digest = b""
 
     def ack(self, last_processed_seq: int) -> None:
         """Free events the client has processed (§6.5) and re-arm back-pressure."""
@@ -300,7 +367,10 @@ class RuntimeSession:
         if seq <= self._acked:
             return
         self._acked = seq
+        self._acking = True
         self.buffer.free_through(seq)
+        self.buffer.floor = seq
+        self._relieve()
         if self.journal is not None:
             self.journal.session(self)
         if self.buffer.last_seq - seq < self.back_pressure_threshold // 2 + 1:

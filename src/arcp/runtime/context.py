@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from arcp.ids import new_id
 from arcp.protocol.event_frames import event_gate
+from arcp.protocol.flow import Valve
 from arcp.protocol.job_table import JobRecord
 from arcp.runtime.gated import GatedOperations
 from arcp.runtime.job_view import JobView
@@ -124,11 +125,35 @@ class JobContext(JobView, GatedOperations):
     # -- events (§8.2) ---------------------------------------------------------------------
 
     def _event(self, kind: str, body: dict[str, Any]) -> bool:
-        """Emit one event, gated as the metamodel says (§6.2); True when the agent is due to
-        let the loop run (an agent that emits in a tight loop never suspends otherwise)."""
-        self._core.event(self._job, kind, body, event_gate(kind))
+        """Emit one event, gated as the metamodel says (§6.2); True when the agent must
+        :meth:`_pace`: it is due to let the loop run (an agent that emits in a tight loop never
+        suspends otherwise), or it must wait for a lagging client or the store (§13.2)."""
+        core = self._core
+        core.event(self._job, kind, body, event_gate(kind))
         self._emitted += 1
-        return self._emitted % _YIELD_EVERY == 0
+        origin = self._job.origin
+        return (
+            self._emitted % _YIELD_EVERY == 0
+            or core.store_flow.shut
+            or (origin is not None and origin.flow.shut)
+        )
+
+    def _throttled(self) -> bool:
+        origin = self._job.origin
+        return self._core.store_flow.shut or (origin is not None and origin.flow.shut)
+
+    async def _pace(self) -> None:
+        """Let the loop run; then, while the submitting session's client lags
+        ``high_water`` events behind or the store cannot commit, wait (§13.2)."""
+        await asyncio.sleep(0)
+        while True:
+            origin = self._job.origin
+            if origin is not None and origin.flow.shut:
+                await _opened(origin.flow)
+            elif self._core.store_flow.shut:
+                await _opened(self._core.store_flow)
+            else:
+                return
 
     async def log(self, message: str, level: str = "info") -> None:
         """A ``log`` event; ``level`` is debug, info, warn (or warning) or error."""
@@ -139,14 +164,14 @@ class JobContext(JobView, GatedOperations):
             # The schema wants a string: refuse here rather than send a frame that breaks it.
             raise TypeError(f"log message must be a string, not {type(message).__name__}")
         if self._event("log", {"level": spelled, "message": message}):
-            await asyncio.sleep(0)
+            await self._pace()
 
     async def thought(self, text: str) -> None:
         """A ``thought`` event."""
         if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"thought text must be a string, not {type(text).__name__}")
         if self._event("thought", {"text": text}):
-            await asyncio.sleep(0)
+            await self._pace()
 
     async def status(self, phase: str, message: str | None = None) -> None:
         """A ``status`` event."""
@@ -156,7 +181,7 @@ class JobContext(JobView, GatedOperations):
         if message is not None:
             body["message"] = message
         if self._event("status", body):
-            await asyncio.sleep(0)
+            await self._pace()
 
     async def metric(
         self,
@@ -181,7 +206,7 @@ class JobContext(JobView, GatedOperations):
         authority = self._job.authority
         if authority is None or authority.budget is None or not name.startswith("cost."):
             if self._event("metric", body):
-                await asyncio.sleep(0)
+                await self._pace()
             return
         try:
             remaining = authority.charge(name, value, unit)
@@ -189,9 +214,9 @@ class JobContext(JobView, GatedOperations):
             log.warning("job %s reported an invalid cost %s; ignored", self.job_id, name)
             return
         if self._event("metric", body):
-            await asyncio.sleep(0)
+            await self._pace()
         if remaining is not None and self._event("metric", remaining):
-            await asyncio.sleep(0)
+            await self._pace()
 
     async def progress(
         self,
@@ -212,7 +237,7 @@ class JobContext(JobView, GatedOperations):
         if message is not None:
             body["message"] = message
         if self._event("progress", body):
-            await asyncio.sleep(0)
+            await self._pace()
 
     async def artifact(
         self,
@@ -228,7 +253,7 @@ class JobContext(JobView, GatedOperations):
         if sha256 is not None:
             body["sha256"] = sha256
         if self._event("artifact_ref", body):
-            await asyncio.sleep(0)
+            await self._pace()
 
     @overload
     async def emit(self, event: BaseModel, /) -> None: ...
@@ -257,7 +282,7 @@ class JobContext(JobView, GatedOperations):
                 raise TypeError("a vendor event needs a body")
             payload = dict(body)
         if self._event(kind, payload):
-            await asyncio.sleep(0)
+            await self._pace()
 
     # -- result streaming (§8.4) ---------------------------------------------------------------
 
@@ -334,7 +359,7 @@ class ResultStream:
                 text = base64.b64encode(raw[start:end]).decode()
             self._hold(text)
             start = end
-        await asyncio.sleep(0)
+        await self._pace()
 
     def _hold(self, text: str) -> None:
         if self._held is not None:
@@ -352,8 +377,26 @@ class ResultStream:
         self._next_seq += 1
         self._ctx._chunk(body)  # pyright: ignore[reportPrivateUsage]
 
+    async def _pace(self) -> None:
+        if self._ctx._throttled():  # pyright: ignore[reportPrivateUsage]
+            await self._ctx._pace()  # pyright: ignore[reportPrivateUsage]
+        else:
+            await asyncio.sleep(0)
+
     def finish(self) -> dict[str, Any]:
         """Send the final chunk; the ``job.result`` fields that reference the result."""
         self._send(self._held or "", more=False)
         self._held = None
         return {"result_id": self.result_id, "result_size": self.size}
+
+
+async def _opened(valve: Valve) -> None:
+    """Wait until ``valve`` opens."""
+    opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def wake() -> None:
+        if not opened.done():
+            opened.set_result(None)
+
+    valve.when_open(wake)
+    await opened

@@ -4,6 +4,8 @@
 background soon after a change, and on demand before a connection writes frames, so an
 event a client has received is always in the store first. Commits run one at a time and in
 order; a commit covers every change recorded up to its start, however many events that is.
+When the store fails (a full disk, a database that went away) nothing is sent that is not
+committed, so no ``event_seq`` is ever reused with other content after a crash.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
+from arcp.protocol.flow import Valve
 from arcp.protocol.journal import Journal
 from arcp.runtime.revocation import MemoryRevocationOutbox, PendingRevocation
 from arcp.store.base import Batch, Store
@@ -23,16 +27,45 @@ log = logging.getLogger("arcp.runtime.store")
 
 
 class Persister:
-    """Commits ``journal`` to ``store``; :meth:`flush` returns once everything recorded
-    before the call is committed."""
+    """Commits ``journal`` to ``store``; :meth:`flush` returns True once everything recorded
+    before the call is committed, False while the store is failing.
 
-    def __init__(self, store: Store, journal: Journal) -> None:
+    A failed commit is never dropped: its batch is merged with the next and tried again in
+    the background, with backoff, until the store takes it. Meanwhile :attr:`failing` is
+    True and ``valve`` is shut, so agents wait and new jobs are refused (§13.2); writers send
+    no event whose commit has not succeeded. One log line says the store failed, one that it
+    recovered (and a reminder every ``remind_sec`` in between), never a traceback per try.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        journal: Journal,
+        valve: Valve | None = None,
+        *,
+        retry_min_sec: float = 0.05,
+        retry_max_sec: float = 2.0,
+        remind_sec: float = 60.0,
+    ) -> None:
         self.store = store
         self.journal = journal
+        self.valve = valve if valve is not None else Valve()
+        self.on_change: Callable[[], None] | None = None
+        """Called when the store starts failing and when it recovers (to wake writers)."""
+        self._retry = (retry_min_sec, retry_max_sec)
+        self._remind_sec = remind_sec
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failed: Batch | None = None
+        self._failing_since: float | None = None
+        self._reminded_at = 0.0
+        self._attempts = 0
+
+    @property
+    def failing(self) -> bool:
+        """True from a failed commit until the next successful one."""
+        return self._failing_since is not None
 
     def start(self) -> None:
         """Commit in the background from now on, soon after each first change."""
@@ -42,40 +75,84 @@ class Persister:
         self._task = asyncio.create_task(self._run(), name="arcp-store-commit")
 
     async def _run(self) -> None:
+        delay = self._retry[0]
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self.flush()
+            if await self.flush():
+                delay = self._retry[0]
+                continue
+            await asyncio.sleep(delay)  # then try again, whether or not anything changed
+            delay = min(delay * 2, self._retry[1])
+            self._wake.set()
 
-    async def flush(self) -> None:
-        """Commit every change recorded so far (waits for a commit already under way).
+    async def flush(self) -> bool:
+        """Commit every change recorded so far (waits for a commit already under way);
+        False if the store refused it (the batch is kept and retried).
 
         The commit itself is shielded: a caller cancelled meanwhile (a writer whose
         connection closed) must not abandon a batch already taken from the journal.
         """
         if not self.journal and not self._lock.locked() and self._failed is None:
-            return
-        await asyncio.shield(self._commit())
+            return True
+        return await asyncio.shield(self._commit())
 
-    async def _commit(self) -> None:
+    async def _commit(self) -> bool:
         async with self._lock:
             if not self.journal and self._failed is None:
-                return
+                return True
             batch = self.journal.take()
             if self._failed is not None:
                 batch = merged(self._failed, batch)
                 self._failed = None
             try:
                 await self.store.commit(batch)
-            except Exception:
-                # Availability over durability: the runtime goes on, the operator is told,
-                # and the batch is tried again with the next one.
+            except Exception as exc:
                 self._failed = batch
-                log.exception(
-                    "store commit failed: %d events and %d jobs are not durable yet",
-                    len(batch.events),
-                    len(batch.jobs),
-                )
+                self._failed_commit(batch, exc)
+                return False
+            if self._failing_since is not None:
+                self._recovered()
+            return True
+
+    def _failed_commit(self, batch: Batch, exc: Exception) -> None:
+        """Durability over availability: stop, say so once, and keep the batch."""
+        now = time.monotonic()
+        self._attempts += 1
+        if self._failing_since is None:
+            self._failing_since = self._reminded_at = now
+            self.valve.close()
+            log.error(
+                "store commit failed (%s): holding %d events; new jobs are refused and "
+                "agents wait until the store recovers",
+                _describe(exc),
+                len(batch.events) + len(batch.job_events),
+            )
+            log.debug("store commit failure", exc_info=exc)
+            if self.on_change is not None:
+                self.on_change()
+        elif now - self._reminded_at >= self._remind_sec:
+            self._reminded_at = now
+            log.error(
+                "store still failing after %.0f s and %d attempts (%s): holding %d events",
+                now - self._failing_since,
+                self._attempts,
+                _describe(exc),
+                len(batch.events) + len(batch.job_events),
+            )
+
+    def _recovered(self) -> None:
+        assert self._failing_since is not None
+        log.warning(
+            "store recovered after %.1f s and %d failed commits; serving again",
+            time.monotonic() - self._failing_since,
+            self._attempts,
+        )
+        self._failing_since = None
+        self._attempts = 0
+        self.valve.open()
+        if self.on_change is not None:
+            self.on_change()
 
     async def aclose(self) -> None:
         """Stop the background committer after one last commit."""
@@ -84,7 +161,13 @@ class Persister:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self.flush()
+        if not await self.flush():
+            log.error("store closed with uncommitted changes: the store refused them")
+
+
+def _describe(exc: Exception) -> str:
+    """One line naming the failure (no traceback, no stored values)."""
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
 
 
 def merged(older: Batch, newer: Batch) -> Batch:

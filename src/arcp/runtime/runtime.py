@@ -32,7 +32,7 @@ from arcp.runtime.credentials import CredentialProvisioner
 from arcp.runtime.job_runner import JobRunner
 from arcp.runtime.persistence import JournaledRevocationOutbox, Persister
 from arcp.runtime.revocation import CredentialKeeper, PendingRevocation, RevocationOutbox
-from arcp.store.base import Store, StoredRevocation
+from arcp.store.base import Store, StoredRevocation, StoreError
 from arcp.transport.base import Transport, TransportClosed
 from arcp_gen.errors import InternalError, JobCancelledError, UnauthenticatedError
 from arcp_gen.features import Feature
@@ -94,6 +94,12 @@ class Runtime:
     pending revocation is committed there (in batches, before frames are sent), and
     :meth:`open` (run by the first ``serve``) reads it back after a restart.
 
+    Flow control (§13.2): once a session's client is ``high_water`` events behind (not yet
+    acknowledged with ``ack``, not yet sent without), the agents feeding it wait; a
+    subscriber that far behind is unsubscribed with ``session.error`` instead. No event is
+    dropped before its client had it; ``buffer_limit`` only bounds how many events it
+    already had are kept for resume. See docs/sessions.md.
+
     Limits (§13.2, §14): ``limits`` bounds what one connection or principal may hold
     (hello deadline, queued replies, sessions, jobs and input bytes per principal); see
     :class:`~arcp.protocol.limits.Limits` for the defaults. ``ceilings`` caps the lease,
@@ -112,6 +118,7 @@ class Runtime:
         features: Iterable[Feature] | None = None,
         back_pressure_threshold: int = 1000,
         buffer_limit: int = 100_000,
+        high_water: int = 50_000,
         max_result_chunk_bytes: int = 1024 * 1024,
         max_result_bytes: int = 64 * 1024 * 1024,
         expiry_grace_sec: float = 1.0,
@@ -130,6 +137,8 @@ class Runtime:
             supported.add(Feature.MODEL_USE)
         if provisioner is not None:
             supported.add(Feature.PROVISIONED_CREDENTIALS)
+        if high_water < 1:
+            raise ValueError("high_water must be at least 1")
         if expiry_grace_sec < 0:
             raise ValueError("expiry_grace_sec must not be negative")
         if isinstance(features, str):  # never iterate a string into one-letter features
@@ -150,6 +159,7 @@ class Runtime:
             heartbeat_interval_sec=heartbeat_interval_sec,
             back_pressure_threshold=back_pressure_threshold,
             buffer_limit=buffer_limit,
+            high_water=high_water,
             expiry_grace_sec=expiry_grace_sec,
             model_policy=model_policy or "require",
             credentials=provisioner is not None and Feature.PROVISIONED_CREDENTIALS in chosen,
@@ -165,7 +175,8 @@ class Runtime:
         self._persister: Persister | None = None
         if store is not None:
             self._journal = Journal(time.monotonic)
-            self._persister = Persister(store, self._journal)
+            self._persister = Persister(store, self._journal, self.core.store_flow)
+            self._persister.on_change = self._wake_writers
             if revocation_outbox is None:
                 revocation_outbox = JournaledRevocationOutbox(self._journal)
         self.credentials: CredentialKeeper | None = (
@@ -257,7 +268,10 @@ class Runtime:
             if self.credentials is not None:
                 self._take_revocations(snapshot.revocations)
             self._persister.start()
-            await self._persister.flush()
+            if not await self._persister.flush():
+                await self._persister.aclose()
+                await self.store.close()
+                raise StoreError(f"{self.store!r} cannot be written: refusing to serve")
             await self._join_cluster()
             self._opened = True
             log.info(
@@ -375,24 +389,39 @@ class Runtime:
     async def _write(
         self, conn: RuntimeConnection, transport: Transport, wake: asyncio.Event
     ) -> None:
+        """Drain ``conn`` to ``transport``: commit first, then send (never an event the
+        store does not hold); while the store fails, only control frames go out."""
         loop = asyncio.get_running_loop()
         persister = self._persister
         # A transport may offer ``send_many(frames)`` to write a batch with one flush.
         send_many: Callable[[list[bytes]], Awaitable[None]] | None = getattr(
             transport, "send_many", None
         )
+
+        async def send(frames: list[bytes]) -> None:
+            if send_many is not None and frames:  # one frame too: it skips per-frame objects
+                await send_many(frames)
+            else:
+                for frame in frames:
+                    await transport.send(frame)
+
+        held: list[bytes] = []  # taken, but their commit failed: sent once it succeeds
         try:
             while True:
+                if persister is not None and persister.failing:
+                    if not await self._write_control(conn, transport, wake, send):
+                        return
+                    wake.set()  # the store is back: send what waited
+                    continue
                 await wake.wait()
                 wake.clear()
                 frames = conn.take(loop.time())
-                if persister is not None:
-                    await persister.flush()  # never send an event the store does not hold
-                if send_many is not None and frames:  # one frame too: it skips per-frame objects
-                    await send_many(frames)
-                else:
-                    for frame in frames:
-                        await transport.send(frame)
+                if held:
+                    frames, held = held + frames, []
+                if persister is not None and not await persister.flush():
+                    held = frames
+                    continue
+                await send(frames)
                 if (
                     conn.closing
                     and not conn.preamble
@@ -402,6 +431,34 @@ class Runtime:
                     return
         except TransportClosed:
             return
+
+    async def _write_control(
+        self,
+        conn: RuntimeConnection,
+        transport: Transport,
+        wake: asyncio.Event,
+        send: Callable[[list[bytes]], Awaitable[None]],
+    ) -> bool:
+        """While the store fails: send control frames (errors, pongs) as they come, keep
+        events queued. False when the connection was superseded and is closed."""
+        persister = self._persister
+        loop = asyncio.get_running_loop()
+        while persister is not None and persister.failing:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.25):  # a queue with events wakes no one
+                    await wake.wait()
+            wake.clear()
+            await send(conn.take_control(loop.time()))
+            if conn.closing and not conn.current:
+                await transport.close()
+                return False
+        return True
+
+    def _wake_writers(self) -> None:
+        """The store started failing or recovered: every writer re-checks what it may send."""
+        for conn in self._connections:
+            if conn.notify is not None:
+                conn.notify()
 
     async def _heartbeat(
         self, conn: RuntimeConnection, transport: Transport, writer: asyncio.Task[None]

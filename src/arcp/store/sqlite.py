@@ -191,6 +191,7 @@ class SQLiteStore:
                 raise StoreError(f"{self._path}: cannot enable WAL (journal_mode={mode})")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._migrate(conn)
+            self._probe_write(conn)
         except BaseException as exc:
             await self.close()
             if isinstance(exc, sqlite3.Error):
@@ -221,6 +222,17 @@ class SQLiteStore:
                 if conn.in_transaction:
                     conn.rollback()
                 raise
+
+    @staticmethod
+    def _probe_write(conn: sqlite3.Connection) -> None:
+        """Refuse a database this process cannot write (a read-only file): a write in a
+        transaction that is rolled back, so nothing changes."""
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+        finally:
+            conn.execute("ROLLBACK")
 
     async def close(self) -> None:
         """Close the database and release the lock; a second call does nothing."""
