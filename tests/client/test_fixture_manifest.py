@@ -6,6 +6,10 @@ feeds every runtime-to-client fixture of the job-scoped and response types to th
   Accepted: the event reaches the job's stream as its kind / the job ends with it. Rejected:
   the frame never reaches the application, and a following valid terminal still ends the
   job (the session stays open; a dropped event keeps its ``event_seq``, §8.3).
+- Accept-forward (a later minor's event kind or error code, wire-decisions: Forward
+  compatibility): the event reaches the stream typed (``UnknownEvent``, or a ``tool_result``
+  whose error keeps its code), the job or the submit fails with an ``UnknownCodeError``
+  carrying the code as sent; no resume follows and the session stays open.
 - ``job.accepted`` / ``session.error`` answer a submit (their ``request_id`` set to it).
   Accepted: the submit returns the handle / raises the error's code. Rejected: the submit
   fails with ``INVALID_REQUEST``, and a second submit still works.
@@ -27,7 +31,9 @@ import pytest
 
 from arcp.client import Client
 from arcp.transport import memory_pair
-from arcp_gen.errors import ARCPError
+from arcp_gen.errors import ARCPError, UnknownCodeError
+from arcp_gen.messages import UnknownEvent
+from arcp_gen.models import ToolResultEvent
 from tests.client.test_client_scripted import Peer, connected, shut
 from tests.spec._fixtures import manifest_entries
 from tests.spec.test_fixture_manifest import wire_frame
@@ -77,6 +83,8 @@ async def _replay_stream(
         async with asyncio.timeout(5):
             first = await anext(aiter(handle))
         assert first.payload.kind == outcome["kind"]
+        if outcome["verdict"] == "accept-forward":
+            _assert_forward_event(first.payload, outcome["unknown"], frame)
         await peer.result(job_id, 2, "done")
     elif accepted:
         async with asyncio.timeout(5):
@@ -84,7 +92,10 @@ async def _replay_stream(
         if frame["type"] == "job.error":
             with pytest.raises(ARCPError) as info:
                 await handle.result()
-            assert info.value.code == frame["payload"]["code"]
+            assert info.value.wire_code == frame["payload"]["code"]
+            if outcome["verdict"] == "accept-forward":
+                assert isinstance(info.value, UnknownCodeError)
+                assert info.value.retryable is frame["payload"]["retryable"]
         return
     else:
         counted = frame["type"] == "job.event" and _positive_seq(sent)
@@ -116,8 +127,10 @@ async def _replay_response(
         elif frame["type"] == "session.error":
             with pytest.raises(ARCPError) as info:
                 await task
-            assert info.value.code == frame["payload"]["code"]
-            return
+            assert info.value.wire_code == frame["payload"]["code"]
+            if outcome["verdict"] != "accept-forward":
+                return
+            assert isinstance(info.value, UnknownCodeError)
         else:
             handle = await task
             assert handle.job_id == frame["payload"]["job_id"]
@@ -127,6 +140,27 @@ async def _replay_response(
     await peer.accept(request, "job_again", correlate=True)
     async with asyncio.timeout(5):
         assert (await again).job_id == "job_again"
+
+
+def _assert_forward_event(payload: Any, unknown: str, frame: dict[str, Any]) -> None:
+    """wire-decisions (Forward compatibility): an unknown kind arrives as ``UnknownEvent``
+    with its body as received; a known kind keeps an unknown error code as sent."""
+    if unknown == "event-kind":
+        assert isinstance(payload, UnknownEvent)
+        assert payload.body == frame["payload"]["body"]
+    else:
+        assert isinstance(payload, ToolResultEvent) and payload.body.error is not None
+        assert payload.body.error.code == frame["payload"]["body"]["error"]["code"]
+
+
+async def _still_open(client: Client, peer: Peer) -> None:
+    """The same session goes on: the peer's next frame is a new submit (``expect`` fails on
+    anything else but acks and pings, so a ``session.resume`` would fail it)."""
+    again, request = await _submitted(peer, client)
+    assert request["session_id"] == "sess_S"
+    await peer.accept(request, "job_next", correlate=True)
+    async with asyncio.timeout(5):
+        assert (await again).job_id == "job_next"
 
 
 @pytest.mark.parametrize("fid", sorted(ENTRIES))
@@ -139,6 +173,8 @@ async def test_client_reads_as_the_manifest_says(fid: str) -> None:
         await _replay_stream(client, peer, entry, frame)
     else:
         await _replay_response(client, peer, entry, frame)
+    if entry["outcome"]["verdict"] == "accept-forward":
+        await _still_open(client, peer)
     await shut(client, peer)
 
 

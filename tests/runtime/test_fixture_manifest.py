@@ -2,7 +2,8 @@
 fixture is sent in a real session over the memory transport and the runtime's answer is
 checked against the manifest's outcome for the runtime.
 
-Accept and receive-only: no ``session.error INVALID_REQUEST`` answers the frame (a
+Accept and receive-only (and accept-forward, though every forward fixture today is
+runtime-to-client): no ``session.error INVALID_REQUEST`` answers the frame (a
 ``JOB_NOT_FOUND`` for a fixture's made-up job id is an answer to a decoded request).
 Reject: one ``session.error`` with the manifest's code answers it, ``details.field`` is
 present exactly when the manifest says so, and a ping afterwards (or, before the

@@ -61,8 +61,9 @@ def _run(node: str, spec_dir: Path) -> tuple[int, dict[str, Any]]:
 
 
 def test_ajv_strict_agrees_with_the_manifest_on_every_fixture() -> None:
-    """Every accept / receive-only / reject verdict of the manifest, and the manifest's own
-    schema, hold under ajv as they do under Python jsonschema."""
+    """Every accept / receive-only / accept-forward / reject verdict of the manifest (an
+    accept-forward frame is one the schema refuses), and the manifest's own schema, hold
+    under ajv as they do under Python jsonschema."""
     node = _ready()
     code, report = _run(node, SPEC_DIR)
     assert report["disagreements"] == [], report["disagreements"]

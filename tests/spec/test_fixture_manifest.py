@@ -16,9 +16,9 @@ from jsonschema import Draft202012Validator
 
 from arcp.codec import DecodeError, decode
 from arcp.lenient import LENIENT_READS
-from arcp_gen.errors import ErrorCode
+from arcp_gen.errors import ErrorCode, UnknownCodeError, error_from_payload
 from arcp_gen.features import Feature
-from arcp_gen.messages import JobEventMessage
+from arcp_gen.messages import JobEventMessage, Message, UnknownEvent
 from tests.spec._fixtures import (
     FIXTURES_DIR,
     MANIFEST_SCHEMA_PATH,
@@ -37,6 +37,8 @@ SCHEMA = load_schema()
 def wire_frame(entry: dict[str, Any]) -> tuple[bytes, Any]:
     """The bytes a sender puts on the wire for ``entry``, and the parsed value (or ``None``)."""
     doc = json.loads((FIXTURES_DIR / entry["file"]).read_text(encoding="utf-8"))
+    if entry["file"].startswith("forward/"):
+        return orjson.dumps(doc["frame"]), doc["frame"]
     if not entry["file"].startswith("invalid/"):
         return orjson.dumps(doc), doc
     if "raw_frame" in doc:
@@ -62,7 +64,7 @@ def test_manifest_lists_every_fixture_file_once() -> None:
     """§5: one entry per fixture file, ids unique and equal to the file stem."""
     files = sorted(
         p.relative_to(FIXTURES_DIR).as_posix()
-        for d in ("valid", "receive-only", "invalid")
+        for d in ("valid", "receive-only", "forward", "invalid")
         for p in (FIXTURES_DIR / d).glob("*.json")
     )
     listed = [e["file"] for e in MANIFEST["fixtures"]]
@@ -78,9 +80,13 @@ def test_entry_is_coherent(fid: str) -> None:
     entry = ENTRIES[fid]
     folder = entry["file"].split("/")[0]
     outcome = entry["outcome"]
-    assert {"valid": "accept", "receive-only": "receive-only", "invalid": "reject"}[folder] == (
-        outcome["verdict"]
-    )
+    verdicts = {
+        "valid": "accept",
+        "receive-only": "receive-only",
+        "forward": "accept-forward",
+        "invalid": "reject",
+    }
+    assert verdicts[folder] == outcome["verdict"]
     want_receiver = "runtime" if entry["direction"] == "client-to-runtime" else "client"
     assert entry["receiver"] == want_receiver
     assert entry["feature"] is None or entry["feature"] in {f.value for f in Feature}
@@ -97,12 +103,18 @@ def test_entry_is_coherent(fid: str) -> None:
             assert "kind" in outcome
     if outcome["verdict"] == "receive-only":
         assert outcome["lenient_read"] in LENIENT_READS
+    if outcome["verdict"] == "accept-forward":
+        doc = json.loads((FIXTURES_DIR / entry["file"]).read_text(encoding="utf-8"))
+        assert doc["accept"] == {k: outcome[k] for k in ("type", "kind") if k in outcome}
+        assert [doc["section"], doc["basis"]] == entry["basis"]
+        assert (doc["direction"], doc["receiver"]) == (entry["direction"], entry["receiver"])
 
 
 @pytest.mark.parametrize("fid", sorted(ENTRIES))
 def test_json_schema_agrees_with_the_manifest(fid: str) -> None:
     """The schema root (format asserted) accepts exactly the `accept` fixtures; a
-    receive-only fixture fails only the root's `not` on the branch the manifest names."""
+    receive-only fixture fails only the root's `not` on the branch the manifest names; an
+    accept-forward fixture (a later minor's kind or code) is refused, also without the `not`."""
     entry = ENTRIES[fid]
     verdict = entry["outcome"]["verdict"]
     data, frame = wire_frame(entry)
@@ -114,6 +126,10 @@ def test_json_schema_agrees_with_the_manifest(fid: str) -> None:
         assert [e.message for e in errors] == []
     elif verdict == "reject":
         assert errors, f"schema accepted {fid}"
+    elif verdict == "accept-forward":
+        assert errors, f"schema accepted {fid}"
+        lenient = schema_validator({k: v for k, v in SCHEMA.items() if k != "not"})
+        assert list(lenient.iter_errors(frame)), f"schema without `not` accepted {fid}"
     else:
         assert [e.validator for e in errors] == ["not"]
         branches = SCHEMA["$defs"]["ReceiveOnly"]["anyOf"]
@@ -148,6 +164,24 @@ def test_decoder_agrees_with_the_manifest(fid: str) -> None:
     assert message.type == outcome["type"]
     if isinstance(message, JobEventMessage):
         assert message.payload.kind == outcome["kind"]
+    if outcome["verdict"] == "accept-forward":
+        _assert_typed_unknown(message, outcome["unknown"])
+
+
+def _assert_typed_unknown(message: Message, unknown: str) -> None:
+    """wire-decisions (Forward compatibility): the unknown kind is an ``UnknownEvent``; the
+    unknown code (of job.error, session.error or a tool_result's error) an
+    ``UnknownCodeError`` carrying the code as sent."""
+    payload: Any = message.payload
+    if unknown == "event-kind":
+        assert isinstance(payload, UnknownEvent)
+        return
+    error: Any = payload.body.error if isinstance(message, JobEventMessage) else payload
+    assert error is not None
+    typed = error_from_payload(error)
+    assert isinstance(typed, UnknownCodeError)
+    assert typed.wire_code == error.code
+    assert error.code not in ErrorCode.__members__
 
 
 def test_every_lenient_read_has_a_receive_only_fixture() -> None:
@@ -161,8 +195,15 @@ def test_every_lenient_read_has_a_receive_only_fixture() -> None:
 
 
 def test_both_directions_and_every_outcome_are_covered() -> None:
-    """Both receivers are judged, for accept, receive-only and reject alike."""
+    """Both receivers are judged, for accept, receive-only and reject alike; the client
+    also for accept-forward (a later minor's runtime), both for unknown kinds and codes."""
     seen = {(e["receiver"], e["outcome"]["verdict"]) for e in MANIFEST["fixtures"]}
     assert seen == {
         (r, v) for r in ("runtime", "client") for v in ("accept", "receive-only", "reject")
+    } | {("client", "accept-forward")}
+    unknowns = {
+        e["outcome"]["unknown"]
+        for e in MANIFEST["fixtures"]
+        if e["outcome"]["verdict"] == "accept-forward"
     }
+    assert unknowns == {"event-kind", "error-code"}
