@@ -129,14 +129,7 @@ class Client(ClientDriver):
                 resume_timeout=resume_timeout,
                 close_timeout=close_timeout,
             )
-            opened = transport
-            if opened is None:
-                assert factory is not None
-                try:
-                    async with asyncio.timeout(connect_timeout):
-                        opened = await factory()
-                except TimeoutError:
-                    raise RequestTimeoutError("connect", connect_timeout) from None
+            opened = await _dial(transport, factory, connect_timeout)
             client = cls(session, opened, factory if reconnect else None, policy)
             client.cancel_on_exit = cancel_on_exit
             await client._handshake(None)  # pyright: ignore[reportPrivateUsage]
@@ -176,14 +169,7 @@ class Client(ClientDriver):
         transport, factory = resolve_target(target, ssl=ssl)
 
         async def open_client() -> Client:
-            opened = transport
-            if opened is None:
-                assert factory is not None
-                try:
-                    async with asyncio.timeout(connect_timeout):
-                        opened = await factory()
-                except TimeoutError:
-                    raise RequestTimeoutError("connect", connect_timeout) from None
+            opened = await _dial(transport, factory, connect_timeout)
             session = ClientSession(
                 features=wanted,
                 client_name=client_name,
@@ -421,6 +407,21 @@ class Client(ClientDriver):
         self._check_usable()
         self._session.ack(last_processed_seq, self._loop.time())
         await self._flush()
+
+
+async def _dial(
+    transport: Transport | None, factory: ConnectionFactory | None, timeout: float
+) -> Transport:
+    """The connected transport: ``transport`` itself, or a new one from ``factory`` within
+    ``timeout`` (:class:`~arcp.errors.RequestTimeoutError` past it)."""
+    if transport is not None:
+        return transport
+    assert factory is not None
+    try:
+        async with asyncio.timeout(timeout):
+            return await factory()
+    except TimeoutError:
+        raise RequestTimeoutError("connect", timeout) from None
 
 
 def _version() -> str:

@@ -101,30 +101,24 @@ class ClientDriver:
         """Send ``session.hello`` and wait for the welcome; the session core fails the
         handshake at its deadline (``RequestTimeoutError``)."""
         self._session.start(self._loop.time(), timeout)
-        self._schedule_timer()
-        try:
-            await self._flush()
-            self._reader = asyncio.create_task(self._read_loop(), name="arcp-client-reader")
-            await asyncio.shield(self._welcome)
-        except BaseException as exc:
-            await self._shutdown(
-                ConnectionLostError(f"the handshake did not complete ({type(exc).__name__})")
-            )
-            raise
+        await self._await_welcome("the handshake did not complete")
 
     async def _take_over(self) -> None:
         """Continue a session another client left (§6.3): ``session.resume`` first (the
         legacy form once if unanswered); the session core bounds each attempt."""
         self._session.resume(self._loop.time())
+        await self._await_welcome("the session could not be resumed")
+
+    async def _await_welcome(self, failure: str) -> None:
+        """Send what the core queued, start reading, and wait for the welcome; on any
+        failure the client shuts down with ``failure`` and the error is re-raised."""
         self._schedule_timer()
         try:
             await self._flush()
             self._reader = asyncio.create_task(self._read_loop(), name="arcp-client-reader")
             await asyncio.shield(self._welcome)
         except BaseException as exc:
-            await self._shutdown(
-                ConnectionLostError(f"the session could not be resumed ({type(exc).__name__})")
-            )
+            await self._shutdown(ConnectionLostError(f"{failure} ({type(exc).__name__})"))
             raise
 
     async def close(self, *, timeout: float | None = None) -> None:
