@@ -26,6 +26,7 @@ from tests.codegen.bump import (
     apply_bump,
     copy_repository,
 )
+from tests.spec_text import spec_markdown_path
 
 _CLASSIFY = (
     "tests/test_features.py::test_every_generated_flag_is_classified_by_the_client",
@@ -49,6 +50,9 @@ _FEATURE_IDENT = NEW_FEATURE.upper()
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root / "src"), str(root)]))
     env.pop("PYTEST_ADDOPTS", None)
+    spec_text = spec_markdown_path()  # the copy has no ../shared beside it
+    if spec_text is not None:
+        env["ARCP_SPEC_MD"] = str(spec_text)
     return subprocess.run(
         [sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, check=False
     )
