@@ -124,7 +124,7 @@ class _Child:
         self._drain = asyncio.create_task(self._read_stderr())
 
     @classmethod
-    async def start(cls, command: Sequence[str], timeout: float) -> _Child:
+    async def start(cls, command: Sequence[str], answer_wait: float) -> _Child:
         if not command:
             raise FixtureRunError("no decoder command given (put it after --)")
         try:
@@ -137,7 +137,7 @@ class _Child:
             )
         except OSError as exc:
             raise FixtureRunError(f"cannot start the decoder {command[0]!r}: {exc}") from None
-        return cls(proc, timeout)
+        return cls(proc, answer_wait)
 
     async def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -172,9 +172,9 @@ class _Child:
         except TimeoutError:
             raise await self.failure("the decoder did not read its stdin in time") from None
 
-    async def receive(self, waiting_for: str, timeout: float | None = None) -> dict[str, Any]:
+    async def receive(self, waiting_for: str, wait: float | None = None) -> dict[str, Any]:
         assert self.proc.stdout is not None
-        wait = self.timeout if timeout is None else timeout
+        wait = self.timeout if wait is None else wait
         try:
             async with asyncio.timeout(wait):
                 raw = await self.proc.stdout.readline()
@@ -213,7 +213,7 @@ class _Child:
 
 
 async def _handshake(
-    child: _Child, manifest: Manifest, start_timeout: float
+    child: _Child, manifest: Manifest, start_wait: float
 ) -> tuple[dict[str, Any], list[str]]:
     await child.send(
         {
@@ -222,7 +222,7 @@ async def _handshake(
             "roles": list(ROLES),
         }
     )
-    hello = await child.receive("the hello", start_timeout)
+    hello = await child.receive("the hello", start_wait)
     if hello.get("arcp_fixtures") != FIXTURE_PROTOCOL:
         raise FixtureRunError(
             f"the decoder's hello speaks arcp_fixtures {hello.get('arcp_fixtures')!r}, "
@@ -232,12 +232,13 @@ async def _handshake(
     roles = cast(list[Any], raw_roles) if isinstance(raw_roles, list) else []
     if not roles or any(r not in ROLES for r in roles):
         raise FixtureRunError(f"the decoder's hello must list roles among {list(ROLES)}")
-    subject = {
+    names = [str(r) for r in roles]
+    subject: dict[str, Any] = {
         "name": str(hello.get("name", "?")),
         "version": str(hello.get("version", "")),
-        "roles": [str(r) for r in roles],
+        "roles": names,
     }
-    return subject, subject["roles"]
+    return subject, names
 
 
 async def run_decoder(
@@ -245,14 +246,15 @@ async def run_decoder(
     manifest: Manifest,
     *,
     roles: Sequence[str] | None = None,
-    timeout: float = 10.0,
-    start_timeout: float = 60.0,
+    answer_wait: float = 10.0,
+    start_wait: float = 60.0,
 ) -> FixtureReport:
     """Run ``command`` as the decoder and feed it every fixture of its roles (limited to
-    ``roles`` when given); :class:`FixtureRunError` when the child fails the protocol."""
-    child = await _Child.start(command, timeout)
+    ``roles`` when given). ``answer_wait`` bounds each answer, ``start_wait`` the hello;
+    :class:`FixtureRunError` when the child fails the protocol."""
+    child = await _Child.start(command, answer_wait)
     try:
-        subject, offered = await _handshake(child, manifest, start_timeout)
+        subject, offered = await _handshake(child, manifest, start_wait)
         chosen = [r for r in offered if roles is None or r in roles]
         if not chosen:
             raise FixtureRunError(
@@ -264,7 +266,9 @@ async def run_decoder(
             msg = {"id": fixture.id, "role": fixture.receiver, "frame": fixture.frame}
             await child.send(msg)
             answer = _check_answer(await child.receive(f"fixture {fixture.id!r}"), fixture.id)
-            report.results.append(FixtureResult(fixture, _observed(answer), compare(fixture, answer)))
+            report.results.append(
+                FixtureResult(fixture, _observed(answer), compare(fixture, answer))
+            )
         return report
     finally:
         await child.close()

@@ -169,9 +169,9 @@ def load_manifest(path: Path | str | None = None) -> Manifest:
         ) from None
     except (OSError, ValueError) as exc:
         raise ManifestError(f"cannot read the manifest {where}: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("fixtures"), list):
+    body = cast(dict[str, Any], doc) if isinstance(doc, dict) else {}
+    if not isinstance(body.get("fixtures"), list):
         raise ManifestError(f"{where} is not a fixtures manifest (no `fixtures` array)")
-    body = cast(dict[str, Any], doc)
     entries = cast(list[Any], body["fixtures"])
     fixtures = tuple(_fixture(where.parent, e) for e in entries)
     return Manifest(where, str(body.get("protocol_version", "")), fixtures)

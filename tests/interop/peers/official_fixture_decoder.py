@@ -25,8 +25,6 @@ import json
 import sys
 from typing import Any
 
-from pydantic import ValidationError
-
 # `arcp` here is the official SDK: this file runs in .interop-venv, never in our venv.
 from arcp._envelope import Envelope
 from arcp._messages import PAYLOAD_REGISTRY, parse_payload
@@ -35,6 +33,7 @@ from arcp._messages.execution import (
     validate_progress_body,
     validate_result_chunk_body,
 )
+from pydantic import ValidationError
 
 _BODY_CHECKS = {
     "progress": validate_progress_body,
