@@ -1,6 +1,7 @@
-"""The official Python SDK's models judged by the fixture runner (docs/interop.md,
-docs/fixture-runner.md): ``peers/official_fixture_decoder.py`` runs in ``.interop-venv`` and
-reads every fixture of the manifest, in both roles.
+"""The official Python SDK judged against the fixtures manifest (docs/interop.md,
+docs/fixture-runner.md): its models by the fixture runner (``peers/official_fixture_decoder.py``
+runs in ``.interop-venv`` and reads every fixture, in both roles), and its runtime by the
+manifest replay of ``arcp conformance URL``.
 
 Its disagreements with the manifest are the committed baseline
 ``official-fixtures.baseline.json``: the run fails on a new disagreement (a regression of
@@ -17,8 +18,10 @@ from click.testing import CliRunner
 
 from arcp.cli.main import cli
 from arcp.conformance.baseline import Baseline
+from arcp.conformance.fixture_replay import replay_manifest
+from arcp.conformance.manifest import load_manifest
 
-from ._harness import OFFICIAL_PACKAGE, OFFICIAL_VERSION, PEERS
+from ._harness import OFFICIAL_PACKAGE, OFFICIAL_VERSION, PEERS, TOKEN, Peer
 
 BASELINE = Path(__file__).resolve().parent / "official-fixtures.baseline.json"
 
@@ -37,3 +40,19 @@ def test_official_decoder_matches_its_baseline(official_python: Path) -> None:
     assert report["summary"]["tolerated"] == len(known.expected_failures)
     # The baseline is a record of real disagreements, not a blanket: most fixtures agree.
     assert report["summary"]["agree"] > report["summary"]["disagree"]
+
+
+RUNTIME_BASELINE = Path(__file__).resolve().parent / "official-runtime-fixtures.baseline.json"
+
+
+async def test_official_runtime_replay_matches_its_baseline(official_runtime: Peer) -> None:
+    """The manifest replay of ``arcp conformance URL`` against the official runtime: its
+    disagreements are exactly ``official-runtime-fixtures.baseline.json`` (fixtures needing
+    ``model.use``, which it does not offer, are skipped)."""
+    report = await replay_manifest(official_runtime.url, TOKEN, load_manifest(), frame_timeout=5)
+    report.baseline = Baseline.read(RUNTIME_BASELINE)
+    judged = report.judgement()
+    assert (judged.regressions, judged.stale) == ((), ()), report.lines(only_problems=True)
+    assert report.count("agree") > 0
+    skipped = {r.fixture.feature for r in report.results if r.status == "skip"}
+    assert skipped == {"model.use"}

@@ -109,7 +109,11 @@ def runtime(
     report, replay = asyncio.run(_run_runtime(url, token, other_token, timeout, manifest))
     if replay is not None and manifest is not None:
         replay.baseline = baseline
-        settle_baseline(replay, baseline_path, write_baseline, url, manifest.protocol_version)
+        name = f"{report.runtime.get('name', '')} {report.runtime.get('version', '')}".strip()
+        replay.subject["runtime"] = name
+        settle_baseline(
+            replay, baseline_path, write_baseline, name or url, manifest.protocol_version
+        )
     if as_json:
         doc = report.to_json()
         if replay is not None:
