@@ -193,3 +193,47 @@ def test_no_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["conformance", "fixtures"])
     assert result.exit_code == 2
     assert "Missing argument" in result.output
+
+
+def _small_manifest(tmp_path: Path, *ids: str) -> Path:
+    """A manifest of just ``ids`` (their files copied), with an ``$id`` of its own."""
+    doc = json.loads(MANIFEST.path.read_text(encoding="utf-8"))
+    entries = [e for e in doc["fixtures"] if e["id"] in ids]
+    for entry in entries:
+        target = tmp_path / entry["file"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((MANIFEST.path.parent / entry["file"]).read_bytes())
+    small = {**doc, "$id": "urn:example:some-other-revision", "fixtures": entries}
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(small), encoding="utf-8")
+    return path
+
+
+def test_any_manifest_is_read_through_its_documented_fields(tmp_path: Path) -> None:
+    path = _small_manifest(tmp_path, VALID_ID, INVALID_ID)
+    result = _run("--json", "--manifest", str(path), decoder=OURS)
+    assert result.exit_code == 0, result.output
+    report = _json(result)
+    assert [f["id"] for f in report["fixtures"]] == [VALID_ID, INVALID_ID]
+    assert report["manifest"] == str(path)
+
+
+def test_an_unreadable_manifest_exits_2(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    result = _run("--manifest", str(empty), decoder=OURS)
+    assert result.exit_code == 2
+    assert "is not a fixtures manifest" in result.stderr
+    path = _small_manifest(tmp_path, VALID_ID)
+    (tmp_path / "valid" / f"{VALID_ID}.json").unlink()
+    result = _run("--manifest", str(path), decoder=OURS)
+    assert result.exit_code == 2
+    assert f"entry {VALID_ID!r}: cannot read" in result.stderr
+
+
+def test_options_after_the_command_belong_to_the_command() -> None:
+    """Everything after the first word of COMMAND is the decoder's, even without --."""
+    args = ["conformance", "fixtures", "--json", *_fake("flip", "--json")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output  # `--json` is a fixture id for the fake
+    assert _json(result)["subject"]["name"] == "fake-flip"

@@ -99,7 +99,7 @@ def print_fixture_report(report: FixtureReport, title: str, *, quiet: bool) -> N
 
 @click.command(
     "fixtures",
-    context_settings={"ignore_unknown_options": True},
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
     short_help="Check another SDK's decoder against the fixtures manifest.",
 )
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)

@@ -195,13 +195,13 @@ class _Child:
             raise FixtureRunError(f"the answer for {waiting_for} is not a JSON object")
         return cast(dict[str, Any], line)
 
-    async def close(self) -> None:
-        """Close stdin, give the child a moment to exit, then make sure it is gone."""
+    async def close(self, grace: float) -> None:
+        """Close stdin, give the child ``grace`` seconds to exit, then make sure it is gone."""
         if self.proc.stdin is not None:
             with contextlib.suppress(Exception):
                 self.proc.stdin.close()
         try:
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(grace):
                 await self.proc.wait()
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
@@ -253,6 +253,7 @@ async def run_decoder(
     ``roles`` when given). ``answer_wait`` bounds each answer, ``start_wait`` the hello;
     :class:`FixtureRunError` when the child fails the protocol."""
     child = await _Child.start(command, answer_wait)
+    grace = 0.0  # a child that broke the protocol is killed at once
     try:
         subject, offered = await _handshake(child, manifest, start_wait)
         chosen = [r for r in offered if roles is None or r in roles]
@@ -269,6 +270,7 @@ async def run_decoder(
             report.results.append(
                 FixtureResult(fixture, _observed(answer), compare(fixture, answer))
             )
+        grace = 5.0
         return report
     finally:
-        await child.close()
+        await child.close(grace)
