@@ -175,6 +175,10 @@ async def _one(url: str, token: str, fixture: Fixture, wait: float) -> FixtureRe
         except TransportClosed:
             answers, usable = list(peer.frames), False
         return _judge(fixture, answers, usable)
+    except Exception as exc:  # a runtime fault never ends the whole replay
+        return FixtureResult(
+            fixture, "no verdict", f"the replay failed: {str(exc) or type(exc).__name__}"
+        )
     finally:
         await peer.close()
 
