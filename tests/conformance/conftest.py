@@ -71,6 +71,8 @@ async def _broken_handler(ws: ServerConnection) -> None:
             frame: dict[str, Any] = json.loads(raw)
         except ValueError:
             continue
+        if not isinstance(frame, dict):  # the manifest replay sends arrays, strings, null
+            continue
         if frame.get("type") == "session.list_jobs":
             # No arcp / id, an event_seq on a control frame, no retryable, an unknown code.
             bad = {

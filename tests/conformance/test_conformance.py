@@ -60,14 +60,23 @@ def test_cli_against_arcp_serve(served_url: str) -> None:
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "§6.3" in result.output and "6.3-resume-replay" in result.output
-    last = result.output.strip().splitlines()[-1]
-    assert " 0 failed" in last and "-> PASS" in last
+    lines = result.output.strip().splitlines()
+    checks = next(line for line in lines if "MUST failed" in line)
+    assert " 0 failed" in checks and "-> PASS" in checks
+    assert lines[-1].startswith("78 fixtures: 78 agree") or "0 new" in lines[-1]
+    assert lines[-1].endswith("-> PASS")
 
     result = CliRunner().invoke(cli, [*args, "--json"])
     assert result.exit_code == 0
     report = json.loads(result.output)
     assert report["ok"] is True and report["summary"]["must_failed"] == 0
     assert {c["id"] for c in report["checks"]} == {c.id for c in all_checks()}
+    # The manifest replay: every client-to-runtime fixture agrees, none skipped (--demo
+    # offers model.use and provisioned_credentials).
+    fixtures = report["fixtures"]
+    assert fixtures["ok"] is True
+    assert fixtures["summary"]["agree"] == fixtures["summary"]["fixtures"] > 0
+    assert fixtures["summary"]["skipped"] == 0
 
 
 def test_cli_fails_a_broken_runtime(broken_url: str) -> None:
@@ -93,6 +102,11 @@ def test_cli_fails_a_broken_runtime(broken_url: str) -> None:
     assert "resume_token" in outcome["6.2-welcome-fields"]["observed"]
     assert "no answer" in outcome["5-unknown-fields"]["observed"]
     assert report["ok"] is False and report["summary"]["must_failed"] > 0
+    # It answers no frame with an error, so every reject fixture of the manifest disagrees.
+    fixtures = {f["id"]: f for f in report["fixtures"]["fixtures"]}
+    assert report["fixtures"]["ok"] is False
+    assert fixtures["unknown-type"]["status"] == "disagree"
+    assert "no session.error answered it" in fixtures["unknown-type"]["reason"]
 
 
 def test_only_must_failures_decide_the_exit_status() -> None:

@@ -1,15 +1,28 @@
-"""``arcp conformance URL``: run the black-box conformance kit against a runtime;
-``arcp conformance client -- COMMAND``: judge a client program against a scripted runtime."""
+"""``arcp conformance URL``: run the black-box conformance kit against a runtime and replay
+the fixtures manifest's client-to-runtime fixtures; ``arcp conformance client -- COMMAND``:
+judge a client program against a scripted runtime; ``arcp conformance fixtures -- COMMAND``:
+feed the manifest to another SDK's decoder."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
+from arcp.cli.conformance_fixtures import (
+    fixtures,
+    load_baseline,
+    open_manifest,
+    print_fixture_report,
+    settle_baseline,
+)
 from arcp.conformance import Level, Outcome, Report, run_conformance
+from arcp.conformance.fixture_replay import replay_manifest
+from arcp.conformance.fixture_report import FixtureReport
+from arcp.conformance.manifest import Manifest
 from arcp.conformance.model import render_lines
 
 __all__ = ["conformance"]
@@ -48,23 +61,79 @@ def conformance() -> None:
     type=click.FloatRange(0.05),
     help="Seconds to wait for each expected frame.",
 )
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The fixtures manifest to replay (default: $ARCP_FIXTURES_MANIFEST, else this SDK's spec/).",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Expected-failures file for the fixture replay (stale entries fail the run).",
+)
+@click.option(
+    "--write-baseline",
+    is_flag=True,
+    help="Write the fixture replay's disagreements to the --baseline file.",
+)
+@click.option("--no-fixtures", is_flag=True, help="Do not replay the fixtures manifest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable report.")
-def runtime(url: str, token: str, other_token: str | None, timeout: float, as_json: bool) -> None:
+def runtime(
+    url: str,
+    token: str,
+    other_token: str | None,
+    timeout: float,
+    manifest_path: Path | None,
+    baseline_path: Path | None,
+    write_baseline: bool,
+    no_fixtures: bool,
+    as_json: bool,
+) -> None:
     """Check the ARCP runtime at URL (ws:// or wss://) against the v1.1 spec.
 
     Checks are labelled MUST, SHOULD or wire-decision (this SDK's choices where the spec is
-    silent). The exit status is 1 when any MUST check fails and 0 otherwise: failed SHOULD
-    and wire-decision checks are reported but do not change it. The kit assumes the demo
-    agents (arcp serve --demo) and skips checks whose agent or feature is not offered.
+    silent). Then every client-to-runtime fixture of the fixtures manifest is replayed on a
+    fresh session and the answer compared with the manifest (error code, details.field,
+    whether the session stays open). The exit status is 1 when any MUST check fails, or a
+    fixture disagrees without being in the --baseline file, or a baseline entry is stale;
+    2 on a usage mistake; 0 otherwise. Failed SHOULD and wire-decision checks are reported
+    but do not change it. The kit assumes the demo agents (arcp serve --demo) and skips
+    checks whose agent or feature is not offered.
     """
-    report = asyncio.run(
-        run_conformance(url, token=token, other_token=other_token, frame_timeout=timeout)
-    )
+    manifest = None if no_fixtures else open_manifest(manifest_path)
+    baseline = None if no_fixtures else load_baseline(baseline_path, write_baseline)
+    report, replay = asyncio.run(_run_runtime(url, token, other_token, timeout, manifest))
+    if replay is not None and manifest is not None:
+        replay.baseline = baseline
+        name = f"{report.runtime.get('name', '')} {report.runtime.get('version', '')}".strip()
+        replay.subject["runtime"] = name
+        settle_baseline(
+            replay, baseline_path, write_baseline, name or url, manifest.protocol_version
+        )
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        doc = report.to_json()
+        if replay is not None:
+            doc["fixtures"] = replay.to_json()
+        click.echo(json.dumps(doc, indent=2))
     else:
         _print(report)
-    raise SystemExit(report.exit_code)
+        if replay is not None:
+            print_fixture_report(replay, "Fixtures manifest (client-to-runtime):", quiet=True)
+    failed = report.exit_code != 0 or (replay is not None and not replay.ok)
+    raise SystemExit(1 if failed else 0)
+
+
+async def _run_runtime(
+    url: str, token: str, other_token: str | None, wait: float, manifest: Manifest | None
+) -> tuple[Report, FixtureReport | None]:
+    report = await run_conformance(url, token=token, other_token=other_token, frame_timeout=wait)
+    if manifest is None:
+        return report, None
+    return report, await replay_manifest(url, token, manifest, frame_timeout=wait)
 
 
 def _print(report: Report) -> None:
@@ -124,3 +193,6 @@ def client(command: tuple[str, ...], limit: float, as_json: bool) -> None:
         verdict = "FAIL" if failed_must else "PASS"
         click.echo(f"{passed}/{len(results)} passed ({len(failed_must)} MUST failed) -> {verdict}")
     raise SystemExit(1 if failed_must else 0)
+
+
+conformance.add_command(fixtures)
