@@ -46,8 +46,9 @@ test-lowest:
 
 check: check-generated check-spec lint actionlint typecheck test
 
+# The benchmarks; the optional `bench` group brings matplotlib for the plots in bench/plots.
 bench: sync
-	$(RUN) python -m bench
+	$(RUN) --group bench python -m bench
 
 # The long reliability runs (faults, kill -9, floods); figures go to bench/reliability/RESULTS.md.
 reliability: sync

@@ -29,6 +29,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "events": ("bench.events", "end-to-end event throughput, latency, memory vs raw websockets"),
     "stores": ("bench.stores", "event throughput, buffer memory, restart replay per store"),
     "instructions": ("bench.instructions", "CPU instructions per event and round trip (perf)"),
+    "scale": ("bench.scale", "cost curves: 1-1,000 sessions, delivery latency, idle memory"),
+    "memory": ("bench.memory", "runtime memory per buffered event (to 1M) and finished job"),
+    "restart": ("bench.restart", "SQLite restart and resume replay at 10k, 100k, 1M events"),
+    "cluster": ("bench.cluster", "two nodes on one PostgreSQL: cross-node latency, takeover"),
     "importtime": (
         "bench.importtime",
         "start-up: import arcp, first decode, arcp --help vs python",

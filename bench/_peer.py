@@ -6,19 +6,25 @@ when the first frame is ``echo``, answers every frame with itself (the round-tri
 ``arcp``: our runtime with a ``firehose`` agent that emits ``input.n`` log events.
 The first line on stdout is ``READY <port>``.
 ``stdio``: the same runtime serving one session over its stdin/stdout (the port is unused).
+``scale``: the ``arcp`` runtime with limits raised for thousands of sessions of one principal
+and a ``stamped`` agent whose log messages carry ``time.monotonic_ns()`` (one clock for every
+process of the machine), for delivery latency.
+``node PORT DSN NODE_ID``: the ``scale`` runtime as one node of a PostgreSQL cluster, with a
+``paced`` agent (``stamped``, one event every ``input.interval_ms``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 
 from bench.frames import event_frame
 
-__all__ = ["firehose"]
+__all__ = ["firehose", "stamped"]
 
 
 async def _raw(port: int) -> None:
@@ -52,11 +58,45 @@ async def firehose(input: Any, ctx: Any) -> Any:
     return {"count": n}
 
 
-async def _arcp(port: int) -> None:
-    from arcp.demo import register_demo_agents
-    from arcp.runtime import Runtime
+async def stamped(input: Any, ctx: Any) -> Any:
+    """Emit ``input.n`` log events, each carrying the monotonic clock when it was emitted."""
+    n = int(input["n"])
+    for _ in range(n):
+        await ctx.log(str(time.monotonic_ns()))
+    return {"count": n}
 
-    runtime = Runtime(tokens={"bench": "bench"}, heartbeat_interval_sec=300)
+
+async def paced(input: Any, ctx: Any) -> Any:
+    """``stamped``, with ``input.interval_ms`` between events."""
+    n, pause = int(input["n"]), float(input.get("interval_ms", 1)) / 1000
+    for _ in range(n):
+        await ctx.log(str(time.monotonic_ns()))
+        await asyncio.sleep(pause)
+    return {"count": n}
+
+
+async def _arcp(port: int, *, scale: bool = False, node: tuple[str, str] | None = None) -> None:
+    from arcp.demo import register_demo_agents
+    from arcp.runtime import Limits, Runtime
+
+    limits = None
+    store = None
+    if node is not None:
+        from arcp.store.postgres import PostgresStore
+
+        store = PostgresStore(node[0], node_id=node[1])
+        scale = True
+    if scale:  # one principal opens every session of the cost curves
+        limits = Limits(
+            max_unauthenticated=10_000,
+            max_sessions_per_principal=100_000,
+            max_jobs_per_principal=100_000,
+        )
+    runtime = Runtime(
+        tokens={"bench": "bench"}, heartbeat_interval_sec=300, limits=limits, store=store
+    )
+    runtime.register("stamped", stamped)
+    runtime.register("paced", paced)
     register_demo_agents(runtime)
     runtime.register("firehose", firehose)
     server = await runtime.serve_websocket(host="127.0.0.1", port=port, path="/arcp")
@@ -79,10 +119,12 @@ async def _arcp_stdio() -> None:
 
 def main() -> None:
     mode, port = sys.argv[1], int(sys.argv[2])
-    if mode == "stdio":
+    if mode == "node":
+        asyncio.run(_arcp(port, node=(sys.argv[3], sys.argv[4])))
+    elif mode == "stdio":
         asyncio.run(_arcp_stdio())
     else:
-        asyncio.run(_raw(port) if mode == "raw" else _arcp(port))
+        asyncio.run(_raw(port) if mode == "raw" else _arcp(port, scale=mode == "scale"))
 
 
 if __name__ == "__main__":
