@@ -84,7 +84,9 @@ def _render_typescript(schema: Schema, metamodel_text: str, out: Path) -> None:
     """``out/arcp.ts``: the TypeScript target, from the type graph and the metamodel."""
     out.mkdir(parents=True)
     header = _ts_header(schema, f"spec/{schema.path.name}").rstrip("\n")
-    files = render_typescript(build_type_graph(schema), json.loads(metamodel_text), header)
+    meanings = {c.code: c.meaning for c in schema.error_codes()}
+    graph = build_type_graph(schema)
+    files = render_typescript(graph, json.loads(metamodel_text), header, meanings)
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8", newline="\n")
 

@@ -181,8 +181,14 @@ def _declaration(decl: Decl) -> str:
     return f"{_doc(doc, '')}{head}{expr};\n"
 
 
-def render_typescript(graph: Graph, metamodel: dict[str, Any], header: str) -> dict[str, str]:
-    """File name -> text of the TypeScript bindings."""
+def render_typescript(
+    graph: Graph,
+    metamodel: dict[str, Any],
+    header: str,
+    code_meanings: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """File name -> text of the TypeScript bindings (``code_meanings``: error code -> the
+    schema's ``x-error-codes`` meaning, for the doc comments)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
@@ -200,6 +206,10 @@ def render_typescript(graph: Graph, metamodel: dict[str, Any], header: str) -> d
         "declarations": [_declaration(d) for d in graph.decls],
         "secret_paths": list(graph.secret_paths),
         "never_retryable": [c["code"] for c in metamodel["error_codes"] if c["never_retryable"]],
+        "code_docs": {
+            c["code"]: _doc([f"{c['section']}: {(code_meanings or {}).get(c['code'], '')}"], "  ")
+            for c in metamodel["error_codes"]
+        },
     }
     text = env.get_template(f"{OUTPUT_NAME}.j2").render(**context)
     return {OUTPUT_NAME: text}

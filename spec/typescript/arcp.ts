@@ -1748,90 +1748,105 @@ export type ErrorCodeInfo = {
 
 /** §12: every error code with its default `retryable`; never-retryable codes are never retried. */
 export const ERROR_CODES = {
+  /** §9.3: The lease does not cover the operation, or the caller may not act on the job. */
   PERMISSION_DENIED: {
     retryable: false,
     neverRetryable: false,
     finalStatus: "error",
     section: "§9.3",
   },
+  /** §9.4: A delegation asked for more authority than the parent lease holds. */
   LEASE_SUBSET_VIOLATION: {
     retryable: false,
     neverRetryable: false,
     finalStatus: "error",
     section: "§9.4",
   },
+  /** §12: No job with that id exists, or the caller may not see it. */
   JOB_NOT_FOUND: {
     retryable: false,
     neverRetryable: false,
     finalStatus: "error",
     section: "§12",
   },
+  /** §7.2: An idempotency key was reused with different submit parameters. */
   DUPLICATE_KEY: {
     retryable: false,
     neverRetryable: false,
     finalStatus: "error",
     section: "§7.2",
   },
+  /** §7.5: No agent is registered under the requested name. */
   AGENT_NOT_AVAILABLE: {
     retryable: false,
     neverRetryable: false,
     finalStatus: "error",
     section: "§7.5",
   },
+  /** §7.5: The agent exists but not in the requested version. */
   AGENT_VERSION_NOT_AVAILABLE: {
     retryable: false,
     neverRetryable: false,
     finalStatus: "error",
     section: "§7.5",
   },
+  /** §7.4: The submitting session cancelled the job. */
   CANCELLED: {
     retryable: false,
     neverRetryable: false,
     finalStatus: "cancelled",
     section: "§7.4",
   },
+  /** §7.3: The job ran longer than its max_runtime_sec. */
   TIMEOUT: {
     retryable: true,
     neverRetryable: false,
     finalStatus: "timed_out",
     section: "§7.3",
   },
+  /** §6.3: The runtime no longer buffers the events a resume asked for. */
   RESUME_WINDOW_EXPIRED: {
     retryable: false,
     neverRetryable: false,
     finalStatus: "error",
     section: "§6.3",
   },
+  /** §6.4: The peer stayed silent for two heartbeat intervals. */
   HEARTBEAT_LOST: {
     retryable: true,
     neverRetryable: false,
     finalStatus: "error",
     section: "§6.4",
   },
+  /** §9.5: The lease's expires_at has passed. Never retryable. */
   LEASE_EXPIRED: {
     retryable: false,
     neverRetryable: true,
     finalStatus: "error",
     section: "§9.5",
   },
+  /** §9.6: A cost.budget counter reached zero. Never retryable. */
   BUDGET_EXHAUSTED: {
     retryable: false,
     neverRetryable: true,
     finalStatus: "error",
     section: "§9.6",
   },
+  /** §5: The frame, envelope or payload is malformed or breaks the schema. */
   INVALID_REQUEST: {
     retryable: false,
     neverRetryable: false,
     finalStatus: "error",
     section: "§5",
   },
+  /** §6.1: The bearer token is missing or not accepted. */
   UNAUTHENTICATED: {
     retryable: false,
     neverRetryable: false,
     finalStatus: "error",
     section: "§6.1",
   },
+  /** §12: The runtime failed in a way it could not recover from. */
   INTERNAL_ERROR: {
     retryable: true,
     neverRetryable: false,
