@@ -36,6 +36,7 @@ __all__ = [
     "TRef",
     "TUnion",
     "build",
+    "convert",
     "pattern_prefixes",
 ]
 
@@ -281,17 +282,27 @@ def _string(node: JSON) -> Node:
     return TPrim("string")
 
 
+def _property(name: str, sub: Any, required: bool) -> Prop:
+    """One property; the boolean schema ``false`` forbids it (``true``: any JSON value)."""
+    if sub is False:
+        return Prop(name, TPrim("json"), False, forbidden=True)
+    if sub is True:
+        return Prop(name, TPrim("json"), required)
+    sub = cast(JSON, sub)
+    return Prop(
+        name,
+        convert(sub),
+        required,
+        str(sub.get("description", "")),
+        bool(sub.get("x-secret", False)),
+        constraints=_constraints(sub),
+    )
+
+
 def _object(node: JSON) -> TObject:
     required = set(cast(list[str], node.get("required", [])))
     props = tuple(
-        Prop(
-            name,
-            convert(cast(JSON, sub)),
-            name in required,
-            str(cast(JSON, sub).get("description", "")),
-            bool(cast(JSON, sub).get("x-secret", False)),
-            constraints=_constraints(cast(JSON, sub)),
-        )
+        _property(name, sub, name in required)
         for name, sub in cast(JSON, node.get("properties", {})).items()
     )
     extra_schema = node.get("additionalProperties", True)
@@ -373,8 +384,10 @@ def _with_rules(obj: TObject, rules: list[PresenceRule]) -> tuple[TObject, tuple
             continue
         if len(alts) == 1:  # a property to leave out: fold it into the object itself
             (forbidden,) = alts[0].props
-            props = tuple(p for p in obj.props if p.name != forbidden.name)
-            obj = TObject((*props, forbidden), obj.extra, obj.keys, obj.alternatives)
+            props = tuple(forbidden if p.name == forbidden.name else p for p in obj.props)
+            if forbidden.name not in {p.name for p in obj.props}:
+                props = (*props, forbidden)
+            obj = TObject(props, obj.extra, obj.keys, obj.alternatives)
             continue
         if alternatives:
             raise ValueError("one presence rule with alternatives per definition")

@@ -197,11 +197,10 @@ def render_typescript(
         lstrip_blocks=True,
         autoescape=False,
     )
-    filters: dict[str, Any] = env.filters  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-    filters["json"] = _json_literal
-    filters["key"] = _key
     context = {
         "header": header,
+        "json": _json_literal,
+        "key": _key,
         "metamodel": metamodel,
         "declarations": [_declaration(d) for d in graph.decls],
         "secret_paths": list(graph.secret_paths),

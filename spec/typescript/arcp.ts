@@ -1017,6 +1017,7 @@ export type SessionHelloMessage = {
    */
   id: string;
   type: "session.hello";
+  session_id?: never;
   trace_id?: TraceId;
   /**
    * §7: the job, on job-scoped messages.
@@ -1030,7 +1031,6 @@ export type SessionHelloMessage = {
    */
   event_seq?: number;
   payload: SessionHelloPayload;
-  session_id?: never;
   [extension: string]: JsonValue | undefined;
 };
 
@@ -1126,8 +1126,8 @@ export type SessionPingMessage = {
    * @minLength 1
    */
   job_id?: string;
-  payload: SessionPingPayload;
   event_seq?: never;
+  payload: SessionPingPayload;
   [extension: string]: JsonValue | undefined;
 };
 
@@ -1151,8 +1151,8 @@ export type SessionPongMessage = {
    * @minLength 1
    */
   job_id?: string;
-  payload: SessionPongPayload;
   event_seq?: never;
+  payload: SessionPongPayload;
   [extension: string]: JsonValue | undefined;
 };
 
@@ -1176,8 +1176,8 @@ export type SessionAckMessage = {
    * @minLength 1
    */
   job_id?: string;
-  payload: SessionAckPayload;
   event_seq?: never;
+  payload: SessionAckPayload;
   [extension: string]: JsonValue | undefined;
 };
 

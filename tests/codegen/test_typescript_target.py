@@ -12,7 +12,8 @@ import pytest
 
 from codegen.generate import SCHEMA_PATH, TYPESCRIPT_DIR
 from codegen.schema import Schema
-from codegen.typegraph import TLiteral, TObject, TPrefixed, build, pattern_prefixes
+from codegen.typegraph import TLiteral, TObject, TPrefixed, TPrim, build, convert, pattern_prefixes
+from codegen.typescript import type_expr
 
 BINDINGS = (SCHEMA_PATH.parent / TYPESCRIPT_DIR / "arcp.ts").read_text(encoding="utf-8")
 METAMODEL: dict[str, Any] = json.loads(
@@ -106,3 +107,14 @@ def test_presence_rules_become_types_or_notes() -> None:
     assert [p.name for p in hello.props if p.forbidden] == ["session_id"]
     assert any("credential_rotated" in n for n in decls["StatusBody"].notes)
     assert "Not expressed in this type: `credential_id` is required" in BINDINGS
+
+
+def test_boolean_property_schemas() -> None:
+    """`{"f": false}` forbids a property (the 2020-12 spelling of "absent") and `true` admits
+    any JSON value: a schema that says "absent" so still types `f?: never`."""
+    node = convert({"type": "object", "properties": {"gone": False, "any": True}})
+    assert isinstance(node, TObject)
+    gone, anything = node.props
+    assert gone.forbidden and not gone.required
+    assert anything.type == TPrim("json") and not anything.forbidden
+    assert "  gone?: never;\n" in type_expr(node)
