@@ -4,21 +4,22 @@ Every target of ``make generate`` other than the Python models reads two things:
 metamodel (``spec/arcp-<version>.metamodel.json``: version, messages, event kinds, error
 codes, feature flags) for its tables, and this graph for its shapes. The graph is built from
 the schema's ``$defs`` by :func:`build`; a target only maps each node kind to its language
-(see ``codegen/typescript.py`` and ``docs/codegen-targets.md``).
+(see ``codegen/typescript.py`` and ``docs/codegen-targets.md``); ``codegen/patterns.py``
+reads the literal start of a ``pattern`` for targets whose string types can hold one.
 
 Presence rules are not structure: they come from the facts :mod:`codegen.schema` already
-derives for the Python models (``not: {required}``, a ``oneOf`` of required fields, the
-envelope-or-payload ``anyOf`` of a message, ``if``/``then``), so a change in how the schema
-spells them is followed by every target at once. A rule a target cannot express in types is
+derives for the Python models (a field a definition forbids, exactly-one and never-both
+pairs, a message's field on the envelope or in the payload, a condition on a value), so a
+change in how the schema spells them is followed by every target at once. A rule a target cannot express in types is
 kept as a note (:attr:`Decl.notes`) so it still reaches the documentation.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from codegen.patterns import literal_starts
 from codegen.schema import JSON, PresenceRule, Schema
 
 __all__ = [
@@ -148,89 +149,6 @@ _CONSTRAINT_KEYS = (
     "exclusiveMaximum",
     "minItems",
 )
-_META = re.compile(r"[.^$*+?()\[\]{}|\\]")
-_QUANT = "*+?{"
-
-
-def _literal_prefix(alt: str) -> tuple[str, bool]:
-    """The literal text ``alt`` must start with, and whether ``alt`` is only that text."""
-    out: list[str] = []
-    i = 0
-    while i < len(alt):
-        ch = alt[i]
-        if ch == "\\" and i + 1 < len(alt) and not alt[i + 1].isalnum():
-            lit, step = alt[i + 1], 2
-        elif _META.match(ch):
-            return "".join(out), False
-        else:
-            lit, step = ch, 1
-        if alt[i + step : i + step + 1] and alt[i + step] in _QUANT:
-            return "".join(out), False  # the literal is optional or repeated
-        out.append(lit)
-        i += step
-    return "".join(out), True
-
-
-def _skip_class(text: str, i: int) -> int:
-    """Index just past the character class opening at ``text[i] == "["``."""
-    i += 1
-    if text[i : i + 1] == "]":
-        i += 1
-    while i < len(text) and text[i] != "]":
-        i += 2 if text[i] == "\\" else 1
-    return i + 1
-
-
-def _split_top(body: str) -> list[str] | None:
-    """``body`` split on its top-level bars; ``None`` if its groups do not balance."""
-    parts: list[str] = []
-    depth, start, i = 0, 0, 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "[":
-            i = _skip_class(body, i)
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return None
-        elif ch == "|" and depth == 0:
-            parts.append(body[start:i])
-            start = i + 1
-        i += 1
-    parts.append(body[start:])
-    return parts if depth == 0 else None
-
-
-def _group_body(body: str) -> str | None:
-    """The inside of ``body`` when ``body`` is exactly one group (``(...)`` or ``(?:...)``)."""
-    if not body.startswith("("):
-        return None
-    depth, i = 0, 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "[":
-            i = _skip_class(body, i)
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                if i != len(body) - 1:
-                    return None
-                inner = body[1:i]
-                return inner[2:] if inner.startswith("?:") else inner
-        i += 1
-    return None
 
 
 def pattern_prefixes(pattern: str) -> tuple[Node, ...] | None:
@@ -240,23 +158,10 @@ def pattern_prefixes(pattern: str) -> tuple[Node, ...] | None:
     every string the pattern admits (a prefix is necessary, never sufficient), so a type
     built from it never refuses a valid value.
     """
-    if not (pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$")):
+    starts = literal_starts(pattern)
+    if starts is None:
         return None
-    body = pattern[1:-1]
-    inner = _group_body(body)
-    alts = _split_top(inner) if inner is not None else _split_top(body)
-    if alts is None or (inner is None and len(alts) > 1):
-        return None  # `^a|b$` anchors each side once: leave it a string
-    out: list[Node] = []
-    for alt in alts:
-        prefix, whole = _literal_prefix(alt)
-        if whole:
-            out.append(TLiteral(prefix))
-        elif prefix:
-            out.append(TPrefixed(prefix))
-        else:
-            return None
-    return tuple(out)
+    return tuple(TLiteral(text) if whole else TPrefixed(text) for text, whole in starts)
 
 
 def _ref_name(ref: str) -> str:
