@@ -2,10 +2,10 @@
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: help sync generate check-generated check-spec lint actionlint format typecheck test test-lowest check bench reliability demo clean
+.PHONY: help sync generate check-generated check-spec check-ts lint actionlint format typecheck test test-lowest check bench reliability demo clean
 
 help:
-	@echo "make generate | check-generated | lint | actionlint | format | typecheck | test | test-lowest | check | bench | demo"
+	@echo "make generate | check-generated | check-spec | check-ts | lint | actionlint | format | typecheck | test | test-lowest | check | bench | demo"
 
 sync:
 	$(UV) sync --frozen
@@ -21,6 +21,11 @@ check-generated: sync
 # spec/fixtures/manifest.json on every fixture.
 check-spec: sync
 	ARCP_REQUIRE_AJV=1 $(RUN) pytest -q tests/spec/test_fixture_manifest.py tests/spec/test_ajv.py
+
+# The generated TypeScript bindings (spec/typescript) under `tsc --strict`, with every fixture
+# of the manifest type-checked against them (tests/spec/typescript, `npm ci` on first run).
+check-ts: sync
+	ARCP_REQUIRE_TSC=1 $(RUN) pytest -q tests/spec/test_typescript.py
 
 lint: sync
 	$(RUN) ruff check src codegen tests bench
@@ -44,7 +49,7 @@ test: sync
 test-lowest:
 	.ci/test-lowest
 
-check: check-generated check-spec lint actionlint typecheck test
+check: check-generated check-spec check-ts lint actionlint typecheck test
 
 # The benchmarks; the optional `bench` group brings matplotlib for the plots in bench/plots.
 bench: sync
@@ -58,4 +63,4 @@ demo: sync
 	$(RUN) arcp demo
 
 clean:
-	rm -rf codegen/_staging .pytest_cache .ruff_cache dist build .venv-lowest .venv-lowest.requirements.txt tests/spec/ajv/node_modules
+	rm -rf codegen/_staging .pytest_cache .ruff_cache dist build .venv-lowest .venv-lowest.requirements.txt tests/spec/ajv/node_modules tests/spec/typescript/node_modules

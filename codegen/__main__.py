@@ -14,7 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="fail with a diff if src/arcp_gen or spec/SHA256SUMS is out of date",
+        help=(
+            "fail with a diff if src/arcp_gen, the metamodel, spec/typescript or "
+            "spec/SHA256SUMS is out of date"
+        ),
     )
     args = parser.parse_args(argv)
     if args.check:
@@ -23,11 +26,13 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             sys.stdout.write(problems)
             sys.stdout.write(
-                "\nsrc/arcp_gen is out of date with the schema: run `make generate`.\n"
+                "\ngenerated files are out of date with the schema: run `make generate`.\n"
             )
             status = 1
         else:
-            sys.stdout.write("src/arcp_gen matches the schema.\n")
+            sys.stdout.write(
+                "generated output (src/arcp_gen, metamodel, spec/typescript) matches the schema.\n"
+            )
         stale = check_manifest()
         if stale:
             sys.stdout.write(stale)
@@ -37,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write("spec/SHA256SUMS is current.\n")
         return status
     written = generate()
-    sys.stdout.write(f"generated {len(written)} files into src/arcp_gen\n")
+    sys.stdout.write(f"generated {len(written)} files (src/arcp_gen, spec/)\n")
     manifest = write_manifest()
     sys.stdout.write(f"wrote {manifest.relative_to(manifest.parent.parent)}\n")
     return 0

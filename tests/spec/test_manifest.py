@@ -20,7 +20,8 @@ def test_manifest_is_current() -> None:
 
 
 def test_manifest_lines_are_sha256sum_format_sorted_and_complete() -> None:
-    """§5: one `<hex>  <path>` line per schema/fixture file, sorted, digests correct."""
+    """§5: one `<hex>  <path>` line per schema/metamodel/bindings/fixture file, sorted,
+    digests correct."""
     lines = MANIFEST_PATH.read_text(encoding="utf-8").splitlines()
     parsed = [_LINE.match(line) for line in lines]
     assert all(parsed), [line for line, m in zip(lines, parsed, strict=True) if not m]
@@ -28,6 +29,7 @@ def test_manifest_lines_are_sha256sum_format_sorted_and_complete() -> None:
     assert paths == sorted(paths) == manifest_paths()
     assert SCHEMA_PATH.name in paths
     assert f"arcp-{PROTOCOL_VERSION}.metamodel.json" in paths
+    assert "typescript/arcp.ts" in paths
     assert any(p.startswith("fixtures/valid/") for p in paths)
     assert any(p.startswith("fixtures/invalid/") for p in paths)
     for m in parsed:
