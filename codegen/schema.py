@@ -179,8 +179,7 @@ class Schema:
     def messages(self) -> list[MessageSpec]:
         base_required = set(self.defs["Envelope"]["required"])
         out: list[MessageSpec] = []
-        for ref in self.defs["Message"]["discriminator"]["mapping"].values():
-            name = _ref_name(ref)
+        for name in _branches(self.defs["Message"]):
             d = self.defs[name]
             props = d["properties"]
             extra_required = tuple(f for f in d["required"] if f not in base_required)
@@ -205,9 +204,9 @@ class Schema:
     def event_kinds(self) -> list[EventKindSpec]:
         """Each spec event kind with its models and gating feature, in schema order."""
         out: list[EventKindSpec] = []
-        for kind, ref in self.defs["KnownEvent"]["discriminator"]["mapping"].items():
-            event = _ref_name(ref)
+        for event in _branches(self.defs["KnownEvent"]):
             d = self.defs[event]
+            kind = str(d["properties"]["kind"]["const"])
             body = _ref_name(d["properties"]["body"]["$ref"])
             out.append(EventKindSpec(kind, event, body, d.get("x-feature")))
         return out
@@ -260,7 +259,7 @@ class Schema:
         out: dict[str, list[str]] = {}
         for name, d in self.defs.items():
             props: JSON = d.get("properties", {})
-            secrets = [k for k, v in props.items() if cast(JSON, v).get("x-secret")]
+            secrets = [k for k, v in props.items() if isinstance(v, dict) and v.get("x-secret")]
             if secrets:
                 out[name] = secrets
         return out
@@ -280,27 +279,37 @@ def _ref_name(ref: str) -> str:
     return ref[len(_REF) :]
 
 
+def _branches(union: JSON) -> list[str]:
+    """The definitions a discriminated ``oneOf`` union lists, in schema order. The value of
+    each branch is the ``const`` of the union's ``discriminator.propertyName`` in the branch
+    (no ``mapping``: ajv's ``discriminator`` derives it from those consts)."""
+    return [_ref_name(cast(JSON, b)["$ref"]) for b in cast(list[JSON], union["oneOf"])]
+
+
+def _absent_when(cond: Any) -> str | None:
+    """``f`` for ``{properties: {f: false}}``: true exactly when ``f`` is absent."""
+    if not isinstance(cond, dict) or set(cast(JSON, cond)) != {"properties"}:
+        return None
+    props = cast(JSON, cast(JSON, cond)["properties"])
+    if len(props) == 1 and next(iter(props.values())) is False:
+        return next(iter(props))
+    return None
+
+
 def _anywhere(d: JSON) -> tuple[str, ...]:
-    """``(f,)`` for ``anyOf: [{required: [f]}, {payload requires f}]`` (envelope or payload)."""
-    branches = cast(list[JSON], d.get("anyOf", []))
-    if len(branches) != 2:
+    """``(f,)`` for ``if: {properties: {f: false}}, then: {properties: {payload: {required:
+    [f]}}}``: ``f`` on the envelope, or else in the payload."""
+    field = _absent_when(d.get("if"))
+    then = d.get("then")
+    if field is None or not isinstance(then, dict):
         return ()
-    on_envelope = branches[0].get("required")
-    payload_rule = cast(JSON, branches[1].get("properties", {})).get("payload", {})
-    in_payload = cast(JSON, payload_rule).get("required")
-    if isinstance(on_envelope, list) and len(cast(list[str], on_envelope)) == 1 == len(
-        cast(list[str], in_payload or [])
-    ):
-        return (cast(list[str], on_envelope)[0],) if in_payload == on_envelope else ()
-    return ()
+    payload = cast(JSON, cast(JSON, then).get("properties", {})).get("payload", {})
+    return (field,) if cast(JSON, payload).get("required") == [field] else ()
 
 
 def _absent(d: JSON) -> tuple[str, ...]:
-    """Envelope fields a message forbids: ``not: {required: [f]}``."""
-    neg = d.get("not")
-    if isinstance(neg, dict) and set(cast(JSON, neg)) == {"required"}:
-        return tuple(cast(JSON, neg)["required"])
-    return ()
+    """Envelope fields a message forbids: ``properties: {f: false}``."""
+    return tuple(k for k, v in cast(JSON, d.get("properties", {})).items() if v is False)
 
 
 _DIRECTIONS = ("client-to-runtime", "runtime-to-client", "both")
@@ -359,7 +368,7 @@ def _conditional_rule(d: JSON) -> PresenceRule | None:
     """``if: {properties: {f: {const: v}}, required: [f]}`` with ``then`` requiring one field
     or constraining one field's ``pattern``."""
     cond, then = d.get("if"), d.get("then")
-    if not (isinstance(cond, dict) and isinstance(then, dict)):
+    if not (isinstance(cond, dict) and isinstance(then, dict)) or _absent_when(cond):
         return None
     props = cast(JSON, cast(JSON, cond).get("properties", {}))
     if len(props) != 1 or cast(JSON, cond).get("required") != list(props):
@@ -367,8 +376,10 @@ def _conditional_rule(d: JSON) -> PresenceRule | None:
     ((field, test),) = props.items()
     when = (field, str(cast(JSON, test)["const"]))
     then = cast(JSON, then)
-    if set(then) == {"required"} and len(then["required"]) == 1:
-        return PresenceRule("required_when", (then["required"][0],), when)
+    if set(then) <= {"required", "properties"} and len(then.get("required", ())) == 1:
+        # `properties` only declares the required field (ajv's strictRequired).
+        if set(cast(JSON, then.get("properties", {}))) <= set(then["required"]):
+            return PresenceRule("required_when", (then["required"][0],), when)
     then_props = cast(JSON, then.get("properties", {}))
     if set(then) == {"properties"} and len(then_props) == 1:
         ((target, rule),) = then_props.items()
@@ -381,32 +392,46 @@ def _conditional_rule(d: JSON) -> PresenceRule | None:
     raise ValueError("a `then` must require one field or give one field a pattern")
 
 
+def _exclusive(d: JSON) -> tuple[str, ...] | None:
+    """``(a, b)`` for ``dependentSchemas: {a: {properties: {b: false}}}``: never both."""
+    deps = d.get("dependentSchemas")
+    if not isinstance(deps, dict) or len(cast(JSON, deps)) != 1:
+        return None
+    ((first, rule),) = cast(JSON, deps).items()
+    second = _absent_when(rule)
+    if second is None:
+        raise ValueError("a dependentSchemas rule must forbid one other field")
+    return (first, second)
+
+
+def _exactly_one(d: JSON) -> tuple[str, ...] | None:
+    """``(a, b)`` for ``if: {properties: {a: false}}, then: {required: [b]}, else:
+    {properties: {b: false}}``: one of ``a`` and ``b``, never both."""
+    first = _absent_when(d.get("if"))
+    if first is None:
+        return None
+    then = cast(JSON, d.get("then", {}))
+    second = _absent_when(d.get("else"))
+    if second is None or then.get("required") != [second]:
+        raise ValueError("an absent-field `if` must require one field and forbid it in `else`")
+    return (first, second)
+
+
 def _presence_rules(d: JSON) -> Iterator[PresenceRule]:
-    neg = d.get("not")
-    if isinstance(neg, dict) and set(cast(JSON, neg)) == {"required"}:
-        yield PresenceRule("exclusive", tuple(cast(JSON, neg)["required"]))
-    one_of = d.get("oneOf")
-    if isinstance(one_of, list) and "properties" in d:
-        fields: list[str] = []
-        for branch in cast(list[JSON], one_of):
-            req = branch.get("required", [])
-            if len(req) != 1:
-                raise ValueError("presence oneOf branches must each require one field")
-            fields.append(req[0])
-        yield PresenceRule("exactly_one", tuple(fields))
+    exclusive = _exclusive(d)
+    if exclusive is not None:
+        yield PresenceRule("exclusive", exclusive)
+    exactly_one = _exactly_one(d)
+    if exactly_one is not None:
+        yield PresenceRule("exactly_one", exactly_one)
     conditional = _conditional_rule(d)
     if conditional is not None:
         yield conditional
 
 
 def _strip_presence_rules(d: JSON) -> None:
-    if isinstance(d.get("not"), dict) and set(d["not"]) == {"required"}:
-        del d["not"]
-    if isinstance(d.get("oneOf"), list) and "properties" in d:
-        del d["oneOf"]
-    if "if" in d:
-        d.pop("if")
-        d.pop("then", None)
+    for keyword in ("dependentSchemas", "if", "then", "else"):
+        d.pop(keyword, None)
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -69,7 +69,6 @@ def _bump_schema(doc: dict[str, Any], old: str) -> None:
     defs["MilestoneEvent"] = event
     known = defs["KnownEvent"]
     known["oneOf"].append({"$ref": "#/$defs/MilestoneEvent"})
-    known["discriminator"]["mapping"][NEW_KIND] = "#/$defs/MilestoneEvent"
     codes = defs["ErrorCode"]
     codes["enum"].append(NEW_CODE)
     codes["x-error-codes"][NEW_CODE] = {
