@@ -376,10 +376,11 @@ def _conditional_rule(d: JSON) -> PresenceRule | None:
     ((field, test),) = props.items()
     when = (field, str(cast(JSON, test)["const"]))
     then = cast(JSON, then)
-    if set(then) <= {"required", "properties"} and len(then.get("required", ())) == 1:
-        # `properties` only declares the required field (ajv's strictRequired).
-        if set(cast(JSON, then.get("properties", {}))) <= set(then["required"]):
-            return PresenceRule("required_when", (then["required"][0],), when)
+    required = cast(list[str], then.get("required", []))
+    declared = set(cast(JSON, then.get("properties", {})))
+    # `properties` beside `required` only declares the required field (ajv's strictRequired).
+    if set(then) <= {"required", "properties"} and len(required) == 1 and declared <= {*required}:
+        return PresenceRule("required_when", (required[0],), when)
     then_props = cast(JSON, then.get("properties", {}))
     if set(then) == {"properties"} and len(then_props) == 1:
         ((target, rule),) = then_props.items()
