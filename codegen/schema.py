@@ -44,6 +44,9 @@ _RECEIVED_AS_STRING = {
 # Definitions that only state what a sender may not send (the root's `not`); no model.
 _SENDER_RULES = {"ReceiveOnly", "LegacyErrorPayload"}
 _REF = "#/$defs/"
+_CONTRACT_ID = re.compile(
+    r"^urn:arcp:schema:(?P<version>[0-9]+\.[0-9]+):r(?P<revision>[1-9][0-9]*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,21 @@ class Schema:
     def protocol_version(self) -> str:
         return str(self.doc["x-protocol-version"])
 
+    @property
+    def revision(self) -> int:
+        """The contract revision the ``$id`` names: ``urn:arcp:schema:<version>:r<n>``."""
+        found = _CONTRACT_ID.match(str(self.doc.get("$id", "")))
+        if found is None or found["version"] != self.protocol_version:
+            raise ValueError(
+                f"$id must be urn:arcp:schema:{self.protocol_version}:r<revision>,"
+                f" not {self.doc.get('$id')!r}"
+            )
+        return int(found["revision"])
+
+    def contract_id(self, part: str) -> str:
+        """The ``$id`` of one part of the contract (``schema``, ``metamodel``, ...)."""
+        return f"urn:arcp:{part}:{self.protocol_version}:r{self.revision}"
+
     def error_codes(self) -> list[ErrorCodeSpec]:
         table: dict[str, JSON] = self.defs["ErrorCode"]["x-error-codes"]
         return [
@@ -259,7 +277,9 @@ class Schema:
         out: dict[str, list[str]] = {}
         for name, d in self.defs.items():
             props: JSON = d.get("properties", {})
-            secrets = [k for k, v in props.items() if isinstance(v, dict) and v.get("x-secret")]
+            secrets = [
+                k for k, v in props.items() if isinstance(v, dict) and cast(JSON, v).get("x-secret")
+            ]
             if secrets:
                 out[name] = secrets
         return out
@@ -283,7 +303,7 @@ def _branches(union: JSON) -> list[str]:
     """The definitions a discriminated ``oneOf`` union lists, in schema order. The value of
     each branch is the ``const`` of the union's ``discriminator.propertyName`` in the branch
     (no ``mapping``: ajv's ``discriminator`` derives it from those consts)."""
-    return [_ref_name(cast(JSON, b)["$ref"]) for b in cast(list[JSON], union["oneOf"])]
+    return [_ref_name(b["$ref"]) for b in cast(list[JSON], union["oneOf"])]
 
 
 def _absent_when(cond: Any) -> str | None:
