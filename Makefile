@@ -17,10 +17,13 @@ check-generated: sync
 	$(RUN) python -m codegen --check
 
 # The wire contract under two independent validators: Python jsonschema (format asserted)
-# and ajv 2020 in strict mode (tests/spec/ajv, `npm ci` on first run); both must agree with
-# spec/fixtures/manifest.json on every fixture.
+# and ajv 2020 in its default strict mode with the keywords declared from the meta-schema
+# (tests/spec/ajv, `npm ci` on first run); both must agree with spec/fixtures/manifest.json on
+# every fixture. Also: the schema against its meta-schema, and one version and revision in
+# every $id.
 check-spec: sync
-	ARCP_REQUIRE_AJV=1 $(RUN) pytest -q tests/spec/test_fixture_manifest.py tests/spec/test_ajv.py
+	ARCP_REQUIRE_AJV=1 $(RUN) pytest -q tests/spec/test_fixture_manifest.py tests/spec/test_ajv.py \
+		tests/spec/test_meta_schema.py tests/spec/test_contract_ids.py
 
 # The generated TypeScript bindings (spec/typescript) under `tsc --strict`, with every fixture
 # of the manifest type-checked against them (tests/spec/typescript, `npm ci` on first run).

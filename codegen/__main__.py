@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from codegen.generate import check, generate
+from codegen.contract import check_contract, write_contract
+from codegen.generate import SCHEMA_PATH, check, generate
 from codegen.manifest import check_manifest, write_manifest
 
 
@@ -15,8 +16,8 @@ def main(argv: list[str] | None = None) -> int:
         "--check",
         action="store_true",
         help=(
-            "fail with a diff if src/arcp_gen, the metamodel, spec/typescript or "
-            "spec/SHA256SUMS is out of date"
+            "fail with a diff if src/arcp_gen, a generated spec/ file (metamodel, meta-schema, "
+            "package.json, spec/typescript) or spec/SHA256SUMS is out of date"
         ),
     )
     args = parser.parse_args(argv)
@@ -33,6 +34,13 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(
                 "generated output (src/arcp_gen, metamodel, spec/typescript) matches the schema.\n"
             )
+        contract = check_contract(SCHEMA_PATH)
+        if contract:
+            sys.stdout.write(contract)
+            sys.stdout.write("\nspec/ is out of date with the schema: run `make generate`.\n")
+            status = 1
+        else:
+            sys.stdout.write("spec/ meta-schema and package.json match the schema.\n")
         stale = check_manifest()
         if stale:
             sys.stdout.write(stale)
@@ -43,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         return status
     written = generate()
     sys.stdout.write(f"generated {len(written)} files (src/arcp_gen, spec/)\n")
+    for path in write_contract(SCHEMA_PATH):
+        sys.stdout.write(f"wrote spec/{path.name}\n")
     manifest = write_manifest()
     sys.stdout.write(f"wrote {manifest.relative_to(manifest.parent.parent)}\n")
     return 0

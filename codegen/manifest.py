@@ -1,8 +1,9 @@
 """``spec/SHA256SUMS``: the pin list other SDKs vendor the schema and fixtures by.
 
 The manifest is in ``sha256sum`` format (``<hex>  <path>``, two spaces, paths relative to
-``spec/``) and lists the schema, its generated metamodel and TypeScript bindings and every
-fixture, sorted by path, so ``cd spec && sha256sum -c SHA256SUMS`` verifies a vendored copy.
+``spec/``) and lists the schema, its meta-schema, its generated metamodel and TypeScript
+bindings and every fixture, sorted by path, so ``cd spec && sha256sum -c SHA256SUMS``
+verifies a vendored copy.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
 SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 MANIFEST_PATH = SPEC_DIR / "SHA256SUMS"
 _SCHEMA_GLOB = "*.schema.json"
+_META_SCHEMA_GLOB = "*.meta-schema.json"
 _METAMODEL_GLOB = "*.metamodel.json"
 _FIXTURE_GLOB = "fixtures/**/*.json"
 _TYPESCRIPT_GLOB = "typescript/*.ts"
@@ -32,6 +34,7 @@ def manifest_paths(spec_dir: Path = SPEC_DIR) -> list[str]:
     """Paths (relative to ``spec_dir``, ``/``-separated) the manifest covers, sorted."""
     found = [
         *spec_dir.glob(_SCHEMA_GLOB),
+        *spec_dir.glob(_META_SCHEMA_GLOB),
         *spec_dir.glob(_METAMODEL_GLOB),
         *spec_dir.glob(_FIXTURE_GLOB),
         *spec_dir.glob(_TYPESCRIPT_GLOB),

@@ -13,10 +13,11 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
+
+from codegen.presence import PresenceRule, absent_when, rules_of, strip_presence_rules
 
 __all__ = [
     "EnvelopeField",
@@ -44,6 +45,9 @@ _RECEIVED_AS_STRING = {
 # Definitions that only state what a sender may not send (the root's `not`); no model.
 _SENDER_RULES = {"ReceiveOnly", "LegacyErrorPayload"}
 _REF = "#/$defs/"
+_CONTRACT_ID = re.compile(
+    r"^urn:arcp:schema:(?P<version>[0-9]+\.[0-9]+):r(?P<revision>[1-9][0-9]*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -103,42 +107,6 @@ class EnvelopeField:
         return f"{self.hint} | None = None"
 
 
-@dataclass(frozen=True)
-class PresenceRule:
-    """A JSON Schema constraint type hints cannot carry, rendered as a model validator.
-
-    ``exclusive``: never all of ``fields``; ``exactly_one``: one of ``fields``;
-    ``required_when`` / ``pattern_when``: when property ``when[0]`` equals ``when[1]``
-    (``if``/``then``), ``fields[0]`` is required / matches ``pattern``.
-    """
-
-    kind: str
-    fields: tuple[str, ...]
-    when: tuple[str, str] | None = None
-    pattern: str | None = None
-
-    @property
-    def message(self) -> str:
-        names = " and ".join(f"`{f}`" for f in self.fields)
-        if self.kind == "exclusive":
-            return f"{names} must not both be present"
-        if self.kind == "exactly_one":
-            return f"exactly one of {names.replace(' and ', ', ')} must be present"
-        assert self.when is not None
-        cond = f"when `{self.when[0]}` is {json.dumps(self.when[1])}"
-        if self.kind == "required_when":
-            return f"{names} is required {cond}"
-        return f"{names} does not match the required format {cond}"
-
-    def template_data(self) -> JSON:
-        literal = "{" + ", ".join(json.dumps(f) for f in self.fields) + "}"
-        data: JSON = {"kind": self.kind, "fields_literal": literal, "message": self.message}
-        data["field"] = self.fields[0]
-        data["when_field"], data["when_value"] = self.when or ("", "")
-        data["pattern"] = self.pattern or ""
-        return data
-
-
 class Schema:
     """The parsed schema plus the facts the generators read from it."""
 
@@ -155,6 +123,21 @@ class Schema:
     @property
     def protocol_version(self) -> str:
         return str(self.doc["x-protocol-version"])
+
+    @property
+    def revision(self) -> int:
+        """The contract revision the ``$id`` names: ``urn:arcp:schema:<version>:r<n>``."""
+        found = _CONTRACT_ID.match(str(self.doc.get("$id", "")))
+        if found is None or found["version"] != self.protocol_version:
+            raise ValueError(
+                f"$id must be urn:arcp:schema:{self.protocol_version}:r<revision>,"
+                f" not {self.doc.get('$id')!r}"
+            )
+        return int(found["revision"])
+
+    def contract_id(self, part: str) -> str:
+        """The ``$id`` of one part of the contract (``schema``, ``metamodel``, ...)."""
+        return f"urn:arcp:{part}:{self.protocol_version}:r{self.revision}"
 
     def error_codes(self) -> list[ErrorCodeSpec]:
         table: dict[str, JSON] = self.defs["ErrorCode"]["x-error-codes"]
@@ -179,8 +162,7 @@ class Schema:
     def messages(self) -> list[MessageSpec]:
         base_required = set(self.defs["Envelope"]["required"])
         out: list[MessageSpec] = []
-        for ref in self.defs["Message"]["discriminator"]["mapping"].values():
-            name = _ref_name(ref)
+        for name in _branches(self.defs["Message"]):
             d = self.defs[name]
             props = d["properties"]
             extra_required = tuple(f for f in d["required"] if f not in base_required)
@@ -205,9 +187,9 @@ class Schema:
     def event_kinds(self) -> list[EventKindSpec]:
         """Each spec event kind with its models and gating feature, in schema order."""
         out: list[EventKindSpec] = []
-        for kind, ref in self.defs["KnownEvent"]["discriminator"]["mapping"].items():
-            event = _ref_name(ref)
+        for event in _branches(self.defs["KnownEvent"]):
             d = self.defs[event]
+            kind = str(d["properties"]["kind"]["const"])
             body = _ref_name(d["properties"]["body"]["$ref"])
             out.append(EventKindSpec(kind, event, body, d.get("x-feature")))
         return out
@@ -250,7 +232,7 @@ class Schema:
         for name, d in self.defs.items():
             if _is_owned(name):
                 continue  # message-level rules are rendered by messages.py.j2
-            found = list(_presence_rules(d))
+            found = list(rules_of(d))
             if found:
                 rules[name] = found
         return rules
@@ -260,7 +242,9 @@ class Schema:
         out: dict[str, list[str]] = {}
         for name, d in self.defs.items():
             props: JSON = d.get("properties", {})
-            secrets = [k for k, v in props.items() if cast(JSON, v).get("x-secret")]
+            secrets = [
+                k for k, v in props.items() if isinstance(v, dict) and cast(JSON, v).get("x-secret")
+            ]
             if secrets:
                 out[name] = secrets
         return out
@@ -269,7 +253,7 @@ class Schema:
         """The derived schema handed to datamodel-codegen."""
         defs = {k: copy.deepcopy(v) for k, v in self.defs.items() if not _is_owned(k)}
         for d in defs.values():
-            _strip_presence_rules(d)
+            strip_presence_rules(d)
         defs = {k: _split_numbers(_drop_formats(_inline_received(v))) for k, v in defs.items()}
         return {"$schema": self.doc["$schema"], "$ref": "#/$defs/Envelope", "$defs": defs}
 
@@ -280,27 +264,27 @@ def _ref_name(ref: str) -> str:
     return ref[len(_REF) :]
 
 
+def _branches(union: JSON) -> list[str]:
+    """The definitions a discriminated ``oneOf`` union lists, in schema order. The value of
+    each branch is the ``const`` of the union's ``discriminator.propertyName`` in the branch
+    (no ``mapping``: ajv's ``discriminator`` derives it from those consts)."""
+    return [_ref_name(b["$ref"]) for b in cast(list[JSON], union["oneOf"])]
+
+
 def _anywhere(d: JSON) -> tuple[str, ...]:
-    """``(f,)`` for ``anyOf: [{required: [f]}, {payload requires f}]`` (envelope or payload)."""
-    branches = cast(list[JSON], d.get("anyOf", []))
-    if len(branches) != 2:
+    """``(f,)`` for ``if: {properties: {f: false}}, then: {properties: {payload: {required:
+    [f]}}}``: ``f`` on the envelope, or else in the payload."""
+    field = absent_when(d.get("if"))
+    then = d.get("then")
+    if field is None or not isinstance(then, dict):
         return ()
-    on_envelope = branches[0].get("required")
-    payload_rule = cast(JSON, branches[1].get("properties", {})).get("payload", {})
-    in_payload = cast(JSON, payload_rule).get("required")
-    if isinstance(on_envelope, list) and len(cast(list[str], on_envelope)) == 1 == len(
-        cast(list[str], in_payload or [])
-    ):
-        return (cast(list[str], on_envelope)[0],) if in_payload == on_envelope else ()
-    return ()
+    payload = cast(JSON, cast(JSON, then).get("properties", {})).get("payload", {})
+    return (field,) if cast(JSON, payload).get("required") == [field] else ()
 
 
 def _absent(d: JSON) -> tuple[str, ...]:
-    """Envelope fields a message forbids: ``not: {required: [f]}``."""
-    neg = d.get("not")
-    if isinstance(neg, dict) and set(cast(JSON, neg)) == {"required"}:
-        return tuple(cast(JSON, neg)["required"])
-    return ()
+    """Envelope fields a message forbids: ``properties: {f: false}``."""
+    return tuple(k for k, v in cast(JSON, d.get("properties", {})).items() if v is False)
 
 
 _DIRECTIONS = ("client-to-runtime", "runtime-to-client", "both")
@@ -353,60 +337,6 @@ def _drop_formats(node: Any) -> Any:
     if isinstance(node, list):
         return [_drop_formats(v) for v in cast(list[Any], node)]
     return node
-
-
-def _conditional_rule(d: JSON) -> PresenceRule | None:
-    """``if: {properties: {f: {const: v}}, required: [f]}`` with ``then`` requiring one field
-    or constraining one field's ``pattern``."""
-    cond, then = d.get("if"), d.get("then")
-    if not (isinstance(cond, dict) and isinstance(then, dict)):
-        return None
-    props = cast(JSON, cast(JSON, cond).get("properties", {}))
-    if len(props) != 1 or cast(JSON, cond).get("required") != list(props):
-        raise ValueError("an `if` must test one required property against a const")
-    ((field, test),) = props.items()
-    when = (field, str(cast(JSON, test)["const"]))
-    then = cast(JSON, then)
-    if set(then) == {"required"} and len(then["required"]) == 1:
-        return PresenceRule("required_when", (then["required"][0],), when)
-    then_props = cast(JSON, then.get("properties", {}))
-    if set(then) == {"properties"} and len(then_props) == 1:
-        ((target, rule),) = then_props.items()
-        pattern = str(cast(JSON, rule).get("pattern", ""))
-        shape = set(cast(JSON, rule)) - {"type"}
-        if shape == {"pattern"} and pattern[:1] == "^" and pattern[-1:] == "$":
-            # Anchored, so `re.fullmatch` on the inner part means what JSON Schema means
-            # (and, unlike `re.search` with `$`, refuses a trailing newline).
-            return PresenceRule("pattern_when", (target,), when, pattern[1:-1])
-    raise ValueError("a `then` must require one field or give one field a pattern")
-
-
-def _presence_rules(d: JSON) -> Iterator[PresenceRule]:
-    neg = d.get("not")
-    if isinstance(neg, dict) and set(cast(JSON, neg)) == {"required"}:
-        yield PresenceRule("exclusive", tuple(cast(JSON, neg)["required"]))
-    one_of = d.get("oneOf")
-    if isinstance(one_of, list) and "properties" in d:
-        fields: list[str] = []
-        for branch in cast(list[JSON], one_of):
-            req = branch.get("required", [])
-            if len(req) != 1:
-                raise ValueError("presence oneOf branches must each require one field")
-            fields.append(req[0])
-        yield PresenceRule("exactly_one", tuple(fields))
-    conditional = _conditional_rule(d)
-    if conditional is not None:
-        yield conditional
-
-
-def _strip_presence_rules(d: JSON) -> None:
-    if isinstance(d.get("not"), dict) and set(d["not"]) == {"required"}:
-        del d["not"]
-    if isinstance(d.get("oneOf"), list) and "properties" in d:
-        del d["oneOf"]
-    if "if" in d:
-        d.pop("if")
-        d.pop("then", None)
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

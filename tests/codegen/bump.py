@@ -69,7 +69,6 @@ def _bump_schema(doc: dict[str, Any], old: str) -> None:
     defs["MilestoneEvent"] = event
     known = defs["KnownEvent"]
     known["oneOf"].append({"$ref": "#/$defs/MilestoneEvent"})
-    known["discriminator"]["mapping"][NEW_KIND] = "#/$defs/MilestoneEvent"
     codes = defs["ErrorCode"]
     codes["enum"].append(NEW_CODE)
     codes["x-error-codes"][NEW_CODE] = {
@@ -118,6 +117,7 @@ def _add_to_manifest(path: Path, name: str, schema_name: str) -> None:
         return
     manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     manifest["protocol_version"] = NEW_VERSION
+    manifest["$id"] = f"urn:arcp:fixtures:{NEW_VERSION}:r1"
     manifest["schema"] = schema_name
     manifest["fixtures"].append(
         {

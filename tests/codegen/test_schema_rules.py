@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from codegen.generate import SCHEMA_PATH
-from codegen.schema import PresenceRule, Schema, _conditional_rule  # pyright: ignore[reportPrivateUsage]
+from codegen.presence import PresenceRule, conditional_rule, rules_of
+from codegen.schema import Schema
 
 SCHEMA = Schema(SCHEMA_PATH)
 
@@ -37,12 +38,22 @@ def test_message_rules_of_the_schema() -> None:
     assert "SessionPingMessage" not in SCHEMA.presence_rules()
 
 
+def test_exclusion_and_exactly_one_rules_of_the_schema() -> None:
+    """§7.3, §8.4 a result is inline or streamed, never both (``dependentSchemas``); §8.2 a
+    tool_result carries exactly one of ``result`` and ``error`` (``if``/``then``/``else``)."""
+    rules = SCHEMA.presence_rules()
+    assert rules["JobResultPayload"] == [PresenceRule("exclusive", ("result", "result_id"))]
+    assert rules["ToolResultBody"] == [PresenceRule("exactly_one", ("result", "error"))]
+
+
 def test_model_input_has_no_sender_rules_and_no_date_time_format() -> None:
     """ReceiveOnly is not a model; timestamps stay `str` (the pattern does the checking)."""
     defs = SCHEMA.model_input()["$defs"]
     assert "ReceiveOnly" not in defs and "LegacyErrorPayload" not in defs
     assert "format" not in defs["Timestamp"] and "pattern" in defs["Timestamp"]
     assert "if" not in defs["StatusBody"] and "then" not in defs["StatusBody"]
+    assert not {"if", "then", "else"} & set(defs["ToolResultBody"])
+    assert "dependentSchemas" not in defs["JobResultPayload"]
 
 
 @pytest.mark.parametrize(
@@ -59,4 +70,24 @@ def test_model_input_has_no_sender_rules_and_no_date_time_format() -> None:
 def test_unrenderable_conditionals_are_refused(shape: dict[str, Any]) -> None:
     """A constraint the models could not enforce stops the generator instead."""
     with pytest.raises(ValueError):
-        _conditional_rule(shape)
+        conditional_rule(shape)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        # A `dependentSchemas` rule that does not forbid one other field.
+        {"dependentSchemas": {"a": {"required": ["b"]}}},
+        # An absent-field `if` whose `then` requires nothing or whose `else` forbids nothing.
+        {"if": {"properties": {"a": False}}, "then": {"required": ["b"]}},
+        {"if": {"properties": {"a": False}}, "else": {"properties": {"b": False}}},
+        # A `then` that declares a property it does not require.
+        {
+            "if": {"properties": {"a": {"const": "x"}}, "required": ["a"]},
+            "then": {"properties": {"c": True}, "required": ["b"]},
+        },
+    ],
+)
+def test_unrenderable_presence_forms_are_refused(shape: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        list(rules_of(shape))

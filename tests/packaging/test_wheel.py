@@ -1,4 +1,5 @@
-"""The built wheel, installed into a fresh venv, as an application sees it (issue 12, item 2).
+"""The built wheel, installed into a fresh venv, as an application sees it (issue 12, item 2;
+issue 16, item 3: the contract files inside it, read through ``importlib.resources``).
 
 One module-scoped build: ``uv build --wheel``, then ``uv venv`` + ``uv pip install`` of the
 wheel (its dependencies constrained to ``uv.lock``). A small application is type-checked
@@ -152,3 +153,55 @@ def test_application_type_checks_strictly_against_the_installed_wheel(
 def test_application_runs_against_the_installed_wheel(installed: Installed) -> None:
     out = _run(installed.python, "main.py", cwd=installed.app, timeout=120)
     assert out.strip() == f"{arcp.__version__} success 1 {{'n': 3}}"
+
+
+CONTRACT_PROBE = """\
+import hashlib, json
+from importlib.resources import files
+
+from arcp import contract
+
+folder = contract.contract_dir()
+packaged = files("arcp").joinpath("_contract")
+version = contract.version()
+sums = contract.sha256sums()
+print(json.dumps({
+    "folder": str(folder),
+    "packaged": packaged.is_dir() and str(packaged) == str(folder),
+    "version": [version.protocol_version, version.revision, version.npm_version],
+    "sums": sums,
+    "bad": contract.verify(),
+    "fixtures": len(contract.manifest()["fixtures"]),
+    "schema_sha256": hashlib.sha256(contract.read_bytes(f"arcp-{version.protocol_version}.schema.json")).hexdigest(),
+    "metamodel_id": contract.metamodel()["$id"],
+}))
+"""
+
+
+def test_the_wheel_carries_the_contract_files(installed: Installed) -> None:
+    """Every file SHA256SUMS pins, its changelog and the npm manifest are in the wheel under
+    ``arcp/_contract/``, byte for byte as in ``spec/``."""
+    spec = REPO / "spec"
+    pinned = [line.split("  ", 1)[1] for line in (spec / "SHA256SUMS").read_text().splitlines()]
+    with zipfile.ZipFile(installed.wheel) as whl:
+        names = set(whl.namelist())
+        for rel in [*pinned, "SHA256SUMS", "CHANGELOG.md", "README.md", "package.json"]:
+            assert f"arcp/_contract/{rel}" in names, rel
+            assert whl.read(f"arcp/_contract/{rel}") == (spec / rel).read_bytes(), rel
+
+
+def test_the_installed_contract_reads_through_importlib_resources(installed: Installed) -> None:
+    from arcp import contract
+    from arcp_gen import SCHEMA_SHA256
+
+    out = _run(installed.python, "-c", CONTRACT_PROBE, cwd=installed.app, timeout=120)
+    report = json.loads(out)
+    assert str(installed.python.parent.parent) in report["folder"]
+    assert report["packaged"] is True
+    here = contract.version()
+    assert report["version"] == [here.protocol_version, here.revision, here.npm_version]
+    assert report["sums"] == contract.sha256sums()
+    assert report["bad"] == []
+    assert report["fixtures"] == len(contract.manifest()["fixtures"])
+    assert report["schema_sha256"] == SCHEMA_SHA256
+    assert report["metamodel_id"] == contract.metamodel()["$id"]

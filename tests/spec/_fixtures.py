@@ -22,6 +22,7 @@ __all__ = [
     "INVALID_DIR",
     "MANIFEST_PATH",
     "MANIFEST_SCHEMA_PATH",
+    "META_SCHEMA_PATH",
     "RECEIVE_ONLY_DIR",
     "SCHEMA_PATH",
     "SPEC_DIR",
@@ -41,6 +42,7 @@ __all__ = [
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 SCHEMA_PATH = next(SPEC_DIR.glob("arcp-*.schema.json"))
+META_SCHEMA_PATH = next(SPEC_DIR.glob("arcp-*.meta-schema.json"))
 FIXTURES_DIR = SPEC_DIR / "fixtures"
 VALID_DIR = FIXTURES_DIR / "valid"
 INVALID_DIR = FIXTURES_DIR / "invalid"

@@ -1,5 +1,7 @@
-"""An independent validator agrees with the fixtures manifest (§5): ajv, draft 2020-12, strict
-mode (`strictRequired` aside), full `date-time` format assertion, `x-*` keywords declared.
+"""An independent validator agrees with the fixtures manifest (§5): ajv, draft 2020-12, in its
+default strict mode with no relaxation, ``discriminator: true``, full `date-time` format
+assertion, and the schema's own keywords declared from the published meta-schema
+(``spec/arcp-<version>.meta-schema.json``), never from a list in the test.
 
 ``tests/spec/ajv`` is a tiny Node project pinned by its ``package-lock.json``; the test runs
 ``npm ci`` there when ``node_modules`` is missing. Without Node the test is skipped locally
@@ -17,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.spec._fixtures import SPEC_DIR, load_manifest
+from tests.spec._fixtures import META_SCHEMA_PATH, SPEC_DIR, load_manifest
 
 AJV_DIR = Path(__file__).resolve().parent / "ajv"
 
@@ -69,7 +71,29 @@ def test_ajv_strict_agrees_with_the_manifest_on_every_fixture() -> None:
     assert report["disagreements"] == [], report["disagreements"]
     assert code == 0
     assert report["checked"] == len(load_manifest()["fixtures"])
-    assert {"x-protocol-version", "x-error-codes", "x-secret"} <= set(report["keywords"])
+    assert report["options"] == dict.fromkeys(
+        ("strict", "strictRequired", "strictTypes", "strictTuples", "discriminator"), True
+    )
+    # Declared from the meta-schema: all of its keywords but `discriminator`, which ajv
+    # implements itself under its `discriminator` option.
+    meta = json.loads(META_SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert report["keywords"] == [k for k in meta["properties"] if k != "discriminator"]
+
+
+def test_ajv_checks_the_annotations_against_the_meta_schema(tmp_path: Path) -> None:
+    """An annotation of the wrong shape deep in ``$defs`` (the meta-schema reaches it through
+    2020-12's ``$dynamicRef``) is reported before anything is compiled."""
+    node = _ready()
+    copy = tmp_path / "spec"
+    shutil.copytree(SPEC_DIR, copy)
+    (schema_path,) = copy.glob("arcp-*.schema.json")
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    schema["$defs"]["SessionPingMessage"]["x-direction"] = "sideways"
+    schema_path.write_text(json.dumps(schema), encoding="utf-8")
+    code, report = _run(node, copy)
+    assert code == 1
+    ((problem,),) = [d["errors"] for d in report["disagreements"] if d["id"] == "meta-schema"]
+    assert problem["instancePath"] == "/$defs/SessionPingMessage/x-direction"
 
 
 def test_ajv_check_reports_a_wrong_verdict(tmp_path: Path) -> None:

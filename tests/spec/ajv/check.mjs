@@ -1,8 +1,10 @@
 // Replays spec/fixtures/manifest.json against the ARCP schema with ajv, an independent
-// validator: draft 2020-12, strict mode, formats asserted (ajv-formats, full date-time).
-// The schema's own keywords (`x-*`, `discriminator`) are declared as annotations, so strict
-// mode loads the schema without ignoring anything silently. Prints a JSON report; exit 1 on
-// any disagreement with the manifest.
+// validator: draft 2020-12 in its default strict mode (no relaxation), `discriminator: true`,
+// formats asserted (ajv-formats, full date-time). The schema's own keywords are declared from
+// the published meta-schema (spec/arcp-<version>.meta-schema.json): each of its `properties`
+// ajv does not already implement becomes a keyword whose values that property validates, and
+// the schema itself is checked against the meta-schema. Prints a JSON report; exit 1 on any
+// disagreement with the manifest.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,40 +15,47 @@ const here = dirname(fileURLToPath(import.meta.url));
 const specDir = process.argv[2] ?? join(here, "..", "..", "..", "spec");
 const fixturesDir = join(specDir, "fixtures");
 const readJson = (path) => JSON.parse(readFileSync(path, "utf8"));
+const only = (pattern) => {
+  const found = readdirSync(specDir).filter((name) => pattern.test(name));
+  if (found.length !== 1) throw new Error(`expected one ${pattern} in ${specDir}, found ${found}`);
+  return readJson(join(specDir, found[0]));
+};
 
-function annotationKeywords(node, found = new Set()) {
-  if (Array.isArray(node)) node.forEach((v) => annotationKeywords(v, found));
-  else if (node && typeof node === "object") {
-    for (const [key, value] of Object.entries(node)) {
-      if (key.startsWith("x-")) found.add(key);
-      annotationKeywords(value, found);
-    }
-  }
-  return found;
-}
+const schema = only(/^arcp-[0-9.]+\.schema\.json$/);
+const meta = only(/^arcp-[0-9.]+\.meta-schema\.json$/);
 
-function newAjv(keywords) {
-  const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: false });
+function newAjv() {
+  const ajv = new Ajv2020({ strict: true, discriminator: true, allErrors: false });
   addFormats(ajv, { mode: "full" });
-  for (const keyword of keywords) ajv.addKeyword({ keyword, schemaType: ["object", "array", "string", "boolean", "number"] });
-  return ajv;
+  const declared = Object.entries(meta.properties).filter(([keyword]) => !ajv.getKeyword(keyword));
+  ajv.addVocabulary(declared.map(([keyword, metaSchema]) => ({ keyword, metaSchema })));
+  ajv.addMetaSchema(meta);
+  return { ajv, declared: declared.map(([keyword]) => keyword) };
 }
 
-const schemaName = readdirSync(specDir).find((name) => /^arcp-[0-9.]+\.schema\.json$/.test(name));
-const schema = readJson(join(specDir, schemaName));
-const keywords = [...annotationKeywords(schema), "discriminator"];
-const ajv = newAjv(keywords);
+const { ajv, declared } = newAjv();
+const options = Object.fromEntries(
+  ["strict", "strictRequired", "strictTypes", "strictTuples", "discriminator"].map((o) => [o, ajv.opts[o]]),
+);
+const finish = (disagreements, checked) => {
+  const report = { validator: "ajv", checked, options, keywords: declared, disagreements };
+  console.log(JSON.stringify(report, null, 2));
+  process.exit(disagreements.length ? 1 : 0);
+};
+// The schema's annotations have the shapes the meta-schema gives them (at every depth: the
+// meta-schema extends 2020-12 through its `$dynamicAnchor`).
+if (!ajv.validate(meta.$id, schema)) finish([{ id: "meta-schema", errors: ajv.errors }], 0);
 const root = ajv.compile(schema);
 // The same schema without the root's `not`: what this SDK reads (receive-only included).
 const { not: _senderRule, $id, ...lenientRoot } = schema;
-const lenient = newAjv(keywords).compile({ ...lenientRoot, $id: `${$id}:lenient` });
+const lenient = newAjv().ajv.compile({ ...lenientRoot, $id: `${$id}:lenient` });
 
 const manifestSchema = readJson(join(fixturesDir, "manifest.schema.json"));
 const manifest = readJson(join(fixturesDir, "manifest.json"));
 const manifestAjv = new Ajv2020({ strict: true });
 const manifestOk = manifestAjv.validate(manifestSchema, manifest);
-
 const disagreements = [];
+
 if (!manifestOk) disagreements.push({ id: "manifest.json", errors: manifestAjv.errors });
 
 function frameOf(entry) {
@@ -80,5 +89,4 @@ for (const entry of manifest.fixtures) {
   }
 }
 
-console.log(JSON.stringify({ validator: "ajv", checked: manifest.fixtures.length, keywords, disagreements }, null, 2));
-process.exit(disagreements.length ? 1 : 0);
+finish(disagreements, manifest.fixtures.length);
