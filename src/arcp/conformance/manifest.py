@@ -100,12 +100,17 @@ class Manifest:
 
 
 def default_manifest_path() -> Path:
-    """``$ARCP_FIXTURES_MANIFEST``, else ``spec/fixtures/manifest.json`` of the checkout this
-    package runs from (the contract files beside ``src/``)."""
+    """``$ARCP_FIXTURES_MANIFEST``, else the manifest of the contract this package ships
+    (:func:`arcp.contract.contract_dir`: in the wheel, or the checkout's ``spec/``)."""
     named = os.environ.get(MANIFEST_ENV)
     if named:
         return Path(named)
-    return Path(__file__).resolve().parents[3] / "spec" / "fixtures" / "manifest.json"
+    from arcp.contract import contract_dir
+
+    try:
+        return Path(str(contract_dir().joinpath("fixtures").joinpath("manifest.json")))
+    except FileNotFoundError:  # neither packaged nor a checkout: the loader says so
+        return Path("spec") / "fixtures" / "manifest.json"
 
 
 def _compact(value: Any) -> str:
