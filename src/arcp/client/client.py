@@ -23,6 +23,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from arcp._version import __version__
 from arcp.client.connection import ConnectionFactory, ReconnectPolicy, Target, resolve_target
 from arcp.client.driver import ClientDriver
 from arcp.client.handle import JobHandle, Subscription
@@ -425,9 +426,7 @@ async def _dial(
 
 
 def _version() -> str:
-    import arcp
-
-    return arcp.__version__
+    return __version__
 
 
 def _new_trace_id() -> str:

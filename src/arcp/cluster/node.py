@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from arcp.cluster.database import ClusterDatabase
 from arcp.cluster.mirror import Mirror
@@ -26,7 +26,6 @@ from arcp.protocol.recovery import record_of, restore_sessions, restored_log
 from arcp.protocol.runtime_actions import Action, AskCluster
 from arcp.protocol.runtime_core import RuntimeCore
 from arcp.protocol.runtime_session import RuntimeSession
-from arcp.runtime.persistence import Persister
 from arcp.store.base import Snapshot, StoredRevocation, StoreError
 from arcp_gen.errors import (
     InternalError,
@@ -34,7 +33,7 @@ from arcp_gen.errors import (
     ResumeWindowExpiredError,
 )
 
-__all__ = ["ClusterNode"]
+__all__ = ["ClusterNode", "Committer"]
 
 log = logging.getLogger("arcp.cluster")
 
@@ -50,6 +49,16 @@ ORPHANED_AFTER_SEC = 15.0
 session loses nothing, ending a job loses its work."""
 ORPHANS_EVERY = 5
 """Look for orphaned jobs every this many keep-alives."""
+
+
+class Committer(Protocol):
+    """What a node needs of the runtime's store writer (the runtime's ``Persister``): commit
+    every change recorded so far before the database is asked about it. A protocol, so the
+    cluster layer does not import the runtime layer above it."""
+
+    async def flush(self) -> bool:
+        """Commit what was recorded; False while the store refuses it."""
+        ...
 
 
 def _seen_in_buffer(session: RuntimeSession) -> dict[str, int]:
@@ -71,7 +80,7 @@ class ClusterNode:
         self,
         core: RuntimeCore[Any],
         db: ClusterDatabase,
-        persister: Persister,
+        persister: Committer,
         act: Callable[[Action], Awaitable[None]],
         stop_job: Callable[[JobRecord], None],
         disconnect: Callable[[RuntimeSession], None],

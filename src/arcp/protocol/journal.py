@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from arcp.protocol.replay_buffer import EventItem
-from arcp.store.base import (
+from arcp.protocol.records import (
     Batch,
     StoredEvent,
     StoredJob,

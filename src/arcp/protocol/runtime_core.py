@@ -30,7 +30,7 @@ from arcp.protocol.recovery import restore_jobs, restore_sessions
 from arcp.protocol.runtime_actions import Action, AskCluster, Authenticate
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_session import RuntimeSession
-from arcp.store.base import Snapshot
+from arcp.protocol.records import Snapshot
 from arcp_gen.errors import (
     ARCPError,
     InternalError,

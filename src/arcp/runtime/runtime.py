@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from arcp import __version__
+from arcp._version import __version__
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ModelPolicy
 from arcp.protocol.ceilings import Ceilings

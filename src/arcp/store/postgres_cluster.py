@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from arcp.cluster.database import CHANNELS
+from arcp.store.cluster import CHANNELS
 from arcp.store.base import (
     StoredEvent,
     StoredJob,
