@@ -28,7 +28,7 @@ from arcp.client.connection import ConnectionFactory, ReconnectPolicy, Target, r
 from arcp.client.driver import ClientDriver
 from arcp.client.handle import JobHandle, Subscription
 from arcp.client.ticket import SessionTicket
-from arcp.errors import RequestTimeoutError
+from arcp.sdk_errors import RequestTimeoutError
 from arcp.ids import utc_timestamp
 from arcp.protocol.client_liveness import (
     DEFAULT_CLOSE_TIMEOUT,

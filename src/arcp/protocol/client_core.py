@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from arcp.codec import encode
-from arcp.errors import RequestTimeoutError, ResumeFailedError
+from arcp.sdk_errors import RequestTimeoutError, ResumeFailedError
 from arcp.ids import new_id, new_ulid, utc_timestamp
 from arcp.protocol.client_events import (
     ConnectionBroken,
