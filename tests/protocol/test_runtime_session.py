@@ -3,6 +3,7 @@ ack and back-pressure (§6.3-§6.5, §8.3), plus a property test over whole inte
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -206,7 +207,7 @@ class Client:
 
     def send(self, type_: str, payload: dict[str, Any], now: float) -> list[Any]:
         frame = encode({"arcp": "1.1", "id": new_ulid(), "type": type_, "payload": payload})
-        actions = self.core.on_frame(self.conn, frame, now)
+        actions = self.core.on_frame(self.conn, frame, now, time.time())
         for action in actions:
             if isinstance(action, Authenticate):
                 self.core.on_authenticated(action.connection, action.hello, "alice", now)
@@ -291,7 +292,7 @@ def test_any_interleaving_keeps_every_session_gap_free_and_jobs_in_order(
                 if core.event(job, "log", {"level": "info", "message": str(n)}):
                     counters[job.job_id] = n + 1
             else:
-                core.succeed(job, {"result": None}, now)
+                core.succeed(job, {"result": None}, now, time.time())
         elif kind == "subscribe" and jobs:
             c = op[1]
             if online[c]:
@@ -336,7 +337,7 @@ def test_sweep_forgets_expired_sessions_and_old_finished_jobs() -> None:
     client = Client(core, 0.0)
     (start_a,) = client.send("job.submit", {"agent": "work"}, 0.0)
     (start_b,) = client.send("job.submit", {"agent": "work"}, 0.0)
-    core.succeed(start_a.job, {"result": 1}, 10.0)
+    core.succeed(start_a.job, {"result": 1}, 10.0, time.time())
     client.drop(20.0)
     core.sweep(100.0)
     assert client.session_id in core.sessions and len(core.jobs) == 2

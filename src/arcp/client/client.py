@@ -28,7 +28,6 @@ from arcp.client.connection import ConnectionFactory, ReconnectPolicy, Target, r
 from arcp.client.driver import ClientDriver
 from arcp.client.handle import JobHandle, Subscription
 from arcp.client.ticket import SessionTicket
-from arcp.sdk_errors import RequestTimeoutError
 from arcp.ids import utc_timestamp
 from arcp.protocol.client_liveness import (
     DEFAULT_CLOSE_TIMEOUT,
@@ -37,6 +36,7 @@ from arcp.protocol.client_liveness import (
     DEFAULT_RESUME_TIMEOUT,
 )
 from arcp.protocol.client_session import ALL_FEATURES, ClientSession, ClientState
+from arcp.sdk_errors import RequestTimeoutError
 from arcp.transport.base import Transport
 from arcp_gen.errors import ARCPException
 from arcp_gen.features import Feature

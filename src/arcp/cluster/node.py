@@ -165,7 +165,7 @@ class ClusterNode:
         for job_id in await self.db.moved(running):
             job = self.core.jobs.jobs.get(job_id)
             err = InternalError("another node ended the job while this node was unreachable")
-            if job is not None and self.core.fail(job, err, "error", now):
+            if job is not None and self.core.fail(job, err, "error", now, time.time()):
                 self._stop_job(job)
                 log.warning("job %s was taken over by another node: stopped here", job_id)
         jobs, revocations = await self.db.take_over_orphans(
@@ -180,7 +180,7 @@ class ClusterNode:
             )
             self.core.jobs.add(job)
             err = InternalError("the node running the job stopped")
-            self.core.fail(job, err, "error", asyncio.get_running_loop().time())
+            self.core.fail(job, err, "error", asyncio.get_running_loop().time(), time.time())
             log.warning("job %s of a silent node taken over: ended", stored.job_id)
         if revocations and self._revoke is not None:
             self._revoke(revocations)
@@ -245,7 +245,7 @@ class ClusterNode:
             return
         now = asyncio.get_running_loop().time()
         err = JobCancelledError(reason or "cancelled by the client", retryable=False)
-        if self.core.fail(job, err, "cancelled", now):
+        if self.core.fail(job, err, "cancelled", now, time.time()):
             self._stop_job(job)
 
     async def _hand_over(self, session_id: str, to_node: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from arcp.ids import new_id
@@ -146,7 +147,7 @@ class ClusterRequests:
         if held is None:
             try:
                 actions = self.node.core.requests.submit(
-                    session, message, now, claimed_job_id=job_id
+                    session, message, now, time.time(), claimed_job_id=job_id
                 )
             except BaseException:
                 await self.node.db.release_key(session.principal, key, job_id)
@@ -156,7 +157,7 @@ class ClusterRequests:
             return
         if self.node.core.jobs.by_key(session.principal, key) is not None:
             for action in self.node.core.requests.submit(
-                session, message, now, claimed_job_id=job_id
+                session, message, now, time.time(), claimed_job_id=job_id
             ):
                 await self.node.act(action)
             return

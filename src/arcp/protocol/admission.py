@@ -40,15 +40,17 @@ def under_ceiling(
     session: RuntimeSession,
     lease: Lease,
     constraints: dict[str, Any] | None,
+    wall_now: float,
 ) -> dict[str, Any] | None:
-    """Check a submitted lease against the principal's ceiling (§9.4 rules, §14); return
+    """Check a submitted lease against the principal's ceiling (§9.4 rules, §14) at wall-clock
+    time ``wall_now`` (seconds since the epoch, read by the caller); return
     the ``lease_constraints`` the job gets. PERMISSION_DENIED when over it, or when the
     ceiling sets an expiry the session cannot be told about (no ``lease_expires_at``)."""
     ceiling = ceilings.for_principal(session.principal)
     if ceiling is None:
         return constraints
     try:
-        granted = ceiling.apply(lease, constraints, now=datetime.now(UTC))
+        granted = ceiling.apply(lease, constraints, now=datetime.fromtimestamp(wall_now, UTC))
     except PermissionDeniedError:
         log.info("audit: principal %r lease over its ceiling: denied", session.principal)
         raise

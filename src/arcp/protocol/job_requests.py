@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from arcp.codec import check_numbers
-from arcp.ids import new_id, parse_timestamp, utc_timestamp
+from arcp.ids import new_id, parse_timestamp, utc_timestamp, wall_timestamp
 from arcp.protocol.admission import admit, under_ceiling
 from arcp.protocol.authority import JobAuthority
 from arcp.protocol.job_table import JobRecord, encode_cursor, submit_fingerprint
@@ -73,8 +73,7 @@ def attach(session: RuntimeSession, job: JobRecord, replay: list[EventItem]) -> 
     if not job.terminal:
         job.subscribers[session.session_id] = session
         session.subscriptions.add(job.job_id)
-        if session.journal is not None:
-            session.journal.session(session)
+        session.journal.session(session)
 
 
 def audit_subscribe(
@@ -151,12 +150,14 @@ class JobRequests:
     def __init__(self, core: RuntimeCore[Any]) -> None:
         self.core = core
 
-    def handle(self, session: RuntimeSession, message: Any, now: float) -> list[Action]:
+    def handle(
+        self, session: RuntimeSession, message: Any, now: float, wall_now: float
+    ) -> list[Action]:
         """Dispatch one request; unknown or runtime-bound types are INVALID_REQUEST."""
         if isinstance(message, JobSubmitMessage):
-            return self.submit(session, message, now)
+            return self.submit(session, message, now, wall_now)
         if isinstance(message, JobCancelMessage):
-            return self.cancel(session, message, now)
+            return self.cancel(session, message, now, wall_now)
         if isinstance(message, JobSubscribeMessage):
             return self.subscribe(session, message)
         if isinstance(message, JobUnsubscribeMessage):
@@ -178,6 +179,7 @@ class JobRequests:
         session: RuntimeSession,
         message: JobSubmitMessage,
         now: float,
+        wall_now: float,
         *,
         claimed_job_id: str | None = None,
     ) -> list[Action]:
@@ -247,11 +249,12 @@ class JobRequests:
         config = core.config
         admit(core.jobs, config.limits, session.principal, input_bytes)
         if config.ceilings is not None:
-            constraints = under_ceiling(config.ceilings, session, parsed, constraints)
+            constraints = under_ceiling(config.ceilings, session, parsed, constraints, wall_now)
         authority = JobAuthority.accept(
             parsed,
             constraints,
             now=now,
+            wall_now=wall_now,
             grace=config.expiry_grace_sec,
             model_policy=config.model_policy,
         )
@@ -268,7 +271,7 @@ class JobRequests:
         budget = authority.budget_wire()
         if budget is not None:
             accepted["budget"] = budget
-        accepted.update(accepted_at=utc_timestamp(), trace_id=trace_id)
+        accepted.update(accepted_at=wall_timestamp(wall_now), trace_id=trace_id)
         job = JobRecord(
             job_id=job_id,
             principal=session.principal,
@@ -299,7 +302,7 @@ class JobRequests:
     # -- cancel (§7.4) --------------------------------------------------------------------------
 
     def cancel(
-        self, session: RuntimeSession, message: JobCancelMessage, now: float
+        self, session: RuntimeSession, message: JobCancelMessage, now: float, wall_now: float
     ) -> list[Action]:
         """Cancel a job this session submitted: ``job.cancelled`` then ``job.error CANCELLED``.
 
@@ -315,7 +318,9 @@ class JobRequests:
         origin = job.origin_session_id if job is not None else None
         reason = answer_cancel(session, message, job_id, origin, job.trace_id if job else "")
         assert job is not None
-        if self.core.fail(job, JobCancelledError(reason, retryable=False), "cancelled", now):
+        if self.core.fail(
+            job, JobCancelledError(reason, retryable=False), "cancelled", now, wall_now
+        ):
             return [StopJob(job)]
         return []
 
@@ -358,8 +363,7 @@ class JobRequests:
         if job_id not in session.subscriptions:
             raise JobNotFoundError("no subscription to that job", details={"job_id": job_id})
         session.subscriptions.discard(job_id)
-        if session.journal is not None:
-            session.journal.session(session)
+        session.journal.session(session)
         job = self.core.jobs.jobs.get(job_id)
         if job is not None:
             job.subscribers.pop(session.session_id, None)

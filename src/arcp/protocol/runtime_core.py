@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from arcp.codec import DecodeError, decode
-from arcp.ids import new_id, utc_timestamp
+from arcp.ids import new_id, wall_timestamp
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ChildAuthority, ModelPolicy
 from arcp.protocol.ceilings import Ceilings
@@ -24,13 +24,13 @@ from arcp.protocol.event_frames import GATE_NONE, JobEventLog, event_payload
 from arcp.protocol.flow import Valve
 from arcp.protocol.job_requests import JobRequests
 from arcp.protocol.job_table import JobRecord, JobTable, ObserverPolicy
-from arcp.protocol.journal import Journal
+from arcp.protocol.journal import Journal, NoJournal
 from arcp.protocol.limits import Limits, principal_cap
+from arcp.protocol.records import Snapshot
 from arcp.protocol.recovery import restore_jobs, restore_sessions
 from arcp.protocol.runtime_actions import Action, AskCluster, Authenticate
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_session import RuntimeSession
-from arcp.protocol.records import Snapshot
 from arcp_gen.errors import (
     ARCPError,
     InternalError,
@@ -129,8 +129,8 @@ class RuntimeCore(Generic[H]):
         self.sessions: dict[str, RuntimeSession] = {}
         self.jobs = JobTable(observer_policy)
         self.requests = JobRequests(self)
-        self.journal: Journal | None = None
-        """Set by the runtime when a store is configured; every change is recorded there."""
+        self.journal: Journal = NoJournal()
+        """Replaced by the runtime when a store is configured; every change is recorded there."""
         self.clustered = False
         """True on a node of several sharing one database: what is not here may be there."""
         self.store_flow = Valve()
@@ -144,8 +144,13 @@ class RuntimeCore(Generic[H]):
 
     # -- frames in -----------------------------------------------------------------------
 
-    def on_frame(self, conn: RuntimeConnection, data: bytes, now: float) -> list[Action]:
-        """Handle one inbound frame; bad input is answered, never raised (wire-decisions)."""
+    def on_frame(
+        self, conn: RuntimeConnection, data: bytes, now: float, wall_now: float
+    ) -> list[Action]:
+        """Handle one inbound frame; bad input is answered, never raised (wire-decisions).
+
+        ``now`` is the adapter's monotonic clock, ``wall_now`` its wall clock (seconds since
+        the epoch) read at the same moment: the core reads no clock itself."""
         if conn.current:
             assert conn.session is not None
             conn.session.received(now)
@@ -164,7 +169,7 @@ class RuntimeCore(Generic[H]):
             conn.error(InvalidRequestError("frame could not be decoded"))
             return []
         try:
-            return self._dispatch(conn, message, now)
+            return self._dispatch(conn, message, now, wall_now)
         except ARCPError as err:
             conn.error(err, message.id)
         except Exception:
@@ -172,7 +177,9 @@ class RuntimeCore(Generic[H]):
             conn.error(InternalError("the runtime failed to handle the request"), message.id)
         return []
 
-    def _dispatch(self, conn: RuntimeConnection, message: Any, now: float) -> list[Action]:
+    def _dispatch(
+        self, conn: RuntimeConnection, message: Any, now: float, wall_now: float
+    ) -> list[Action]:
         session = conn.session if conn.current else None
         if session is None:
             if isinstance(message, SessionHelloMessage):
@@ -204,7 +211,7 @@ class RuntimeCore(Generic[H]):
             raise InternalError("the runtime cannot write to its store; retry later")
         else:
             session.active = True
-            return self.requests.handle(session, message, now)
+            return self.requests.handle(session, message, now, wall_now)
         return []
 
     def _admit(self, session: RuntimeSession, message_type: str) -> None:
@@ -352,8 +359,7 @@ class RuntimeCore(Generic[H]):
             item = log_.event_item(
                 log_.last_origin_seq + (1 if origin is None else 0), payload, gate
             )
-        if self.journal is not None:
-            self.journal.job_event(job, item)
+        self.journal.job_event(job, item)
         lagging: list[RuntimeSession] | None = None
         for sub in job.subscribers.values():
             if sub.accepts(gate):
@@ -370,8 +376,7 @@ class RuntimeCore(Generic[H]):
         for sub in lagging:
             job.subscribers.pop(sub.session_id, None)
             sub.subscriptions.discard(job.job_id)
-            if self.journal is not None:
-                self.journal.session(sub)
+            self.journal.session(sub)
             log.warning(
                 "session %s fell %d events behind job %s: unsubscribed",
                 sub.session_id,
@@ -395,8 +400,7 @@ class RuntimeCore(Generic[H]):
         origin = job.origin
         seq = origin.next_seq if origin is not None else log_.last_origin_seq + 1
         item = log_.event_item(seq, redacted)
-        if self.journal is not None:
-            self.journal.job_event(job, item)
+        self.journal.job_event(job, item)
         if origin is not None:
             origin.push_event((item[0], item[1], full, item[3]), log_, stored=item)
         for sub in job.subscribers.values():
@@ -429,7 +433,7 @@ class RuntimeCore(Generic[H]):
         job.waiting.clear()
 
     def spawn_child(
-        self, parent: JobRecord, agent: str, input: Any, derived: ChildAuthority
+        self, parent: JobRecord, agent: str, input: Any, derived: ChildAuthority, wall_now: float
     ) -> JobRecord:
         """Create a delegated job: same principal and trace, ``parent_job_id`` set (§10, §11)."""
         job_id = new_id("job")
@@ -437,7 +441,7 @@ class RuntimeCore(Generic[H]):
             "job_id": job_id,
             "agent": agent,
             "lease": derived.lease_wire,
-            "accepted_at": utc_timestamp(),
+            "accepted_at": wall_timestamp(wall_now),
             "trace_id": parent.trace_id,
         }
         if derived.lease_constraints is not None:
@@ -470,18 +474,19 @@ class RuntimeCore(Generic[H]):
         """The agent started (§7.3)."""
         if job.status == "pending":
             job.status = "running"
-            if self.journal is not None:
-                self.journal.job(job)
+            self.journal.job(job)
 
-    def succeed(self, job: JobRecord, outcome: dict[str, Any], now: float) -> bool:
+    def succeed(self, job: JobRecord, outcome: dict[str, Any], now: float, wall_now: float) -> bool:
         """End ``job`` with ``job.result`` (``outcome`` holds result or result_id/size)."""
-        payload = {"final_status": "success", **outcome, "completed_at": utc_timestamp()}
+        payload = {"final_status": "success", **outcome, "completed_at": wall_timestamp(wall_now)}
         return self._finish(job, "success", payload, error=False, now=now)
 
-    def fail(self, job: JobRecord, err: ARCPError, final_status: str, now: float) -> bool:
+    def fail(
+        self, job: JobRecord, err: ARCPError, final_status: str, now: float, wall_now: float
+    ) -> bool:
         """End ``job`` with ``job.error`` carrying ``err`` (§7.3, §12)."""
         payload = err.to_payload()
-        payload.update(final_status=final_status, completed_at=utc_timestamp())
+        payload.update(final_status=final_status, completed_at=wall_timestamp(wall_now))
         return self._finish(job, final_status, payload, error=True, now=now)
 
     def _finish(
@@ -500,8 +505,7 @@ class RuntimeCore(Generic[H]):
         origin = job.origin
         origin_seq = origin.next_seq if origin is not None else job.log.last_origin_seq + 1
         item = job.log.terminal_item(origin_seq, data, error=error)
-        if self.journal is not None:
-            self.journal.job_event(job, item)
+        self.journal.job_event(job, item)
         if origin is not None:
             origin.push_event(item)
         for sub in job.subscribers.values():
@@ -522,8 +526,7 @@ class RuntimeCore(Generic[H]):
         for session in gone:
             del self.sessions[session.session_id]
             session.release()
-            if self.journal is not None:
-                self.journal.forget_session(session.session_id)
+            self.journal.forget_session(session.session_id)
             log.info("session %s expired", session.session_id)
         if gone:
             dead = {s.session_id for s in gone}

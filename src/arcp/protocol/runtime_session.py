@@ -26,7 +26,7 @@ import math
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arcp.ids import utc_timestamp
 from arcp.protocol.event_frames import (
@@ -39,13 +39,11 @@ from arcp.protocol.event_frames import (
     session_part,
 )
 from arcp.protocol.flow import Valve
+from arcp.protocol.journal import Journal, NoJournal
 from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp_gen.errors import ARCPError, HeartbeatLostError, ResumeWindowExpiredError
 from arcp_gen.features import Feature
-
-if TYPE_CHECKING:
-    from arcp.protocol.journal import Journal
 
 __all__ = ["RuntimeSession", "hash_resume_token"]
 
@@ -94,7 +92,7 @@ class RuntimeSession:
         """Set when a request (anything but heartbeats and acks) arrives; see :meth:`idle`."""
         self.generation = 1
         self.notify: Callable[[], None] | None = None
-        self.journal: Journal | None = None
+        self.journal: Journal = NoJournal()
         """Where state changes are recorded for the store, when there is one."""
         self._welcome_base = dict(welcome_base)
         self._token_digest = b""
@@ -123,8 +121,7 @@ class RuntimeSession:
         """Queue a ``session.welcome`` carrying a freshly rotated resume token (§6.3)."""
         token = "rt_" + secrets.token_urlsafe(32)
         self._token_digest = hash_resume_token(token)
-        if self.journal is not None:
-            self.journal.session(self)
+        self.journal.session(self)
         payload = dict(self._welcome_base)
         payload.update(
             session_id=self.session_id,
@@ -223,8 +220,7 @@ class RuntimeSession:
             self.outbox.clear()
             self._control_bytes = 0
             self.notify = None
-            if self.journal is not None:
-                self.journal.session(self)
+            self.journal.session(self)
 
     def release(self) -> None:
         """The session is gone (expired): nobody waits for its client any more."""
@@ -295,8 +291,7 @@ class RuntimeSession:
         seq = buffer.append(item)
         if seq - buffer.floor >= self.high_water:
             self.flow.shut = True
-        if self.journal is not None:
-            self.journal.event(self, seq, item if stored is None else stored)
+        self.journal.event(self, seq, item if stored is None else stored)
         if self.attached:
             outbox = self.outbox
             outbox.append(seq)
@@ -371,8 +366,7 @@ class RuntimeSession:
         self.buffer.free_through(seq)
         self.buffer.floor = seq
         self._relieve()
-        if self.journal is not None:
-            self.journal.session(self)
+        self.journal.session(self)
         if self.buffer.last_seq - seq < self.back_pressure_threshold // 2 + 1:
             self._back_pressured = False
 

@@ -174,7 +174,7 @@ class Runtime:
         self._journal: Journal | None = None
         self._persister: Persister | None = None
         if store is not None:
-            self._journal = Journal(time.monotonic)
+            self._journal = Journal()
             self._persister = Persister(store, self._journal, self.core.store_flow)
             self._persister.on_change = self._wake_writers
             if revocation_outbox is None:
@@ -263,7 +263,7 @@ class Runtime:
             self.core.attach_journal(self._journal)
             for job in running:
                 err = InternalError("the runtime stopped while the job was running")
-                self.core.fail(job, err, "error", now)
+                self.core.fail(job, err, "error", now, time.time())
                 log.warning("job %s was running when the runtime stopped: ended", job.job_id)
             if self.credentials is not None:
                 self._take_revocations(snapshot.revocations)
@@ -351,7 +351,7 @@ class Runtime:
                     conn.close_after_flush()
                     break
                 session_before = conn.session, conn.generation
-                for action in self.core.on_frame(conn, data, loop.time()):
+                for action in self.core.on_frame(conn, data, loop.time(), time.time()):
                     await self._act(action)
                 if waiting and conn.session is not None:
                     waiting = False
@@ -534,7 +534,7 @@ class Runtime:
             job = self.core.jobs.jobs.get(job_id)
             if job is not None:
                 err = JobCancelledError("the runtime is shutting down")
-                self.core.fail(job, err, "cancelled", now)
+                self.core.fail(job, err, "cancelled", now, time.time())
             ctx.mark_cancelled()
             task.cancel()
             stopping.append(task)
