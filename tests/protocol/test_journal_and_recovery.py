@@ -10,6 +10,7 @@ from arcp.protocol.recovery import restore_sessions
 from arcp.protocol.runtime_session import RuntimeSession, hash_resume_token
 from arcp.store import MemoryStore, Snapshot, StoredEvent, StoredSession
 from arcp_gen.features import Feature
+from tests.protocol.stamps import stamps
 
 
 def _session(journal: Journal | None = None) -> RuntimeSession:
@@ -19,6 +20,7 @@ def _session(journal: Journal | None = None) -> RuntimeSession:
         features=[Feature.ACK],
         welcome_base={},
         now=0.0,
+        stamps=stamps(),
     )
     session.journal = journal if journal is not None else NoJournal()
     return session
@@ -83,6 +85,7 @@ async def test_sessions_come_back_detached_with_their_gap_free_tail() -> None:
             features=features,
             welcome_base={},
             now=now,
+            stamps=stamps(),
             resume_window_sec=60,
         )
 

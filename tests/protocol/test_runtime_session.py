@@ -20,6 +20,7 @@ from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_core import RuntimeConfig, RuntimeCore
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.features import Feature
+from tests.protocol.stamps import stamps, wall_ms
 
 ALL = frozenset(Feature)
 
@@ -31,6 +32,7 @@ def make_session(now: float = 0.0, **options: Any) -> RuntimeSession:
         principal="alice",
         welcome_base={"runtime": {"name": "t"}},
         now=now,
+        stamps=stamps(),
         **options,
     )
     session.welcome()
@@ -193,7 +195,7 @@ class Client:
 
     def __init__(self, core: RuntimeCore[str], now: float) -> None:
         self.core = core
-        self.conn = RuntimeConnection()
+        self.conn = RuntimeConnection(stamps=self.core.stamps)
         self.seqs: list[int] = []
         # per job, one list per stream: a subscription that replays history starts a new one
         self.streams: dict[str, list[list[int]]] = {}
@@ -232,7 +234,7 @@ class Client:
 
     def drop(self, now: float) -> None:
         self.core.on_disconnect(self.conn, now)
-        self.conn = RuntimeConnection()
+        self.conn = RuntimeConnection(stamps=self.core.stamps)
 
     def resume(self, now: float) -> None:
         last = self.seqs[-1] if self.seqs else 0
@@ -267,7 +269,9 @@ def test_any_interleaving_keeps_every_session_gap_free_and_jobs_in_order(
     in the order the job emitted them."""
     catalog: AgentCatalog[str] = AgentCatalog()
     catalog.add("work", "1.0.0", "handler")
-    core: RuntimeCore[str] = RuntimeCore(RuntimeConfig(back_pressure_threshold=7), catalog)
+    core: RuntimeCore[str] = RuntimeCore(
+        RuntimeConfig(back_pressure_threshold=7), catalog, clock=wall_ms
+    )
     now = 0.0
     clients = [Client(core, now) for _ in range(3)]
     online = [True, True, True]
@@ -333,7 +337,9 @@ def test_sweep_forgets_expired_sessions_and_old_finished_jobs() -> None:
     for it too; after that both are forgotten while a running job keeps going."""
     catalog: AgentCatalog[str] = AgentCatalog()
     catalog.add("work", "1.0.0", "handler")
-    core: RuntimeCore[str] = RuntimeCore(RuntimeConfig(resume_window_sec=100), catalog)
+    core: RuntimeCore[str] = RuntimeCore(
+        RuntimeConfig(resume_window_sec=100), catalog, clock=wall_ms
+    )
     client = Client(core, 0.0)
     (start_a,) = client.send("job.submit", {"agent": "work"}, 0.0)
     (start_b,) = client.send("job.submit", {"agent": "work"}, 0.0)

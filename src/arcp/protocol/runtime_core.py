@@ -20,8 +20,9 @@ from arcp.ids import new_id, wall_timestamp
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ChildAuthority, ModelPolicy
 from arcp.protocol.ceilings import Ceilings
-from arcp.protocol.event_frames import GATE_NONE, JobEventLog, event_payload
+from arcp.protocol.event_frames import GATE_NONE, JobEventLog
 from arcp.protocol.flow import Valve
+from arcp.protocol.frame_stamps import FrameStamps, WallClock
 from arcp.protocol.job_requests import JobRequests
 from arcp.protocol.job_table import JobRecord, JobTable, ObserverPolicy
 from arcp.protocol.journal import Journal, NoJournal
@@ -123,8 +124,13 @@ class RuntimeCore(Generic[H]):
         config: RuntimeConfig,
         agents: AgentCatalog[H],
         observer_policy: ObserverPolicy | None = None,
+        *,
+        clock: WallClock,
     ) -> None:
+        """``clock`` is the adapter's wall clock in milliseconds: envelope ids and event
+        timestamps are read from it, so the core itself reads no clock."""
         self.config = config
+        self.stamps = FrameStamps(clock)
         self.agents = agents
         self.sessions: dict[str, RuntimeSession] = {}
         self.jobs = JobTable(observer_policy)
@@ -269,6 +275,7 @@ class RuntimeCore(Generic[H]):
             features=features,
             welcome_base=self._welcome_base(),
             now=now,
+            stamps=self.stamps,
             resume_window_sec=self.config.resume_window_sec,
             heartbeat_interval_sec=self.config.heartbeat_interval_sec,
             back_pressure_threshold=self.config.back_pressure_threshold,
@@ -338,13 +345,13 @@ class RuntimeCore(Generic[H]):
     def event(self, job: JobRecord, kind: str, body: dict[str, Any], gate: int = GATE_NONE) -> bool:
         """Encode one event of ``kind`` with ``body`` (§8.1) and send it to every session that
         sees ``job`` (§8.3). Returns False (and drops the event) once the job is terminal."""
-        return self.emit(job, event_payload(kind, body), gate)
+        return self.emit(job, self.stamps.event_payload(kind, body), gate)
 
     def emit(self, job: JobRecord, payload: bytes, gate: int = GATE_NONE) -> bool:
         """Send one encoded ``job.event`` payload to every session that sees ``job`` (§8.3).
 
         The payload is kept by replay buffers and the job log: pass exact-size bytes (as
-        :func:`~arcp.protocol.event_frames.event_payload` builds them), not a fresh
+        :meth:`~arcp.protocol.frame_stamps.FrameStamps.event_payload` builds them), not a fresh
         ``orjson.dumps`` result, which holds a ~4 KiB allocation whatever its length.
         Returns False (and drops the event) once the job is terminal.
         """

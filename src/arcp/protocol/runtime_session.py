@@ -28,17 +28,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from arcp.ids import utc_timestamp
 from arcp.protocol.event_frames import (
     JobEventLog,
-    control_frame,
-    event_payload,
-    event_timestamp,
     gate_mask,
-    outbox_frames,
     session_part,
 )
 from arcp.protocol.flow import Valve
+from arcp.protocol.frame_stamps import FrameStamps
 from arcp.protocol.journal import Journal, NoJournal
 from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
@@ -64,6 +60,7 @@ class RuntimeSession:
         features: Iterable[Feature],
         welcome_base: Mapping[str, Any],
         now: float,
+        stamps: FrameStamps,
         resume_window_sec: float = 600,
         heartbeat_interval_sec: float = 30,
         back_pressure_threshold: int = 1000,
@@ -72,6 +69,8 @@ class RuntimeSession:
         max_control_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.session_id = session_id
+        self.stamps = stamps
+        """Envelope ids and timestamps, from the clock the adapter injected into the core."""
         self.principal = principal
         self.features: frozenset[Feature] = frozenset(features)
         self.resume_window_sec = resume_window_sec
@@ -125,7 +124,7 @@ class RuntimeSession:
         payload = dict(self._welcome_base)
         payload.update(
             session_id=self.session_id,
-            accepted_at=utc_timestamp(),
+            accepted_at=self.stamps.timestamp(),
             resume_token=token,
             resume_window_sec=math.ceil(self.resume_window_sec),
             # The wire wants whole seconds ≥ 1; sub-second intervals exist for tests only.
@@ -134,7 +133,9 @@ class RuntimeSession:
         caps = dict(payload.get("capabilities") or {})
         caps["features"] = sorted(f.value for f in self.features)
         payload["capabilities"] = caps
-        self.push_control(control_frame("session.welcome", payload, session_id=self.session_id))
+        self.push_control(
+            self.stamps.control_frame("session.welcome", payload, session_id=self.session_id)
+        )
 
     @property
     def token_digest(self) -> bytes:
@@ -258,7 +259,9 @@ class RuntimeSession:
             if queued > self.max_control_bytes:
                 self.overflowed = self.closing = True
                 err = not_reading(queued, self.max_control_bytes)
-                frame = control_frame("session.error", err.to_payload(), session_id=self.session_id)
+                frame = self.stamps.control_frame(
+                    "session.error", err.to_payload(), session_id=self.session_id
+                )
             outbox.append(frame)
             if (len(outbox) == 1 or self.overflowed) and self.notify is not None:
                 self.notify()
@@ -266,7 +269,7 @@ class RuntimeSession:
     def control(self, message_type: str, payload: dict[str, Any], **envelope: str | None) -> None:
         """Encode and queue a control message on this session."""
         self.push_control(
-            control_frame(message_type, payload, session_id=self.session_id, **envelope)
+            self.stamps.control_frame(message_type, payload, session_id=self.session_id, **envelope)
         )
 
     def error(self, err: ARCPError, request_id: str | None = None) -> None:
@@ -308,7 +311,7 @@ class RuntimeSession:
                 "phase": "back_pressure",
                 "message": f"{seq - self._acked} events unacknowledged",
             }
-            self.push_event(log.local_item(event_payload("status", body)))
+            self.push_event(log.local_item(self.stamps.event_payload("status", body)))
         return seq
 
     @property
@@ -325,7 +328,7 @@ class RuntimeSession:
         outbox.clear()
         self._control_bytes = 0
         self._last_sent = now
-        frames = outbox_frames(entries, self._part, self.buffer.get)
+        frames = self.stamps.outbox_frames(entries, self._part, self.buffer.get)
         for entry in reversed(entries):
             if type(entry) is int:
                 self._sent_through = entry
@@ -396,7 +399,7 @@ class RuntimeSession:
 
     def ping(self, nonce: str) -> None:
         """Answer a ``session.ping`` with ``session.pong`` (§6.4)."""
-        self.control("session.pong", {"ping_nonce": nonce, "received_at": event_timestamp()})
+        self.control("session.pong", {"ping_nonce": nonce, "received_at": self.stamps.timestamp()})
 
     def next_deadline(self) -> float | None:
         """When :meth:`on_deadline` must next run, or None without heartbeats (§6.4)."""
@@ -417,7 +420,7 @@ class RuntimeSession:
             return
         if now >= self._last_sent + interval:
             nonce = "p_" + secrets.token_hex(8)
-            self.control("session.ping", {"nonce": nonce, "sent_at": event_timestamp()})
+            self.control("session.ping", {"nonce": nonce, "sent_at": self.stamps.timestamp()})
             self._last_sent = now
 
     def close(self) -> None:

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, cast
 
 from arcp.codec import check_numbers
-from arcp.protocol.event_frames import event_payload
 from arcp.protocol.job_table import JobRecord
 from arcp.protocol.lease import pattern_list
 from arcp.protocol.runtime_core import RuntimeCore
@@ -254,8 +253,10 @@ class JobRunner:
             return
         for fresh in await self.keeper.rotate(job.job_id):
             body = {"phase": "credential_rotated", "credential_id": fresh.id}
-            redacted = event_payload("status", body)
-            full = event_payload("status", dict(body, credential_value=fresh.value))
+            redacted = self.core.stamps.event_payload("status", body)
+            full = self.core.stamps.event_payload(
+                "status", dict(body, credential_value=fresh.value)
+            )
             self.core.emit_private(job, full, redacted)
 
     # -- delegation (§10) -----------------------------------------------------------------------

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from arcp.cluster.node import ClusterNode
     from arcp.transport.websocket import WebSocketServer
 
-__all__ = ["Agent", "Runtime", "TokenVerifier"]
+__all__ = ["Agent", "Runtime", "TokenVerifier", "wall_clock_ms"]
 
 log = logging.getLogger("arcp.runtime")
 
@@ -78,6 +78,11 @@ async def _shut(transport: Transport, *, abort: bool = False) -> None:
     except TimeoutError:
         if drop is not None:
             drop()
+
+
+def wall_clock_ms() -> int:
+    """The wall clock the runtime injects into its sans-IO core: milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
 
 
 class Runtime:
@@ -169,7 +174,9 @@ class Runtime:
             else Ceilings.from_mapping(ceilings),
         )
         self._agents: AgentCatalog[Agent] = AgentCatalog()
-        self.core: RuntimeCore[Agent] = RuntimeCore(config, self._agents, observer_policy)
+        self.core: RuntimeCore[Agent] = RuntimeCore(
+            config, self._agents, observer_policy, clock=wall_clock_ms
+        )
         self.store = store
         self._journal: Journal | None = None
         self._persister: Persister | None = None
@@ -332,7 +339,7 @@ class Runtime:
             return
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
-        conn = RuntimeConnection(wake.set, limits.max_preamble_bytes)
+        conn = RuntimeConnection(wake.set, limits.max_preamble_bytes, stamps=self.core.stamps)
         writer = asyncio.create_task(self._write(conn, transport, wake))
         self._connections[conn] = (transport, writer)
         self._start_sweeper()
