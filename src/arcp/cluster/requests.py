@@ -21,6 +21,7 @@ from arcp.protocol.job_requests import (
     audit_subscribe,
     send_jobs,
     send_subscribed,
+    subscription_replay,
 )
 from arcp.protocol.job_table import JobRecord, decode_cursor
 from arcp.protocol.recovery import record_of
@@ -202,21 +203,22 @@ class ClusterRequests:
             audit_subscribe(session, p.job_id, owner, allowed=False)
             raise
         audit_subscribe(session, p.job_id, job.principal, allowed=True)
+        # Database reads only: what to replay is the core's rule (subscription_replay).
         cursor = job.log.last_origin_seq
-        replay: list[EventItem] = []
-        if not job.terminal and p.job_id in session.subscriptions:  # already streaming
-            send_subscribed(session, message, job, replay)
-            return
         item = job.log.item
+        logged: list[EventItem] = []
         if p.history:
             for entry in await self.node.db.job_events(p.job_id, p.from_event_seq or 0):
-                if session.accepts(entry.gate):
-                    replay.append(item(entry.origin_seq, entry.kind, entry.payload, entry.gate))
+                logged.append(item(entry.origin_seq, entry.kind, entry.payload, entry.gate))
                 cursor = max(cursor, entry.origin_seq)
-        if job.terminal and not replay:
-            last = await self.node.db.job_events(p.job_id, job.log.last_origin_seq - 1)
-            replay = [item(e.origin_seq, e.kind, e.payload, e.gate) for e in last[-1:]]
-        send_subscribed(session, message, job, replay)
+        last: EventItem | None = None
+        if job.terminal:
+            tail = await self.node.db.job_events(p.job_id, job.log.last_origin_seq - 1)
+            last = next((item(e.origin_seq, e.kind, e.payload, e.gate) for e in tail[-1:]), None)
+        replay = subscription_replay(session, job, p, logged, last)
+        send_subscribed(session, message, job, replay or [])
+        if replay is None:  # already streaming this live job
+            return
         for entry_item in replay:
             session.push_event(entry_item)
         if not job.terminal:

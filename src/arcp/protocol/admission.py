@@ -15,12 +15,20 @@ from arcp.protocol.job_table import JobTable
 from arcp.protocol.lease import Lease
 from arcp.protocol.limits import Limits, principal_cap
 from arcp.protocol.runtime_session import RuntimeSession
-from arcp_gen.errors import PermissionDeniedError
+from arcp_gen.errors import InvalidRequestError, PermissionDeniedError
 from arcp_gen.features import Feature
 
-__all__ = ["admit", "under_ceiling"]
+__all__ = ["admit", "require_feature", "under_ceiling"]
 
 log = logging.getLogger("arcp.runtime")
+
+
+def require_feature(session: RuntimeSession, feature: Feature) -> None:
+    """Refuse a request for a feature the session did not negotiate (§6.2)."""
+    if feature not in session.features:
+        raise InvalidRequestError(
+            f"feature {feature.value!r} was not negotiated", details={"feature": feature.value}
+        )
 
 
 def admit(jobs: JobTable, limits: Limits, principal: str, input_bytes: int) -> None:

@@ -2,6 +2,12 @@
 
 Every failure raises an :class:`ARCPError` before any state changes, so a refused request
 never mints a job id or consumes an ``event_seq`` (wire-decisions: Request failures).
+
+:class:`JobRequests` decides; it changes a job only through the
+:class:`~arcp.protocol.job_lifecycle.JobLifecycle` it is given, and never calls back into
+the session core that uses it. The replay rules of a subscription
+(:func:`subscription_replay`) are the core's alone: a cluster node reads a remote job's
+entries from its database and asks this function what to replay.
 """
 
 from __future__ import annotations
@@ -9,18 +15,22 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arcp.codec import check_numbers
 from arcp.ids import new_id, parse_timestamp, utc_timestamp, wall_timestamp
-from arcp.protocol.admission import admit, under_ceiling
+from arcp.protocol.admission import admit, require_feature, under_ceiling
+from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import JobAuthority
+from arcp.protocol.job_lifecycle import JobLifecycle
 from arcp.protocol.job_table import JobRecord, encode_cursor, submit_fingerprint
 from arcp.protocol.lease import Lease
 from arcp.protocol.limits import input_too_large
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_actions import Action, AskCluster, StartJob, StopJob
+from arcp.protocol.runtime_config import RuntimeConfig
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.errors import (
     DuplicateKeyError,
@@ -37,9 +47,7 @@ from arcp_gen.messages import (
     JobUnsubscribeMessage,
     SessionListJobsMessage,
 )
-
-if TYPE_CHECKING:
-    from arcp.protocol.runtime_core import RuntimeCore
+from arcp_gen.models import JobSubmitPayload, JobSubscribePayload
 
 __all__ = [
     "JobRequests",
@@ -50,6 +58,7 @@ __all__ = [
     "reduce_trace_id",
     "send_jobs",
     "send_subscribed",
+    "subscription_replay",
 ]
 
 log = logging.getLogger("arcp.runtime")
@@ -90,6 +99,32 @@ def audit_subscribe(
         owner,
         "allowed" if allowed else "denied",
     )
+
+
+def subscription_replay(
+    session: RuntimeSession,
+    job: JobRecord,
+    request: JobSubscribePayload,
+    logged: Iterable[EventItem],
+    last: EventItem | None,
+) -> list[EventItem] | None:
+    """What a new subscription to ``job`` replays before it goes live (§7.6), or None when
+    ``session`` already streams the live job (it gets no second stream).
+
+    ``logged`` are the job's entries, oldest first (any that precede ``from_event_seq`` are
+    skipped here); ``last`` is its newest entry. With ``history`` the entries after
+    ``from_event_seq`` that the session's features admit are replayed; a job that has ended
+    replays at least its terminal message, so a late subscriber still learns the outcome.
+    """
+    if not job.terminal and (job.origin is session or job.job_id in session.subscriptions):
+        return None
+    replay: list[EventItem] = []
+    if request.history:
+        start = request.from_event_seq or 0
+        replay = [item for item in logged if item[0] > start and session.accepts(item[3])]
+    if job.terminal and not replay and last is not None:
+        replay = [last]
+    return replay
 
 
 def answer_cancel(
@@ -144,11 +179,72 @@ def send_subscribed(
     session.control("job.subscribed", descriptor, job_id=job.job_id, trace_id=job.trace_id)
 
 
-class JobRequests:
-    """Handles the job-scoped and listing requests of :class:`RuntimeCore`."""
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """A submit's checked terms: the lease as granted and as sent back (§9)."""
 
-    def __init__(self, core: RuntimeCore[Any]) -> None:
-        self.core = core
+    lease: Lease
+    wire: dict[str, Any]
+    constraints: dict[str, Any] | None
+
+
+def _check_terms(session: RuntimeSession, p: JobSubmitPayload) -> _Terms:
+    """Validate what a submit asks for against the session's features (§6.2, §9.5-§9.7);
+    refuse numbers JSON cannot carry (§7.1)."""
+    if p.lease_constraints is not None and Feature.LEASE_EXPIRES_AT not in session.features:
+        raise InvalidRequestError(
+            "lease_constraints needs the lease_expires_at feature",
+            details={"feature": Feature.LEASE_EXPIRES_AT.value},
+        )
+    # RFC 8259 has no NaN/Infinity and orjson writes no integer wider than 64 bits: such
+    # a number is refused here, never stored, fingerprinted or echoed as null (§7.1).
+    check_numbers(p.input, "payload.input")
+    check_numbers(p.max_runtime_sec, "payload.max_runtime_sec")
+    parsed = Lease.from_request(p.lease_request)
+    lease: dict[str, Any] = parsed.to_wire()
+    constraints: dict[str, Any] | None = (
+        p.lease_constraints.model_dump(mode="json", exclude_none=True)
+        if p.lease_constraints is not None
+        else None
+    )
+    if p.lease_constraints is not None:  # before JSON mode turns NaN into null
+        check_numbers(p.lease_constraints.model_dump(), "payload.lease_constraints")
+    for namespace, feature in (
+        ("cost.budget", Feature.COST_BUDGET),
+        ("model.use", Feature.MODEL_USE),
+    ):
+        if namespace in lease and feature not in session.features:
+            raise InvalidRequestError(
+                f"a {namespace} lease needs the {feature.value} feature",
+                details={"feature": feature.value},
+            )
+    return _Terms(parsed, lease, constraints)
+
+
+def _answer_retry(session: RuntimeSession, message: JobSubmitMessage, existing: JobRecord) -> None:
+    """An idempotent retry of ``existing`` (§7.2): the same ``job.accepted``, and the job's
+    whole stream for a retry from a new session."""
+    if existing.announced:
+        payload = dict(existing.accepted, request_id=message.id)
+        session.control("job.accepted", payload, job_id=existing.job_id, trace_id=existing.trace_id)
+    else:  # still issuing its credential: answer together with the original
+        existing.waiting.append((session, message.id))
+    if existing.origin is not session and existing.job_id not in session.subscriptions:
+        attach(session, existing, list(existing.log.after(0)))
+
+
+class JobRequests:
+    """Handles the job-scoped and listing requests of an open session (§6.6, §7)."""
+
+    def __init__(
+        self, lifecycle: JobLifecycle, agents: AgentCatalog[Any], config: RuntimeConfig
+    ) -> None:
+        self.lifecycle = lifecycle
+        self.jobs = lifecycle.jobs
+        self.agents = agents
+        self.config = config
+        self.clustered = False
+        """True on a node of several sharing one database: what is not here may be there."""
 
     def handle(
         self, session: RuntimeSession, message: Any, now: float, wall_now: float
@@ -163,7 +259,7 @@ class JobRequests:
         if isinstance(message, JobUnsubscribeMessage):
             self.unsubscribe(session, message)
         elif isinstance(message, SessionListJobsMessage):
-            if self.core.clustered:
+            if self.clustered:
                 return [AskCluster(None, session, message)]
             self.list_jobs(session, message)
         else:
@@ -189,82 +285,72 @@ class JobRequests:
         On a cluster a new idempotency key is first claimed in the shared database
         (:class:`AskCluster`); the submit is then replayed with ``claimed_job_id``.
         """
-        core = self.core
         p = message.payload
-        if p.lease_constraints is not None and Feature.LEASE_EXPIRES_AT not in session.features:
-            raise InvalidRequestError(
-                "lease_constraints needs the lease_expires_at feature",
-                details={"feature": Feature.LEASE_EXPIRES_AT.value},
-            )
-        # RFC 8259 has no NaN/Infinity and orjson writes no integer wider than 64 bits: such
-        # a number is refused here, never stored, fingerprinted or echoed as null (§7.1).
-        check_numbers(p.input, "payload.input")
-        check_numbers(p.max_runtime_sec, "payload.max_runtime_sec")
-        parsed = Lease.from_request(p.lease_request)
-        lease: dict[str, Any] = parsed.to_wire()
-        constraints: dict[str, Any] | None = (
-            p.lease_constraints.model_dump(mode="json", exclude_none=True)
-            if p.lease_constraints is not None
-            else None
-        )
-        if p.lease_constraints is not None:  # before JSON mode turns NaN into null
-            check_numbers(p.lease_constraints.model_dump(), "payload.lease_constraints")
-        for namespace, feature in (
-            ("cost.budget", Feature.COST_BUDGET),
-            ("model.use", Feature.MODEL_USE),
-        ):
-            if namespace in lease and feature not in session.features:
-                raise InvalidRequestError(
-                    f"a {namespace} lease needs the {feature.value} feature",
-                    details={"feature": feature.value},
-                )
-        agent, handler = core.agents.resolve(p.agent)
+        terms = _check_terms(session, p)
+        agent, handler = self.agents.resolve(p.agent)
         fingerprint, input_bytes = submit_fingerprint(
-            p.agent, p.input, lease, constraints, p.max_runtime_sec
+            p.agent, p.input, terms.wire, terms.constraints, p.max_runtime_sec
         )
-        limits = core.config.limits
+        limits = self.config.limits
         if input_bytes > limits.max_input_bytes:
             raise input_too_large(input_bytes, limits.max_input_bytes)
         key = p.idempotency_key
         if key is not None:
-            existing = core.jobs.by_key(session.principal, key)
+            existing = self.jobs.by_key(session.principal, key)
             if existing is not None:
                 if existing.fingerprint != fingerprint:
                     raise DuplicateKeyError(
                         "idempotency_key was already used with different parameters"
                     )
-                if existing.announced:
-                    payload = dict(existing.accepted, request_id=message.id)
-                    session.control(
-                        "job.accepted", payload, job_id=existing.job_id, trace_id=existing.trace_id
-                    )
-                else:  # still issuing its credential: answer together with the original
-                    existing.waiting.append((session, message.id))
-                if existing.origin is not session and existing.job_id not in session.subscriptions:
-                    # A retry from a new session still gets the job's whole stream.
-                    attach(session, existing, list(existing.log.after(0)))
+                _answer_retry(session, message, existing)
                 return []
-            if core.clustered and claimed_job_id is None:
+            if self.clustered and claimed_job_id is None:
                 return [AskCluster(None, session, message, fingerprint)]
-        config = core.config
-        admit(core.jobs, config.limits, session.principal, input_bytes)
+        admit(self.jobs, limits, session.principal, input_bytes)
+        job = self._new_job(
+            session, message, terms, agent, now, wall_now, claimed_job_id or new_id("job")
+        )
+        job.fingerprint = fingerprint
+        job.input_bytes = input_bytes
+        self.jobs.add(job)
+        if not job.needs_credentials:
+            self.lifecycle.accept(job)
+        log.info("job %s accepted: %s for principal %r", job.job_id, agent, session.principal)
+        return [StartJob(job, handler)]
+
+    def _new_job(
+        self,
+        session: RuntimeSession,
+        message: JobSubmitMessage,
+        terms: _Terms,
+        agent: str,
+        now: float,
+        wall_now: float,
+        job_id: str,
+    ) -> JobRecord:
+        """The record of a job being accepted: its authority under the principal's ceiling
+        (§9, §14) and its ``job.accepted`` payload (§7.1)."""
+        config = self.config
+        p = message.payload
+        constraints = terms.constraints
         if config.ceilings is not None:
-            constraints = under_ceiling(config.ceilings, session, parsed, constraints, wall_now)
+            constraints = under_ceiling(
+                config.ceilings, session, terms.lease, constraints, wall_now
+            )
         authority = JobAuthority.accept(
-            parsed,
+            terms.lease,
             constraints,
             now=now,
             wall_now=wall_now,
             grace=config.expiry_grace_sec,
             model_policy=config.model_policy,
         )
-        job_id = claimed_job_id or new_id("job")
         trace_id = reduce_trace_id(message.trace_id)
         accepted: dict[str, Any] = {
             "request_id": message.id,
             "job_id": job_id,
             "agent": agent,
-            "lease": lease,
+            "lease": terms.wire,
         }
         if constraints is not None:
             accepted["lease_constraints"] = constraints
@@ -272,11 +358,11 @@ class JobRequests:
         if budget is not None:
             accepted["budget"] = budget
         accepted.update(accepted_at=wall_timestamp(wall_now), trace_id=trace_id)
-        job = JobRecord(
+        return JobRecord(
             job_id=job_id,
             principal=session.principal,
             agent=agent,
-            lease=lease,
+            lease=terms.wire,
             lease_constraints=constraints,
             trace_id=trace_id,
             created_at=accepted["accepted_at"],
@@ -284,20 +370,13 @@ class JobRequests:
             max_runtime_sec=float(p.max_runtime_sec) if p.max_runtime_sec is not None else None,
             origin=session,
             origin_session_id=session.session_id,
-            log=core.new_job_log(job_id, trace_id),
+            log=self.lifecycle.new_job_log(job_id, trace_id),
             accepted=accepted,
-            fingerprint=fingerprint,
-            idempotency_key=key,
+            idempotency_key=p.idempotency_key,
             authority=authority,
             needs_credentials=config.credentials
             and Feature.PROVISIONED_CREDENTIALS in session.features,
-            input_bytes=input_bytes,
         )
-        core.jobs.add(job)
-        if not job.needs_credentials:
-            core.accept(job)
-        log.info("job %s accepted: %s for principal %r", job_id, agent, session.principal)
-        return [StartJob(job, handler)]
 
     # -- cancel (§7.4) --------------------------------------------------------------------------
 
@@ -312,15 +391,14 @@ class JobRequests:
         job_id = message.job_id or message.payload.job_id
         if job_id is None:
             raise InvalidRequestError("job.cancel needs a job_id")
-        job = self.core.jobs.visible(job_id, session.principal)
-        if job is None and self.core.clustered:
+        job = self.jobs.visible(job_id, session.principal)
+        if job is None and self.clustered:
             return [AskCluster(None, session, message)]
         origin = job.origin_session_id if job is not None else None
         reason = answer_cancel(session, message, job_id, origin, job.trace_id if job else "")
         assert job is not None
-        if self.core.fail(
-            job, JobCancelledError(reason, retryable=False), "cancelled", now, wall_now
-        ):
+        err = JobCancelledError(reason, retryable=False)
+        if self.lifecycle.fail(job, err, "cancelled", now, wall_now):
             return [StopJob(job)]
         return []
 
@@ -328,43 +406,35 @@ class JobRequests:
 
     def subscribe(self, session: RuntimeSession, message: JobSubscribeMessage) -> list[Action]:
         """Attach this session to a job: ``job.subscribed``, optional history, then live."""
-        self.core.require(session, Feature.SUBSCRIBE)
+        require_feature(session, Feature.SUBSCRIBE)
         p = message.payload
-        job = self.core.jobs.observable(p.job_id, session.principal)
-        if job is None and self.core.clustered and p.job_id not in self.core.jobs.jobs:
+        job = self.jobs.observable(p.job_id, session.principal)
+        if job is None and self.clustered and p.job_id not in self.jobs.jobs:
             return [AskCluster(None, session, message)]
         if job is not None:
             audit_subscribe(session, p.job_id, job.principal, allowed=True)
         else:
-            target = self.core.jobs.jobs.get(p.job_id)
+            target = self.jobs.jobs.get(p.job_id)
             owner = target.principal if target is not None else None
             audit_subscribe(session, p.job_id, owner, allowed=False)
         if job is None:
             raise JobNotFoundError("no such job", details={"job_id": p.job_id})
-        events = job.log
-        # A live job this session already streams gets no second stream; once the job has
-        # ended, a new subscription replays it like any other (§7.6).
-        own = not job.terminal and (job.origin is session or p.job_id in session.subscriptions)
-        replay: list[EventItem] = []
-        if p.history and not own:
-            start = max(p.from_event_seq or 0, events.first_origin_seq - 1)
-            replay = [item for item in events.after(start) if session.accepts(item[3])]
-        if job.terminal and not own and not replay:
-            replay = [events.items[-1]]
-        send_subscribed(session, message, job, replay)
-        if not own:
+        items = job.log.items
+        replay = subscription_replay(session, job, p, items, items[-1] if items else None)
+        send_subscribed(session, message, job, replay or [])
+        if replay is not None:
             attach(session, job, replay)
         return []
 
     def unsubscribe(self, session: RuntimeSession, message: JobUnsubscribeMessage) -> None:
         """Stop delivering a subscribed job's events to this session (§7.6)."""
-        self.core.require(session, Feature.SUBSCRIBE)
+        require_feature(session, Feature.SUBSCRIBE)
         job_id = message.payload.job_id
         if job_id not in session.subscriptions:
             raise JobNotFoundError("no subscription to that job", details={"job_id": job_id})
         session.subscriptions.discard(job_id)
         session.journal.session(session)
-        job = self.core.jobs.jobs.get(job_id)
+        job = self.jobs.jobs.get(job_id)
         if job is not None:
             job.subscribers.pop(session.session_id, None)
 
@@ -373,7 +443,7 @@ class JobRequests:
     def list_jobs(self, session: RuntimeSession, message: SessionListJobsMessage) -> None:
         """Answer ``session.jobs`` with one keyset page of this principal's jobs."""
         query = ListQuery.of(message)
-        jobs, last = self.core.jobs.page(
+        jobs, last = self.jobs.page(
             session.principal,
             statuses=query.statuses,
             agent=query.agent,
