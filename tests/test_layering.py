@@ -57,8 +57,13 @@ def _sources() -> Iterator[tuple[str, Path, ast.Module]]:
         yield _module_name(path), path, ast.parse(path.read_text(encoding="utf-8"))
 
 
-def _imports(module: str, path: Path, tree: ast.Module) -> Iterator[tuple[str, int]]:
-    """Every ``arcp`` module ``tree`` imports (relative imports resolved), with its line."""
+def _imports(
+    module: str, path: Path, tree: ast.Module, *, submodules: bool = False
+) -> Iterator[tuple[str, int]]:
+    """Every ``arcp`` module ``tree`` imports (relative imports resolved), with its line.
+
+    With ``submodules``, ``from arcp.pkg import mod`` names ``arcp.pkg.mod`` (not the package)
+    when ``mod`` is a module: what a cycle check must follow."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -70,7 +75,13 @@ def _imports(module: str, path: Path, tree: ast.Module) -> Iterator[tuple[str, i
                 anchor = package.split(".")
                 anchor = anchor[: len(anchor) - (node.level - 1)]
                 base = ".".join([*anchor, base] if base else anchor)
-            if base == "arcp":  # ``from arcp import x``: x may be a module or a name
+            if submodules and base.startswith("arcp"):
+                folder = SRC.joinpath(*base.split(".")[1:])
+                for alias in node.names:
+                    sub = folder / alias.name
+                    is_module = sub.is_dir() or sub.with_suffix(".py").exists()
+                    yield (f"{base}.{alias.name}" if is_module else base), node.lineno
+            elif base == "arcp":  # ``from arcp import x``: x may be a module or a name
                 for alias in node.names:
                     yield (
                         (
@@ -126,6 +137,91 @@ def test_the_guard_sees_an_upward_import() -> None:
 def test_every_package_has_a_layer() -> None:
     for module, _, _ in _sources():
         _rank(_unit(module))
+
+
+# -- no back-references ----------------------------------------------------------------------
+
+KNOWN_CYCLES = frozenset(
+    {
+        # The journal maps live sessions and jobs to records (type-only imports of both);
+        # they record into it. A type-level loop inside one concept, not a call back.
+        frozenset(
+            {"arcp.protocol.journal", "arcp.protocol.job_table", "arcp.protocol.runtime_session"}
+        ),
+        # The PostgreSQL store hands out its cluster side lazily; that side reuses the
+        # store's row mapping. Untouched here: the store write paths change elsewhere.
+        frozenset({"arcp.store.postgres", "arcp.store.postgres_cluster"}),
+    }
+)
+"""Import cycles that exist and are explained; any other cycle fails the test."""
+
+
+def import_cycles() -> list[frozenset[str]]:
+    """Every set of ``arcp`` modules that import each other in a loop (type-only imports
+    and imports inside functions included: a back-reference is one, however it is spelled)."""
+    graph: dict[str, set[str]] = {}
+    for module, path, tree in _sources():
+        graph[module] = {
+            target
+            for target, _ in _imports(module, path, tree, submodules=True)
+            if target != module and (target == "arcp" or target.startswith("arcp."))
+        }
+    return _strongly_connected(graph)
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[frozenset[str]]:
+    """Tarjan's algorithm, iteratively: the components of more than one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[frozenset[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            for target in edges:
+                if target not in graph:
+                    continue
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(sorted(graph[target]))))
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component: set[str] = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(frozenset(component))
+    return found
+
+
+def test_no_module_reaches_back_into_the_one_that_uses_it() -> None:
+    """Issue #17: ``JobRequests`` called back into ``RuntimeCore`` and ``ClusterRequests``
+    into ``ClusterNode`` (import cycles); each concept is now used one way."""
+    assert set(import_cycles()) <= KNOWN_CYCLES
+
+
+def test_the_cycle_guard_sees_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _strongly_connected(graph) == [frozenset({"a", "b", "c"})]
 
 
 # -- the pure core ------------------------------------------------------------------------
