@@ -13,9 +13,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from arcp.cluster.mirror import Mirror
-from arcp.protocol.job_requests import attach
 from arcp.protocol.runtime_core import RuntimeCore
 from arcp.protocol.runtime_session import RuntimeSession
+from arcp.protocol.subscriptions import attach
 from arcp.store.cluster import ClusterDatabase
 
 __all__ = ["RemoteJobs", "Spawn"]

@@ -18,20 +18,15 @@ from arcp.cluster.following import RemoteJobs
 from arcp.cluster.handover import Committer, HandOver
 from arcp.ids import new_id
 from arcp.protocol.event_frames import JobEventLog
-from arcp.protocol.job_requests import (
-    ListQuery,
-    answer_cancel,
-    audit_subscribe,
-    send_jobs,
-    send_subscribed,
-    subscription_replay,
-)
+from arcp.protocol.job_listing import ListQuery, send_jobs
+from arcp.protocol.job_requests import answer_cancel
 from arcp.protocol.job_table import JobRecord, decode_cursor
 from arcp.protocol.recovery import record_of
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_actions import Action, AskCluster
 from arcp.protocol.runtime_core import RuntimeCore
 from arcp.protocol.runtime_session import RuntimeSession, hash_resume_token
+from arcp.protocol.subscriptions import audit_subscribe, send_subscribed, subscription_replay
 from arcp.store.base import StoredJob
 from arcp.store.cluster import ClusterDatabase
 from arcp_gen.errors import (

@@ -5,9 +5,10 @@ never mints a job id or consumes an ``event_seq`` (wire-decisions: Request failu
 
 :class:`JobRequests` decides; it changes a job only through the
 :class:`~arcp.protocol.job_lifecycle.JobLifecycle` it is given, and never calls back into
-the session core that uses it. The replay rules of a subscription
-(:func:`subscription_replay`) are the core's alone: a cluster node reads a remote job's
-entries from its database and asks this function what to replay.
+the session core that uses it. The rules of a subscription live in
+:mod:`~arcp.protocol.subscriptions`, those of a listing page in
+:mod:`~arcp.protocol.job_listing`: a cluster node reads another node's job from its database
+and applies the same rules, never its own.
 """
 
 from __future__ import annotations
@@ -15,23 +16,28 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from arcp.codec import check_numbers
-from arcp.ids import new_id, parse_timestamp, utc_timestamp, wall_timestamp
+from arcp.ids import new_id, wall_timestamp
 from arcp.protocol.admission import admit, require_feature, under_ceiling
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import JobAuthority
 from arcp.protocol.job_lifecycle import JobLifecycle
-from arcp.protocol.job_table import JobRecord, encode_cursor, submit_fingerprint
+from arcp.protocol.job_listing import ListQuery, send_jobs
+from arcp.protocol.job_table import JobRecord, submit_fingerprint
 from arcp.protocol.lease import Lease
 from arcp.protocol.limits import input_too_large
-from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_actions import Action, AskCluster, StartJob, StopJob
 from arcp.protocol.runtime_config import RuntimeConfig
 from arcp.protocol.runtime_session import RuntimeSession
+from arcp.protocol.subscriptions import (
+    attach,
+    audit_subscribe,
+    send_subscribed,
+    subscription_replay,
+)
 from arcp_gen.errors import (
     DuplicateKeyError,
     InvalidRequestError,
@@ -47,19 +53,9 @@ from arcp_gen.messages import (
     JobUnsubscribeMessage,
     SessionListJobsMessage,
 )
-from arcp_gen.models import JobSubmitPayload, JobSubscribePayload
+from arcp_gen.models import JobSubmitPayload
 
-__all__ = [
-    "JobRequests",
-    "ListQuery",
-    "answer_cancel",
-    "attach",
-    "audit_subscribe",
-    "reduce_trace_id",
-    "send_jobs",
-    "send_subscribed",
-    "subscription_replay",
-]
+__all__ = ["JobRequests", "answer_cancel", "reduce_trace_id"]
 
 log = logging.getLogger("arcp.runtime")
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
@@ -72,59 +68,6 @@ def reduce_trace_id(value: str | None) -> str:
         return secrets.token_hex(16)
     match = _TRACEPARENT.fullmatch(value)
     return match.group(1) if match else value
-
-
-def attach(session: RuntimeSession, job: JobRecord, replay: list[EventItem]) -> None:
-    """Queue ``replay`` (re-stamped in the session's seq space) and stream ``job`` live."""
-    for item in replay:
-        if session.accepts(item[3]):
-            session.push_event(item)
-    if not job.terminal:
-        job.subscribers[session.session_id] = session
-        session.subscriptions.add(job.job_id)
-        session.journal.session(session)
-
-
-def audit_subscribe(
-    session: RuntimeSession, job_id: str, owner: str | None, *, allowed: bool
-) -> None:
-    """Log one subscribe decision: subscriber, target job, target principal, decision (§14
-    "Cross-session subscription audit"). ``owner`` is None for a job that does not exist.
-    The log is for operators: it names the owner even when the subscriber is refused."""
-    log.info(
-        "audit: subscribe by principal %r (session %s) to job %s of principal %r: %s",
-        session.principal,
-        session.session_id,
-        job_id,
-        owner,
-        "allowed" if allowed else "denied",
-    )
-
-
-def subscription_replay(
-    session: RuntimeSession,
-    job: JobRecord,
-    request: JobSubscribePayload,
-    logged: Iterable[EventItem],
-    last: EventItem | None,
-) -> list[EventItem] | None:
-    """What a new subscription to ``job`` replays before it goes live (§7.6), or None when
-    ``session`` already streams the live job (it gets no second stream).
-
-    ``logged`` are the job's entries, oldest first (any that precede ``from_event_seq`` are
-    skipped here); ``last`` is its newest entry. With ``history`` the entries after
-    ``from_event_seq`` that the session's features admit are replayed; a job that has ended
-    replays at least its terminal message, so a late subscriber still learns the outcome.
-    """
-    if not job.terminal and (job.origin is session or job.job_id in session.subscriptions):
-        return None
-    replay: list[EventItem] = []
-    if request.history:
-        start = request.from_event_seq or 0
-        replay = [item for item in logged if item[0] > start and session.accepts(item[3])]
-    if job.terminal and not replay and last is not None:
-        replay = [last]
-    return replay
 
 
 def answer_cancel(
@@ -154,29 +97,6 @@ def answer_cancel(
         trace_id=trace_id,
     )
     return message.payload.reason or "cancelled by the client"
-
-
-def send_subscribed(
-    session: RuntimeSession, message: JobSubscribeMessage, job: JobRecord, replay: list[EventItem]
-) -> None:
-    """Queue ``job.subscribed``: the subscriber's authority descriptor for ``job`` (§7.6)."""
-    descriptor: dict[str, Any] = {
-        "request_id": message.id,
-        "job_id": job.job_id,
-        "current_status": job.status,
-        "agent": job.agent,
-        **job.authority_bounds(),
-    }
-    descriptor.update(
-        {
-            "parent_job_id": job.parent_job_id,
-            "trace_id": job.trace_id,
-            # Where live delivery starts, in the job's origin coordinate (§7.6, example 13.3).
-            "subscribed_from": job.log.last_origin_seq,
-            "replayed": bool(replay) and message.payload.history is True,
-        }
-    )
-    session.control("job.subscribed", descriptor, job_id=job.job_id, trace_id=job.trace_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,47 +372,3 @@ class JobRequests:
             cursor=query.cursor,
         )
         send_jobs(session, message.id, jobs, last)
-
-
-@dataclass(frozen=True, slots=True)
-class ListQuery:
-    """A ``session.list_jobs`` request's filter, checked (§6.6)."""
-
-    statuses: frozenset[str] | None
-    agent: str | None
-    created_after: str | None
-    limit: int
-    cursor: str | None
-
-    @classmethod
-    def of(cls, message: SessionListJobsMessage) -> ListQuery:
-        """Parse the filter; ``INVALID_REQUEST`` for a bad ``created_after``."""
-        p = message.payload
-        flt = p.filter
-        created_after = None
-        if flt is not None and flt.created_after is not None:
-            try:
-                created_after = utc_timestamp(parse_timestamp(flt.created_after))
-            except ValueError:
-                raise InvalidRequestError("filter.created_after is not a valid time") from None
-        return cls(
-            statuses=frozenset(flt.status) if flt is not None and flt.status else None,
-            agent=flt.agent if flt is not None else None,
-            created_after=created_after,
-            limit=p.limit or 100,
-            cursor=p.cursor,
-        )
-
-
-def send_jobs(
-    session: RuntimeSession, request_id: str, jobs: list[JobRecord], last: JobRecord | None
-) -> None:
-    """Queue one ``session.jobs`` page; ``last`` is the job the next page starts after."""
-    session.control(
-        "session.jobs",
-        {
-            "request_id": request_id,
-            "jobs": [job.summary() for job in jobs],
-            "next_cursor": encode_cursor(last) if last is not None else None,
-        },
-    )
