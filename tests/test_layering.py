@@ -17,8 +17,9 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "arcp"
 
 LAYERS: tuple[frozenset[str], ...] = (
-    # leaves: the version, ids and timestamps, the codec, the SDK's own failures
-    frozenset({"_version", "ids", "codec", "lenient", "sdk_errors"}),
+    # leaves: the version, ids and timestamps, the codec, the SDK's own failures, and the
+    # contract package's files (``arcp.contract``, where it exists)
+    frozenset({"_version", "ids", "codec", "lenient", "sdk_errors", "contract"}),
     frozenset({"protocol"}),  # the sans-IO core
     frozenset({"transport", "store"}),  # I/O beside each other, never into each other
     frozenset({"cluster"}),  # several nodes on one store
