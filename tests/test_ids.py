@@ -13,8 +13,20 @@ from hypothesis import strategies as st
 
 from arcp import ids
 from arcp.ids import new_id, new_ulid, parse_timestamp, utc_timestamp
-from arcp.protocol import event_frames
-from arcp.protocol.event_frames import frame_id, outbox_frames, session_part
+from arcp.protocol.event_frames import session_part
+from arcp.protocol.frame_stamps import FrameStamps
+
+_CLOCK_NS: dict[str, int] = {}
+"""``{"now": ns}`` to hand the stamps instead of the real clock (empty: the real one)."""
+
+
+def _wall_ms() -> int:
+    return _CLOCK_NS.get("now", time.time_ns()) // 1_000_000
+
+
+_STAMPS = FrameStamps(_wall_ms)
+frame_id = _STAMPS.frame_id
+outbox_frames = _STAMPS.outbox_frames
 
 _STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -102,10 +114,10 @@ def test_envelope_ids_never_decrease_when_the_clock_steps_back(
 ) -> None:
     """The monotonic rule (docs/wire-decisions.md): after the clock steps back, ids keep
     increasing; their time part stays at the latest millisecond seen."""
-    now = [time.time_ns()]
-    monkeypatch.setattr(event_frames.time, "time_ns", lambda: now[0])
+    now = time.time_ns()
+    monkeypatch.setitem(_CLOCK_NS, "now", now)
     ahead = [frame_id() for _ in range(3)]
-    now[0] -= 5_000_000_000  # five seconds back
+    monkeypatch.setitem(_CLOCK_NS, "now", now - 5_000_000_000)  # five seconds back
     behind = [frame_id() for _ in range(3)] + _outbox_ids(3)
     assert ahead + behind == sorted(ahead + behind)
     assert {_ulid_ms(i) for i in behind} == {_ulid_ms(ahead[0])}

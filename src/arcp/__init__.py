@@ -12,11 +12,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from arcp._version import __version__
 from arcp_gen import PROTOCOL_VERSION
 from arcp_gen.errors import ARCPError, ErrorCode
 from arcp_gen.features import Feature
-
-__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from arcp.client import Client, JobHandle, Subscription

@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from arcp.transport.base import TransportClosed
 from arcp.transport.websocket import DEFAULT_MAX_SIZE
-
-if TYPE_CHECKING:
-    from arcp.runtime import Runtime
 
 __all__ = [
     "ARCPApp",
@@ -42,6 +39,7 @@ __all__ = [
     "Receive",
     "Scope",
     "Send",
+    "ServedRuntime",
     "host_allowed",
     "mount",
 ]
@@ -217,6 +215,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+class ServedRuntime(Protocol):
+    """What the adapter needs of an :class:`arcp.Runtime`: serve one connection, and close.
+    A protocol, so a transport adapter does not import the runtime layer above it."""
+
+    async def serve(self, transport: ASGIWebSocketTransport, /) -> None:
+        """Serve one connection until it closes."""
+        ...
+
+    async def aclose(self) -> None:
+        """End running jobs and close every connection."""
+        ...
+
+
 class ARCPApp:
     """An ASGI application serving ``runtime`` over WebSocket (§4).
 
@@ -232,7 +243,7 @@ class ARCPApp:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: ServedRuntime,
         *,
         path: str | None = "/arcp",
         allowed_hosts: Sequence[str] | None = None,

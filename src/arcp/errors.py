@@ -15,12 +15,22 @@
     └── StoreError              a session store could not be opened or used
 
 The protocol classes live in the generated ``arcp_gen.errors`` (which cannot import from
-``arcp``), so the root is generated there too and re-exported here with them.
+``arcp``), so the root is generated there too and re-exported here with them. This module is
+the applications' one place to import from; inside the package each layer imports a class
+from where it is defined (the SDK's own failures: :mod:`arcp.sdk_errors`, a leaf), so no
+layer imports this facade, which sits above them all.
 """
 
 from __future__ import annotations
 
 from arcp.codec import DecodeError
+from arcp.sdk_errors import (
+    ConnectionLostError,
+    ReconnectFailedError,
+    RequestTimeoutError,
+    ResumeFailedError,
+    UnsubscribedError,
+)
 from arcp.store.base import StoreError
 from arcp.transport.base import TransportClosed
 from arcp.transport.websocket import WebSocketConnectError
@@ -82,38 +92,3 @@ __all__ = [
     "WebSocketConnectError",
     "error_from_payload",
 ]
-
-
-class ConnectionLostError(ARCPException, ConnectionError):
-    """The connection to the runtime is gone and the session could not continue over a new
-    one (reconnect disabled, the client was closed), or a request was in flight during a
-    resume (§6.3) and is not safe to repeat. Jobs keep running on the runtime."""
-
-
-class ReconnectFailedError(ConnectionLostError):
-    """The reconnect policy gave up: every dial failed, or the attempts ran out (§6.3)."""
-
-
-class ResumeFailedError(ConnectionLostError):
-    """The runtime did not resume the session (§6.3): it answered neither ``session.resume``
-    nor the legacy ``session.hello`` carrying ``resume`` in time, or refused both."""
-
-
-class RequestTimeoutError(ARCPException, TimeoutError):
-    """An operation did not complete within its deadline: no answer to a request (``hello``,
-    ``resume``, ``submit``, ``cancel``, ``subscribe``, ``unsubscribe``, ``list_jobs``,
-    ``close``), or no result in time. Only that operation failed; the session stays usable.
-    Not the wire code ``TIMEOUT`` (a job ran past ``max_runtime_sec``: ``JobTimeoutError``).
-    """
-
-    def __init__(self, operation: str, timeout: float) -> None:
-        super().__init__(f"{operation} got no answer within {timeout:g} s")
-        self.operation = operation
-        """What timed out (the request type, e.g. ``job.submit``, or ``result``)."""
-        self.timeout = timeout
-        """The deadline that passed, in seconds."""
-
-
-class UnsubscribedError(ARCPException, RuntimeError):
-    """``result()`` of a :class:`~arcp.client.Subscription` that was unsubscribed (§7.6)
-    before its job ended."""

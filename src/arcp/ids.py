@@ -13,7 +13,14 @@ import time
 from datetime import UTC, datetime
 from typing import Final
 
-__all__ = ["DIGIT_PAIRS", "new_id", "new_ulid", "parse_timestamp", "utc_timestamp"]
+__all__ = [
+    "DIGIT_PAIRS",
+    "new_id",
+    "new_ulid",
+    "parse_timestamp",
+    "utc_timestamp",
+    "wall_timestamp",
+]
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DIGIT_PAIRS: Final = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
@@ -60,7 +67,17 @@ def utc_timestamp(at: datetime | None = None) -> str:
     if at is not None:
         # isoformat always writes a four-digit year (strftime does not, on every platform)
         return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    ms = time.time_ns() // 1_000_000
+    return _format_ms(time.time_ns() // 1_000_000)
+
+
+def wall_timestamp(wall: float) -> str:
+    """:func:`utc_timestamp` of ``wall`` (seconds since the epoch, as the caller read its
+    clock): how the sans-IO core stamps a time it was given rather than read."""
+    return _format_ms(int(wall * 1000))
+
+
+def _format_ms(ms: int) -> str:
+    global _second_cache
     second, prefix = _second_cache
     if ms // 1000 != second:  # the date part changes once a second: format it once
         second = ms // 1000

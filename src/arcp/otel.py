@@ -48,7 +48,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "arcp.otel needs the OpenTelemetry API: pip install 'arcp-sdk[otel]'"
     ) from exc
 
-from arcp import __version__
+from arcp._version import __version__
 from arcp_gen.errors import ARCPError
 
 if TYPE_CHECKING:

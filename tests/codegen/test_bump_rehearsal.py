@@ -66,7 +66,7 @@ def _declare_implemented(root: Path) -> None:
     """The hand-written step a maintainer takes once the feature works: list it."""
     for rel, anchor in (
         ("src/arcp/protocol/client_core.py", "        Feature.AGENT_VERSIONS,\n"),
-        ("src/arcp/protocol/runtime_core.py", "        Feature.COST_BUDGET,\n"),
+        ("src/arcp/protocol/runtime_config.py", "        Feature.COST_BUDGET,\n"),
     ):
         path = root / rel
         text = path.read_text(encoding="utf-8")

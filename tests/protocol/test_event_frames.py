@@ -11,14 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arcp.codec import decode
-from arcp.protocol.event_frames import (
-    JobEventLog,
-    event_payload,
-    frame_id,
-    outbox_frames,
-    session_part,
-)
+from arcp.protocol.event_frames import JobEventLog, session_part
 from arcp_gen.messages import EVENT_KINDS, JobEventMessage
+from tests.protocol.stamps import stamps
+
+_STAMPS = stamps()
+event_payload = _STAMPS.event_payload
+frame_id = _STAMPS.frame_id
+outbox_frames = _STAMPS.outbox_frames
 
 _JSON_TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from arcp.protocol.event_frames import JobEventLog
-from arcp.protocol.journal import Journal, job_id_of_head
+from arcp.protocol.journal import Journal, NoJournal, job_id_of_head
 from arcp.protocol.recovery import restore_sessions
 from arcp.protocol.runtime_session import RuntimeSession, hash_resume_token
 from arcp.store import MemoryStore, Snapshot, StoredEvent, StoredSession
 from arcp_gen.features import Feature
+from tests.protocol.stamps import stamps
 
 
 def _session(journal: Journal | None = None) -> RuntimeSession:
@@ -19,8 +20,9 @@ def _session(journal: Journal | None = None) -> RuntimeSession:
         features=[Feature.ACK],
         welcome_base={},
         now=0.0,
+        stamps=stamps(),
     )
-    session.journal = journal
+    session.journal = journal if journal is not None else NoJournal()
     return session
 
 
@@ -35,7 +37,7 @@ def test_a_batch_holds_each_event_once_with_the_session_state_at_take_time() -> 
     """§6.5: the session record carries the buffer bounds as they are when the batch is
     taken, so events acknowledged in between are trimmed by the same commit."""
     woken: list[bool] = []
-    journal = Journal(lambda: 0.0)
+    journal = Journal()
     journal.wake = lambda: woken.append(True)
     session = _session(journal)
     session.welcome()
@@ -43,24 +45,24 @@ def test_a_batch_holds_each_event_once_with_the_session_state_at_take_time() -> 
         session.push_event((n + 1, HEAD, b'{"n":%d}' % n, 0))
     session.drain(0.0)
     session.ack(3)
-    batch = journal.take()
+    batch = journal.take(0.0, 0.0)
     assert woken == [True]  # once, for the first change
     assert [e.seq for _, e in batch.events] == [1, 2, 3, 4, 5]
     assert {e.job_id for _, e in batch.events} == {"job_7"}
     stored = batch.sessions["sess_1"]
     assert (stored.first_seq, stored.last_seq, stored.acked_seq) == (4, 5, 3)
     assert stored.token_digest == session.token_digest and len(stored.token_digest) == 32
-    assert not journal and not journal.take()
+    assert not journal and not journal.take(0.0, 0.0)
 
 
 def test_a_secret_bearing_event_is_journaled_in_its_redacted_form() -> None:
     """§9.8.2, §14: the submitter receives the credential value; the store never does."""
-    journal = Journal(lambda: 0.0)
+    journal = Journal()
     session = _session(journal)
     full = (1, HEAD, b'{"credential_value":"sk-secret"}', 0)
     redacted = (1, HEAD, b'{"credential_id":"cred_1"}', 0)
     session.push_event(full, stored=redacted)
-    (_, event), *_ = journal.take().events
+    (_, event), *_ = journal.take(0.0, 0.0).events
     assert event.payload == redacted[2]
     assert session.buffer.get(1) == full
 
@@ -83,6 +85,7 @@ async def test_sessions_come_back_detached_with_their_gap_free_tail() -> None:
             features=features,
             welcome_base={},
             now=now,
+            stamps=stamps(),
             resume_window_sec=60,
         )
 
@@ -97,12 +100,12 @@ async def test_sessions_come_back_detached_with_their_gap_free_tail() -> None:
 
 
 async def test_a_memory_store_round_trips_a_journal_batch() -> None:
-    journal = Journal(lambda: 0.0)
+    journal = Journal()
     session = _session(journal)
     session.welcome()
     session.push_event((1, HEAD, b"{}", 0))
     store = MemoryStore()
-    await store.commit(journal.take())
+    await store.commit(journal.take(0.0, 0.0))
     snapshot = await store.load()
     assert [s.session_id for s in snapshot.sessions] == ["sess_1"]
     assert [e.payload for e in snapshot.events["sess_1"]] == [b"{}"]

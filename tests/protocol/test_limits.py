@@ -7,11 +7,11 @@ import tracemalloc
 import orjson
 import pytest
 
-from arcp.protocol.event_frames import control_frame
 from arcp.protocol.limits import Limits
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.errors import InvalidRequestError
+from tests.protocol.stamps import stamps
 
 
 def _session(max_control_bytes: int) -> RuntimeSession:
@@ -21,6 +21,7 @@ def _session(max_control_bytes: int) -> RuntimeSession:
         features=(),
         welcome_base={},
         now=0.0,
+        stamps=stamps(),
         max_control_bytes=max_control_bytes,
     )
     session.welcome()
@@ -33,7 +34,8 @@ def test_a_control_frame_is_kept_at_its_exact_size() -> None:
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        frames = [control_frame("session.pong", {"ping_nonce": "p"}) for _ in range(100)]
+        stamp = stamps()
+        frames = [stamp.control_frame("session.pong", {"ping_nonce": "p"}) for _ in range(100)]
         per_frame = (tracemalloc.get_traced_memory()[0] - before) / len(frames)
     finally:
         tracemalloc.stop()
@@ -71,7 +73,7 @@ def test_a_resumed_session_starts_with_an_empty_bound() -> None:
 def test_errors_before_a_session_are_bounded_too() -> None:
     """300,000 one-byte frames before hello: the pre-session queue is bounded and then
     the connection stops taking frames (``overflowed``)."""
-    conn = RuntimeConnection(None, max_preamble_bytes=2048)
+    conn = RuntimeConnection(None, max_preamble_bytes=2048, stamps=stamps())
     for _ in range(1000):
         conn.error(InvalidRequestError("frame is not valid JSON"))
         if conn.overflowed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,9 @@ def _in(seconds: float) -> dict[str, Any]:
 
 
 def _authority(grants: dict[str, list[str]], constraints: Any = None, **kw: Any) -> JobAuthority:
-    return JobAuthority.accept(Lease.from_request(grants), constraints, now=100.0, **kw)
+    return JobAuthority.accept(
+        Lease.from_request(grants), constraints, now=100.0, wall_now=time.time(), **kw
+    )
 
 
 def test_gate_checks_expiry_then_budget_then_coverage() -> None:
@@ -105,7 +108,10 @@ def test_delegation_carves_and_reclaims_budget_and_inherits_expiry() -> None:
         {"tool.call": ["search.*"], "cost.budget": ["USD:1.00"]}, _in(60), grace=0.5
     )
     derived = parent.derive(
-        {"tool.call": ["search.web"], "cost.budget": ["USD:0.40"]}, None, now=100.0
+        {"tool.call": ["search.web"], "cost.budget": ["USD:0.40"]},
+        None,
+        now=100.0,
+        wall_now=time.time(),
     )
     child = derived.authority
     assert parent.budget_wire() == {"USD": 0.6}
@@ -130,5 +136,7 @@ def test_delegation_carves_and_reclaims_budget_and_inherits_expiry() -> None:
 def test_delegation_never_widens(grants: dict[str, list[str]], constraints: int | None) -> None:
     parent = _authority({"tool.call": ["search.*"], "cost.budget": ["USD:1.00"]}, _in(60))
     with pytest.raises(LeaseSubsetViolationError):
-        parent.derive(grants, _in(constraints) if constraints else None, now=100.0)
+        parent.derive(
+            grants, _in(constraints) if constraints else None, now=100.0, wall_now=time.time()
+        )
     assert parent.budget_wire() == {"USD": 1.0}  # nothing was carved

@@ -3,6 +3,7 @@ ack and back-pressure (§6.3-§6.5, §8.3), plus a property test over whole inte
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_core import RuntimeConfig, RuntimeCore
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.features import Feature
+from tests.protocol.stamps import stamps, wall_ms
 
 ALL = frozenset(Feature)
 
@@ -30,6 +32,7 @@ def make_session(now: float = 0.0, **options: Any) -> RuntimeSession:
         principal="alice",
         welcome_base={"runtime": {"name": "t"}},
         now=now,
+        stamps=stamps(),
         **options,
     )
     session.welcome()
@@ -192,7 +195,7 @@ class Client:
 
     def __init__(self, core: RuntimeCore[str], now: float) -> None:
         self.core = core
-        self.conn = RuntimeConnection()
+        self.conn = RuntimeConnection(stamps=self.core.stamps)
         self.seqs: list[int] = []
         # per job, one list per stream: a subscription that replays history starts a new one
         self.streams: dict[str, list[list[int]]] = {}
@@ -206,7 +209,7 @@ class Client:
 
     def send(self, type_: str, payload: dict[str, Any], now: float) -> list[Any]:
         frame = encode({"arcp": "1.1", "id": new_ulid(), "type": type_, "payload": payload})
-        actions = self.core.on_frame(self.conn, frame, now)
+        actions = self.core.on_frame(self.conn, frame, now, time.time())
         for action in actions:
             if isinstance(action, Authenticate):
                 self.core.on_authenticated(action.connection, action.hello, "alice", now)
@@ -231,7 +234,7 @@ class Client:
 
     def drop(self, now: float) -> None:
         self.core.on_disconnect(self.conn, now)
-        self.conn = RuntimeConnection()
+        self.conn = RuntimeConnection(stamps=self.core.stamps)
 
     def resume(self, now: float) -> None:
         last = self.seqs[-1] if self.seqs else 0
@@ -266,7 +269,9 @@ def test_any_interleaving_keeps_every_session_gap_free_and_jobs_in_order(
     in the order the job emitted them."""
     catalog: AgentCatalog[str] = AgentCatalog()
     catalog.add("work", "1.0.0", "handler")
-    core: RuntimeCore[str] = RuntimeCore(RuntimeConfig(back_pressure_threshold=7), catalog)
+    core: RuntimeCore[str] = RuntimeCore(
+        RuntimeConfig(back_pressure_threshold=7), catalog, clock=wall_ms
+    )
     now = 0.0
     clients = [Client(core, now) for _ in range(3)]
     online = [True, True, True]
@@ -291,7 +296,7 @@ def test_any_interleaving_keeps_every_session_gap_free_and_jobs_in_order(
                 if core.event(job, "log", {"level": "info", "message": str(n)}):
                     counters[job.job_id] = n + 1
             else:
-                core.succeed(job, {"result": None}, now)
+                core.succeed(job, {"result": None}, now, time.time())
         elif kind == "subscribe" and jobs:
             c = op[1]
             if online[c]:
@@ -332,11 +337,13 @@ def test_sweep_forgets_expired_sessions_and_old_finished_jobs() -> None:
     for it too; after that both are forgotten while a running job keeps going."""
     catalog: AgentCatalog[str] = AgentCatalog()
     catalog.add("work", "1.0.0", "handler")
-    core: RuntimeCore[str] = RuntimeCore(RuntimeConfig(resume_window_sec=100), catalog)
+    core: RuntimeCore[str] = RuntimeCore(
+        RuntimeConfig(resume_window_sec=100), catalog, clock=wall_ms
+    )
     client = Client(core, 0.0)
     (start_a,) = client.send("job.submit", {"agent": "work"}, 0.0)
     (start_b,) = client.send("job.submit", {"agent": "work"}, 0.0)
-    core.succeed(start_a.job, {"result": 1}, 10.0)
+    core.succeed(start_a.job, {"result": 1}, 10.0, time.time())
     client.drop(20.0)
     core.sweep(100.0)
     assert client.session_id in core.sessions and len(core.jobs) == 2

@@ -64,7 +64,7 @@ async def test_a_caller_cancelled_mid_commit_does_not_lose_the_batch() -> None:
     from arcp.store import StoredRevocation
 
     store = SlowStore()
-    journal = Journal(lambda: 0.0)
+    journal = Journal()
     persister = Persister(store, journal)
     journal.revocation_added("cred_1", "job_1")
     writer = asyncio.ensure_future(persister.flush())

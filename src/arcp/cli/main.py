@@ -11,7 +11,7 @@ import logging
 
 import click
 
-from arcp import __version__
+from arcp._version import __version__
 
 __all__ = ["COMMANDS", "LazyGroup", "cli", "main"]
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from arcp import __version__
+from arcp._version import __version__
 from arcp.cli.plugins import agents_option, load_agents
 from arcp.demo import register_demo_agents
 from arcp.runtime import Runtime

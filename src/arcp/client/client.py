@@ -23,11 +23,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from arcp._version import __version__
 from arcp.client.connection import ConnectionFactory, ReconnectPolicy, Target, resolve_target
 from arcp.client.driver import ClientDriver
 from arcp.client.handle import JobHandle, Subscription
 from arcp.client.ticket import SessionTicket
-from arcp.errors import RequestTimeoutError
 from arcp.ids import utc_timestamp
 from arcp.protocol.client_liveness import (
     DEFAULT_CLOSE_TIMEOUT,
@@ -36,6 +36,7 @@ from arcp.protocol.client_liveness import (
     DEFAULT_RESUME_TIMEOUT,
 )
 from arcp.protocol.client_session import ALL_FEATURES, ClientSession, ClientState
+from arcp.sdk_errors import RequestTimeoutError
 from arcp.transport.base import Transport
 from arcp_gen.errors import ARCPException
 from arcp_gen.features import Feature
@@ -425,9 +426,7 @@ async def _dial(
 
 
 def _version() -> str:
-    import arcp
-
-    return arcp.__version__
+    return __version__
 
 
 def _new_trace_id() -> str:

@@ -1,9 +1,10 @@
-"""Client-side failures that are not ARCP error codes; they live in :mod:`arcp.errors`, under
-the SDK's one root :class:`~arcp.errors.ARCPException`, and are re-exported here."""
+"""Client-side failures that are not ARCP error codes; defined in the leaf :mod:`arcp.sdk_errors`
+under the SDK's one root :class:`~arcp.errors.ARCPException`, re-exported here and in
+:mod:`arcp.errors`."""
 
 from __future__ import annotations
 
-from arcp.errors import (
+from arcp.sdk_errors import (
     ConnectionLostError,
     ReconnectFailedError,
     RequestTimeoutError,

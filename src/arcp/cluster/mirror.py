@@ -35,8 +35,7 @@ class Mirror:
         """Deliver the job's entries after ``cursor`` to ``session`` from now on."""
         self.observers[session.session_id] = (session, cursor)
         session.subscriptions.add(self.job_id)
-        if session.journal is not None:
-            session.journal.session(session)
+        session.journal.session(session)
 
     def forget(self, session_id: str) -> int | None:
         """Stop delivering to a session; returns its cursor (None if it was not observing)."""
@@ -63,7 +62,6 @@ class Mirror:
                 if entry.kind != 0:  # job.result / job.error: nothing follows (§7.3)
                     del self.observers[session_id]
                     session.subscriptions.discard(self.job_id)
-                    if session.journal is not None:
-                        session.journal.session(session)
+                    session.journal.session(session)
                 else:
                     self.observers[session_id] = (session, entry.origin_seq)

@@ -10,23 +10,25 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from arcp.cluster.following import RemoteJobs
+from arcp.cluster.handover import Committer, HandOver
 from arcp.ids import new_id
 from arcp.protocol.event_frames import JobEventLog
-from arcp.protocol.job_requests import (
-    ListQuery,
-    answer_cancel,
-    audit_subscribe,
-    send_jobs,
-    send_subscribed,
-)
+from arcp.protocol.job_listing import ListQuery, send_jobs
+from arcp.protocol.job_requests import answer_cancel
 from arcp.protocol.job_table import JobRecord, decode_cursor
 from arcp.protocol.recovery import record_of
 from arcp.protocol.replay_buffer import EventItem
-from arcp.protocol.runtime_actions import AskCluster
+from arcp.protocol.runtime_actions import Action, AskCluster
+from arcp.protocol.runtime_core import RuntimeCore
 from arcp.protocol.runtime_session import RuntimeSession, hash_resume_token
+from arcp.protocol.subscriptions import audit_subscribe, send_subscribed, subscription_replay
 from arcp.store.base import StoredJob
+from arcp.store.cluster import ClusterDatabase
 from arcp_gen.errors import (
     ARCPError,
     DuplicateKeyError,
@@ -43,9 +45,6 @@ from arcp_gen.messages import (
     SessionResumeMessage,
 )
 
-if TYPE_CHECKING:
-    from arcp.cluster.node import ClusterNode
-
 __all__ = ["ClusterRequests"]
 
 log = logging.getLogger("arcp.cluster")
@@ -57,10 +56,24 @@ def _record(stored: StoredJob) -> JobRecord:
 
 
 class ClusterRequests:
-    """Answers one node's :class:`AskCluster` requests."""
+    """Answers one node's :class:`AskCluster` requests: database reads and writes, with the
+    core deciding what they mean; it never calls back into the node that owns it."""
 
-    def __init__(self, node: ClusterNode) -> None:
-        self.node = node
+    def __init__(
+        self,
+        core: RuntimeCore[Any],
+        db: ClusterDatabase,
+        persister: Committer,
+        act: Callable[[Action], Awaitable[None]],
+        remote: RemoteJobs,
+        handover: HandOver,
+    ) -> None:
+        self.core = core
+        self.db = db
+        self.persister = persister
+        self.act = act
+        self.remote = remote
+        self.handover = handover
         self._resuming: dict[str, asyncio.Lock] = {}
 
     async def handle(self, ask: AskCluster) -> None:
@@ -116,23 +129,23 @@ class ClusterRequests:
         token: str,
     ) -> None:
         log.debug("resume of %s after seq %d", session_id, resume.last_event_seq)
-        if session_id in self.node.core.sessions:  # adopted meanwhile by a retry of this resume
-            self.node.core.resume(conn, message.id, resume, asyncio.get_running_loop().time())
+        if session_id in self.core.sessions:  # adopted meanwhile by a retry of this resume
+            self.core.resume(conn, message.id, resume, asyncio.get_running_loop().time())
             return
         refused = ResumeWindowExpiredError("the session cannot be resumed")
-        found = await self.node.db.session(session_id)
+        found = await self.db.session(session_id)
         if found is None or not hmac.compare_digest(
             hash_resume_token(token), found[0].token_digest
         ):
             raise refused
-        if found[1] != self.node.node_id:
-            await self.node.ask_hand_over(session_id, found[1])
-            found = await self.node.db.session(session_id)
+        if found[1] != self.db.node_id:
+            await self.handover.ask(session_id, found[1])
+            found = await self.db.session(session_id)
             if found is None:
                 raise refused
-        if session_id not in self.node.core.sessions:
-            await self.node.adopt(found[0].session_id)
-        self.node.core.resume(conn, message.id, resume, asyncio.get_running_loop().time())
+        if session_id not in self.core.sessions:
+            await self.handover.adopt(found[0].session_id)
+        self.core.resume(conn, message.id, resume, asyncio.get_running_loop().time())
 
     async def _submit(
         self, session: RuntimeSession, message: JobSubmitMessage, print_: bytes
@@ -141,24 +154,24 @@ class ClusterRequests:
         key = message.payload.idempotency_key
         assert key is not None
         job_id = new_id("job")
-        held = await self.node.db.claim_key(session.principal, key, print_, job_id)
+        held = await self.db.claim_key(session.principal, key, print_, job_id)
         now = asyncio.get_running_loop().time()
         if held is None:
             try:
-                actions = self.node.core.requests.submit(
-                    session, message, now, claimed_job_id=job_id
+                actions = self.core.requests.submit(
+                    session, message, now, time.time(), claimed_job_id=job_id
                 )
             except BaseException:
-                await self.node.db.release_key(session.principal, key, job_id)
+                await self.db.release_key(session.principal, key, job_id)
                 raise
             for action in actions:
-                await self.node.act(action)
+                await self.act(action)
             return
-        if self.node.core.jobs.by_key(session.principal, key) is not None:
-            for action in self.node.core.requests.submit(
-                session, message, now, claimed_job_id=job_id
+        if self.core.jobs.by_key(session.principal, key) is not None:
+            for action in self.core.requests.submit(
+                session, message, now, time.time(), claimed_job_id=job_id
             ):
-                await self.node.act(action)
+                await self.act(action)
             return
         held_id, held_print = held
         if held_print != print_:
@@ -167,12 +180,12 @@ class ClusterRequests:
         payload = dict(stored.accepted, request_id=message.id)
         session.control("job.accepted", payload, job_id=held_id, trace_id=stored.trace_id)
         if held_id not in session.subscriptions:
-            await self.node.observe(session, held_id, 0)  # a retry still gets the whole stream
+            await self.remote.observe(session, held_id, 0)  # a retry still gets the whole stream
 
     async def _wait_for_job(self, job_id: str) -> StoredJob:
         """A job another node just created: its row follows the key claim within a commit."""
         for _ in range(200):
-            stored = await self.node.db.job(job_id)
+            stored = await self.db.job(job_id)
             if stored is not None:
                 return stored
             await asyncio.sleep(0.01)
@@ -180,10 +193,10 @@ class ClusterRequests:
 
     async def _remote_job(self, session: RuntimeSession, job_id: str) -> JobRecord:
         """Another node's job as a read-only record, if ``session`` may observe it (§14)."""
-        stored = await self.node.db.job(job_id)
+        stored = await self.db.job(job_id)
         if stored is not None:
             job = _record(stored)
-            policy = self.node.core.jobs.observer_policy
+            policy = self.core.jobs.observer_policy
             if stored.principal == session.principal or (
                 policy is not None and policy(session.principal, job)
             ):
@@ -196,49 +209,50 @@ class ClusterRequests:
         try:
             job = await self._remote_job(session, p.job_id)
         except JobNotFoundError:
-            stored = await self.node.db.job(p.job_id)
+            stored = await self.db.job(p.job_id)
             owner = stored.principal if stored is not None else None
             audit_subscribe(session, p.job_id, owner, allowed=False)
             raise
         audit_subscribe(session, p.job_id, job.principal, allowed=True)
+        # Database reads only: what to replay is the core's rule (subscription_replay).
         cursor = job.log.last_origin_seq
-        replay: list[EventItem] = []
-        if not job.terminal and p.job_id in session.subscriptions:  # already streaming
-            send_subscribed(session, message, job, replay)
-            return
         item = job.log.item
+        logged: list[EventItem] = []
         if p.history:
-            for entry in await self.node.db.job_events(p.job_id, p.from_event_seq or 0):
-                if session.accepts(entry.gate):
-                    replay.append(item(entry.origin_seq, entry.kind, entry.payload, entry.gate))
+            for entry in await self.db.job_events(p.job_id, p.from_event_seq or 0):
+                logged.append(item(entry.origin_seq, entry.kind, entry.payload, entry.gate))
                 cursor = max(cursor, entry.origin_seq)
-        if job.terminal and not replay:
-            last = await self.node.db.job_events(p.job_id, job.log.last_origin_seq - 1)
-            replay = [item(e.origin_seq, e.kind, e.payload, e.gate) for e in last[-1:]]
-        send_subscribed(session, message, job, replay)
+        last: EventItem | None = None
+        if job.terminal:
+            tail = await self.db.job_events(p.job_id, job.log.last_origin_seq - 1)
+            last = next((item(e.origin_seq, e.kind, e.payload, e.gate) for e in tail[-1:]), None)
+        replay = subscription_replay(session, job, p, logged, last)
+        send_subscribed(session, message, job, replay or [])
+        if replay is None:  # already streaming this live job
+            return
         for entry_item in replay:
             session.push_event(entry_item)
         if not job.terminal:
-            self.node.follow_remote(session, p.job_id, job.trace_id, cursor)
+            self.remote.follow(session, p.job_id, job.trace_id, cursor)
 
     async def _cancel(self, session: RuntimeSession, message: JobCancelMessage) -> None:
         """Cancel a job running on another node: the cancel travels there (§7.4)."""
         job_id = message.job_id or message.payload.job_id
         assert job_id is not None
-        stored = await self.node.db.job(job_id)
+        stored = await self.db.job(job_id)
         visible = stored is not None and stored.principal == session.principal
         origin = stored.origin_session_id if stored is not None and visible else None
         reason = answer_cancel(session, message, job_id, origin, stored.trace_id if stored else "")
         assert stored is not None
         if stored.outcome is None:
-            await self.node.db.notify("arcp_cancel", f"{job_id} {reason}")
+            await self.db.notify("arcp_cancel", f"{job_id} {reason}")
 
     async def _list(self, session: RuntimeSession, message: SessionListJobsMessage) -> None:
         """One ``session.jobs`` page over every node's jobs (§6.6)."""
         query = ListQuery.of(message)
         after = decode_cursor(query.cursor) if query.cursor else None
-        await self.node.persister.flush()  # this node's latest statuses first
-        rows = await self.node.db.page(
+        await self.persister.flush()  # this node's latest statuses first
+        rows = await self.db.page(
             session.principal,
             statuses=query.statuses,
             agent=query.agent,
@@ -246,7 +260,7 @@ class ClusterRequests:
             after_job_id=after,
             limit=query.limit + 1,
         )
-        jobs = [self.node.core.jobs.jobs.get(row.job_id) or _record(row) for row in rows]
+        jobs = [self.core.jobs.jobs.get(row.job_id) or _record(row) for row in rows]
         more = len(jobs) > query.limit
         jobs = jobs[: query.limit]
         send_jobs(session, message.id, jobs, jobs[-1] if more else None)

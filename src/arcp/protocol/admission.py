@@ -15,12 +15,20 @@ from arcp.protocol.job_table import JobTable
 from arcp.protocol.lease import Lease
 from arcp.protocol.limits import Limits, principal_cap
 from arcp.protocol.runtime_session import RuntimeSession
-from arcp_gen.errors import PermissionDeniedError
+from arcp_gen.errors import InvalidRequestError, PermissionDeniedError
 from arcp_gen.features import Feature
 
-__all__ = ["admit", "under_ceiling"]
+__all__ = ["admit", "require_feature", "under_ceiling"]
 
 log = logging.getLogger("arcp.runtime")
+
+
+def require_feature(session: RuntimeSession, feature: Feature) -> None:
+    """Refuse a request for a feature the session did not negotiate (§6.2)."""
+    if feature not in session.features:
+        raise InvalidRequestError(
+            f"feature {feature.value!r} was not negotiated", details={"feature": feature.value}
+        )
 
 
 def admit(jobs: JobTable, limits: Limits, principal: str, input_bytes: int) -> None:
@@ -40,15 +48,17 @@ def under_ceiling(
     session: RuntimeSession,
     lease: Lease,
     constraints: dict[str, Any] | None,
+    wall_now: float,
 ) -> dict[str, Any] | None:
-    """Check a submitted lease against the principal's ceiling (§9.4 rules, §14); return
+    """Check a submitted lease against the principal's ceiling (§9.4 rules, §14) at wall-clock
+    time ``wall_now`` (seconds since the epoch, read by the caller); return
     the ``lease_constraints`` the job gets. PERMISSION_DENIED when over it, or when the
     ceiling sets an expiry the session cannot be told about (no ``lease_expires_at``)."""
     ceiling = ceilings.for_principal(session.principal)
     if ceiling is None:
         return constraints
     try:
-        granted = ceiling.apply(lease, constraints, now=datetime.now(UTC))
+        granted = ceiling.apply(lease, constraints, now=datetime.fromtimestamp(wall_now, UTC))
     except PermissionDeniedError:
         log.info("audit: principal %r lease over its ceiling: denied", session.principal)
         raise

@@ -76,14 +76,16 @@ class JobAuthority:
         constraints: Mapping[str, Any] | None,
         *,
         now: float,
+        wall_now: float,
         grace: float = DEFAULT_EXPIRY_GRACE,
         model_policy: ModelPolicy = "require",
     ) -> JobAuthority:
-        """The authority of a job accepted now (``now`` on the monotonic clock, §9.5, §9.6).
+        """The authority of a job accepted now (``now`` on the monotonic clock, ``wall_now``
+        the wall clock at the same moment, in seconds since the epoch; §9.5, §9.6).
 
         Raises InvalidRequestError for a past or non-``Z`` ``expires_at``.
         """
-        wall = datetime.now(UTC)
+        wall = datetime.fromtimestamp(wall_now, UTC)
         expires_at = parse_lease_constraints(constraints, now=wall)
         expiry = (
             Expiry.at_acceptance(expires_at, now_wall=wall, now_monotonic=now)
@@ -160,6 +162,7 @@ class JobAuthority:
         constraints: Mapping[str, Any] | None,
         *,
         now: float,
+        wall_now: float,
     ) -> ChildAuthority:
         """Check a delegated lease against this one and carve the child's budget out of ours.
 
@@ -167,7 +170,7 @@ class JobAuthority:
         child's expiry is the earlier of both and inherited when absent.
         """
         child = Lease.from_request(lease_request)
-        wall = datetime.now(UTC)
+        wall = datetime.fromtimestamp(wall_now, UTC)
         child_expires_at = parse_lease_constraints(constraints, now=wall)
         parent_expires_at = self.expiry.expires_at if self.expiry is not None else None
         effective = check_subset(

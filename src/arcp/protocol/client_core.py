@@ -17,7 +17,6 @@ from enum import StrEnum
 from typing import Any, Final
 
 from arcp.codec import encode
-from arcp.errors import RequestTimeoutError, ResumeFailedError
 from arcp.ids import new_id, new_ulid, utc_timestamp
 from arcp.protocol.client_events import (
     ConnectionBroken,
@@ -38,6 +37,7 @@ from arcp.protocol.client_liveness import (
 )
 from arcp.protocol.client_requests import PendingRequest, RequestTracker
 from arcp.protocol.client_results import ResultAssembler
+from arcp.sdk_errors import RequestTimeoutError, ResumeFailedError
 from arcp_gen.errors import (
     HeartbeatLostError,
     InvalidRequestError,

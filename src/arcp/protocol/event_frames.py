@@ -2,38 +2,29 @@
 
 A job event's payload is encoded exactly once. Each session that receives it splices the
 same payload bytes into its own envelope, with its own ``session_id``, envelope ``id`` and
-``event_seq`` (§8.3), so re-stamping an event for a subscriber costs one bytes join.
+``event_seq`` (§8.3), so re-stamping an event for a subscriber costs one bytes join. The ids
+and timestamps come from :class:`~arcp.protocol.frame_stamps.FrameStamps` (an injected
+clock); this module holds no state of its own.
 """
 
 from __future__ import annotations
 
-import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
 from itertools import starmap
-from random import getrandbits
-from typing import Any, Final
+from typing import Final
 
 import orjson
 
-from arcp.ids import DIGIT_PAIRS, utc_timestamp
 from arcp.protocol.replay_buffer import EventItem
 from arcp_gen.features import Feature
-from arcp_gen.messages import EVENT_KINDS
 from arcp_gen.metamodel import EVENT_GATES, GATE_FEATURES
-from arcp_gen.registry import PROTOCOL_VERSION
 
 __all__ = [
     "GATE_NONE",
     "JobEventLog",
-    "control_frame",
     "event_gate",
-    "event_payload",
-    "event_timestamp",
-    "frame_id",
     "gate_mask",
-    "outbox_frames",
     "session_part",
 ]
 
@@ -57,163 +48,7 @@ def gate_mask(features: Iterable[Feature]) -> int:
     return mask
 
 
-_OPEN: Final = b'{"arcp":"' + PROTOCOL_VERSION.encode() + b'","id":"'
 _MESSAGE_TYPES: Final = ("job.event", "job.result", "job.error")
-
-_BYTE_PAIRS: Final = tuple(pair.encode() for pair in DIGIT_PAIRS)
-_ID_BLOCK: Final = 1 << 30
-_RANDOM_BITS: Final = 50
-_id_prefix = ""
-_id_prefix_bytes = b""
-_id_prefix_value = -1
-_id_ms = -1
-_id_count = _ID_BLOCK
-
-
-def _new_id_block(ms: int) -> None:
-    """Start a block of ids whose ULID time part is ``ms`` (§5): 10 time characters, 50
-    random bits, then a 30-bit count. A block never sorts before the previous one: when the
-    clock stepped back (or a block ran out within one millisecond), the new prefix is the
-    previous one plus one, so its time part may run a millisecond or so ahead."""
-    global _id_prefix, _id_prefix_bytes, _id_prefix_value, _id_ms, _id_count
-    value = (ms << _RANDOM_BITS) | getrandbits(_RANDOM_BITS)  # ids need not be secret
-    if value <= _id_prefix_value:
-        value = _id_prefix_value + 1
-    _id_prefix_value = value
-    _id_prefix = "".join([DIGIT_PAIRS[(value >> shift) & 1023] for shift in range(90, -1, -10)])
-    _id_prefix_bytes = _id_prefix.encode()
-    _id_ms = ms
-    _id_count = 0
-
-
-def frame_id() -> str:
-    """A unique ULID envelope id, cheaper than :func:`new_ulid` for hot paths (§5).
-
-    Its time part is the millisecond it was made; within one millisecond the last six
-    characters count, so ids of a burst share the time part and still increase.
-    """
-    global _id_count
-    ms = time.time_ns() // 1_000_000
-    if ms != _id_ms or _id_count >= _ID_BLOCK:
-        _new_id_block(ms)
-    count = _id_count
-    _id_count = count + 1
-    return f"{_id_prefix}{DIGIT_PAIRS[count >> 20]}{DIGIT_PAIRS[(count >> 10) & 1023]}{DIGIT_PAIRS[count & 1023]}"
-
-
-_ts_ms = -1
-_ts_second = -1
-_ts_prefix = ""
-_ts_text = ""
-_ts_bytes = b""
-
-
-def _stamp(ms: int) -> None:
-    global _ts_ms, _ts_second, _ts_prefix, _ts_text, _ts_bytes
-    _ts_ms = ms
-    second = ms // 1000
-    if second != _ts_second:
-        _ts_second = second
-        _ts_prefix = utc_timestamp(datetime.fromtimestamp(second, UTC))[:20]
-    _ts_text = f"{_ts_prefix}{ms % 1000:03d}Z"
-    _ts_bytes = _ts_text.encode()
-
-
-def event_timestamp() -> str:
-    """The current UTC time as RFC 3339 with ``Z`` and milliseconds, cheaply (§5)."""
-    ms = int(time.time() * 1000)
-    if ms != _ts_ms:
-        _stamp(ms)
-    return _ts_text
-
-
-_EVENT_HEADS: Final = {kind: b'{"kind":"' + kind.encode() + b'","ts":"' for kind in EVENT_KINDS}
-
-
-def event_payload(kind: str, body: dict[str, Any]) -> bytes:
-    """The encoded payload of one ``kind`` event with ``body``, stamped now (§8.1).
-
-    The same bytes as encoding ``{"kind", "ts", "body"}`` at once, joined from parts so the
-    result is exactly its own size: a buffered event holds no spare allocation.
-    """
-    ms = int(time.time() * 1000)
-    if ms != _ts_ms:
-        _stamp(ms)
-    head = _EVENT_HEADS.get(kind) or b'{"kind":' + orjson.dumps(kind) + b',"ts":"'
-    return b"".join((head, _ts_bytes, b'","body":', orjson.dumps(body), b"}"))
-
-
-def control_frame(
-    message_type: str,
-    payload: dict[str, Any],
-    *,
-    session_id: str | None = None,
-    job_id: str | None = None,
-    trace_id: str | None = None,
-) -> bytes:
-    """Encode a control envelope (never carries ``event_seq``, §6.4).
-
-    The result is an exact-size copy: a frame may wait in a queue, and a fresh
-    ``orjson.dumps`` result holds a ~4 KiB allocation whatever its length.
-    """
-    envelope: dict[str, Any] = {"arcp": PROTOCOL_VERSION, "id": frame_id(), "type": message_type}
-    if session_id is not None:
-        envelope["session_id"] = session_id
-    if trace_id is not None:
-        envelope["trace_id"] = trace_id
-    if job_id is not None:
-        envelope["job_id"] = job_id
-    envelope["payload"] = payload
-    return bytes(memoryview(orjson.dumps(envelope)))
-
-
-def outbox_frames(
-    entries: Iterable[bytes | int], session_part: bytes, get: Callable[[int], EventItem | None]
-) -> list[bytes]:
-    """The frames of a session's queued entries, in order: a control frame (bytes) as it
-    is; an event seq as the buffered item ``get(seq)`` stamped with that seq, a fresh
-    envelope id (as :func:`frame_id` makes them) and the session's part. An item already
-    evicted (``None``) has no frame: the client will see the gap (§8.3).
-
-    ``session_part`` is ``b'","session_id":"<id>"'`` (see :func:`session_part`).
-    """
-    global _id_count
-    frames: list[bytes] = []
-    append = frames.append
-    join = b"".join
-    pairs = _BYTE_PAIRS
-    ms = time.time_ns() // 1_000_000  # one clock read per batch: the frames' ULID time
-    if ms != _id_ms:
-        _new_id_block(ms)
-    for entry in entries:
-        if isinstance(entry, bytes):
-            append(entry)
-            continue
-        item = get(entry)
-        if item is None:
-            continue
-        if _id_count >= _ID_BLOCK:
-            _new_id_block(ms)
-        count = _id_count
-        _id_count = count + 1
-        append(
-            join(
-                (
-                    _OPEN,
-                    _id_prefix_bytes,
-                    pairs[count >> 20],
-                    pairs[(count >> 10) & 1023],
-                    pairs[count & 1023],
-                    session_part,
-                    item[1],
-                    b"%d" % entry,
-                    b',"payload":',
-                    item[2],
-                    b"}",
-                )
-            )
-        )
-    return frames
 
 
 def session_part(session_id: str) -> bytes:

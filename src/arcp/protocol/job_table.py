@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from arcp.protocol.event_frames import JobEventLog
+from arcp.protocol.journal import Journal, NoJournal
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from arcp.protocol.authority import JobAuthority
-    from arcp.protocol.journal import Journal
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -180,7 +180,7 @@ class JobTable:
         self.retained_input: dict[str, int] = {}
         """Per principal, the encoded input bytes of its jobs still kept (§14 caps)."""
         self.observer_policy = observer_policy
-        self.journal: Journal | None = None
+        self.journal: Journal = NoJournal()
         """Where new and forgotten jobs are recorded for the store, when there is one."""
 
     def __len__(self) -> int:
@@ -215,8 +215,7 @@ class JobTable:
             self.unfinished[principal] = self.unfinished.get(principal, 0) + 1
         if job.input_bytes:
             self.retained_input[principal] = self.retained_input.get(principal, 0) + job.input_bytes
-        if self.journal is not None:
-            self.journal.job(job)
+        self.journal.job(job)
 
     def ended(self, job: JobRecord) -> None:
         """Count ``job`` out of its principal's unfinished jobs (call once, as it ends)."""
@@ -232,8 +231,7 @@ class JobTable:
             key = (job.principal, job.idempotency_key)
             if self._idempotency.get(key) is job:
                 del self._idempotency[key]
-        if self.journal is not None:
-            self.journal.forget_job(job.job_id)
+        self.journal.forget_job(job.job_id)
 
     def expired(self, now: float, window: float) -> list[JobRecord]:
         """Finished jobs older than the resume window."""

@@ -1,19 +1,19 @@
 """The runtime's change journal: what must reach the store in the next commit (§6.3, §7).
 
 Sans-IO. The core notes changes as they happen (a dirty session or job, an appended event);
-:meth:`Journal.take` turns them into one :class:`~arcp.store.Batch`, reading each dirty
-object's state at that moment. Recording costs a list append or a dict store per change, so
+:meth:`Journal.take` turns them into one :class:`~arcp.protocol.records.Batch`, reading each
+dirty object's state at that moment, with the clocks the caller passes. Durability is always
+present: a runtime without a store records into :class:`NoJournal`, which keeps nothing, so
+the core never asks whether it has a journal. Recording costs a list append or a dict store per change, so
 the event hot path stays cheap; the work of building records happens once per batch.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from arcp.protocol.replay_buffer import EventItem
-from arcp.store.base import (
+from arcp.protocol.records import (
     Batch,
     StoredEvent,
     StoredJob,
@@ -21,12 +21,13 @@ from arcp.store.base import (
     StoredRevocation,
     StoredSession,
 )
+from arcp.protocol.replay_buffer import EventItem
 
 if TYPE_CHECKING:
     from arcp.protocol.job_table import JobRecord
     from arcp.protocol.runtime_session import RuntimeSession
 
-__all__ = ["Journal", "job_id_of_head"]
+__all__ = ["Journal", "NoJournal", "job_id_of_head"]
 
 _JOB_ID = b'"job_id":"'
 
@@ -41,7 +42,6 @@ class Journal:
     """Changes since the last :meth:`take`; ``wake`` runs when the first one arrives."""
 
     __slots__ = (
-        "clock",
         "events",
         "forget_jobs",
         "forget_sessions",
@@ -53,9 +53,7 @@ class Journal:
         "wake",
     )
 
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        """The monotonic clock the core's ``now`` values come from (to convert to wall time)."""
+    def __init__(self) -> None:
         self.wake: Callable[[], None] | None = None
         self.sessions: dict[str, RuntimeSession] = {}
         self.events: list[tuple[str, int, EventItem]] = []
@@ -128,9 +126,13 @@ class Journal:
 
     # -- the batch -------------------------------------------------------------------------
 
-    def take(self) -> Batch:
-        """Everything recorded so far as one batch; the journal starts empty again."""
-        offset = time.time() - self.clock()
+    def take(self, now: float, wall_now: float) -> Batch:
+        """Everything recorded so far as one batch; the journal starts empty again.
+
+        ``now`` is the monotonic clock the core's times are on, ``wall_now`` the wall clock
+        (seconds since the epoch) at the same moment: stored times are wall-clock times.
+        """
+        offset = wall_now - now
         job_ids: dict[bytes, str] = {}  # heads are shared by every event of a job
         events: list[tuple[str, StoredEvent]] = []
         for sid, seq, item in self.events:
@@ -164,6 +166,43 @@ class Journal:
         self.revocations_added = []
         self.revocations_done = []
         return batch
+
+
+class NoJournal(Journal):
+    """The journal of a runtime without a store: every change is noted and forgotten.
+
+    The core records into it exactly as into a real journal (one call per change), so the
+    protocol code has one path whether or not the runtime is durable.
+    """
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def session(self, session: RuntimeSession) -> None:
+        """Nothing to keep."""
+
+    def event(self, session: RuntimeSession, seq: int, item: EventItem) -> None:
+        """Nothing to keep."""
+
+    def job(self, job: JobRecord) -> None:
+        """Nothing to keep."""
+
+    def job_event(self, job: JobRecord, item: EventItem) -> None:
+        """Nothing to keep."""
+
+    def forget_session(self, session_id: str) -> None:
+        """Nothing to keep."""
+
+    def forget_job(self, job_id: str) -> None:
+        """Nothing to keep."""
+
+    def revocation_added(self, credential_id: str, job_id: str) -> None:
+        """Nothing to keep."""
+
+    def revocation_done(self, credential_id: str) -> None:
+        """Nothing to keep."""
 
 
 def _stored_session(session: RuntimeSession, offset: float) -> StoredSession:

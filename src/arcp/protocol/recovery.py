@@ -13,9 +13,9 @@ from typing import Any
 
 from arcp.protocol.event_frames import JobEventLog
 from arcp.protocol.job_table import JobRecord, stored_fingerprint
+from arcp.protocol.records import Snapshot, StoredEvent, StoredJob, StoredJobEvent, StoredSession
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_session import RuntimeSession
-from arcp.store.base import Snapshot, StoredEvent, StoredJob, StoredJobEvent, StoredSession
 from arcp_gen.features import Feature
 
 __all__ = ["record_of", "restore_jobs", "restore_sessions", "restored_log"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from arcp.protocol.event_frames import control_frame
+from arcp.protocol.frame_stamps import FrameStamps
 from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.errors import ARCPError
@@ -25,8 +25,14 @@ class RuntimeConnection:
     """Connection-level state: the bound session (if any) and pre-session frames."""
 
     def __init__(
-        self, notify: Callable[[], None] | None = None, max_preamble_bytes: int = 64 * 1024
+        self,
+        notify: Callable[[], None] | None = None,
+        max_preamble_bytes: int = 64 * 1024,
+        *,
+        stamps: FrameStamps,
     ) -> None:
+        self.stamps = stamps
+        """Envelope ids of the frames sent before a session exists (the core's stamps)."""
         self.session: RuntimeSession | None = None
         self.generation = 0
         self.preamble: deque[bytes] = deque()
@@ -83,12 +89,12 @@ class RuntimeConnection:
         payload = err.to_payload()
         if request_id is not None:
             payload["request_id"] = request_id
-        frame = control_frame("session.error", payload)
+        frame = self.stamps.control_frame("session.error", payload)
         self._preamble_bytes += len(frame) + CONNECTION_OVERHEAD
         if self._preamble_bytes > self.max_preamble_bytes:
             self._overflowed = self._closing = True
             err = not_reading(self._preamble_bytes, self.max_preamble_bytes, "max_preamble_bytes")
-            frame = control_frame("session.error", err.to_payload())
+            frame = self.stamps.control_frame("session.error", err.to_payload())
         self.preamble.append(frame)
         self._wake()
 

@@ -26,26 +26,20 @@ import math
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from arcp.ids import utc_timestamp
 from arcp.protocol.event_frames import (
     JobEventLog,
-    control_frame,
-    event_payload,
-    event_timestamp,
     gate_mask,
-    outbox_frames,
     session_part,
 )
 from arcp.protocol.flow import Valve
+from arcp.protocol.frame_stamps import FrameStamps
+from arcp.protocol.journal import Journal, NoJournal
 from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp_gen.errors import ARCPError, HeartbeatLostError, ResumeWindowExpiredError
 from arcp_gen.features import Feature
-
-if TYPE_CHECKING:
-    from arcp.protocol.journal import Journal
 
 __all__ = ["RuntimeSession", "hash_resume_token"]
 
@@ -66,6 +60,7 @@ class RuntimeSession:
         features: Iterable[Feature],
         welcome_base: Mapping[str, Any],
         now: float,
+        stamps: FrameStamps,
         resume_window_sec: float = 600,
         heartbeat_interval_sec: float = 30,
         back_pressure_threshold: int = 1000,
@@ -74,6 +69,8 @@ class RuntimeSession:
         max_control_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.session_id = session_id
+        self.stamps = stamps
+        """Envelope ids and timestamps, from the clock the adapter injected into the core."""
         self.principal = principal
         self.features: frozenset[Feature] = frozenset(features)
         self.resume_window_sec = resume_window_sec
@@ -94,7 +91,7 @@ class RuntimeSession:
         """Set when a request (anything but heartbeats and acks) arrives; see :meth:`idle`."""
         self.generation = 1
         self.notify: Callable[[], None] | None = None
-        self.journal: Journal | None = None
+        self.journal: Journal = NoJournal()
         """Where state changes are recorded for the store, when there is one."""
         self._welcome_base = dict(welcome_base)
         self._token_digest = b""
@@ -123,12 +120,11 @@ class RuntimeSession:
         """Queue a ``session.welcome`` carrying a freshly rotated resume token (§6.3)."""
         token = "rt_" + secrets.token_urlsafe(32)
         self._token_digest = hash_resume_token(token)
-        if self.journal is not None:
-            self.journal.session(self)
+        self.journal.session(self)
         payload = dict(self._welcome_base)
         payload.update(
             session_id=self.session_id,
-            accepted_at=utc_timestamp(),
+            accepted_at=self.stamps.timestamp(),
             resume_token=token,
             resume_window_sec=math.ceil(self.resume_window_sec),
             # The wire wants whole seconds ≥ 1; sub-second intervals exist for tests only.
@@ -137,7 +133,9 @@ class RuntimeSession:
         caps = dict(payload.get("capabilities") or {})
         caps["features"] = sorted(f.value for f in self.features)
         payload["capabilities"] = caps
-        self.push_control(control_frame("session.welcome", payload, session_id=self.session_id))
+        self.push_control(
+            self.stamps.control_frame("session.welcome", payload, session_id=self.session_id)
+        )
 
     @property
     def token_digest(self) -> bytes:
@@ -223,8 +221,7 @@ class RuntimeSession:
             self.outbox.clear()
             self._control_bytes = 0
             self.notify = None
-            if self.journal is not None:
-                self.journal.session(self)
+            self.journal.session(self)
 
     def release(self) -> None:
         """The session is gone (expired): nobody waits for its client any more."""
@@ -262,7 +259,9 @@ class RuntimeSession:
             if queued > self.max_control_bytes:
                 self.overflowed = self.closing = True
                 err = not_reading(queued, self.max_control_bytes)
-                frame = control_frame("session.error", err.to_payload(), session_id=self.session_id)
+                frame = self.stamps.control_frame(
+                    "session.error", err.to_payload(), session_id=self.session_id
+                )
             outbox.append(frame)
             if (len(outbox) == 1 or self.overflowed) and self.notify is not None:
                 self.notify()
@@ -270,7 +269,7 @@ class RuntimeSession:
     def control(self, message_type: str, payload: dict[str, Any], **envelope: str | None) -> None:
         """Encode and queue a control message on this session."""
         self.push_control(
-            control_frame(message_type, payload, session_id=self.session_id, **envelope)
+            self.stamps.control_frame(message_type, payload, session_id=self.session_id, **envelope)
         )
 
     def error(self, err: ARCPError, request_id: str | None = None) -> None:
@@ -295,8 +294,7 @@ class RuntimeSession:
         seq = buffer.append(item)
         if seq - buffer.floor >= self.high_water:
             self.flow.shut = True
-        if self.journal is not None:
-            self.journal.event(self, seq, item if stored is None else stored)
+        self.journal.event(self, seq, item if stored is None else stored)
         if self.attached:
             outbox = self.outbox
             outbox.append(seq)
@@ -313,7 +311,7 @@ class RuntimeSession:
                 "phase": "back_pressure",
                 "message": f"{seq - self._acked} events unacknowledged",
             }
-            self.push_event(log.local_item(event_payload("status", body)))
+            self.push_event(log.local_item(self.stamps.event_payload("status", body)))
         return seq
 
     @property
@@ -330,7 +328,7 @@ class RuntimeSession:
         outbox.clear()
         self._control_bytes = 0
         self._last_sent = now
-        frames = outbox_frames(entries, self._part, self.buffer.get)
+        frames = self.stamps.outbox_frames(entries, self._part, self.buffer.get)
         for entry in reversed(entries):
             if type(entry) is int:
                 self._sent_through = entry
@@ -371,8 +369,7 @@ class RuntimeSession:
         self.buffer.free_through(seq)
         self.buffer.floor = seq
         self._relieve()
-        if self.journal is not None:
-            self.journal.session(self)
+        self.journal.session(self)
         if self.buffer.last_seq - seq < self.back_pressure_threshold // 2 + 1:
             self._back_pressured = False
 
@@ -402,7 +399,7 @@ class RuntimeSession:
 
     def ping(self, nonce: str) -> None:
         """Answer a ``session.ping`` with ``session.pong`` (§6.4)."""
-        self.control("session.pong", {"ping_nonce": nonce, "received_at": event_timestamp()})
+        self.control("session.pong", {"ping_nonce": nonce, "received_at": self.stamps.timestamp()})
 
     def next_deadline(self) -> float | None:
         """When :meth:`on_deadline` must next run, or None without heartbeats (§6.4)."""
@@ -423,7 +420,7 @@ class RuntimeSession:
             return
         if now >= self._last_sent + interval:
             nonce = "p_" + secrets.token_hex(8)
-            self.control("session.ping", {"nonce": nonce, "sent_at": event_timestamp()})
+            self.control("session.ping", {"nonce": nonce, "sent_at": self.stamps.timestamp()})
             self._last_sent = now
 
     def close(self) -> None:

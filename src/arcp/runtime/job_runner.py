@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, cast
 
 from arcp.codec import check_numbers
-from arcp.protocol.event_frames import event_payload
 from arcp.protocol.job_table import JobRecord
 from arcp.protocol.lease import pattern_list
 from arcp.protocol.runtime_core import RuntimeCore
@@ -79,7 +79,7 @@ class JobRunner:
         refused = self.core.jobs.jobs.get(job.job_id) is not job  # never accepted
         if not job.terminal and not refused:  # died before reporting (cancelled unstarted)
             err = JobCancelledError("the job was stopped", retryable=False)
-            self.core.fail(job, err, "cancelled", asyncio.get_running_loop().time())
+            self.core.fail(job, err, "cancelled", asyncio.get_running_loop().time(), time.time())
         self._ended(job)
         if finished is not None and not finished.done():
             finished.set_result(None)
@@ -96,7 +96,7 @@ class JobRunner:
         now = asyncio.get_running_loop().time()
         limit = job.max_runtime_sec
         err = JobTimeoutError(f"the job exceeded max_runtime_sec ({limit:g} s)")
-        if self.core.fail(job, err, "timed_out", now):
+        if self.core.fail(job, err, "timed_out", now, time.time()):
             self.stop(job)
 
     def expire(self, job: JobRecord) -> None:
@@ -108,7 +108,7 @@ class JobRunner:
             loop.call_later(left, self.expire, job)  # woke early: re-arm
             return
         err = LeaseExpiredError("The lease expired during execution.", retryable=False)
-        if self.core.fail(job, err, "error", loop.time()):
+        if self.core.fail(job, err, "error", loop.time(), time.time()):
             log.warning("audit: job %s ended: its lease expired", job.job_id)
             self.stop(job)
 
@@ -143,12 +143,18 @@ class JobRunner:
             result = await handler(job.input, ctx)
         except asyncio.CancelledError:
             err = JobCancelledError("the job was stopped", retryable=False)
-            core.fail(job, err, "cancelled", loop.time())
+            core.fail(job, err, "cancelled", loop.time(), time.time())
         except ARCPError as err:
-            core.fail(job, err, "error", loop.time())
+            core.fail(job, err, "error", loop.time(), time.time())
         except Exception:
             log.exception("agent %s failed in job %s", job.agent, job.job_id)
-            core.fail(job, InternalError("the agent failed unexpectedly"), "error", loop.time())
+            core.fail(
+                job,
+                InternalError("the agent failed unexpectedly"),
+                "error",
+                loop.time(),
+                time.time(),
+            )
         else:
             self._complete(job, ctx, result, loop.time())
 
@@ -158,16 +164,18 @@ class JobRunner:
             err = InternalError(
                 "the streamed result exceeds the runtime's size limit"  # retryable, as §12 says
             )
-            self.core.fail(job, err, "error", now)
+            self.core.fail(job, err, "error", now, time.time())
             return
         outcome = stream.finish() if stream is not None else {"result": result}
         try:
             if stream is None:  # NaN or Infinity would go out as null (RFC 8259 has neither)
                 check_numbers(result, "result")
-            self.core.succeed(job, outcome, now)
+            self.core.succeed(job, outcome, now, time.time())
         except (TypeError, InvalidRequestError):
             log.warning("job %s returned a result that is not JSON", job.job_id)
-            self.core.fail(job, InternalError("the agent's result is not JSON"), "error", now)
+            self.core.fail(
+                job, InternalError("the agent's result is not JSON"), "error", now, time.time()
+            )
 
     def _ended(self, job: JobRecord) -> None:
         """Terminal housekeeping: revoke credentials, stop children, return budget (§9.8, §10)."""
@@ -176,7 +184,7 @@ class JobRunner:
             child = self.core.jobs.jobs.get(child_id)
             if child is not None and not child.terminal:
                 err = JobCancelledError("the parent job ended", retryable=False)
-                if self.core.fail(child, err, "cancelled", now):
+                if self.core.fail(child, err, "cancelled", now, time.time()):
                     self.stop(child)
                 if self.keeper is not None:
                     self.keeper.release(child_id)  # at once, not when its task unwinds
@@ -245,8 +253,10 @@ class JobRunner:
             return
         for fresh in await self.keeper.rotate(job.job_id):
             body = {"phase": "credential_rotated", "credential_id": fresh.id}
-            redacted = event_payload("status", body)
-            full = event_payload("status", dict(body, credential_value=fresh.value))
+            redacted = self.core.stamps.event_payload("status", body)
+            full = self.core.stamps.event_payload(
+                "status", dict(body, credential_value=fresh.value)
+            )
             self.core.emit_private(job, full, redacted)
 
     # -- delegation (§10) -----------------------------------------------------------------------
@@ -266,8 +276,10 @@ class JobRunner:
             raise JobCancelledError("the job already ended", retryable=False)
         ref, handler = core.agents.resolve(agent)
         request = _lease_request(lease)
-        derived = parent.authority.derive(request, lease_constraints, now=loop.time())
-        child = core.spawn_child(parent, ref, input, derived)
+        derived = parent.authority.derive(
+            request, lease_constraints, now=loop.time(), wall_now=time.time()
+        )
+        child = core.spawn_child(parent, ref, input, derived, time.time())
         child.needs_credentials = parent.needs_credentials
         credentials: tuple[IssuedCredential, ...] = ()
         if self.keeper is not None and child.needs_credentials:

@@ -101,7 +101,7 @@ class Persister:
         async with self._lock:
             if not self.journal and self._failed is None:
                 return True
-            batch = self.journal.take()
+            batch = self.journal.take(time.monotonic(), time.time())
             if self._failed is not None:
                 batch = merged(self._failed, batch)
                 self._failed = None

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from arcp import __version__
+from arcp._version import __version__
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ModelPolicy
 from arcp.protocol.ceilings import Ceilings
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from arcp.cluster.node import ClusterNode
     from arcp.transport.websocket import WebSocketServer
 
-__all__ = ["Agent", "Runtime", "TokenVerifier"]
+__all__ = ["Agent", "Runtime", "TokenVerifier", "wall_clock_ms"]
 
 log = logging.getLogger("arcp.runtime")
 
@@ -78,6 +78,11 @@ async def _shut(transport: Transport, *, abort: bool = False) -> None:
     except TimeoutError:
         if drop is not None:
             drop()
+
+
+def wall_clock_ms() -> int:
+    """The wall clock the runtime injects into its sans-IO core: milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
 
 
 class Runtime:
@@ -169,12 +174,14 @@ class Runtime:
             else Ceilings.from_mapping(ceilings),
         )
         self._agents: AgentCatalog[Agent] = AgentCatalog()
-        self.core: RuntimeCore[Agent] = RuntimeCore(config, self._agents, observer_policy)
+        self.core: RuntimeCore[Agent] = RuntimeCore(
+            config, self._agents, observer_policy, clock=wall_clock_ms
+        )
         self.store = store
         self._journal: Journal | None = None
         self._persister: Persister | None = None
         if store is not None:
-            self._journal = Journal(time.monotonic)
+            self._journal = Journal()
             self._persister = Persister(store, self._journal, self.core.store_flow)
             self._persister.on_change = self._wake_writers
             if revocation_outbox is None:
@@ -263,7 +270,7 @@ class Runtime:
             self.core.attach_journal(self._journal)
             for job in running:
                 err = InternalError("the runtime stopped while the job was running")
-                self.core.fail(job, err, "error", now)
+                self.core.fail(job, err, "error", now, time.time())
                 log.warning("job %s was running when the runtime stopped: ended", job.job_id)
             if self.credentials is not None:
                 self._take_revocations(snapshot.revocations)
@@ -332,7 +339,7 @@ class Runtime:
             return
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
-        conn = RuntimeConnection(wake.set, limits.max_preamble_bytes)
+        conn = RuntimeConnection(wake.set, limits.max_preamble_bytes, stamps=self.core.stamps)
         writer = asyncio.create_task(self._write(conn, transport, wake))
         self._connections[conn] = (transport, writer)
         self._start_sweeper()
@@ -351,7 +358,7 @@ class Runtime:
                     conn.close_after_flush()
                     break
                 session_before = conn.session, conn.generation
-                for action in self.core.on_frame(conn, data, loop.time()):
+                for action in self.core.on_frame(conn, data, loop.time(), time.time()):
                     await self._act(action)
                 if waiting and conn.session is not None:
                     waiting = False
@@ -534,7 +541,7 @@ class Runtime:
             job = self.core.jobs.jobs.get(job_id)
             if job is not None:
                 err = JobCancelledError("the runtime is shutting down")
-                self.core.fail(job, err, "cancelled", now)
+                self.core.fail(job, err, "cancelled", now, time.time())
             ctx.mark_cancelled()
             task.cancel()
             stopping.append(task)

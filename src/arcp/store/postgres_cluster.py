@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from arcp.cluster.database import CHANNELS
 from arcp.store.base import (
     StoredEvent,
     StoredJob,
@@ -26,6 +25,7 @@ from arcp.store.base import (
     StoredSession,
     StoreError,
 )
+from arcp.store.cluster import CHANNELS
 from arcp.store.postgres import JOB_COLUMNS, SESSION_COLUMNS, job_of
 
 __all__ = ["PostgresCluster"]
