@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from arcp.asgi import ASGIWebSocketTransport, Receive, Scope, Send, host_allowed
+from arcp.transport.asgi import ASGIWebSocketTransport, Receive, Scope, Send, host_allowed
 from arcp.transport import TransportClosed, WebSocketTransport, connect_websocket
 from tests.asgi.conftest import uvicorn_server
 
