@@ -87,7 +87,9 @@ async def connect_websocket(
     try:
         async with asyncio.timeout(open_timeout):
             _, transport = await loop.create_connection(
-                lambda: WebSocketTransport(protocol, close_timeout=close_timeout, request=request),
+                lambda: WebSocketTransport(
+                    protocol, close_timeout=close_timeout, max_size=max_size, request=request
+                ),
                 uri.host,
                 uri.port,
                 ssl=tls,

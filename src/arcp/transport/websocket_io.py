@@ -13,6 +13,16 @@ contract, following ``websockets``' Sans-I/O integration guide and nothing else 
   (``pause_writing``/``resume_writing``);
 * closing: ``close_expected()`` arms a timer that drops the TCP connection if the peer does
   not finish the closing handshake within ``close_timeout``.
+
+Two hot paths frame plain data frames by RFC 6455 §5.2 instead (:mod:`arcp.transport.
+websocket_frames`), because the protocol objects' per-frame cost exceeds an ARCP message's
+decode: a server without compression writes its text frames with their header built here, and
+a client without compression cuts the server's unmasked, final text and binary frames out of
+the received bytes itself. The protocol object sees every byte up to the opening handshake's
+end, and every byte from the first frame that is not such a frame on (control frames,
+fragments, anything over ``max_size``); since it is only ever handed whole frames before
+that point, it always starts at a frame boundary. Closing, pings, errors and limits stay
+``websockets``' own.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from arcp.transport.base import TransportClosed
+from arcp.transport.websocket_frames import FOREIGN, cut_plain_frames, text_header
 
 __all__ = ["BATCH_BYTES", "DEFAULT_MAX_SIZE", "WS_LOGGER", "WebSocketTransport"]
 
@@ -79,6 +90,7 @@ class WebSocketTransport(asyncio.Protocol):
         protocol: ClientProtocol | ServerProtocol,
         *,
         close_timeout: float,
+        max_size: int | None = None,
         request: Request | None = None,
         accept: Accept | None = None,
         on_open: Callable[[WebSocketTransport], None] | None = None,
@@ -87,6 +99,13 @@ class WebSocketTransport(asyncio.Protocol):
         self._loop = loop
         self._protocol = protocol
         self._close_timeout = close_timeout
+        self._max_size = max_size
+        # Client: the end of the handshake response not seen yet (its last bytes so far), then
+        # whether frames are cut here (see the module docstring) and the incomplete one.
+        self._head_tail: bytes | None = b"" if isinstance(protocol, ClientProtocol) else None
+        self._cutting = False
+        self._partial = b""
+        self._plain_send = False  # server without compression: headers built here
         self._request = request  # the client's own, or the one the server received
         self._response: Response | None = None
         self._accept = accept
@@ -155,8 +174,11 @@ class WebSocketTransport(asyncio.Protocol):
         protocol = self._protocol
         if protocol.state is not State.OPEN:
             raise TransportClosed("websocket closed")
-        protocol.send_text(frame)
-        self._write(protocol.data_to_send())
+        if self._plain_send:
+            self._write([text_header(len(frame)), frame])
+        else:
+            protocol.send_text(frame)
+            self._write(protocol.data_to_send())
         if self._drain is not None:
             await self._drained()
 
@@ -182,13 +204,25 @@ class WebSocketTransport(asyncio.Protocol):
                 raise TransportClosed("websocket closed")
             size = 0
             end = start
-            send_text = protocol.send_text
-            while end < count and size < BATCH_BYTES:
-                frame = frames[end]
-                send_text(frame)
-                size += len(frame)
-                end += 1
-            self._write(protocol.data_to_send())
+            if self._plain_send:
+                chunks: list[bytes] = []
+                append = chunks.append
+                while end < count and size < BATCH_BYTES:
+                    frame = frames[end]
+                    length = len(frame)
+                    append(text_header(length))
+                    append(frame)
+                    size += length
+                    end += 1
+            else:
+                send_text = protocol.send_text
+                while end < count and size < BATCH_BYTES:
+                    frame = frames[end]
+                    send_text(frame)
+                    size += len(frame)
+                    end += 1
+                chunks = protocol.data_to_send()
+            self._write(chunks)
             start = end
             if self._drain is not None:
                 await self._drained()
@@ -258,6 +292,19 @@ class WebSocketTransport(asyncio.Protocol):
             self._flush()
 
     def data_received(self, data: bytes) -> None:
+        if self._cutting:
+            self._cut(data)
+            return
+        if self._head_tail is not None:
+            data = self._handshake_head(data)
+            if self._cutting:
+                if data:
+                    self._cut(data)
+                return
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        """Hand ``data`` to the protocol object; take its events; write its answers."""
         protocol = self._protocol
         protocol.receive_data(data)
         events = protocol.events_received()
@@ -265,7 +312,59 @@ class WebSocketTransport(asyncio.Protocol):
             self._take(events)
         self._flush()
 
+    def _handshake_head(self, data: bytes) -> bytes:
+        """Client: hand the protocol the handshake response up to its end (the blank line of
+        RFC 9112 §2.1; a 101 response has no body); return what follows it, if anything."""
+        tail = self._head_tail or b""
+        found = (tail + data).find(b"\r\n\r\n")
+        if found < 0:
+            self._head_tail = (tail + data)[-3:]
+            self._feed(data)
+            return b""
+        cut = found + 4 - len(tail)
+        self._head_tail = None
+        self._feed(data[:cut])
+        rest = data[cut:]
+        if self.opened.done() and not self.opened.exception() and self.compression is None:
+            self._cutting = self._protocol.state is State.OPEN
+        elif rest:
+            self._feed(rest)
+            return b""
+        return rest
+
+    def _cut(self, data: bytes) -> None:
+        """Client fast path: queue the plain frames; the first other frame and all that
+        follows go to the protocol object, which then reads everything."""
+        if self._partial:
+            data = self._partial + data
+            self._partial = b""
+        got: list[tuple[bool, bytes]] = []
+        pos, status = cut_plain_frames(data, self._max_size, got)
+        messages = self._messages
+        before = len(messages)
+        for is_text, payload in got:
+            if is_text and not payload.isascii() and not _utf8(payload):
+                self._cutting = False
+                self._invalid_utf8()
+                self._flush()
+                break
+            messages.append(payload)
+        else:
+            if status == FOREIGN:
+                self._cutting = False
+                self._queued(before)
+                self._feed(data[pos:])
+                return
+            if pos < len(data):
+                self._partial = data[pos:]
+        self._queued(before)
+
     def eof_received(self) -> None:
+        if self._cutting:
+            self._cutting = False
+            partial, self._partial = self._partial, b""
+            if partial:  # a frame cut short: the protocol sees it as it was
+                self._feed(partial)
         self._protocol.receive_eof()
         self._flush()
         # Returning None closes the transport, which reports connection_lost.
@@ -315,6 +414,12 @@ class WebSocketTransport(asyncio.Protocol):
                 self._handshake_request(event)
             elif isinstance(event, Response):
                 self._handshake_response(event)
+        self._queued(before)
+
+    def _queued(self, before: int) -> None:
+        """After messages were queued (``before`` were there): wake the reader; pause reading
+        from the socket past the high-water mark."""
+        messages = self._messages
         if len(messages) != before:
             self._wake_reader()
             if len(messages) >= _HIGH_WATER and not self._reading_paused:
@@ -352,6 +457,7 @@ class WebSocketTransport(asyncio.Protocol):
         self._response = response
         protocol.send_response(response)
         if protocol.state is State.OPEN:
+            self._plain_send = self.compression is None
             self.opened.set_result(None)
             if self._on_open is not None:
                 self._on_open(self)

@@ -158,7 +158,11 @@ async def serve_websocket(
     def connection() -> WebSocketTransport:
         protocol = ServerProtocol(extensions=extensions, max_size=max_size, logger=WS_LOGGER)
         return WebSocketTransport(
-            protocol, close_timeout=close_timeout, accept=server.accept, on_open=server.opened
+            protocol,
+            close_timeout=close_timeout,
+            max_size=max_size,
+            accept=server.accept,
+            on_open=server.opened,
         )
 
     await server.listen(connection, host, port, ssl)
