@@ -19,6 +19,7 @@ import contextlib
 import os
 import stat
 import sys
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
@@ -36,6 +37,8 @@ DEFAULT_LINE_LIMIT = 8 * 1024 * 1024
 """Longest accepted line in bytes; a longer one closes the transport."""
 
 _NEWLINE = b"\n"
+_READ_SIZE = 256 * 1024
+"""Bytes asked of the reader per read: every complete line in them is queued at once."""
 
 
 def _frame_of(line: bytes) -> bytes | None:
@@ -75,8 +78,16 @@ class StdioTransport:
         *,
         read_transport: asyncio.BaseTransport | None = None,
         flush_timeout: float = 5,
+        line_limit: int = DEFAULT_LINE_LIMIT,
     ) -> None:
         self._reader = reader
+        self._line_limit = line_limit
+        # Lines are cut here from what ``reader.read`` returns: complete frames wait in
+        # `_frames`, the start of the next line in `_partial`.
+        self._frames: deque[bytes] = deque()
+        self._partial = b""
+        self._too_long = False  # a line over the limit follows the queued frames
+        self._eof = False
         self._writer = writer
         self._read_transport = read_transport
         self._flush_timeout = flush_timeout
@@ -117,60 +128,58 @@ class StdioTransport:
 
     async def recv(self) -> bytes:
         """Return the next non-blank line without its line ending."""
-        while True:
+        frames = self._frames
+        while not frames:
             if self._closed:
                 raise TransportClosed("stdio transport is closed")
-            try:
-                line = await self._reader.readline()
-            except ValueError:  # line longer than the limit
+            if self._too_long:
                 await self._fail()
-                raise TransportClosed("stdio frame exceeds the line limit") from None
+                raise TransportClosed("stdio frame exceeds the line limit")
+            if self._eof:
+                self._closed = True
+                raise TransportClosed("stdio peer closed the stream")
+            try:
+                chunk = await self._reader.read(_READ_SIZE)
             except (ConnectionError, OSError) as exc:
                 await self._fail()
                 raise TransportClosed(f"stdio read failed: {exc}") from None
             if self._closed:
                 raise TransportClosed("stdio transport is closed")
-            if not line:  # EOF
-                self._closed = True
-                raise TransportClosed("stdio peer closed the stream")
-            frame = _frame_of(line[:-1] if line.endswith(_NEWLINE) else line)
-            if frame is not None:
-                return frame
+            self._cut(chunk)
+        return frames.popleft()
 
-    def recv_ready(self) -> list[bytes]:
-        """Take every complete line that already arrived, in order, without waiting (maybe
-        none): what repeated ``recv`` calls would return before they had to wait.
-
-        Lines are taken from the ``StreamReader``'s buffer. A line over the limit, a stream
-        error or a reader of another layout is left to ``recv``, which reports it.
-        """
-        reader: Any = self._reader
-        buffer = getattr(reader, "_buffer", None)
-        resume = getattr(reader, "_maybe_resume_transport", None)
-        if (
-            self._closed
-            or not isinstance(buffer, bytearray)
-            or resume is None
-            or getattr(reader, "_exception", None) is not None
-        ):
-            return []
-        end = buffer.rfind(_NEWLINE) + 1
-        if not end:
-            return []
-        limit: int = getattr(reader, "_limit", DEFAULT_LINE_LIMIT)
-        lines = bytes(buffer[:end]).split(_NEWLINE)
-        lines.pop()  # the empty text after the last newline
-        out: list[bytes] = []
-        taken = 0
+    def _cut(self, chunk: bytes) -> None:
+        """Queue the complete lines of ``chunk`` (after what was left of the last one); at
+        EOF (an empty chunk) the unterminated last line too."""
+        limit = self._line_limit
+        if not chunk:
+            self._eof = True
+            lines = [self._partial]
+            self._partial = b""
+        else:
+            lines = (self._partial + chunk if self._partial else chunk).split(_NEWLINE)
+            self._partial = lines.pop()
+            if len(self._partial) > limit:
+                self._too_long = True
+        append = self._frames.append
         for line in lines:
             if len(line) > limit:
+                self._too_long = True
                 break
-            taken += len(line) + 1
             frame = _frame_of(line)
             if frame is not None:
-                out.append(frame)
-        del buffer[:taken]
-        resume()
+                append(frame)
+        if self._too_long:
+            self._partial = b""  # nothing after an overlong line is read
+
+    def recv_ready(self) -> list[bytes]:
+        """Take every complete line already read, in order, without waiting (maybe none):
+        what repeated ``recv`` calls would return before they had to wait."""
+        frames = self._frames
+        if not frames:
+            return []
+        out = list(frames)
+        frames.clear()
         return out
 
     async def _fail(self) -> None:
@@ -237,14 +246,14 @@ async def stdio_transport(
     sys.stdout.flush()
     if not take_over:
         reader, writer, read_transport = await _open_pipes(0, 1, limit=limit, close_fds=False)
-        return StdioTransport(reader, writer, read_transport=read_transport)
+        return StdioTransport(reader, writer, read_transport=read_transport, line_limit=limit)
     in_fd, out_fd = os.dup(0), os.dup(1)
     os.dup2(2, 1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     reader, writer, read_transport = await _open_pipes(in_fd, out_fd, limit=limit)
-    return StdioTransport(reader, writer, read_transport=read_transport)
+    return StdioTransport(reader, writer, read_transport=read_transport, line_limit=limit)
 
 
 class ChildProcessTransport(StdioTransport):
@@ -258,8 +267,15 @@ class ChildProcessTransport(StdioTransport):
         *,
         read_transport: asyncio.BaseTransport | None = None,
         exit_timeout: float = 5,
+        line_limit: int = DEFAULT_LINE_LIMIT,
     ) -> None:
-        super().__init__(reader, writer, read_transport=read_transport, flush_timeout=exit_timeout)
+        super().__init__(
+            reader,
+            writer,
+            read_transport=read_transport,
+            flush_timeout=exit_timeout,
+            line_limit=line_limit,
+        )
         self.process = process
         """The child process (``asyncio.subprocess.Process``)."""
         self._exit_timeout = exit_timeout
@@ -325,5 +341,10 @@ async def spawn_stdio(
         os.close(child_out)
     reader, writer, read_transport = await _open_pipes(parent_in, parent_out, limit=limit)
     return ChildProcessTransport(
-        process, reader, writer, read_transport=read_transport, exit_timeout=exit_timeout
+        process,
+        reader,
+        writer,
+        read_transport=read_transport,
+        exit_timeout=exit_timeout,
+        line_limit=limit,
     )
