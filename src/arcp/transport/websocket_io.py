@@ -29,18 +29,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from websockets.client import ClientProtocol
-from websockets.frames import CloseCode, Frame, Opcode
+from websockets.frames import CloseCode, Frame
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from arcp.transport.base import TransportClosed
 from arcp.transport.websocket_frames import FOREIGN, cut_plain_frames, text_header
+from arcp.transport.websocket_inbox import Inbox
 
 __all__ = ["BATCH_BYTES", "DEFAULT_MAX_SIZE", "WS_LOGGER", "WebSocketTransport"]
 
@@ -56,25 +56,8 @@ WS_LOGGER.setLevel(logging.WARNING)
 BATCH_BYTES = 256 * 1024
 """``send_many`` writes (and waits for the socket to drain) once per this many bytes."""
 
-_HIGH_WATER = 64
-"""Reading from the socket pauses while this many received messages wait unread ..."""
-_LOW_WATER = 16
-"""... and resumes once no more than this many are left."""
-
-_TEXT = Opcode.TEXT
-_BINARY = Opcode.BINARY
-_CONT = Opcode.CONT
-
 Accept = Callable[[ServerProtocol, Request], Response]
 """How a server answers the opening handshake: ``protocol.accept(request)`` or a reject."""
-
-
-def _utf8(data: bytes) -> bool:
-    try:
-        data.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 class WebSocketTransport(asyncio.Protocol):
@@ -111,12 +94,8 @@ class WebSocketTransport(asyncio.Protocol):
         self._accept = accept
         self._on_open = on_open
         self._transport: asyncio.Transport | None = None
-        self._messages: deque[bytes] = deque()
-        self._fragments: list[bytes] = []
-        self._fragment_text = False
-        self._reader: asyncio.Future[None] | None = None
+        self._inbox = Inbox()
         self._drain: asyncio.Future[None] | None = None
-        self._reading_paused = False
         self._close_timer: asyncio.TimerHandle | None = None
         self.opened: asyncio.Future[None] = loop.create_future()
         """Done once the opening handshake succeeded; its exception when it failed."""
@@ -230,30 +209,26 @@ class WebSocketTransport(asyncio.Protocol):
     async def recv(self) -> bytes:
         """Return the next message's bytes, text or binary, without decoding. Messages that
         arrived before the connection closed are still returned, then TransportClosed."""
-        messages = self._messages
+        inbox = self._inbox
+        messages = inbox.messages
         while not messages:
             if self._lost.done():
                 raise TransportClosed(self._closed_reason())
-            reader = self._reader = self._loop.create_future()
-            try:
-                await reader
-            finally:
-                self._reader = None
+            await inbox.wait(self._loop)
         data = messages.popleft()
-        if self._reading_paused and len(messages) <= _LOW_WATER:
-            self._resume_reading()
+        inbox.taken(self._lost.done())
         return data
 
     def recv_ready(self) -> list[bytes]:
         """Take every complete message that already arrived, in order, without waiting (maybe
         none): what repeated ``recv`` calls would return before they had to wait."""
-        messages = self._messages
+        inbox = self._inbox
+        messages = inbox.messages
         if not messages:
             return []
         out = list(messages)
         messages.clear()
-        if self._reading_paused:
-            self._resume_reading()
+        inbox.taken(self._lost.done())
         return out
 
     async def close(self) -> None:
@@ -284,6 +259,7 @@ class WebSocketTransport(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        self._inbox.attach(transport)
         protocol = self._protocol
         if isinstance(protocol, ClientProtocol):
             request = self._request
@@ -340,24 +316,20 @@ class WebSocketTransport(asyncio.Protocol):
             self._partial = b""
         got: list[tuple[bool, bytes]] = []
         pos, status = cut_plain_frames(data, self._max_size, got)
-        messages = self._messages
-        before = len(messages)
-        for is_text, payload in got:
-            if is_text and not payload.isascii() and not _utf8(payload):
-                self._cutting = False
-                self._invalid_utf8()
-                self._flush()
-                break
-            messages.append(payload)
-        else:
-            if status == FOREIGN:
-                self._cutting = False
-                self._queued(before)
-                self._feed(data[pos:])
-                return
-            if pos < len(data):
-                self._partial = data[pos:]
-        self._queued(before)
+        inbox = self._inbox
+        before = len(inbox.messages)
+        if not inbox.put_plain(got):
+            self._cutting = False
+            self._invalid_utf8()
+            self._flush()
+        elif status == FOREIGN:
+            self._cutting = False
+            inbox.queued(before)
+            self._feed(data[pos:])
+            return
+        elif pos < len(data):
+            self._partial = data[pos:]
+        inbox.queued(before)
 
     def eof_received(self) -> None:
         if self._cutting:
@@ -378,7 +350,7 @@ class WebSocketTransport(asyncio.Protocol):
             self.opened.exception()  # retrieved: the caller may be gone (timeout)
         if not self._lost.done():
             self._lost.set_result(None)
-        self._wake_reader()
+        self._inbox.wake()
         drain, self._drain = self._drain, None
         if drain is not None and not drain.done():
             drain.set_result(None)
@@ -396,54 +368,18 @@ class WebSocketTransport(asyncio.Protocol):
 
     def _take(self, events: list[Any]) -> None:
         """Queue the whole messages among ``events``; answer the opening handshake."""
-        messages = self._messages
-        before = len(messages)
+        inbox = self._inbox
+        before = len(inbox.messages)
         for event in events:
             if type(event) is Frame:
-                opcode = event.opcode
-                if event.fin and (opcode is _TEXT or opcode is _BINARY):
-                    data = event.data
-                    data = data if type(data) is bytes else bytes(data)
-                    if opcode is _TEXT and not data.isascii() and not _utf8(data):
-                        self._invalid_utf8()
-                        break
-                    messages.append(data)
-                elif not self._fragment(event):
+                if not inbox.put_frame(event):
+                    self._invalid_utf8()
                     break
             elif isinstance(event, Request):
                 self._handshake_request(event)
             elif isinstance(event, Response):
                 self._handshake_response(event)
-        self._queued(before)
-
-    def _queued(self, before: int) -> None:
-        """After messages were queued (``before`` were there): wake the reader; pause reading
-        from the socket past the high-water mark."""
-        messages = self._messages
-        if len(messages) != before:
-            self._wake_reader()
-            if len(messages) >= _HIGH_WATER and not self._reading_paused:
-                self._reading_paused = True
-                if self._transport is not None:
-                    self._transport.pause_reading()
-
-    def _fragment(self, frame: Frame) -> bool:
-        """Collect a fragmented message (RFC 6455 §5.4); False when it is not valid UTF-8.
-        Control frames need nothing here: the protocol answered pings and closes itself."""
-        opcode = frame.opcode
-        if opcode is _TEXT or opcode is _BINARY:
-            self._fragment_text = opcode is _TEXT
-            self._fragments = [bytes(frame.data)]
-        elif opcode is _CONT:
-            self._fragments.append(bytes(frame.data))
-            if frame.fin:
-                data = b"".join(self._fragments)
-                self._fragments = []
-                if self._fragment_text and not data.isascii() and not _utf8(data):
-                    self._invalid_utf8()
-                    return False
-                self._messages.append(data)
-        return True
+        inbox.queued(before)
 
     def _invalid_utf8(self) -> None:
         """A text message that is not UTF-8 fails the connection with 1007 (RFC 6455 §8.1)."""
@@ -502,16 +438,6 @@ class WebSocketTransport(asyncio.Protocol):
             await asyncio.shield(drain)
         if self._lost.done():
             raise TransportClosed(self._closed_reason())
-
-    def _wake_reader(self) -> None:
-        reader = self._reader
-        if reader is not None and not reader.done():
-            reader.set_result(None)
-
-    def _resume_reading(self) -> None:
-        self._reading_paused = False
-        if self._transport is not None and not self._lost.done():
-            self._transport.resume_reading()
 
     def _closed_reason(self) -> str:
         protocol = self._protocol
