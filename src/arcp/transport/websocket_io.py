@@ -73,6 +73,7 @@ class WebSocketTransport(asyncio.Protocol):
         protocol: ClientProtocol | ServerProtocol,
         *,
         close_timeout: float,
+        open_timeout: float | None = None,
         max_size: int | None = None,
         request: Request | None = None,
         accept: Accept | None = None,
@@ -82,6 +83,7 @@ class WebSocketTransport(asyncio.Protocol):
         self._loop = loop
         self._protocol = protocol
         self._close_timeout = close_timeout
+        self._open_timeout = open_timeout  # server: drop a connection stuck in its handshake
         self._max_size = max_size
         # Client: the end of the handshake response not seen yet (its last bytes so far), then
         # whether frames are cut here (see the module docstring) and the incomplete one.
@@ -260,6 +262,8 @@ class WebSocketTransport(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self._inbox.attach(transport)
+        if self._open_timeout is not None:
+            self._close_timer = self._loop.call_later(self._open_timeout, self._open_expired)
         protocol = self._protocol
         if isinstance(protocol, ClientProtocol):
             request = self._request
@@ -381,6 +385,11 @@ class WebSocketTransport(asyncio.Protocol):
                 self._handshake_response(event)
         inbox.queued(before)
 
+    def _open_expired(self) -> None:
+        self._close_timer = None
+        if not self.opened.done():
+            self.drop()
+
     def _invalid_utf8(self) -> None:
         """A text message that is not UTF-8 fails the connection with 1007 (RFC 6455 §8.1)."""
         self._protocol.fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text message")
@@ -392,6 +401,9 @@ class WebSocketTransport(asyncio.Protocol):
         response = self._accept(protocol, request)
         self._response = response
         protocol.send_response(response)
+        if self._close_timer is not None:  # the open timeout
+            self._close_timer.cancel()
+            self._close_timer = None
         if protocol.state is State.OPEN:
             self._plain_send = self.compression is None
             self.opened.set_result(None)

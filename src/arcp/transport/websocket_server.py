@@ -26,6 +26,9 @@ __all__ = ["WebSocketServer", "serve_websocket"]
 
 Handler = Callable[[WebSocketTransport], Awaitable[None]]
 
+_OPEN_TIMEOUT = 10.0
+"""Seconds a connection has to complete the opening handshake before it is dropped."""
+
 
 def _format_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
@@ -109,14 +112,19 @@ class WebSocketServer:
         if self._server is not None:
             self._server.close()
         tasks = list(self._tasks)
-        for transport in list(self._open):
-            asyncio.get_running_loop().create_task(transport.close_with(CloseCode.GOING_AWAY))
+        loop = asyncio.get_running_loop()
+        closing = [
+            loop.create_task(transport.close_with(CloseCode.GOING_AWAY))
+            for transport in list(self._open)
+        ]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=grace)
             for task in pending:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*pending, return_exceptions=True)
+        # Each ends within its close_timeout: the connection is dropped past it.
+        await asyncio.gather(*closing, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -159,6 +167,7 @@ async def serve_websocket(
         protocol = ServerProtocol(extensions=extensions, max_size=max_size, logger=WS_LOGGER)
         return WebSocketTransport(
             protocol,
+            open_timeout=_OPEN_TIMEOUT,
             close_timeout=close_timeout,
             max_size=max_size,
             accept=server.accept,
