@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from arcp.transport.asgi import ASGIWebSocketTransport, Receive, Scope, Send, host_allowed
 from arcp.transport import TransportClosed, WebSocketTransport, connect_websocket
+from arcp.transport.asgi import ASGIWebSocketTransport, Receive, Scope, Send, host_allowed
 from tests.asgi.conftest import uvicorn_server
 
 # uvicorn's legacy "websockets" protocol uses deprecated websockets APIs.
