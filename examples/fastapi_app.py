@@ -16,8 +16,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from arcp import Client, Runtime
-from arcp.asgi import ARCPApp, mount
 from arcp.demo import register_demo_agents
+from arcp.transport.asgi import ARCPApp, mount
 from arcp_gen.errors import JobCancelledError
 
 

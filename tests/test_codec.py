@@ -137,9 +137,14 @@ def test_fast_validator_agrees_with_the_full_validator(frame: bytes) -> None:
 
 def test_job_event_fast_path_is_taken_for_spec_kinds() -> None:
     frame = orjson.dumps(EVENT)
-    fast, full = codec._compile_validators()  # pyright: ignore[reportPrivateUsage]
-    assert fast is not full
-    assert fast.validate_json(frame, strict=True) == decode(frame)
+    fast = codec._FAST_ADAPTER  # pyright: ignore[reportPrivateUsage]
+    assert fast is not MESSAGE_ADAPTER
+    validated = fast.validate_json(frame, strict=True)
+    assert type(validated) is codec._SPEC_JOB_EVENT  # pyright: ignore[reportPrivateUsage]
+    decoded = decode(frame)
+    assert type(decoded) is JobEventMessage
+    assert decoded.model_dump() == validated.model_dump()
+    assert decoded.model_fields_set == validated.model_fields_set
     vendor = orjson.dumps({**EVENT, "payload": {**EVENT["payload"], "kind": "x-vendor.a.b"}})
     with pytest.raises(ValidationError):
         fast.validate_json(vendor, strict=True)

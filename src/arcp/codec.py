@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Final, cast
+from typing import Annotated, Any, Final, Union, cast, get_args
 
 import orjson
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails, SchemaValidator, from_json
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic_core import ErrorDetails, SchemaSerializer, from_json
 
 from arcp_gen.errors import InvalidRequestError
 from arcp_gen.messages import EVENT_KINDS, JobEventMessage, Message
-from arcp_gen.registry import MESSAGE_ADAPTER, MESSAGE_MODELS
+from arcp_gen.registry import EVENT_MODELS, MESSAGE_ADAPTER, MESSAGE_MODELS
 
 __all__ = [
     "INT_RANGE",
@@ -69,77 +69,62 @@ def loads(data: bytes | str) -> Any:
 
 def decode(data: bytes | str) -> Message:
     """Decode one frame into a typed message; raises :class:`DecodeError` on any problem."""
-    validators = _compiled or _compile_validators()
+    fast, full = _validators or _compile_validators()
     try:
-        return validators[0].validate_json(data, strict=True)
+        message = fast.validate_json(data, strict=True)
     except ValidationError:
         pass
-    # Refused by the fast validator: a vendor event kind, or an invalid frame. The full
-    # validator decides, and explains a refusal.
+    else:
+        if type(message) is _SPEC_JOB_EVENT:
+            # The same fields, validated as the generated class would: make it that class
+            # (instance class assignment, a Python language feature; the layout is shared).
+            object.__setattr__(message, "__class__", JobEventMessage)
+        return message
+    # Refused by the fast adapter: a vendor event kind, or an invalid frame. The full
+    # adapter decides, and explains a refusal.
     try:
-        return validators[1].validate_json(data, strict=True)
+        return full.validate_json(data, strict=True)
     except ValidationError as exc:
         raise _explain(data, exc) from None
 
 
-def _build_fast_validator(full_validator: SchemaValidator) -> SchemaValidator:
-    """A strict validator for every message, built from the generated ``Message`` union with
-    one change: the ``job.event`` payload union is discriminated on the ``kind`` field
-    directly and offers the spec kinds only (§8.2).
+def _spec_job_event() -> type[JobEventMessage]:
+    """``JobEventMessage`` with its payload union discriminated on the ``kind`` field and
+    offering the spec kinds only (§8.2).
 
     The generated union picks the payload model with a Python function (to map
-    ``x-vendor.*`` kinds to one model), which makes pydantic-core convert every event
-    payload to Python objects before validating it; a field discriminator does not. For the
-    frames it accepts it builds exactly what :data:`MESSAGE_ADAPTER` builds (same models,
-    same schema otherwise); vendor and unknown kinds fail it and take the full validator."""
-    full: Any = MESSAGE_ADAPTER.core_schema
-    try:
-        # Copy only the dicts on the path to the edited union; the rest is shared, unchanged.
-        schema: Any = dict(full)
-        messages = schema
-        if full["type"] == "definitions":
-            messages = schema["schema"] = dict(full["schema"])
-        if messages["type"] != "tagged-union":
-            raise LookupError
-        choices = messages["choices"] = dict(messages["choices"])
-        event = choices["job.event"] = dict(choices["job.event"])
-        if event["type"] != "model" or event["cls"] is not JobEventMessage:
-            raise LookupError
-        fields_schema = event["schema"] = dict(event["schema"])
-        fields = fields_schema["fields"] = dict(fields_schema["fields"])
-        field = fields["payload"] = dict(fields["payload"])
-        union = field["schema"] = dict(field["schema"])
-        kinds = union["choices"]
-        if union["type"] != "tagged-union" or set(kinds) - {*EVENT_KINDS, "x-vendor", "unknown"}:
-            raise LookupError
-        union["discriminator"] = "kind"
-        union["choices"] = {tag: kinds[tag] for tag in kinds if tag in EVENT_KINDS}
-    except (KeyError, LookupError, TypeError):  # pragma: no cover - generated code changed
-        return full_validator
-    # pydantic-core reuses a complete model class's own validator for a `model` schema of
-    # that class, which would ignore the edited union; mark the class incomplete while
-    # building (synchronously, once, well under a millisecond) so the edited schema is
-    # compiled. Every other message model keeps its own validator.
-    complete = JobEventMessage.__pydantic_complete__
-    JobEventMessage.__pydantic_complete__ = False
-    try:
-        return SchemaValidator(schema)
-    except Exception:  # pragma: no cover - defensive: the full validator is always right
-        return full_validator
-    finally:
-        JobEventMessage.__pydantic_complete__ = complete
+    ``x-vendor.*`` kinds to one model), which makes pydantic-core convert every event payload
+    to Python objects before validating it; a field discriminator does not. Built with
+    pydantic's public ``create_model``; same fields, same order, same body models."""
+    spec_payload = Annotated[Union[tuple(EVENT_MODELS.values())], Field(discriminator="kind")]  # noqa: UP007
+    fields: dict[str, Any] = {"payload": (spec_payload, ...)}
+    return create_model("JobEventMessage", __base__=JobEventMessage, **fields)
 
 
-_compiled: tuple[SchemaValidator, SchemaValidator] | None = None
-"""(fast, full) once compiled; ``None`` until the first decode, so importing is cheap."""
+def _fast_adapter(spec_event: type[JobEventMessage]) -> TypeAdapter[Message]:
+    """A strict adapter for every message: the generated ``Message`` union (discriminated on
+    ``type``, §5) with ``job.event`` validated by ``spec_event``. Vendor and unknown event
+    kinds fail it and take the full adapter, which also explains every refusal."""
+    union, *metadata = get_args(Message)
+    members = tuple(spec_event if m is JobEventMessage else m for m in get_args(union))
+    fast: Any = Annotated[(Union[members], *metadata)]  # noqa: UP007
+    return TypeAdapter(fast, config=ConfigDict(defer_build=True))
 
 
-def _compile_validators() -> tuple[SchemaValidator, SchemaValidator]:
-    """Compile the fast and the full validator (once, on the first decode)."""
-    global _compiled
-    full: SchemaValidator = MESSAGE_ADAPTER.validator  # pyright: ignore[reportAssignmentType]
-    _compiled = (_build_fast_validator(full), full)
-    return _compiled
+_SPEC_JOB_EVENT: Final = _spec_job_event()
+_FAST_ADAPTER: Final = _fast_adapter(_SPEC_JOB_EVENT)
+
+_validators: tuple[Any, Any] | None = None
+"""The (fast, full) adapters' validators once built; ``None`` until the first decode, so
+importing is cheap. Calling them directly saves the adapter's per-call argument handling."""
+
+
+def _compile_validators() -> tuple[Any, Any]:
+    global _validators
+    for adapter in (_FAST_ADAPTER, MESSAGE_ADAPTER):
+        adapter.rebuild()
+    _validators = (_FAST_ADAPTER.validator, MESSAGE_ADAPTER.validator)
+    return _validators
 
 
 def decode_object(obj: Any) -> Message:
@@ -153,8 +138,22 @@ def decode_object(obj: Any) -> Message:
 def encode(message: BaseModel | Mapping[str, Any]) -> bytes:
     """Compact JSON bytes for a message model (unset fields omitted) or an envelope dict."""
     if isinstance(message, BaseModel):
-        return message.__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True)
+        cls = type(message)
+        serializer = _SERIALIZERS.get(cls) or _serializer(cls)
+        return serializer.to_json(message, by_alias=True, exclude_unset=True)
     return orjson.dumps(message)
+
+
+_SERIALIZERS: dict[type[BaseModel], SchemaSerializer] = {}
+"""Model class -> the serializer of its public ``TypeAdapter``, made on its first encode."""
+
+
+def _serializer(cls: type[BaseModel]) -> SchemaSerializer:
+    adapter = TypeAdapter(cls)
+    adapter.rebuild()
+    serializer = adapter.serializer
+    _SERIALIZERS[cls] = serializer
+    return serializer
 
 
 def check_numbers(value: Any, where: str) -> None:

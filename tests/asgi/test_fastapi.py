@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from starlette.routing import WebSocketRoute
 
 from arcp import Client, Runtime
-from arcp.asgi import ARCPApp, mount
 from arcp.demo import register_demo_agents
 from arcp.transport import WebSocketConnectError, connect_websocket, memory_pair
+from arcp.transport.asgi import ARCPApp, mount
 from arcp_gen.errors import JobCancelledError, UnauthenticatedError
 from tests.asgi.conftest import http_get, uvicorn_server
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from arcp.asgi import ASGIWebSocketTransport, Receive, Scope, Send, host_allowed
 from arcp.transport import TransportClosed, WebSocketTransport, connect_websocket
+from arcp.transport.asgi import ASGIWebSocketTransport, Receive, Scope, Send, host_allowed
 from tests.asgi.conftest import uvicorn_server
 
 # uvicorn's legacy "websockets" protocol uses deprecated websockets APIs.
@@ -64,7 +64,7 @@ async def test_frames_arrive_whole_and_in_order(echo: tuple[EchoApp, WebSocketTr
 
 async def test_binary_messages_are_accepted(echo: tuple[EchoApp, WebSocketTransport]) -> None:
     _, client = echo
-    await client.connection.send(b'{"binary":true}')
+    await client.send_binary(b'{"binary":true}')
     assert await client.recv() == b'{"binary":true}'
 
 

@@ -185,7 +185,7 @@ async def test_invalid_utf8_text_closes_the_connection_with_1007(
     ws = await connect_websocket(server.url)
     await ws.send(hello())
     assert (await recv(ws))["type"] == "session.welcome"
-    await ws.connection.send(b"\xff\xfe", text=False)
+    await ws.send_binary(b"\xff\xfe")
     assert (await recv(ws))["payload"]["code"] == "INVALID_REQUEST"
     await ws.send(b'{"arcp":"1.1","id":"\xff"}')
     assert await closed_within(ws, 5) == []

@@ -242,3 +242,23 @@ async def test_valid_non_ascii_text_still_passes() -> None:
         assert await raw.recv() == text
         await raw.send([b'{"x":"\xc5', b'\xbc"}'], text=True)  # split inside a character
         assert await raw.recv() == '{"x":"ż"}'
+
+
+async def test_a_connection_that_never_completes_the_handshake_is_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A TCP peer that never sends its opening handshake is dropped after the open timeout
+    (10 s by default), as websockets' own server did; one that completes it is not."""
+    from arcp.transport import websocket_server
+
+    monkeypatch.setattr(websocket_server, "_OPEN_TIMEOUT", 0.2)
+    echo = EchoServer()
+    async with await serve_websocket(echo.handler) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        async with asyncio.timeout(5):
+            assert await reader.read() == b""  # the server closed the connection
+        writer.close()
+        client = await connect_websocket(server.url)
+        await asyncio.sleep(0.4)
+        await _roundtrip(client)
+        await client.close()

@@ -1,4 +1,8 @@
-"""Transports (§4): in-memory pair, WebSocket, stdio. All implement :class:`Transport`."""
+"""Transports (§4): in-memory pair, WebSocket, stdio. All implement :class:`Transport`.
+
+The ASGI adapter (:mod:`arcp.transport.asgi`, an ARCP endpoint inside Starlette/FastAPI) is
+imported on its own: ``from arcp.transport.asgi import ARCPApp``.
+"""
 
 from arcp.transport.base import Transport, TransportClosed
 from arcp.transport.memory import MemoryTransport, memory_pair

@@ -19,10 +19,12 @@ import contextlib
 import os
 import stat
 import sys
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from arcp.transport.base import TransportClosed
+from arcp.transport.pipes import PipeReader, PipeWriter
 
 __all__ = [
     "DEFAULT_LINE_LIMIT",
@@ -46,39 +48,29 @@ def _frame_of(line: bytes) -> bytes | None:
     return line if line and not line.isspace() else None
 
 
-class _WritePipeProtocol(asyncio.streams.FlowControlMixin):
-    """Flow control plus the close waiter ``StreamWriter.wait_closed`` needs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._closed_waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)
-        if not self._closed_waiter.done():
-            self._closed_waiter.set_result(None)
-
-    def _get_close_waiter(self, stream: asyncio.StreamWriter) -> asyncio.Future[None]:
-        return self._closed_waiter
-
-
 class StdioTransport:
-    """NDJSON framing over an asyncio reader/writer pair, as a :class:`Transport` (§4).
+    """NDJSON framing over the two ends of a pipe pair, as a :class:`Transport` (§4).
 
     Use a single reader task. Concurrent ``send`` calls are fine: each line is written whole.
     """
 
     def __init__(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: PipeReader,
+        writer: PipeWriter,
         *,
-        read_transport: asyncio.BaseTransport | None = None,
         flush_timeout: float = 5,
+        line_limit: int = DEFAULT_LINE_LIMIT,
     ) -> None:
         self._reader = reader
+        self._line_limit = line_limit
+        # Lines are cut here from the bytes read: complete frames wait in
+        # `_frames`, the start of the next line in `_partial`.
+        self._frames: deque[bytes] = deque()
+        self._partial = b""
+        self._too_long = False  # a line over the limit follows the queued frames
+        self._eof = False
         self._writer = writer
-        self._read_transport = read_transport
         self._flush_timeout = flush_timeout
         self._closed = False
         self._aborted = False
@@ -117,60 +109,62 @@ class StdioTransport:
 
     async def recv(self) -> bytes:
         """Return the next non-blank line without its line ending."""
-        while True:
+        frames = self._frames
+        while not frames:
             if self._closed:
                 raise TransportClosed("stdio transport is closed")
-            try:
-                line = await self._reader.readline()
-            except ValueError:  # line longer than the limit
+            if self._too_long:
                 await self._fail()
-                raise TransportClosed("stdio frame exceeds the line limit") from None
+                raise TransportClosed("stdio frame exceeds the line limit")
+            if self._eof:
+                self._closed = True
+                raise TransportClosed("stdio peer closed the stream")
+            try:
+                chunk = await self._reader.read()
             except (ConnectionError, OSError) as exc:
                 await self._fail()
                 raise TransportClosed(f"stdio read failed: {exc}") from None
             if self._closed:
                 raise TransportClosed("stdio transport is closed")
-            if not line:  # EOF
-                self._closed = True
-                raise TransportClosed("stdio peer closed the stream")
-            frame = _frame_of(line[:-1] if line.endswith(_NEWLINE) else line)
+            self._cut(chunk)
+        return frames.popleft()
+
+    def _cut(self, chunk: bytes) -> None:
+        """Queue the complete lines of ``chunk`` (after what was left of the last one); at
+        EOF (an empty chunk) the unterminated last line too."""
+        limit = self._line_limit
+        if not chunk:
+            self._eof = True
+            lines = [self._partial]
+            self._partial = b""
+        else:
+            lines = (self._partial + chunk if self._partial else chunk).split(_NEWLINE)
+            self._partial = lines.pop()
+            if len(self._partial) > limit:
+                self._too_long = True
+        append = self._frames.append
+        for line in lines:
+            if len(line) > limit:
+                self._too_long = True
+                break
+            frame = _frame_of(line)
             if frame is not None:
-                return frame
+                append(frame)
+        if self._too_long:
+            self._partial = b""  # nothing after an overlong line is read
 
     def recv_ready(self) -> list[bytes]:
         """Take every complete line that already arrived, in order, without waiting (maybe
-        none): what repeated ``recv`` calls would return before they had to wait.
-
-        Lines are taken from the ``StreamReader``'s buffer. A line over the limit, a stream
-        error or a reader of another layout is left to ``recv``, which reports it.
-        """
-        reader: Any = self._reader
-        buffer = getattr(reader, "_buffer", None)
-        resume = getattr(reader, "_maybe_resume_transport", None)
-        if (
-            self._closed
-            or not isinstance(buffer, bytearray)
-            or resume is None
-            or getattr(reader, "_exception", None) is not None
-        ):
+        none): what repeated ``recv`` calls would return before they had to wait."""
+        if not self._eof and not self._too_long:
+            chunk = self._reader.ready()
+            if chunk is not None:
+                self._cut(chunk)
+        frames = self._frames
+        if not frames:
             return []
-        end = buffer.rfind(_NEWLINE) + 1
-        if not end:
-            return []
-        limit: int = getattr(reader, "_limit", DEFAULT_LINE_LIMIT)
-        lines = bytes(buffer[:end]).split(_NEWLINE)
-        lines.pop()  # the empty text after the last newline
-        out: list[bytes] = []
-        taken = 0
-        for line in lines:
-            if len(line) > limit:
-                break
-            taken += len(line) + 1
-            frame = _frame_of(line)
-            if frame is not None:
-                out.append(frame)
-        del buffer[:taken]
-        resume()
+        out = list(frames)
+        frames.clear()
         return out
 
     async def _fail(self) -> None:
@@ -179,9 +173,7 @@ class StdioTransport:
     async def _shutdown(self) -> None:
         """Mark closed, wake a pending ``recv``, close both directions."""
         self._closed = True
-        self._reader.feed_eof()
-        if self._read_transport is not None:
-            self._read_transport.close()
+        self._reader.close()
         writer = self._writer
         if not writer.is_closing():
             writer.close()
@@ -190,7 +182,7 @@ class StdioTransport:
                 await writer.wait_closed()
         except TimeoutError:  # the peer stopped reading: drop what is still buffered
             self._aborted = True
-            writer.transport.abort()
+            writer.abort()
         except (ConnectionError, OSError):
             pass
 
@@ -205,19 +197,15 @@ class StdioTransport:
 
 
 async def _open_pipes(
-    read_fd: int, write_fd: int, *, limit: int, close_fds: bool = True
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.BaseTransport]:
-    """Wrap two pipe file descriptors in asyncio streams that own them."""
+    read_fd: int, write_fd: int, *, close_fds: bool = True
+) -> tuple[PipeReader, PipeWriter]:
+    """Wrap two pipe file descriptors in the two protocols that own them."""
     loop = asyncio.get_running_loop()
     in_pipe = os.fdopen(read_fd, "rb", buffering=0, closefd=close_fds)
     out_pipe = os.fdopen(write_fd, "wb", buffering=0, closefd=close_fds)
-    reader = asyncio.StreamReader(limit=limit)
-    read_transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), in_pipe
-    )
-    write_transport, write_protocol = await loop.connect_write_pipe(_WritePipeProtocol, out_pipe)
-    writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
-    return reader, writer, read_transport
+    _, reader = await loop.connect_read_pipe(PipeReader, in_pipe)
+    _, writer = await loop.connect_write_pipe(PipeWriter, out_pipe)
+    return reader, writer
 
 
 async def stdio_transport(
@@ -236,15 +224,15 @@ async def stdio_transport(
             raise ValueError("stdio_transport needs stdin and stdout to be pipes or sockets")
     sys.stdout.flush()
     if not take_over:
-        reader, writer, read_transport = await _open_pipes(0, 1, limit=limit, close_fds=False)
-        return StdioTransport(reader, writer, read_transport=read_transport)
+        reader, writer = await _open_pipes(0, 1, close_fds=False)
+        return StdioTransport(reader, writer, line_limit=limit)
     in_fd, out_fd = os.dup(0), os.dup(1)
     os.dup2(2, 1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    reader, writer, read_transport = await _open_pipes(in_fd, out_fd, limit=limit)
-    return StdioTransport(reader, writer, read_transport=read_transport)
+    reader, writer = await _open_pipes(in_fd, out_fd)
+    return StdioTransport(reader, writer, line_limit=limit)
 
 
 class ChildProcessTransport(StdioTransport):
@@ -253,13 +241,18 @@ class ChildProcessTransport(StdioTransport):
     def __init__(
         self,
         process: asyncio.subprocess.Process,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: PipeReader,
+        writer: PipeWriter,
         *,
-        read_transport: asyncio.BaseTransport | None = None,
         exit_timeout: float = 5,
+        line_limit: int = DEFAULT_LINE_LIMIT,
     ) -> None:
-        super().__init__(reader, writer, read_transport=read_transport, flush_timeout=exit_timeout)
+        super().__init__(
+            reader,
+            writer,
+            flush_timeout=exit_timeout,
+            line_limit=line_limit,
+        )
         self.process = process
         """The child process (``asyncio.subprocess.Process``)."""
         self._exit_timeout = exit_timeout
@@ -323,7 +316,11 @@ async def spawn_stdio(
     finally:
         os.close(child_in)
         os.close(child_out)
-    reader, writer, read_transport = await _open_pipes(parent_in, parent_out, limit=limit)
+    reader, writer = await _open_pipes(parent_in, parent_out)
     return ChildProcessTransport(
-        process, reader, writer, read_transport=read_transport, exit_timeout=exit_timeout
+        process,
+        reader,
+        writer,
+        exit_timeout=exit_timeout,
+        line_limit=limit,
     )

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, Protocol
 
 from arcp.transport.base import TransportClosed
-from arcp.transport.websocket import DEFAULT_MAX_SIZE
+from arcp.transport.websocket_io import DEFAULT_MAX_SIZE
 
 __all__ = [
     "ARCPApp",
