@@ -41,6 +41,7 @@ import orjson
 from orjson import loads
 
 from arcp.store.base import (
+    JOB_STATE_FIELDS,
     Batch,
     Snapshot,
     StoredEvent,
@@ -76,10 +77,11 @@ _JOB_COLUMNS = [
 ]  # fmt: skip
 
 
-def _upsert(table: str, columns: list[str]) -> str:
-    """``INSERT ... ON CONFLICT DO UPDATE``: keeps the row (and its rowid, hence its order)."""
+def _upsert(table: str, columns: list[str], updated: list[str] | None = None) -> str:
+    """``INSERT ... ON CONFLICT DO UPDATE`` of ``updated`` (default: every column but the
+    key): keeps the row (and its rowid, hence its order)."""
     marks = ", ".join("?" * len(columns))
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    updates = ", ".join(f"{c} = excluded.{c}" for c in (updated or columns[1:]))
     return (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
         f" ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
@@ -87,7 +89,10 @@ def _upsert(table: str, columns: list[str]) -> str:
 
 
 _UPSERT_SESSION = _upsert("sessions", _SESSION_COLUMNS)
-_UPSERT_JOB = _upsert("jobs", _JOB_COLUMNS)
+# A job's row is written whole once; later writes set only its state (JOB_STATE_FIELDS):
+# a job known to be in the file gets the UPDATE, whose row leaves its input unencoded.
+_INSERT_JOB = _upsert("jobs", _JOB_COLUMNS, list(JOB_STATE_FIELDS))
+_UPDATE_JOB = f"UPDATE jobs SET {', '.join(f'{c} = ?' for c in JOB_STATE_FIELDS)} WHERE job_id = ?"
 _INSERT_HEAD = "INSERT INTO heads (job_id, head, gate) VALUES (?, ?, ?)"
 _SELECT_HEADS = "SELECT head_id, job_id, head, gate FROM heads"
 _SELECT_SESSIONS = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions ORDER BY rowid"
@@ -138,6 +143,25 @@ def _job(row: Any) -> StoredJob:
     )  # fmt: skip
 
 
+def _job_state(j: StoredJob) -> tuple[Any, ...]:
+    """The parameters of ``_UPDATE_JOB``: the job's state columns, then its id."""
+    return (
+        orjson.dumps(j.accepted), j.status, j.finished_at, orjson.dumps(j.children),
+        _dump(j.budget), _dump(j.outcome), j.first_origin_seq, j.last_origin_seq, j.job_id,
+    )  # fmt: skip
+
+
+def _job_row(j: StoredJob) -> tuple[Any, ...]:
+    """The parameters of ``_INSERT_JOB``: every column."""
+    return (
+        j.job_id, j.principal, j.agent, orjson.dumps(j.lease), _dump(j.lease_constraints),
+        j.trace_id, j.created_at, orjson.dumps(j.input), j.max_runtime_sec,
+        j.origin_session_id, orjson.dumps(j.accepted), j.fingerprint, j.idempotency_key,
+        j.status, j.finished_at, j.parent_job_id, orjson.dumps(j.children), _dump(j.budget),
+        _dump(j.outcome), j.first_origin_seq, j.last_origin_seq,
+    )  # fmt: skip
+
+
 def _migrations() -> list[tuple[int, str]]:
     """``(version, sql)`` of every bundled migration, oldest first."""
     folder = resources.files("arcp.store.migrations") / "sqlite"
@@ -161,6 +185,10 @@ class SQLiteStore:
         self._lock_fd: int | None = None
         self._head_ids: dict[_Head, int] | None = None  # every row of heads; None: not read
         self._sweep_at = SWEEP_HEADS
+        self._jobs_written: set[str] = set()
+        """Jobs whose row this object committed (or loaded): later writes update their
+        state only, so an input is encoded and written once (``_INSERT_JOB`` never
+        overwrites one either; this set only spares the encoding)."""
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"
@@ -239,6 +267,7 @@ class SQLiteStore:
         conn, fd = self._conn, self._lock_fd
         self._conn = self._lock_fd = None
         self._head_ids, self._sweep_at = None, SWEEP_HEADS
+        self._jobs_written = set()
         if conn is not None:
             conn.close()
         if fd is not None:
@@ -318,38 +347,17 @@ class SQLiteStore:
             )
             for s in batch.sessions.values()
         ]
-        jobs = [
-            (
-                j.job_id,
-                j.principal,
-                j.agent,
-                orjson.dumps(j.lease),
-                _dump(j.lease_constraints),
-                j.trace_id,
-                j.created_at,
-                orjson.dumps(j.input),
-                j.max_runtime_sec,
-                j.origin_session_id,
-                orjson.dumps(j.accepted),
-                j.fingerprint,
-                j.idempotency_key,
-                j.status,
-                j.finished_at,
-                j.parent_job_id,
-                orjson.dumps(j.children),
-                _dump(j.budget),
-                _dump(j.outcome),
-                j.first_origin_seq,
-                j.last_origin_seq,
-            )
-            for j in batch.jobs.values()
-        ]
+        written = self._jobs_written
+        new_jobs = [_job_row(j) for j in batch.jobs.values() if j.job_id not in written]
+        job_states = [_job_state(j) for j in batch.jobs.values() if j.job_id in written]
+        job_trims = [(j.job_id, j.first_origin_seq) for j in batch.jobs.values()]
         sweep_at = self._sweep_at
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(_UPSERT_SESSION, sessions)
-                conn.executemany(_UPSERT_JOB, jobs)
+                conn.executemany(_INSERT_JOB, new_jobs)
+                conn.executemany(_UPDATE_JOB, job_states)
                 if batch.events:
                     conn.executemany(EVENT_SQL[0], self._event_rows(conn, batch.events))
                 if batch.job_events:
@@ -361,7 +369,7 @@ class SQLiteStore:
                         entries.append((e.origin_seq, e.kind, e.gate, e.payload))
                     conn.executemany(JOB_EVENT_SQL[0], chunk_rows(logs, first_wins=True))
                 trim_chunks(conn, EVENT_SQL, [(s[0], s[5]) for s in sessions])
-                trim_chunks(conn, JOB_EVENT_SQL, [(j[0], j[19]) for j in jobs])
+                trim_chunks(conn, JOB_EVENT_SQL, job_trims)
                 forget_sessions = [(sid,) for sid in batch.forget_sessions]
                 conn.executemany("DELETE FROM sessions WHERE session_id = ?", forget_sessions)
                 conn.executemany(EVENT_SQL[4], forget_sessions)
@@ -377,6 +385,8 @@ class SQLiteStore:
                     [(cid,) for cid in batch.revocations_done],
                 )
                 conn.execute("COMMIT")
+                written.update(row[0] for row in new_jobs)
+                written.difference_update(batch.forget_jobs)
             except BaseException:
                 # heads inserted or swept in memory only: read the table again when needed
                 self._head_ids, self._sweep_at = None, sweep_at
@@ -432,4 +442,5 @@ class SQLiteStore:
             if held is not None:
                 snapshot.job_events[row[0]] = LazyJobLog(*held)
         snapshot.revocations = list(starmap(StoredRevocation, conn.execute(_SELECT_REVOCATIONS)))
+        self._jobs_written = {job.job_id for job in snapshot.jobs}
         return snapshot
