@@ -89,8 +89,10 @@ class Journal:
 
     def event(self, session: RuntimeSession, seq: int, item: EventItem) -> None:
         """``session`` buffered ``item`` under ``seq`` (§8.3)."""
-        self._changed()
-        self.sessions[session.session_id] = session
+        sessions = self.sessions
+        if not sessions:  # a journal holding a session is not empty: already woken
+            self._changed()
+        sessions[session.session_id] = session
         self.events.append((session.session_id, seq, item))
 
     def job(self, job: JobRecord) -> None:
@@ -100,8 +102,10 @@ class Journal:
 
     def job_event(self, job: JobRecord, item: EventItem) -> None:
         """``job`` logged ``item`` in its own history (§7.6)."""
-        self._changed()
-        self.jobs[job.job_id] = job
+        jobs = self.jobs
+        if not jobs:  # a journal holding a job is not empty: already woken
+            self._changed()
+        jobs[job.job_id] = job
         self.job_events.append((job, item))
 
     def forget_session(self, session_id: str) -> None:
@@ -143,13 +147,7 @@ class Journal:
             sessions={sid: _stored_session(s, offset) for sid, s in self.sessions.items()},
             events=events,
             jobs={jid: _stored_job(job, offset) for jid, job in self.jobs.items()},
-            job_events=[
-                (
-                    job.job_id,
-                    StoredJobEvent(item[0], job.log.heads.index(item[1]), item[2], item[3]),
-                )
-                for job, item in self.job_events
-            ],
+            job_events=self._job_events(),
             forget_sessions=self.forget_sessions,
             forget_jobs=self.forget_jobs,
             revocations_added=self.revocations_added,
@@ -164,6 +162,23 @@ class Journal:
         self.revocations_added = []
         self.revocations_done = []
         return batch
+
+    def _job_events(self) -> list[tuple[str, StoredJobEvent]]:
+        kinds: dict[bytes, int] = {}  # every head of the batch's jobs (each names its job)
+        out: list[tuple[str, StoredJobEvent]] = []
+        append = out.append
+        for job, (origin_seq, head, payload, gate) in self.job_events:
+            kind = kinds.get(head)
+            if kind is None:
+                kinds.update(_kinds_of(job))
+                kind = kinds[head]
+            append((job.job_id, StoredJobEvent(origin_seq, kind, payload, gate)))
+        return out
+
+
+def _kinds_of(job: JobRecord) -> dict[bytes, int]:
+    """A job's heads to the entry kinds they stand for (0 event, 1 result, 2 error)."""
+    return {head: kind for kind, head in enumerate(job.log.heads)}
 
 
 def _stored_session(session: RuntimeSession, offset: float) -> StoredSession:

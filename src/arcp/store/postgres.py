@@ -34,6 +34,12 @@ from arcp.store.base import (
     StoredSession,
     StoreError,
 )
+from arcp.store.postgres_events import (
+    INSERT_EVENTS,
+    INSERT_JOB_EVENTS,
+    event_groups,
+    job_event_groups,
+)
 
 __all__ = ["JOB_COLUMNS", "SESSION_COLUMNS", "PostgresStore", "job_of", "redact_dsn"]
 
@@ -96,23 +102,6 @@ _SELECT_SESSIONS: Final = (
     f"SELECT {SESSION_COLUMNS} FROM sessions WHERE owner = %s ORDER BY position".encode()
 )
 _SELECT_JOBS: Final = f"SELECT {JOB_COLUMNS} FROM jobs WHERE home = %s ORDER BY job_id".encode()
-
-# Only into sessions this node owns (fenced like the session upsert).
-_INSERT_EVENTS: Final = """
-INSERT INTO session_events (session_id, seq, job_id, origin_seq, head, payload, gate)
-SELECT u.* FROM unnest(%b::text[], %b::int8[], %b::text[], %b::int8[], %b::bytea[],
-    %b::bytea[], %b::int8[]) AS u(session_id, seq, job_id, origin_seq, head, payload, gate)
-JOIN sessions s ON s.session_id = u.session_id AND s.owner = %b
-ON CONFLICT (session_id, seq) DO UPDATE SET job_id = excluded.job_id,
-    origin_seq = excluded.origin_seq, head = excluded.head, payload = excluded.payload,
-    gate = excluded.gate"""
-
-_INSERT_JOB_EVENTS: Final = """
-INSERT INTO job_events (job_id, origin_seq, kind, payload, gate)
-SELECT u.* FROM unnest(%b::text[], %b::int8[], %b::int2[], %b::bytea[], %b::int8[])
-    AS u(job_id, origin_seq, kind, payload, gate)
-JOIN jobs j ON j.job_id = u.job_id AND j.home = %b
-ON CONFLICT (job_id, origin_seq) DO NOTHING"""
 
 _TRIM_EVENTS: Final = (
     "DELETE FROM session_events WHERE session_id = %s AND seq < %s"
@@ -300,25 +289,15 @@ class PostgresStore:
             await cur.executemany(
                 _UPDATE_JOB, [_job_state(j, node) for j in jobs if j.job_id in written]
             )
-        events = {(sid, e.seq): e for sid, e in batch.events if sid not in gone_sessions}
-        if events:
-            rows = [(k[0], e.seq, e.job_id, e.origin_seq, e.head, e.payload, e.gate)
-                    for k, e in events.items()]  # fmt: skip
-            columns: list[Any] = [list(column) for column in zip(*rows, strict=True)]
-            await cur.execute(_INSERT_EVENTS, [*columns, node])
-        entries: dict[tuple[str, int], StoredJobEvent] = {}
-        for jid, e in batch.job_events:  # of entries with one origin seq the first stays
-            if jid not in gone_jobs:
-                entries.setdefault((jid, e.origin_seq), e)
-        if entries:
-            rows = [(k[0], e.origin_seq, e.kind, e.payload, e.gate) for k, e in entries.items()]
-            await cur.execute(
-                _INSERT_JOB_EVENTS, [*[list(column) for column in zip(*rows, strict=True)], node]
-            )
-            # Nodes following these jobs read the new entries once this commits (§7.6).
+        for params in event_groups(batch.events, gone_sessions, node):
+            await cur.execute(INSERT_EVENTS, params)
+        logs = job_event_groups(batch.job_events, gone_jobs, node)
+        for params in logs:
+            await cur.execute(INSERT_JOB_EVENTS, params)
+        if logs:  # nodes following these jobs read the new entries once this commits (§7.6)
             await cur.execute(
                 "SELECT pg_notify('arcp_job', j) FROM unnest(%s::text[]) AS j",
-                (sorted({k[0] for k in entries}),),
+                (sorted(params["owner"] for params in logs),),
             )
         # One indexed range delete per owner: a join over arrays here gets a hash join
         # over the whole event table from the planner (measured: 30 ms at 100k rows).
