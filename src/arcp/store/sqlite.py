@@ -46,6 +46,7 @@ from arcp.store.base import (
     Snapshot,
     StoredEvent,
     StoredJob,
+    StoredJobEvent,
     StoredRevocation,
     StoredSession,
     StoreError,
@@ -56,9 +57,9 @@ from arcp.store.sqlite_chunks import (
     EVENT_SQL,
     JOB_EVENT_SQL,
     Chunk,
-    Entry,
+    Columns,
     LazyJobLog,
-    chunk_rows,
+    column_rows,
     grouped_chunks,
     trim_chunks,
 )
@@ -160,6 +161,19 @@ def _job_row(j: StoredJob) -> tuple[Any, ...]:
         j.status, j.finished_at, j.parent_job_id, orjson.dumps(j.children), _dump(j.budget),
         _dump(j.outcome), j.first_origin_seq, j.last_origin_seq,
     )  # fmt: skip
+
+
+def _log_rows(job_events: list[tuple[str, StoredJobEvent]]) -> list[Chunk]:
+    """``job_chunks`` rows of a batch's job-log entries (the first of one origin seq stays)."""
+    logs: dict[str, Columns] = {}
+    for jid, e in job_events:
+        columns = logs.get(jid)
+        if columns is None:
+            columns = logs[jid] = ([], [])
+        payload = e.payload
+        columns[0].extend((e.origin_seq, e.kind, e.gate, len(payload)))
+        columns[1].append(payload)
+    return column_rows(logs, first_wins=True)
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -310,18 +324,25 @@ class SQLiteStore:
             assert ids is not None
         if len(ids) >= self._sweep_at:
             ids = self._head_ids = self._sweep(conn, ids)
-        owned: dict[str, list[Entry]] = {}
+        owned: dict[str, Columns] = {}
         get = ids.get
+        last: tuple[str, bytes, int] | None = None
+        head_id = 0
         for sid, e in events:
-            head = (e.job_id, e.head, e.gate)
-            head_id = get(head)
-            if head_id is None:
-                head_id = ids[head] = cast(int, conn.execute(_INSERT_HEAD, head).lastrowid)
-            entries = owned.get(sid)
-            if entries is None:
-                entries = owned[sid] = []
-            entries.append((e.seq, e.origin_seq, head_id, e.payload))
-        return chunk_rows(owned)
+            # events come in runs of one head: compare identities before hashing anything
+            if last is None or e.head is not last[1] or e.gate != last[2] or e.job_id != last[0]:
+                last = (e.job_id, e.head, e.gate)
+                found = get(last)
+                if found is None:
+                    found = ids[last] = cast(int, conn.execute(_INSERT_HEAD, last).lastrowid)
+                head_id = found
+            columns = owned.get(sid)
+            if columns is None:
+                columns = owned[sid] = ([], [])
+            payload = e.payload
+            columns[0].extend((e.seq, e.origin_seq, head_id, len(payload)))
+            columns[1].append(payload)
+        return column_rows(owned)
 
     async def commit(self, batch: Batch) -> None:
         """Apply ``batch`` in one transaction, in the order :class:`Batch` documents.
@@ -361,13 +382,7 @@ class SQLiteStore:
                 if batch.events:
                     conn.executemany(EVENT_SQL[0], self._event_rows(conn, batch.events))
                 if batch.job_events:
-                    logs: dict[str, list[Entry]] = {}
-                    for jid, e in batch.job_events:
-                        entries = logs.get(jid)
-                        if entries is None:
-                            entries = logs[jid] = []
-                        entries.append((e.origin_seq, e.kind, e.gate, e.payload))
-                    conn.executemany(JOB_EVENT_SQL[0], chunk_rows(logs, first_wins=True))
+                    conn.executemany(JOB_EVENT_SQL[0], _log_rows(batch.job_events))
                 trim_chunks(conn, EVENT_SQL, [(s[0], s[5]) for s in sessions])
                 trim_chunks(conn, JOB_EVENT_SQL, job_trims)
                 forget_sessions = [(sid,) for sid in batch.forget_sessions]
