@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from arcp.protocol.replay_buffer import EventItem
 from arcp.store.base import (
@@ -58,9 +58,11 @@ class Journal:
         """The monotonic clock the core's ``now`` values come from (to convert to wall time)."""
         self.wake: Callable[[], None] | None = None
         self.sessions: dict[str, RuntimeSession] = {}
-        self.events: list[tuple[str, int, EventItem]] = []
+        # Appended events as flat lists (session id, seq, item, ...; job, item, ...): no
+        # object per event, so recording gives the garbage collector nothing new to walk.
+        self.events: list[Any] = []
         self.jobs: dict[str, JobRecord] = {}
-        self.job_events: list[tuple[JobRecord, EventItem]] = []
+        self.job_events: list[Any] = []
         self.forget_sessions: set[str] = set()
         self.forget_jobs: set[str] = set()
         self.revocations_added: list[StoredRevocation] = []
@@ -93,7 +95,7 @@ class Journal:
         if not sessions:  # a journal holding a session is not empty: already woken
             self._changed()
         sessions[session.session_id] = session
-        self.events.append((session.session_id, seq, item))
+        self.events.extend((session.session_id, seq, item))
 
     def job(self, job: JobRecord) -> None:
         """``job`` was created or its status, budget or outcome changed."""
@@ -106,7 +108,7 @@ class Journal:
         if not jobs:  # a journal holding a job is not empty: already woken
             self._changed()
         jobs[job.job_id] = job
-        self.job_events.append((job, item))
+        self.job_events.extend((job, item))
 
     def forget_session(self, session_id: str) -> None:
         """The session expired: drop it and its buffer."""
@@ -137,7 +139,8 @@ class Journal:
         offset = time.time() - self.clock()
         job_ids: dict[bytes, str] = {}  # heads are shared by every event of a job
         events: list[tuple[str, StoredEvent]] = []
-        for sid, seq, item in self.events:
+        flat = iter(self.events)
+        for sid, seq, item in zip(flat, flat, flat, strict=True):
             head = item[1]
             job_id = job_ids.get(head)
             if job_id is None:
@@ -167,7 +170,8 @@ class Journal:
         kinds: dict[bytes, int] = {}  # every head of the batch's jobs (each names its job)
         out: list[tuple[str, StoredJobEvent]] = []
         append = out.append
-        for job, (origin_seq, head, payload, gate) in self.job_events:
+        flat = iter(self.job_events)
+        for job, (origin_seq, head, payload, gate) in zip(flat, flat, strict=True):
             kind = kinds.get(head)
             if kind is None:
                 kinds.update(_kinds_of(job))

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 
 from arcp.protocol.flow import Valve
 from arcp.protocol.journal import Journal
@@ -101,7 +102,8 @@ class Persister:
         async with self._lock:
             if not self.journal and self._failed is None:
                 return True
-            batch = self.journal.take()
+            with _gc_paused():
+                batch = self.journal.take()
             if self._failed is not None:
                 batch = merged(self._failed, batch)
                 self._failed = None
@@ -163,6 +165,22 @@ class Persister:
                 await self._task
         if not await self.flush():
             log.error("store closed with uncommitted changes: the store refused them")
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Generator[None, None, None]:
+    """No cyclic garbage collection inside. Taking a batch creates a few objects per event,
+    all freed by reference counting once the batch is committed; the collections their
+    number would trigger only walk them and every other live object (measured: they cost
+    a SQLite-backed stream about a fifth of its rate)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _describe(exc: Exception) -> str:

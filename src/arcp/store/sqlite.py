@@ -113,7 +113,8 @@ this), at the cost of one scan of ``session_chunks`` per sweep."""
 @contextmanager
 def _gc_paused() -> Generator[None, None, None]:
     """No cyclic garbage collection inside: ``load`` creates many objects, all of them kept,
-    and collections triggered by their number would only walk them again and again."""
+    and a commit many that all go when it ends; collections triggered by their number would
+    only walk them (and every other live object) again and again, for nothing."""
     if not gc.isenabled():
         yield
         return
@@ -353,6 +354,10 @@ class SQLiteStore:
         conn = self._connection()
         if not batch:
             return
+        with _gc_paused():  # a commit's rows are all freed when it ends: nothing to collect
+            self._commit(conn, batch)
+
+    def _commit(self, conn: sqlite3.Connection, batch: Batch) -> None:
         sessions = [
             (
                 s.session_id,
