@@ -26,6 +26,9 @@ __all__ = ["MemoryStore"]
 class MemoryStore:
     """Dictionaries behind the :class:`~arcp.store.Store` protocol."""
 
+    commits_inline = True
+    """:meth:`commit` never suspends (the runtime keeps garbage collection off across it)."""
+
     def __init__(self) -> None:
         self._sessions: dict[str, StoredSession] = {}
         self._events: dict[str, dict[int, StoredEvent]] = {}

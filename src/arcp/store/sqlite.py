@@ -194,6 +194,9 @@ class SQLiteStore:
     not wait for the disk. Errors from SQLite are raised as :class:`StoreError`.
     """
 
+    commits_inline = True
+    """:meth:`commit` never suspends (the runtime keeps garbage collection off across it)."""
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._path = Path(path)
         self._conn: sqlite3.Connection | None = None
