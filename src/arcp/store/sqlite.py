@@ -35,18 +35,14 @@ from contextlib import contextmanager
 from importlib import resources
 from itertools import starmap
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
-import orjson
 from orjson import loads
 
 from arcp.store.base import (
-    JOB_STATE_FIELDS,
     Batch,
     Snapshot,
     StoredEvent,
-    StoredJob,
-    StoredJobEvent,
     StoredRevocation,
     StoredSession,
     StoreError,
@@ -63,41 +59,23 @@ from arcp.store.sqlite_chunks import (
     grouped_chunks,
     trim_chunks,
 )
+from arcp.store.sqlite_rows import (
+    INSERT_JOB,
+    SELECT_JOBS,
+    SELECT_SESSIONS,
+    UPDATE_JOB,
+    UPSERT_SESSION,
+    job_of_row,
+    job_row,
+    job_state,
+    log_rows,
+    session_row,
+)
 
 __all__ = ["SQLiteStore"]
 
-_SESSION_COLUMNS = [
-    "session_id", "principal", "features", "token_digest", "resume_window_sec", "first_seq",
-    "last_seq", "acked_seq", "detached_at", "subscriptions",
-]  # fmt: skip
-_JOB_COLUMNS = [
-    "job_id", "principal", "agent", "lease", "lease_constraints", "trace_id", "created_at",
-    "input", "max_runtime_sec", "origin_session_id", "accepted", "fingerprint",
-    "idempotency_key", "status", "finished_at", "parent_job_id", "children", "budget",
-    "outcome", "first_origin_seq", "last_origin_seq",
-]  # fmt: skip
-
-
-def _upsert(table: str, columns: list[str], updated: list[str] | None = None) -> str:
-    """``INSERT ... ON CONFLICT DO UPDATE`` of ``updated`` (default: every column but the
-    key): keeps the row (and its rowid, hence its order)."""
-    marks = ", ".join("?" * len(columns))
-    updates = ", ".join(f"{c} = excluded.{c}" for c in (updated or columns[1:]))
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-        f" ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
-    )
-
-
-_UPSERT_SESSION = _upsert("sessions", _SESSION_COLUMNS)
-# A job's row is written whole once; later writes set only its state (JOB_STATE_FIELDS):
-# a job known to be in the file gets the UPDATE, whose row leaves its input unencoded.
-_INSERT_JOB = _upsert("jobs", _JOB_COLUMNS, list(JOB_STATE_FIELDS))
-_UPDATE_JOB = f"UPDATE jobs SET {', '.join(f'{c} = ?' for c in JOB_STATE_FIELDS)} WHERE job_id = ?"
 _INSERT_HEAD = "INSERT INTO heads (job_id, head, gate) VALUES (?, ?, ?)"
 _SELECT_HEADS = "SELECT head_id, job_id, head, gate FROM heads"
-_SELECT_SESSIONS = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions ORDER BY rowid"
-_SELECT_JOBS = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs ORDER BY job_id"
 _SELECT_REVOCATIONS = "SELECT credential_id, job_id FROM revocations ORDER BY rowid"
 
 
@@ -123,58 +101,6 @@ def _gc_paused() -> Generator[None, None, None]:
         yield
     finally:
         gc.enable()
-
-
-def _dump(value: Any) -> bytes | None:
-    """JSON bytes of ``value``; SQL NULL for None (nullable columns only)."""
-    return None if value is None else orjson.dumps(value)
-
-
-def _load(raw: bytes | None) -> Any:
-    return None if raw is None else orjson.loads(raw)
-
-
-def _job(row: Any) -> StoredJob:
-    """A job back from its row: JSON decoded, ``outcome`` as the ``(is_error, payload)`` tuple."""
-    outcome = _load(row[18])
-    return StoredJob(
-        row[0], row[1], row[2], loads(row[3]), _load(row[4]), row[5], row[6], loads(row[7]),
-        row[8], row[9], loads(row[10]), row[11], row[12], row[13], row[14], row[15],
-        loads(row[16]), _load(row[17]), None if outcome is None else (outcome[0], outcome[1]),
-        row[19], row[20],
-    )  # fmt: skip
-
-
-def _job_state(j: StoredJob) -> tuple[Any, ...]:
-    """The parameters of ``_UPDATE_JOB``: the job's state columns, then its id."""
-    return (
-        orjson.dumps(j.accepted), j.status, j.finished_at, orjson.dumps(j.children),
-        _dump(j.budget), _dump(j.outcome), j.first_origin_seq, j.last_origin_seq, j.job_id,
-    )  # fmt: skip
-
-
-def _job_row(j: StoredJob) -> tuple[Any, ...]:
-    """The parameters of ``_INSERT_JOB``: every column."""
-    return (
-        j.job_id, j.principal, j.agent, orjson.dumps(j.lease), _dump(j.lease_constraints),
-        j.trace_id, j.created_at, orjson.dumps(j.input), j.max_runtime_sec,
-        j.origin_session_id, orjson.dumps(j.accepted), j.fingerprint, j.idempotency_key,
-        j.status, j.finished_at, j.parent_job_id, orjson.dumps(j.children), _dump(j.budget),
-        _dump(j.outcome), j.first_origin_seq, j.last_origin_seq,
-    )  # fmt: skip
-
-
-def _log_rows(job_events: list[tuple[str, StoredJobEvent]]) -> list[Chunk]:
-    """``job_chunks`` rows of a batch's job-log entries (the first of one origin seq stays)."""
-    logs: dict[str, Columns] = {}
-    for jid, e in job_events:
-        columns = logs.get(jid)
-        if columns is None:
-            columns = logs[jid] = ([], [])
-        payload = e.payload
-        columns[0].extend((e.origin_seq, e.kind, e.gate, len(payload)))
-        columns[1].append(payload)
-    return column_rows(logs, first_wins=True)
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -205,7 +131,7 @@ class SQLiteStore:
         self._sweep_at = SWEEP_HEADS
         self._jobs_written: set[str] = set()
         """Jobs whose row this object committed (or loaded): later writes update their
-        state only, so an input is encoded and written once (``_INSERT_JOB`` never
+        state only, so an input is encoded and written once (``INSERT_JOB`` never
         overwrites one either; this set only spares the encoding)."""
 
     def __repr__(self) -> str:
@@ -361,36 +287,22 @@ class SQLiteStore:
             self._commit(conn, batch)
 
     def _commit(self, conn: sqlite3.Connection, batch: Batch) -> None:
-        sessions = [
-            (
-                s.session_id,
-                s.principal,
-                orjson.dumps(s.features),
-                s.token_digest,
-                s.resume_window_sec,
-                s.first_seq,
-                s.last_seq,
-                s.acked_seq,
-                s.detached_at,
-                orjson.dumps(s.subscriptions),
-            )
-            for s in batch.sessions.values()
-        ]
+        sessions = [session_row(s) for s in batch.sessions.values()]
         written = self._jobs_written
-        new_jobs = [_job_row(j) for j in batch.jobs.values() if j.job_id not in written]
-        job_states = [_job_state(j) for j in batch.jobs.values() if j.job_id in written]
+        new_jobs = [job_row(j) for j in batch.jobs.values() if j.job_id not in written]
+        job_states = [job_state(j) for j in batch.jobs.values() if j.job_id in written]
         job_trims = [(j.job_id, j.first_origin_seq) for j in batch.jobs.values()]
         sweep_at = self._sweep_at
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(_UPSERT_SESSION, sessions)
-                conn.executemany(_INSERT_JOB, new_jobs)
-                conn.executemany(_UPDATE_JOB, job_states)
+                conn.executemany(UPSERT_SESSION, sessions)
+                conn.executemany(INSERT_JOB, new_jobs)
+                conn.executemany(UPDATE_JOB, job_states)
                 if batch.events:
                     conn.executemany(EVENT_SQL[0], self._event_rows(conn, batch.events))
                 if batch.job_events:
-                    conn.executemany(JOB_EVENT_SQL[0], _log_rows(batch.job_events))
+                    conn.executemany(JOB_EVENT_SQL[0], log_rows(batch.job_events))
                 trim_chunks(conn, EVENT_SQL, [(s[0], s[5]) for s in sessions])
                 trim_chunks(conn, JOB_EVENT_SQL, job_trims)
                 forget_sessions = [(sid,) for sid in batch.forget_sessions]
@@ -436,7 +348,7 @@ class SQLiteStore:
         chunks = grouped_chunks(conn.execute(EVENT_SQL[5]).fetchall())
         start, entry_size = COUNT.size, ENTRY.size
         count_of, entries_of = COUNT.unpack_from, ENTRY.iter_unpack
-        for row in conn.execute(_SELECT_SESSIONS).fetchall():
+        for row in conn.execute(SELECT_SESSIONS).fetchall():
             session = StoredSession(
                 row[0], row[1], loads(row[2]), row[3], row[4], row[5], row[6], row[7], row[8],
                 loads(row[9]),
@@ -459,8 +371,8 @@ class SQLiteStore:
                 events = [by_seq[seq] for seq in sorted(by_seq)]
             snapshot.events[row[0]] = events
         logs = grouped_chunks(conn.execute(JOB_EVENT_SQL[5]).fetchall())
-        for row in conn.execute(_SELECT_JOBS).fetchall():
-            snapshot.jobs.append(_job(row))
+        for row in conn.execute(SELECT_JOBS).fetchall():
+            snapshot.jobs.append(job_of_row(row))
             held = logs.get(row[0])
             if held is not None:
                 snapshot.job_events[row[0]] = LazyJobLog(*held)
