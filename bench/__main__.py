@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "codec": ("bench.codec", "decode/encode of one job.event frame vs plain orjson"),
     "events": ("bench.events", "end-to-end event throughput, latency, memory vs raw websockets"),
     "stores": ("bench.stores", "event throughput, buffer memory, restart replay per store"),
+    "latency": ("bench.latency", "submit -> accepted p50/p99 vs a raw frame echo, interleaved"),
     "instructions": ("bench.instructions", "CPU instructions per event and round trip (perf)"),
     "scale": ("bench.scale", "cost curves: 1-1,000 sessions, delivery latency, idle memory"),
     "memory": ("bench.memory", "runtime memory per buffered event (to 1M) and finished job"),

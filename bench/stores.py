@@ -337,13 +337,13 @@ def _start_postgres(stack: contextlib.ExitStack) -> tuple[PostgresCluster | None
 
 
 async def _per_store(
-    repeats: int, tmp: Path, cluster: PostgresCluster | None, pg_note: str
+    repeats: int, tmp: Path, cluster: PostgresCluster | None, pg_note: str, events: int
 ) -> list[Figure]:
     """Figures 1 and 2: throughput and buffer memory, every store beside no store."""
     configs = [_Config("MemoryStore", _memory_store), _Config("SQLiteStore", _sqlite_files(tmp))]
     if cluster is not None:
         configs.append(_Config("PostgresStore", _postgres_maker(cluster)))
-    payload = _payload_size(EVENTS)
+    payload = _payload_size(events)
     figures: list[Figure] = []
 
     # warm every path once (imports, first connection, schema creation)
@@ -355,11 +355,11 @@ async def _per_store(
     baseline: list[float] = []
     rates: dict[str, list[float]] = {c.label: [] for c in configs}
     for _ in range(repeats):
-        baseline.append(await _stream(None, EVENTS))
+        baseline.append(await _stream(None, events))
         for config in configs:
-            rates[config.label].append(await _stream(await config.make(), EVENTS))
+            rates[config.label].append(await _stream(await config.make(), events))
     for config in configs:
-        fig = Figure(f"events/s, 1 job x {EVENTS:,} events, {config.label}", "events/s")
+        fig = Figure(f"events/s, 1 job x {events:,} events, {config.label}", "events/s")
         fig.samples, fig.baseline = rates[config.label], baseline
         fig.note = "memory transport, one process; baseline: no store"
         if config.label == "PostgresStore":
@@ -367,7 +367,7 @@ async def _per_store(
         figures.append(fig)
     if cluster is None:
         figures.append(
-            Figure(f"events/s, 1 job x {EVENTS:,} events, PostgresStore", "events/s", note=pg_note)
+            Figure(f"events/s, 1 job x {events:,} events, PostgresStore", "events/s", note=pg_note)
         )
 
     # 2. memory per buffered event (tracemalloc slows the run ~2x: fewer repeats)
@@ -375,46 +375,46 @@ async def _per_store(
     mem_base: list[float] = []
     held: dict[str, list[float]] = {c.label: [] for c in configs}
     for _ in range(mem_repeats):
-        mem_base.append(await _bytes_per_event(None, EVENTS))
+        mem_base.append(await _bytes_per_event(None, events))
         for config in configs:
-            held[config.label].append(await _bytes_per_event(await config.make(), EVENTS))
+            held[config.label].append(await _bytes_per_event(await config.make(), events))
     for config in configs:
         fig = Figure(
             f"runtime memory per buffered event, {config.label}", "bytes", higher_is_better=False
         )
         fig.samples, fig.baseline = held[config.label], mem_base
         fig.note = (
-            f"{EVENTS:,} unacknowledged events, payload ≈ {payload} bytes; tracemalloc "
+            f"{events:,} unacknowledged events, payload ≈ {payload} bytes; tracemalloc "
             f"(Python heap only); baseline: no store; {mem_repeats} repeats"
         )
         figures.append(fig)
     return figures
 
 
-async def _restarts(repeats: int, tmp: Path) -> list[Figure]:
+async def _restarts(repeats: int, tmp: Path, replay_events: int) -> list[Figure]:
     """Figure 3: a restart with 100k buffered events on SQLite vs a replay without one."""
     from arcp.store.sqlite import SQLiteStore
 
     replay_repeats = max(1, min(3, repeats))  # ~7 s each: keeps the default run near 2 min
-    fill = Figure(f"events/s filling {REPLAY_EVENTS:,} unacknowledged events, SQLite", "events/s")
+    fill = Figure(f"events/s filling {replay_events:,} unacknowledged events, SQLite", "events/s")
     opened = Figure(
-        f"open() after restart: load {REPLAY_EVENTS:,} events, SQLite", "ms", higher_is_better=False
+        f"open() after restart: load {replay_events:,} events, SQLite", "ms", higher_is_better=False
     )
     replay = Figure(
-        f"resume replay of {REPLAY_EVENTS:,} events, SQLite after restart",
+        f"resume replay of {replay_events:,} events, SQLite after restart",
         "ms",
         higher_is_better=False,
     )
     total = Figure(
-        f"restart total: open() + replay of {REPLAY_EVENTS:,} events, SQLite",
+        f"restart total: open() + replay of {replay_events:,} events, SQLite",
         "ms",
         higher_is_better=False,
     )
     loads: list[float] = []
     for i in range(replay_repeats):
-        base_rate, base_sec = await _replay_no_store(REPLAY_EVENTS)
+        base_rate, base_sec = await _replay_no_store(replay_events)
         path = tmp / f"restart-{i}.sqlite3"
-        restart = await _restart_replay(lambda path=path: SQLiteStore(path), REPLAY_EVENTS)
+        restart = await _restart_replay(lambda path=path: SQLiteStore(path), replay_events)
         fill.baseline.append(base_rate)
         fill.samples.append(restart.fill_rate)
         replay.baseline.append(base_sec * 1e3)
@@ -434,13 +434,21 @@ async def _restarts(repeats: int, tmp: Path) -> list[Figure]:
     return [fill, opened, replay, total]
 
 
-def run(repeats: int = 5) -> list[Figure]:
-    """Run every store benchmark and return the figures."""
+def run(
+    repeats: int = 5,
+    events: int = EVENTS,
+    replay_events: int = REPLAY_EVENTS,
+    cluster: PostgresCluster | None = None,
+) -> list[Figure]:
+    """Run every store benchmark and return the figures. Smaller ``events`` and
+    ``replay_events`` make the CI smoke run, which passes the test suite's ``cluster``."""
     with tempfile.TemporaryDirectory(prefix="arcp-bench-stores-") as name:
         tmp = Path(name)
         with contextlib.ExitStack() as stack:
-            cluster, pg_note = _start_postgres(stack)
-            figures = asyncio.run(_per_store(repeats, tmp, cluster, pg_note))
+            pg_note = "PostgreSQL (the caller's cluster)"
+            if cluster is None:
+                cluster, pg_note = _start_postgres(stack)
+            figures = asyncio.run(_per_store(repeats, tmp, cluster, pg_note, events))
         # the cluster is stopped first: its background writers would share the two cores
-        figures += asyncio.run(_restarts(repeats, tmp))
+        figures += asyncio.run(_restarts(repeats, tmp, replay_events))
     return figures

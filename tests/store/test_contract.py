@@ -420,6 +420,31 @@ async def test_a_committed_batch_does_not_share_the_callers_objects(open_store: 
     assert (await store.load()).sessions == [session(subscriptions=["job_1"])]
 
 
+async def test_a_job_s_input_and_submit_fields_are_written_once(open_store: Opener) -> None:
+    """Later records of a held job update its state only (Batch, JOB_STATE_FIELDS): the
+    input, lease and the rest fixed at submit stay as first written, also after a restart."""
+    store = await open_store()
+    first = job(input={"big": "a" * 1000}, lease={"x": ["1"]})
+    await store.commit(Batch(jobs={"job_1": first}))
+    later = job(
+        input={"big": "b"},
+        lease={"x": ["2"]},
+        status="success",
+        outcome=(False, {"final_status": "success"}),
+        finished_at=5.0,
+        last_origin_seq=3,
+    )
+    await store.commit(Batch(jobs={"job_1": later}))
+    expected = dataclasses.replace(later, input=first.input, lease=first.lease)
+    assert (await store.load()).jobs == [expected]
+    store = await restart(store, open_store)
+    await store.commit(Batch(jobs={"job_1": dataclasses.replace(later, input={"c": 1})}))
+    assert (await store.load()).jobs == [expected]
+    await store.commit(Batch(forget_jobs={"job_1"}))
+    await store.commit(Batch(jobs={"job_1": later}))  # a forgotten job is a new one
+    assert (await store.load()).jobs == [later]
+
+
 async def test_close_twice_is_harmless(make_store: StoreFactory) -> None:
     store = make_store()
     await store.open()

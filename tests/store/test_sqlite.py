@@ -419,3 +419,28 @@ async def test_a_job_s_log_is_decoded_on_first_use(store: SQLiteStore, path: Pat
     assert list(log) == expected
     assert log == expected
     assert (len(log), log[-1], log[1:3]) == (4, entry(4), expected[1:3])
+
+
+async def test_a_job_s_input_is_written_once(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1 MiB input reaches the file with the job's first record only: the status changes
+    after it write the job's state (every statement SQLite runs is traced, with its values)."""
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        big = {"blob": "x" * (1 << 20)}
+        for status in ("pending", "running", "running", "cancelled", "error"):
+            await store.commit(Batch(jobs={"job_1": job(input=big, status=status)}))
+        assert (await store.load()).jobs[0].input == big
+    finally:
+        await store.close()
+    written = sum(len(s) for s in statements if " jobs " in s)
+    assert 2 * (1 << 20) < written < 3 * (1 << 20)  # the input once, hex-encoded (2 chars a byte)

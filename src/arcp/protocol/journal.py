@@ -11,7 +11,7 @@ the event hot path stays cheap; the work of building records happens once per ba
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from arcp.protocol.records import (
     Batch,
@@ -56,9 +56,11 @@ class Journal:
     def __init__(self) -> None:
         self.wake: Callable[[], None] | None = None
         self.sessions: dict[str, RuntimeSession] = {}
-        self.events: list[tuple[str, int, EventItem]] = []
+        # Appended events as flat lists (session id, seq, item, ...; job, item, ...): no
+        # object per event, so recording gives the garbage collector nothing new to walk.
+        self.events: list[Any] = []
         self.jobs: dict[str, JobRecord] = {}
-        self.job_events: list[tuple[JobRecord, EventItem]] = []
+        self.job_events: list[Any] = []
         self.forget_sessions: set[str] = set()
         self.forget_jobs: set[str] = set()
         self.revocations_added: list[StoredRevocation] = []
@@ -87,9 +89,11 @@ class Journal:
 
     def event(self, session: RuntimeSession, seq: int, item: EventItem) -> None:
         """``session`` buffered ``item`` under ``seq`` (§8.3)."""
-        self._changed()
-        self.sessions[session.session_id] = session
-        self.events.append((session.session_id, seq, item))
+        sessions = self.sessions
+        if not sessions:  # a journal holding a session is not empty: already woken
+            self._changed()
+        sessions[session.session_id] = session
+        self.events.extend((session.session_id, seq, item))
 
     def job(self, job: JobRecord) -> None:
         """``job`` was created or its status, budget or outcome changed."""
@@ -98,9 +102,11 @@ class Journal:
 
     def job_event(self, job: JobRecord, item: EventItem) -> None:
         """``job`` logged ``item`` in its own history (§7.6)."""
-        self._changed()
-        self.jobs[job.job_id] = job
-        self.job_events.append((job, item))
+        jobs = self.jobs
+        if not jobs:  # a journal holding a job is not empty: already woken
+            self._changed()
+        jobs[job.job_id] = job
+        self.job_events.extend((job, item))
 
     def forget_session(self, session_id: str) -> None:
         """The session expired: drop it and its buffer."""
@@ -135,7 +141,8 @@ class Journal:
         offset = wall_now - now
         job_ids: dict[bytes, str] = {}  # heads are shared by every event of a job
         events: list[tuple[str, StoredEvent]] = []
-        for sid, seq, item in self.events:
+        flat = iter(self.events)
+        for sid, seq, item in zip(flat, flat, flat, strict=True):
             head = item[1]
             job_id = job_ids.get(head)
             if job_id is None:
@@ -145,13 +152,7 @@ class Journal:
             sessions={sid: _stored_session(s, offset) for sid, s in self.sessions.items()},
             events=events,
             jobs={jid: _stored_job(job, offset) for jid, job in self.jobs.items()},
-            job_events=[
-                (
-                    job.job_id,
-                    StoredJobEvent(item[0], job.log.heads.index(item[1]), item[2], item[3]),
-                )
-                for job, item in self.job_events
-            ],
+            job_events=self._job_events(),
             forget_sessions=self.forget_sessions,
             forget_jobs=self.forget_jobs,
             revocations_added=self.revocations_added,
@@ -166,6 +167,24 @@ class Journal:
         self.revocations_added = []
         self.revocations_done = []
         return batch
+
+    def _job_events(self) -> list[tuple[str, StoredJobEvent]]:
+        kinds: dict[bytes, int] = {}  # every head of the batch's jobs (each names its job)
+        out: list[tuple[str, StoredJobEvent]] = []
+        append = out.append
+        flat = iter(self.job_events)
+        for job, (origin_seq, head, payload, gate) in zip(flat, flat, strict=True):
+            kind = kinds.get(head)
+            if kind is None:
+                kinds.update(_kinds_of(job))
+                kind = kinds[head]
+            append((job.job_id, StoredJobEvent(origin_seq, kind, payload, gate)))
+        return out
+
+
+def _kinds_of(job: JobRecord) -> dict[bytes, int]:
+    """A job's heads to the entry kinds they stand for (0 event, 1 result, 2 error)."""
+    return {head: kind for kind, head in enumerate(job.log.heads)}
 
 
 class NoJournal(Journal):

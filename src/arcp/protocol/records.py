@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "JOB_STATE_FIELDS",
     "Batch",
     "Snapshot",
     "StoredEvent",
@@ -107,6 +108,20 @@ class StoredJob:
     last_origin_seq: int
 
 
+JOB_STATE_FIELDS = (
+    "accepted",
+    "status",
+    "finished_at",
+    "children",
+    "budget",
+    "outcome",
+    "first_origin_seq",
+    "last_origin_seq",
+)
+"""The fields of a :class:`StoredJob` that change after its first record (status, budget,
+outcome, log range...); the others are fixed when the job is submitted."""
+
+
 @dataclass(slots=True)
 class StoredRevocation:
     """A credential still to be revoked upstream (§9.8.2): its id, never its value."""
@@ -124,6 +139,9 @@ class Batch:
     An event with a seq its session already holds replaces the held one; a job-log entry
     with an origin seq its job already holds is ignored (the first one stays: an entry the
     submitting session could not see shares the previous entry's origin seq, §7.6).
+    A job's record is written whole once, when the store first sees the job: later records
+    of a job it holds update only :data:`JOB_STATE_FIELDS` (its input, lease and the other
+    fields fixed at submit are never written again, however large).
     Every event in ``events`` belongs to a session in ``sessions``, and every entry in
     ``job_events`` to a job in ``jobs`` (the journal records the owner with its entries); a
     store shared by several nodes may drop events of a session another node owns, and

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 
 from arcp.protocol.flow import Valve
 from arcp.protocol.journal import Journal
@@ -101,19 +102,31 @@ class Persister:
         async with self._lock:
             if not self.journal and self._failed is None:
                 return True
-            batch = self.journal.take(time.monotonic(), time.time())
-            if self._failed is not None:
-                batch = merged(self._failed, batch)
-                self._failed = None
-            try:
-                await self.store.commit(batch)
-            except Exception as exc:
-                self._failed = batch
-                self._failed_commit(batch, exc)
-                return False
-            if self._failing_since is not None:
-                self._recovered()
-            return True
+            # A batch holds a few objects per event, all freed once it is committed: the
+            # collections their number would trigger only walk them and every other live
+            # object (measured: a fifth of a SQLite-backed stream's rate). A store whose
+            # commit never suspends (``commits_inline``) commits before collections resume.
+            with _gc_paused():
+                batch = self.journal.take(time.monotonic(), time.time())
+                if self._failed is not None:
+                    batch = merged(self._failed, batch)
+                    self._failed = None
+                if getattr(self.store, "commits_inline", False):
+                    done = await self._apply(batch)
+                    del batch  # freed before the collector runs again
+                    return done
+            return await self._apply(batch)
+
+    async def _apply(self, batch: Batch) -> bool:
+        try:
+            await self.store.commit(batch)
+        except Exception as exc:
+            self._failed = batch
+            self._failed_commit(batch, exc)
+            return False
+        if self._failing_since is not None:
+            self._recovered()
+        return True
 
     def _failed_commit(self, batch: Batch, exc: Exception) -> None:
         """Durability over availability: stop, say so once, and keep the batch."""
@@ -163,6 +176,19 @@ class Persister:
                 await self._task
         if not await self.flush():
             log.error("store closed with uncommitted changes: the store refused them")
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Generator[None, None, None]:
+    """No cyclic garbage collection inside (see :meth:`Persister._commit`)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _describe(exc: Exception) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from arcp.protocol.records import (
+    JOB_STATE_FIELDS,
     Batch,
     Snapshot,
     StoredEvent,
@@ -29,6 +30,7 @@ from arcp.protocol.records import (
 from arcp_gen.errors import ARCPException
 
 __all__ = [
+    "JOB_STATE_FIELDS",
     "Batch",
     "Snapshot",
     "Store",

@@ -10,6 +10,7 @@ import copy
 from dataclasses import replace
 
 from arcp.store.base import (
+    JOB_STATE_FIELDS,
     Batch,
     Snapshot,
     StoredEvent,
@@ -24,6 +25,9 @@ __all__ = ["MemoryStore"]
 
 class MemoryStore:
     """Dictionaries behind the :class:`~arcp.store.Store` protocol."""
+
+    commits_inline = True
+    """:meth:`commit` never suspends (the runtime keeps garbage collection off across it)."""
 
     def __init__(self) -> None:
         self._sessions: dict[str, StoredSession] = {}
@@ -45,10 +49,19 @@ class MemoryStore:
         """Apply ``batch`` (see :class:`Batch` for the order)."""
         # The caller may reuse its objects: copy them. Events hold only immutable values,
         # so a shallow copy suffices for them (a deep one costs ~100 µs per event).
-        events, job_events = batch.events, batch.job_events
-        batch = copy.deepcopy(replace(batch, events=[], job_events=[]))
+        # A job held already takes only its state from the new record (see Batch): its
+        # input and the rest fixed at submit are neither copied nor replaced.
+        events, job_events, jobs = batch.events, batch.job_events, batch.jobs
+        batch = copy.deepcopy(replace(batch, events=[], job_events=[], jobs={}))
         batch.events = [(sid, copy.copy(event)) for sid, event in events]
         batch.job_events = [(jid, copy.copy(entry)) for jid, entry in job_events]
+        for job_id, job in jobs.items():
+            held_job = self._jobs.get(job_id)
+            if held_job is None:
+                batch.jobs[job_id] = copy.deepcopy(job)
+            else:
+                state = {name: getattr(job, name) for name in JOB_STATE_FIELDS}
+                batch.jobs[job_id] = replace(held_job, **copy.deepcopy(state))
         self._sessions.update(batch.sessions)
         self._jobs.update(batch.jobs)
         for session_id, event in batch.events:

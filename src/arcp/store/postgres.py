@@ -34,6 +34,12 @@ from arcp.store.base import (
     StoredSession,
     StoreError,
 )
+from arcp.store.postgres_events import (
+    INSERT_EVENTS,
+    INSERT_JOB_EVENTS,
+    event_groups,
+    job_event_groups,
+)
 
 __all__ = ["JOB_COLUMNS", "SESSION_COLUMNS", "PostgresStore", "job_of", "redact_dsn"]
 
@@ -47,13 +53,15 @@ _T = TypeVar("_T")
 _LOCK_KEY: Final = 0x6172_6370_7374_6F72  # "arcpstor": serialises migrations across nodes
 
 
-def _upsert(table: str, fields: tuple[str, ...]) -> bytes:
-    """An INSERT of one row keyed by its first field, replacing the row if it exists."""
+def _upsert(table: str, fields: tuple[str, ...], updated: tuple[str, ...] = ()) -> bytes:
+    """An INSERT of one row keyed by its first field; if the row exists, ``updated`` (by
+    default every field) is replaced."""
     names = ", ".join(fields)
+    changed = ", ".join(updated or fields)
     return (
         f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"
-        f" ON CONFLICT ({fields[0]}) DO UPDATE SET ({names})"
-        f" = ({', '.join(f'excluded.{name}' for name in fields)})"
+        f" ON CONFLICT ({fields[0]}) DO UPDATE SET ({changed})"
+        f" = ({', '.join(f'excluded.{name}' for name in updated or fields)})"
     ).encode()
 
 
@@ -74,30 +82,26 @@ _UPSERT_SESSION: Final = _upsert("sessions", (*_SESSION_FIELDS, "owner")) + (
 )
 # Likewise a node only updates the jobs whose home it is: once another node took over the
 # jobs of a node it took for dead, that node's late writes change nothing.
-_UPSERT_JOB: Final = _upsert("jobs", (*_JOB_FIELDS, "home")) + b" WHERE jobs.home = excluded.home"
+# A job's row is written whole once; later writes set only its state (JOB_STATE_FIELDS, the
+# outcome as two columns), so a large input is sent once. A job this store object wrote or
+# loaded gets the UPDATE, which does not even encode the input.
+_JOB_STATE: Final = (
+    "accepted", "status", "finished_at", "children", "budget", "outcome_is_error", "outcome",
+    "first_origin_seq", "last_origin_seq",
+)  # fmt: skip
+_UPSERT_JOB: Final = (
+    _upsert("jobs", (*_JOB_FIELDS, "home"), _JOB_STATE) + b" WHERE jobs.home = excluded.home"
+)
+_UPDATE_JOB: Final = (
+    f"UPDATE jobs SET ({', '.join(_JOB_STATE)}) = ({', '.join(['%s'] * len(_JOB_STATE))})"
+    " WHERE job_id = %s AND home = %s"
+).encode()
 SESSION_COLUMNS: Final = ", ".join(_SESSION_FIELDS)
 JOB_COLUMNS: Final = ", ".join(_JOB_FIELDS)
 _SELECT_SESSIONS: Final = (
     f"SELECT {SESSION_COLUMNS} FROM sessions WHERE owner = %s ORDER BY position".encode()
 )
 _SELECT_JOBS: Final = f"SELECT {JOB_COLUMNS} FROM jobs WHERE home = %s ORDER BY job_id".encode()
-
-# Only into sessions this node owns (fenced like the session upsert).
-_INSERT_EVENTS: Final = """
-INSERT INTO session_events (session_id, seq, job_id, origin_seq, head, payload, gate)
-SELECT u.* FROM unnest(%b::text[], %b::int8[], %b::text[], %b::int8[], %b::bytea[],
-    %b::bytea[], %b::int8[]) AS u(session_id, seq, job_id, origin_seq, head, payload, gate)
-JOIN sessions s ON s.session_id = u.session_id AND s.owner = %b
-ON CONFLICT (session_id, seq) DO UPDATE SET job_id = excluded.job_id,
-    origin_seq = excluded.origin_seq, head = excluded.head, payload = excluded.payload,
-    gate = excluded.gate"""
-
-_INSERT_JOB_EVENTS: Final = """
-INSERT INTO job_events (job_id, origin_seq, kind, payload, gate)
-SELECT u.* FROM unnest(%b::text[], %b::int8[], %b::int2[], %b::bytea[], %b::int8[])
-    AS u(job_id, origin_seq, kind, payload, gate)
-JOIN jobs j ON j.job_id = u.job_id AND j.home = %b
-ON CONFLICT (job_id, origin_seq) DO NOTHING"""
 
 _TRIM_EVENTS: Final = (
     "DELETE FROM session_events WHERE session_id = %s AND seq < %s"
@@ -161,6 +165,9 @@ class PostgresStore:
         self.node_id = node_id
         """This runtime's name among the nodes sharing the database (see :mod:`arcp.cluster`)."""
         self._cluster: PostgresCluster | None = None
+        self._jobs_written: set[str] = set()
+        """Jobs whose row this object committed or loaded: later writes update their
+        state only (``_UPDATE_JOB``), so a job's input is encoded and sent once."""
 
     def cluster(self) -> PostgresCluster:
         """The shared-database side of this store, for :mod:`arcp.cluster`."""
@@ -246,6 +253,7 @@ class PostgresStore:
     async def close(self) -> None:
         """Close the connection; closing twice is harmless."""
         conn, self._conn = self._conn, None
+        self._jobs_written = set()
         if conn is not None:
             await conn.close()
         if self._cluster is not None:
@@ -258,39 +266,38 @@ class PostgresStore:
 
         async def work(conn: _Conn) -> None:
             async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-                await self._apply(cur, batch, self.node_id)
+                await self._apply(cur, batch, self.node_id, self._jobs_written)
 
         await self._run("commit", work)
+        self._jobs_written.update(batch.jobs)
+        self._jobs_written.difference_update(batch.forget_jobs)
 
     @staticmethod
-    async def _apply(cur: psycopg.AsyncCursor[_Row], batch: Batch, node: str) -> None:
+    async def _apply(
+        cur: psycopg.AsyncCursor[_Row], batch: Batch, node: str, written: set[str]
+    ) -> None:
         # A row both written and forgotten in this batch ends up deleted: skip the writes.
         gone_sessions, gone_jobs = batch.forget_sessions, batch.forget_jobs
         sessions = [s for s in batch.sessions.values() if s.session_id not in gone_sessions]
         jobs = [j for j in batch.jobs.values() if j.job_id not in gone_jobs]
         if sessions:
             await cur.executemany(_UPSERT_SESSION, [(*_session_row(s), node) for s in sessions])
-        if jobs:
-            await cur.executemany(_UPSERT_JOB, [(*_job_row(j), node) for j in jobs])
-        events = {(sid, e.seq): e for sid, e in batch.events if sid not in gone_sessions}
-        if events:
-            rows = [(k[0], e.seq, e.job_id, e.origin_seq, e.head, e.payload, e.gate)
-                    for k, e in events.items()]  # fmt: skip
-            columns: list[Any] = [list(column) for column in zip(*rows, strict=True)]
-            await cur.execute(_INSERT_EVENTS, [*columns, node])
-        entries: dict[tuple[str, int], StoredJobEvent] = {}
-        for jid, e in batch.job_events:  # of entries with one origin seq the first stays
-            if jid not in gone_jobs:
-                entries.setdefault((jid, e.origin_seq), e)
-        if entries:
-            rows = [(k[0], e.origin_seq, e.kind, e.payload, e.gate) for k, e in entries.items()]
-            await cur.execute(
-                _INSERT_JOB_EVENTS, [*[list(column) for column in zip(*rows, strict=True)], node]
+        new_jobs = [(*_job_row(j), node) for j in jobs if j.job_id not in written]
+        if new_jobs:
+            await cur.executemany(_UPSERT_JOB, new_jobs)
+        if len(new_jobs) < len(jobs):
+            await cur.executemany(
+                _UPDATE_JOB, [_job_state(j, node) for j in jobs if j.job_id in written]
             )
-            # Nodes following these jobs read the new entries once this commits (§7.6).
+        for params in event_groups(batch.events, gone_sessions, node):
+            await cur.execute(INSERT_EVENTS, params)
+        logs = job_event_groups(batch.job_events, gone_jobs, node)
+        for params in logs:
+            await cur.execute(INSERT_JOB_EVENTS, params)
+        if logs:  # nodes following these jobs read the new entries once this commits (§7.6)
             await cur.execute(
                 "SELECT pg_notify('arcp_job', j) FROM unnest(%s::text[]) AS j",
-                (sorted({k[0] for k in entries}),),
+                (sorted(params["owner"] for params in logs),),
             )
         # One indexed range delete per owner: a join over arrays here gets a hash join
         # over the whole event table from the planner (measured: 30 ms at 100k rows).
@@ -330,7 +337,9 @@ class PostgresStore:
                 await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 return await self._read(cur, self.node_id)
 
-        return await self._run("load", work)
+        snapshot = await self._run("load", work)
+        self._jobs_written = {job.job_id for job in snapshot.jobs}
+        return snapshot
 
     @staticmethod
     async def _read(cur: psycopg.AsyncCursor[_Row], node: str) -> Snapshot:
@@ -382,6 +391,13 @@ def _job_row(j: StoredJob) -> tuple[Any, ...]:
             Json(j.accepted), j.fingerprint, key, j.status, j.finished_at, j.parent_job_id,
             Json(j.children), _json(j.budget), is_error, _json(outcome), j.first_origin_seq,
             j.last_origin_seq)  # fmt: skip
+
+
+def _job_state(j: StoredJob, node: str) -> tuple[Any, ...]:
+    """The parameters of ``_UPDATE_JOB``: the job's state, its id, this node."""
+    is_error, outcome = (None, None) if j.outcome is None else j.outcome
+    return (Json(j.accepted), j.status, j.finished_at, Json(j.children), _json(j.budget),
+            is_error, _json(outcome), j.first_origin_seq, j.last_origin_seq, j.job_id, node)  # fmt: skip
 
 
 def job_of(row: tuple[Any, ...]) -> StoredJob:

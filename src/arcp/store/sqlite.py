@@ -35,16 +35,14 @@ from contextlib import contextmanager
 from importlib import resources
 from itertools import starmap
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
-import orjson
 from orjson import loads
 
 from arcp.store.base import (
     Batch,
     Snapshot,
     StoredEvent,
-    StoredJob,
     StoredRevocation,
     StoredSession,
     StoreError,
@@ -55,43 +53,29 @@ from arcp.store.sqlite_chunks import (
     EVENT_SQL,
     JOB_EVENT_SQL,
     Chunk,
-    Entry,
+    Columns,
     LazyJobLog,
-    chunk_rows,
+    column_rows,
     grouped_chunks,
     trim_chunks,
+)
+from arcp.store.sqlite_rows import (
+    INSERT_JOB,
+    SELECT_JOBS,
+    SELECT_SESSIONS,
+    UPDATE_JOB,
+    UPSERT_SESSION,
+    job_of_row,
+    job_row,
+    job_state,
+    log_rows,
+    session_row,
 )
 
 __all__ = ["SQLiteStore"]
 
-_SESSION_COLUMNS = [
-    "session_id", "principal", "features", "token_digest", "resume_window_sec", "first_seq",
-    "last_seq", "acked_seq", "detached_at", "subscriptions",
-]  # fmt: skip
-_JOB_COLUMNS = [
-    "job_id", "principal", "agent", "lease", "lease_constraints", "trace_id", "created_at",
-    "input", "max_runtime_sec", "origin_session_id", "accepted", "fingerprint",
-    "idempotency_key", "status", "finished_at", "parent_job_id", "children", "budget",
-    "outcome", "first_origin_seq", "last_origin_seq",
-]  # fmt: skip
-
-
-def _upsert(table: str, columns: list[str]) -> str:
-    """``INSERT ... ON CONFLICT DO UPDATE``: keeps the row (and its rowid, hence its order)."""
-    marks = ", ".join("?" * len(columns))
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-        f" ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
-    )
-
-
-_UPSERT_SESSION = _upsert("sessions", _SESSION_COLUMNS)
-_UPSERT_JOB = _upsert("jobs", _JOB_COLUMNS)
 _INSERT_HEAD = "INSERT INTO heads (job_id, head, gate) VALUES (?, ?, ?)"
 _SELECT_HEADS = "SELECT head_id, job_id, head, gate FROM heads"
-_SELECT_SESSIONS = f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions ORDER BY rowid"
-_SELECT_JOBS = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs ORDER BY job_id"
 _SELECT_REVOCATIONS = "SELECT credential_id, job_id FROM revocations ORDER BY rowid"
 
 
@@ -107,7 +91,8 @@ this), at the cost of one scan of ``session_chunks`` per sweep."""
 @contextmanager
 def _gc_paused() -> Generator[None, None, None]:
     """No cyclic garbage collection inside: ``load`` creates many objects, all of them kept,
-    and collections triggered by their number would only walk them again and again."""
+    and a commit many that all go when it ends; collections triggered by their number would
+    only walk them (and every other live object) again and again, for nothing."""
     if not gc.isenabled():
         yield
         return
@@ -116,26 +101,6 @@ def _gc_paused() -> Generator[None, None, None]:
         yield
     finally:
         gc.enable()
-
-
-def _dump(value: Any) -> bytes | None:
-    """JSON bytes of ``value``; SQL NULL for None (nullable columns only)."""
-    return None if value is None else orjson.dumps(value)
-
-
-def _load(raw: bytes | None) -> Any:
-    return None if raw is None else orjson.loads(raw)
-
-
-def _job(row: Any) -> StoredJob:
-    """A job back from its row: JSON decoded, ``outcome`` as the ``(is_error, payload)`` tuple."""
-    outcome = _load(row[18])
-    return StoredJob(
-        row[0], row[1], row[2], loads(row[3]), _load(row[4]), row[5], row[6], loads(row[7]),
-        row[8], row[9], loads(row[10]), row[11], row[12], row[13], row[14], row[15],
-        loads(row[16]), _load(row[17]), None if outcome is None else (outcome[0], outcome[1]),
-        row[19], row[20],
-    )  # fmt: skip
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -155,12 +120,19 @@ class SQLiteStore:
     not wait for the disk. Errors from SQLite are raised as :class:`StoreError`.
     """
 
+    commits_inline = True
+    """:meth:`commit` never suspends (the runtime keeps garbage collection off across it)."""
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._path = Path(path)
         self._conn: sqlite3.Connection | None = None
         self._lock_fd: int | None = None
         self._head_ids: dict[_Head, int] | None = None  # every row of heads; None: not read
         self._sweep_at = SWEEP_HEADS
+        self._jobs_written: set[str] = set()
+        """Jobs whose row this object committed (or loaded): later writes update their
+        state only, so an input is encoded and written once (``INSERT_JOB`` never
+        overwrites one either; this set only spares the encoding)."""
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"
@@ -239,6 +211,7 @@ class SQLiteStore:
         conn, fd = self._conn, self._lock_fd
         self._conn = self._lock_fd = None
         self._head_ids, self._sweep_at = None, SWEEP_HEADS
+        self._jobs_written = set()
         if conn is not None:
             conn.close()
         if fd is not None:
@@ -281,18 +254,25 @@ class SQLiteStore:
             assert ids is not None
         if len(ids) >= self._sweep_at:
             ids = self._head_ids = self._sweep(conn, ids)
-        owned: dict[str, list[Entry]] = {}
+        owned: dict[str, Columns] = {}
         get = ids.get
+        last: tuple[str, bytes, int] | None = None
+        head_id = 0
         for sid, e in events:
-            head = (e.job_id, e.head, e.gate)
-            head_id = get(head)
-            if head_id is None:
-                head_id = ids[head] = cast(int, conn.execute(_INSERT_HEAD, head).lastrowid)
-            entries = owned.get(sid)
-            if entries is None:
-                entries = owned[sid] = []
-            entries.append((e.seq, e.origin_seq, head_id, e.payload))
-        return chunk_rows(owned)
+            # events come in runs of one head: compare identities before hashing anything
+            if last is None or e.head is not last[1] or e.gate != last[2] or e.job_id != last[0]:
+                last = (e.job_id, e.head, e.gate)
+                found = get(last)
+                if found is None:
+                    found = ids[last] = cast(int, conn.execute(_INSERT_HEAD, last).lastrowid)
+                head_id = found
+            columns = owned.get(sid)
+            if columns is None:
+                columns = owned[sid] = ([], [])
+            payload = e.payload
+            columns[0].extend((e.seq, e.origin_seq, head_id, len(payload)))
+            columns[1].append(payload)
+        return column_rows(owned)
 
     async def commit(self, batch: Batch) -> None:
         """Apply ``batch`` in one transaction, in the order :class:`Batch` documents.
@@ -303,65 +283,28 @@ class SQLiteStore:
         conn = self._connection()
         if not batch:
             return
-        sessions = [
-            (
-                s.session_id,
-                s.principal,
-                orjson.dumps(s.features),
-                s.token_digest,
-                s.resume_window_sec,
-                s.first_seq,
-                s.last_seq,
-                s.acked_seq,
-                s.detached_at,
-                orjson.dumps(s.subscriptions),
-            )
-            for s in batch.sessions.values()
-        ]
-        jobs = [
-            (
-                j.job_id,
-                j.principal,
-                j.agent,
-                orjson.dumps(j.lease),
-                _dump(j.lease_constraints),
-                j.trace_id,
-                j.created_at,
-                orjson.dumps(j.input),
-                j.max_runtime_sec,
-                j.origin_session_id,
-                orjson.dumps(j.accepted),
-                j.fingerprint,
-                j.idempotency_key,
-                j.status,
-                j.finished_at,
-                j.parent_job_id,
-                orjson.dumps(j.children),
-                _dump(j.budget),
-                _dump(j.outcome),
-                j.first_origin_seq,
-                j.last_origin_seq,
-            )
-            for j in batch.jobs.values()
-        ]
+        with _gc_paused():  # a commit's rows are all freed when it ends: nothing to collect
+            self._commit(conn, batch)
+
+    def _commit(self, conn: sqlite3.Connection, batch: Batch) -> None:
+        sessions = [session_row(s) for s in batch.sessions.values()]
+        written = self._jobs_written
+        new_jobs = [job_row(j) for j in batch.jobs.values() if j.job_id not in written]
+        job_states = [job_state(j) for j in batch.jobs.values() if j.job_id in written]
+        job_trims = [(j.job_id, j.first_origin_seq) for j in batch.jobs.values()]
         sweep_at = self._sweep_at
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(_UPSERT_SESSION, sessions)
-                conn.executemany(_UPSERT_JOB, jobs)
+                conn.executemany(UPSERT_SESSION, sessions)
+                conn.executemany(INSERT_JOB, new_jobs)
+                conn.executemany(UPDATE_JOB, job_states)
                 if batch.events:
                     conn.executemany(EVENT_SQL[0], self._event_rows(conn, batch.events))
                 if batch.job_events:
-                    logs: dict[str, list[Entry]] = {}
-                    for jid, e in batch.job_events:
-                        entries = logs.get(jid)
-                        if entries is None:
-                            entries = logs[jid] = []
-                        entries.append((e.origin_seq, e.kind, e.gate, e.payload))
-                    conn.executemany(JOB_EVENT_SQL[0], chunk_rows(logs, first_wins=True))
+                    conn.executemany(JOB_EVENT_SQL[0], log_rows(batch.job_events))
                 trim_chunks(conn, EVENT_SQL, [(s[0], s[5]) for s in sessions])
-                trim_chunks(conn, JOB_EVENT_SQL, [(j[0], j[19]) for j in jobs])
+                trim_chunks(conn, JOB_EVENT_SQL, job_trims)
                 forget_sessions = [(sid,) for sid in batch.forget_sessions]
                 conn.executemany("DELETE FROM sessions WHERE session_id = ?", forget_sessions)
                 conn.executemany(EVENT_SQL[4], forget_sessions)
@@ -377,6 +320,8 @@ class SQLiteStore:
                     [(cid,) for cid in batch.revocations_done],
                 )
                 conn.execute("COMMIT")
+                written.update(row[0] for row in new_jobs)
+                written.difference_update(batch.forget_jobs)
             except BaseException:
                 # heads inserted or swept in memory only: read the table again when needed
                 self._head_ids, self._sweep_at = None, sweep_at
@@ -403,7 +348,7 @@ class SQLiteStore:
         chunks = grouped_chunks(conn.execute(EVENT_SQL[5]).fetchall())
         start, entry_size = COUNT.size, ENTRY.size
         count_of, entries_of = COUNT.unpack_from, ENTRY.iter_unpack
-        for row in conn.execute(_SELECT_SESSIONS).fetchall():
+        for row in conn.execute(SELECT_SESSIONS).fetchall():
             session = StoredSession(
                 row[0], row[1], loads(row[2]), row[3], row[4], row[5], row[6], row[7], row[8],
                 loads(row[9]),
@@ -426,10 +371,11 @@ class SQLiteStore:
                 events = [by_seq[seq] for seq in sorted(by_seq)]
             snapshot.events[row[0]] = events
         logs = grouped_chunks(conn.execute(JOB_EVENT_SQL[5]).fetchall())
-        for row in conn.execute(_SELECT_JOBS).fetchall():
-            snapshot.jobs.append(_job(row))
+        for row in conn.execute(SELECT_JOBS).fetchall():
+            snapshot.jobs.append(job_of_row(row))
             held = logs.get(row[0])
             if held is not None:
                 snapshot.job_events[row[0]] = LazyJobLog(*held)
         snapshot.revocations = list(starmap(StoredRevocation, conn.execute(_SELECT_REVOCATIONS)))
+        self._jobs_written = {job.job_id for job in snapshot.jobs}
         return snapshot

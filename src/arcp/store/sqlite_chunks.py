@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlite3
 import struct
 from collections.abc import Iterator, Sequence
-from itertools import pairwise
-from operator import itemgetter
+from itertools import islice, pairwise
+from operator import itemgetter, lt
 from typing import Any, cast, overload
 
 from arcp.store.base import StoredJobEvent
@@ -23,10 +23,12 @@ __all__ = [
     "EVENT_SQL",
     "JOB_EVENT_SQL",
     "Chunk",
+    "Columns",
     "Entry",
     "LazyJobLog",
     "chunk_rows",
     "chunk_sql",
+    "column_rows",
     "grouped_chunks",
     "pack_chunk",
     "trim_chunks",
@@ -97,6 +99,28 @@ def chunk_rows(owned: dict[str, list[Entry]], *, first_wins: bool = False) -> li
             kept = reversed(entries) if first_wins else iter(entries)
             entries = sorted({entry[0]: entry for entry in kept}.values(), key=itemgetter(0))
         rows.append((owner, entries[0][0], entries[-1][0], pack_chunk(entries)))
+    return rows
+
+
+Columns = tuple[list[int], list[bytes]]
+"""An owner's entries as columns: their integers, four per entry (the three of the entry,
+then the length of its payload, as ``ENTRY`` packs them), and their payloads, in order."""
+
+
+def column_rows(owned: dict[str, Columns], *, first_wins: bool = False) -> list[Chunk]:
+    """:func:`chunk_rows` of entries given as :data:`Columns`: a chunk in entries in seq
+    order (the usual case) is packed by one ``struct`` call, with no object per entry."""
+    rows: list[Chunk] = []
+    for owner, (fields, payloads) in owned.items():
+        seqs = fields[0::4]
+        if not all(map(lt, seqs, islice(seqs, 1, None))):  # rare: as chunk_rows does
+            starts = range(0, len(fields), 4)
+            entries = [(*fields[i : i + 3], p) for i, p in zip(starts, payloads, strict=True)]
+            rows += chunk_rows({owner: cast(list[Entry], entries)}, first_wins=first_wins)
+            continue
+        count = len(payloads)
+        data = struct.Struct("<I" + "qqqI" * count).pack(count, *fields)
+        rows.append((owner, seqs[0], seqs[-1], data + b"".join(payloads)))
     return rows
 
 

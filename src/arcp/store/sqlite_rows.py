@@ -1,0 +1,124 @@
+"""The rows the SQLite store writes for sessions, jobs and job logs, and reads back (§6, §7).
+
+JSON columns hold orjson-encoded UTF-8 bytes; SQL NULL stands for None. A job's row is
+written whole once (:data:`INSERT_JOB`, which never overwrites a held job's submit fields);
+later writes set only its state (:data:`UPDATE_JOB`, ``JOB_STATE_FIELDS``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from orjson import loads
+
+from arcp.store.base import JOB_STATE_FIELDS, StoredJob, StoredJobEvent, StoredSession
+from arcp.store.sqlite_chunks import Chunk, Columns, column_rows
+
+__all__ = [
+    "INSERT_JOB",
+    "JOB_COLUMNS",
+    "SELECT_JOBS",
+    "SELECT_SESSIONS",
+    "SESSION_COLUMNS",
+    "UPDATE_JOB",
+    "UPSERT_SESSION",
+    "job_of_row",
+    "job_row",
+    "job_state",
+    "log_rows",
+    "session_row",
+    "upsert",
+]
+
+SESSION_COLUMNS = [
+    "session_id", "principal", "features", "token_digest", "resume_window_sec", "first_seq",
+    "last_seq", "acked_seq", "detached_at", "subscriptions",
+]  # fmt: skip
+JOB_COLUMNS = [
+    "job_id", "principal", "agent", "lease", "lease_constraints", "trace_id", "created_at",
+    "input", "max_runtime_sec", "origin_session_id", "accepted", "fingerprint",
+    "idempotency_key", "status", "finished_at", "parent_job_id", "children", "budget",
+    "outcome", "first_origin_seq", "last_origin_seq",
+]  # fmt: skip
+
+
+def upsert(table: str, columns: list[str], updated: list[str] | None = None) -> str:
+    """``INSERT ... ON CONFLICT DO UPDATE`` of ``updated`` (default: every column but the
+    key): keeps the row (and its rowid, hence its order)."""
+    marks = ", ".join("?" * len(columns))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in (updated or columns[1:]))
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        f" ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
+    )
+
+
+UPSERT_SESSION = upsert("sessions", SESSION_COLUMNS)
+# A job's row is written whole once; later writes set only its state (JOB_STATE_FIELDS):
+# a job known to be in the file gets the UPDATE, whose row leaves its input unencoded.
+INSERT_JOB = upsert("jobs", JOB_COLUMNS, list(JOB_STATE_FIELDS))
+UPDATE_JOB = f"UPDATE jobs SET {', '.join(f'{c} = ?' for c in JOB_STATE_FIELDS)} WHERE job_id = ?"
+SELECT_SESSIONS = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions ORDER BY rowid"
+SELECT_JOBS = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs ORDER BY job_id"
+
+
+def session_row(s: StoredSession) -> tuple[Any, ...]:
+    """The parameters of :data:`UPSERT_SESSION`."""
+    return (
+        s.session_id, s.principal, orjson.dumps(s.features), s.token_digest,
+        s.resume_window_sec, s.first_seq, s.last_seq, s.acked_seq, s.detached_at,
+        orjson.dumps(s.subscriptions),
+    )  # fmt: skip
+
+
+def _dump(value: Any) -> bytes | None:
+    """JSON bytes of ``value``; SQL NULL for None (nullable columns only)."""
+    return None if value is None else orjson.dumps(value)
+
+
+def _load(raw: bytes | None) -> Any:
+    return None if raw is None else orjson.loads(raw)
+
+
+def job_of_row(row: Any) -> StoredJob:
+    """A job back from its row: JSON decoded, ``outcome`` as the ``(is_error, payload)`` tuple."""
+    outcome = _load(row[18])
+    return StoredJob(
+        row[0], row[1], row[2], loads(row[3]), _load(row[4]), row[5], row[6], loads(row[7]),
+        row[8], row[9], loads(row[10]), row[11], row[12], row[13], row[14], row[15],
+        loads(row[16]), _load(row[17]), None if outcome is None else (outcome[0], outcome[1]),
+        row[19], row[20],
+    )  # fmt: skip
+
+
+def job_state(j: StoredJob) -> tuple[Any, ...]:
+    """The parameters of ``UPDATE_JOB``: the job's state columns, then its id."""
+    return (
+        orjson.dumps(j.accepted), j.status, j.finished_at, orjson.dumps(j.children),
+        _dump(j.budget), _dump(j.outcome), j.first_origin_seq, j.last_origin_seq, j.job_id,
+    )  # fmt: skip
+
+
+def job_row(j: StoredJob) -> tuple[Any, ...]:
+    """The parameters of ``INSERT_JOB``: every column."""
+    return (
+        j.job_id, j.principal, j.agent, orjson.dumps(j.lease), _dump(j.lease_constraints),
+        j.trace_id, j.created_at, orjson.dumps(j.input), j.max_runtime_sec,
+        j.origin_session_id, orjson.dumps(j.accepted), j.fingerprint, j.idempotency_key,
+        j.status, j.finished_at, j.parent_job_id, orjson.dumps(j.children), _dump(j.budget),
+        _dump(j.outcome), j.first_origin_seq, j.last_origin_seq,
+    )  # fmt: skip
+
+
+def log_rows(job_events: list[tuple[str, StoredJobEvent]]) -> list[Chunk]:
+    """``job_chunks`` rows of a batch's job-log entries (the first of one origin seq stays)."""
+    logs: dict[str, Columns] = {}
+    for jid, e in job_events:
+        columns = logs.get(jid)
+        if columns is None:
+            columns = logs[jid] = ([], [])
+        payload = e.payload
+        columns[0].extend((e.origin_seq, e.kind, e.gate, len(payload)))
+        columns[1].append(payload)
+    return column_rows(logs, first_wins=True)
