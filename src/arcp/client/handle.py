@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from arcp.client.errors import RequestTimeoutError, UnsubscribedError
 from arcp.client.lease import ProvisionedCredential
 from arcp.protocol.client_events import JobEnded
+from arcp.protocol.states import JOB, StateCell, fire
 from arcp_gen.messages import JobEventMessage
 from arcp_gen.models import (
     JobAcceptedPayload,
@@ -64,8 +65,7 @@ class JobStream:
         self.agent = agent
         self.lease: dict[str, Any] = dict(lease)
         self.trace_id = trace_id
-        self.status: JobStatus = status
-        """``pending``, ``running``, or the final status once ended (§7.3)."""
+        self._lifecycle: StateCell[JobStatus, JobStatus] = StateCell(JOB, status)
         self.progress: ProgressBody | None = None
         """The latest ``progress`` body (§8.2.1), or None."""
         self.budget: dict[str, float] | None = None
@@ -84,6 +84,11 @@ class JobStream:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(job_id={self.job_id!r}, status={self.status!r})"
+
+    @property
+    def status(self) -> JobStatus:
+        """``pending``, ``running``, or the final status once ended (§7.3)."""
+        return self._lifecycle.state
 
     @property
     def backlog(self) -> int:
@@ -108,8 +113,8 @@ class JobStream:
                 self.budget = dict(self.budget or {}, **{body.unit: float(body.value)})
         elif type(payload) is StatusEvent and payload.body.phase == "credential_rotated":
             self._rotated(payload.body.credential_id, payload.body.credential_value)
-        if self.status == "pending":
-            self.status = "running"
+        if self._lifecycle.state == "pending":
+            fire(self._lifecycle, "running")
         if self._autoprocess:
             self._owner._processed(msg.event_seq)  # pyright: ignore[reportPrivateUsage]
         waiter = self._waiter
@@ -132,7 +137,9 @@ class JobStream:
             return
         self._outcome = outcome
         if isinstance(outcome, JobEnded):
-            self.status = outcome.message.payload.final_status
+            final = outcome.message.payload.final_status
+            if JOB.allows(self._lifecycle.state, final):  # a subscription may start terminal
+                fire(self._lifecycle, final)
             if self._autoprocess:
                 self._owner._processed(outcome.message.event_seq)  # pyright: ignore[reportPrivateUsage]
         self._ended.set()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import Any, Final
 
 from arcp.codec import encode
@@ -38,6 +37,7 @@ from arcp.protocol.client_liveness import (
 )
 from arcp.protocol.client_requests import PendingRequest, RequestTracker
 from arcp.protocol.client_results import ResultAssembler
+from arcp.protocol.states import CLIENT_SESSION, ClientEvent, ClientState, StateCell, fire
 from arcp_gen.errors import (
     HeartbeatLostError,
     InvalidRequestError,
@@ -73,20 +73,6 @@ advertised until its handling exists and it is listed here ("negotiate honestly"
 
 NOT_IMPLEMENTED_FEATURES: Final[frozenset[Feature]] = frozenset()
 """Generated flags this client knowingly does not implement (never advertised)."""
-
-
-class ClientState(StrEnum):
-    """Where the session is in its life (§6)."""
-
-    IDLE = "idle"
-    HANDSHAKING = "handshaking"
-    OPEN = "open"
-    BROKEN = "broken"  # the connection must be dropped (gap, heartbeat loss)
-    DETACHED = "detached"  # no transport; resumable
-    RESUMING = "resuming"
-    CLOSING = "closing"
-    CLOSED = "closed"
-    FAILED = "failed"
 
 
 LIVE_STATES: Final[frozenset[ClientState]] = frozenset(
@@ -131,7 +117,7 @@ class ClientCore:
         self._client = {"name": client_name, "version": client_version}
         self._auto_ack = auto_ack
         self._acks = AckScheduler(interval=ack_interval, every=ack_every)
-        self._state = ClientState.IDLE
+        self._sm: StateCell[ClientState, ClientEvent] = StateCell(CLIENT_SESSION)
         self._outbox: list[bytes] = []
         self._requests = RequestTracker()
         self._results = ResultAssembler()
@@ -154,7 +140,7 @@ class ClientCore:
 
     def __repr__(self) -> str:
         return (
-            f"ClientSession(state={self._state.value!r}, session_id={self._session_id!r}, "
+            f"ClientSession(state={self._sm.state.value!r}, session_id={self._session_id!r}, "
             f"last_event_seq={self._last_seq})"
         )
 
@@ -163,7 +149,7 @@ class ClientCore:
     @property
     def state(self) -> ClientState:
         """The current state."""
-        return self._state
+        return self._sm.state
 
     @property
     def session_id(self) -> str | None:
@@ -203,7 +189,7 @@ class ClientCore:
     @property
     def can_resume(self) -> bool:
         """True when a dropped connection can be resumed (§6.3)."""
-        return self._resume_token is not None and self._state in (
+        return self._resume_token is not None and self._sm.state in (
             ClientState.OPEN,
             ClientState.BROKEN,
             ClientState.DETACHED,
@@ -241,9 +227,9 @@ class ClientCore:
     def start(self, now: float, timeout: float | None = None) -> None:
         """Queue ``session.hello`` (§6.2); without a welcome by ``timeout`` (default
         :attr:`handshake_timeout`) the session fails with ``RequestTimeoutError``."""
-        if self._state is not ClientState.IDLE:
+        if self._sm.state is not ClientState.IDLE:
             raise RuntimeError("the handshake was already started")
-        self._state = ClientState.HANDSHAKING
+        fire(self._sm, ClientEvent.START)
         self._set_phase_deadline(now, self.handshake_timeout if timeout is None else timeout)
         self._queue("session.hello", self._hello(), now)
 
@@ -264,27 +250,27 @@ class ClientCore:
     def connection_lost(self) -> bool:
         """The transport is gone. Returns True when the session can be resumed (§6.3)."""
         self._outbox.clear()
-        if self._state in (ClientState.CLOSING, ClientState.CLOSED, ClientState.FAILED):
-            self._state = ClientState.CLOSED if self._state is ClientState.CLOSING else self._state
+        if self._sm.state in (ClientState.CLOSING, ClientState.CLOSED, ClientState.FAILED):
+            fire(self._sm, ClientEvent.CONNECTION_LOST)
             return False
         if self._resume_token is None:
-            self._state = ClientState.FAILED
+            fire(self._sm, ClientEvent.FAIL)
             return False
-        self._state = ClientState.DETACHED
+        fire(self._sm, ClientEvent.CONNECTION_LOST)
         self._heartbeat = None
         return True
 
     def restore(self, session_id: str, resume_token: str, last_event_seq: int) -> None:
         """Take over a session another client left (§6.3): an idle session becomes detached
         with the given id, token and position; :meth:`resume` then continues it."""
-        if self._state is not ClientState.IDLE:
+        if self._sm.state is not ClientState.IDLE:
             raise RuntimeError("only a fresh session can take over another one")
         if last_event_seq < 0:
             raise ValueError("last_event_seq must be >= 0")
         self._session_id = session_id
         self._resume_token = resume_token
         self._last_seq = last_event_seq
-        self._state = ClientState.DETACHED
+        fire(self._sm, ClientEvent.RESTORE)
 
     @property
     def resume_token(self) -> str | None:
@@ -295,10 +281,10 @@ class ClientCore:
         """Queue ``session.resume`` on a fresh connection (§6.3); to a runtime that already
         refused it or let it go unanswered, the legacy ``session.hello`` carrying ``resume``
         (wire-decisions: Session). Each attempt has :attr:`resume_timeout`."""
-        if self._state is not ClientState.DETACHED or self._session_id is None:
+        if self._sm.state is not ClientState.DETACHED or self._session_id is None:
             raise RuntimeError("only a detached session can be resumed")
         assert self._resume_token is not None
-        self._state = ClientState.RESUMING
+        fire(self._sm, ClientEvent.RESUME)
         self._set_phase_deadline(now, self.resume_timeout)
         if self._legacy_resume:
             self._queue("session.hello", self._hello(self._resume_request()), now)
@@ -315,8 +301,8 @@ class ClientCore:
     def fail(self, error: BaseException) -> list[PendingRequest]:
         """End the session (failed, or torn down after a close); returns the requests that
         will never be answered."""
-        if self._state is not ClientState.CLOSED:
-            self._state = ClientState.FAILED
+        if self._sm.state is not ClientState.CLOSED:
+            fire(self._sm, ClientEvent.FAIL)
             _log.debug("session failed: %s", type(error).__name__)
         self._outbox.clear()
         return self._requests.take_all()
@@ -325,16 +311,16 @@ class ClientCore:
         """Queue ``session.close`` (§6.7); jobs keep running on the runtime. Without
         ``session.closed`` by ``timeout`` (default :attr:`close_timeout`) the session ends
         anyway, reporting :class:`SessionClosed` with ``timed_out``."""
-        if self._state is ClientState.OPEN:
+        if self._sm.state is ClientState.OPEN:
             self._queue("session.close", {"reason": reason} if reason else {}, now)
-            self._state = ClientState.CLOSING
+            fire(self._sm, ClientEvent.CLOSE)
             self._set_phase_deadline(now, self.close_timeout if timeout is None else timeout)
 
     # -- timers --------------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
         """When :meth:`on_timer` must next be called, or ``None`` for never."""
-        state = self._state
+        state = self._sm.state
         if state is ClientState.IDLE or state is ClientState.CLOSED or state is ClientState.FAILED:
             return None
         deadline = self._requests.next_deadline()
@@ -355,9 +341,9 @@ class ClientCore:
             RequestFailed(r.request_id, r.kind, RequestTimeoutError(r.kind, r.timeout))
             for r in self._requests.expire(now)
         ]
-        if self._state in _PHASED and now >= self._phase_deadline:
+        if self._sm.state in _PHASED and now >= self._phase_deadline:
             outputs.append(self._phase_expired(now))
-        if self._state is not ClientState.OPEN and self._state is not ClientState.CLOSING:
+        if self._sm.state is not ClientState.OPEN and self._sm.state is not ClientState.CLOSING:
             return outputs
         hb = self._heartbeat
         if hb is not None:
@@ -366,7 +352,7 @@ class ClientCore:
                     "no message from the runtime for two heartbeat intervals"
                 )
                 self._queue("session.error", error.to_payload(), now)
-                self._state = ClientState.BROKEN
+                fire(self._sm, ClientEvent.BREAK)
                 outputs.append(ConnectionBroken(error))
                 return outputs
             if hb.ping_due(now):
@@ -379,23 +365,23 @@ class ClientCore:
 
     def _phase_expired(self, now: float) -> SessionOutput:
         """The handshake, a resume attempt or a close got no answer in time."""
-        state, timeout = self._state, self._phase_timeout
+        state, timeout = self._sm.state, self._phase_timeout
         self._phase_deadline = math.inf
         if state is ClientState.HANDSHAKING:
-            self._state = ClientState.FAILED
+            fire(self._sm, ClientEvent.FAIL)
             return SessionFailed(RequestTimeoutError("session.hello", timeout))
         if state is ClientState.CLOSING:
-            self._state = ClientState.CLOSED
+            fire(self._sm, ClientEvent.CLOSED)
             return SessionClosed("the runtime did not confirm the close", timed_out=True)
         if not self._legacy_resume:
             # A runtime that drops session.resume unanswered: try the legacy form once, on a
             # new connection (wire-decisions: Session; a half-open link gets replaced too).
             _log.warning("the runtime did not answer session.resume; trying the legacy form")
             self._legacy_resume = True
-            self._state = ClientState.BROKEN
+            fire(self._sm, ClientEvent.BREAK)
             return ConnectionBroken(RequestTimeoutError("session.resume", timeout))
         _log.warning("the runtime did not answer the resume; failing the session's jobs")
-        self._state = ClientState.FAILED
+        fire(self._sm, ClientEvent.FAIL)
         return SessionFailed(
             ResumeFailedError(
                 f"the runtime answered neither session.resume nor the legacy resume "
@@ -416,18 +402,18 @@ class ClientCore:
         resendable: bool = False,
         timeout: float | None = None,
     ) -> str:
-        if self._state not in (
+        if self._sm.state not in (
             ClientState.OPEN,
             ClientState.DETACHED,
             ClientState.RESUMING,
             ClientState.BROKEN,
         ):
-            raise RuntimeError(f"cannot send {kind}: the session is {self._state.value}")
+            raise RuntimeError(f"cannot send {kind}: the session is {self._sm.state.value}")
         limit = self.request_timeout if timeout is None else timeout
         check_timeout("timeout", limit)
         request_id = new_ulid()
         frame = self._frame(kind, payload, request_id, job_id=job_id, trace_id=trace_id)
-        sent = self._state is ClientState.OPEN
+        sent = self._sm.state is ClientState.OPEN
         self._requests.add(
             PendingRequest(
                 request_id, kind, frame, job_id, resendable, sent, now + limit, limit, trace_id

@@ -30,6 +30,7 @@ from arcp.protocol.client_events import (
 from arcp.protocol.client_liveness import Heartbeat
 from arcp.protocol.client_results import job_outcome
 from arcp.protocol.client_submit import normalize_trace_id, submit_payload
+from arcp.protocol.states import CLIENT_SESSION, ClientEvent, fire
 from arcp_gen.errors import ErrorCode, InternalError, error_from_payload
 from arcp_gen.features import Feature, intersect
 from arcp_gen.messages import (
@@ -146,7 +147,7 @@ class ClientSession(ClientCore):
     def unsubscribe(self, job_id: str, now: float) -> None:
         """Queue ``job.unsubscribe`` (§7.6); it has no answer."""
         self.require(Feature.SUBSCRIBE, "job.unsubscribe")
-        if self._state is ClientState.OPEN:
+        if self._sm.state is ClientState.OPEN:
             self._queue("job.unsubscribe", {"job_id": job_id}, now, job_id=job_id)
 
     def list_jobs(
@@ -171,7 +172,7 @@ class ClientSession(ClientCore):
     def ack(self, last_processed_seq: int, now: float) -> None:
         """Queue a manual ``session.ack`` (§6.5)."""
         self.require(Feature.ACK, "session.ack")
-        if self._state is ClientState.OPEN:
+        if self._sm.state is ClientState.OPEN:
             self._queue("session.ack", {"last_processed_seq": last_processed_seq}, now)
         self._acks.sent_manually(last_processed_seq, now)
 
@@ -190,7 +191,7 @@ class ClientSession(ClientCore):
         if hb is not None:
             hb.last_received = now
         if type(msg) is JobEventMessage:
-            if self._state not in LIVE_STATES:
+            if self._sm.state not in LIVE_STATES:
                 return None
             seq = msg.event_seq
             if seq != self._last_seq + 1:
@@ -226,7 +227,7 @@ class ClientSession(ClientCore):
             self._queue("session.pong", pong, now)
             return None
         if isinstance(msg, SessionClosedMessage | SessionByeMessage):
-            self._state = ClientState.CLOSED
+            fire(self._sm, ClientEvent.CLOSED)
             reason = msg.payload.reason if isinstance(msg, SessionByeMessage) else None
             return SessionClosed(reason)
         return None  # session.pong and anything a client does not act on
@@ -235,7 +236,7 @@ class ClientSession(ClientCore):
         """A ``job.event`` that could not be decoded still holds its place in the sequence
         (§8.3): count it, so dropping it is not mistaken for a gap (a gap resumes, and the
         runtime would replay the same event again and again)."""
-        if self._state not in LIVE_STATES:
+        if self._sm.state not in LIVE_STATES:
             return None
         if seq != self._last_seq + 1:
             out = self._out_of_order(seq)
@@ -266,11 +267,11 @@ class ClientSession(ClientCore):
             f"event_seq jumped from {self._last_seq} to {seq}",
             details={"expected": self._last_seq + 1, "received": seq},
         )
-        self._state = ClientState.BROKEN
+        fire(self._sm, ClientEvent.BREAK)
         return ConnectionBroken(error)
 
     def _on_terminal(self, msg: JobResultMessage | JobErrorMessage) -> SessionOutput | None:
-        if self._state not in LIVE_STATES:
+        if self._sm.state not in LIVE_STATES:
             return None
         if type(msg) is JobErrorMessage:
             refusal = self._refusal(msg)
@@ -308,10 +309,13 @@ class ClientSession(ClientCore):
         return RequestFailed(request.request_id, request.kind, error)
 
     def _on_welcome(self, msg: SessionWelcomeMessage, now: float) -> Welcomed | None:
-        if self._state is not ClientState.HANDSHAKING and self._state is not ClientState.RESUMING:
+        if (
+            self._sm.state is not ClientState.HANDSHAKING
+            and self._sm.state is not ClientState.RESUMING
+        ):
             _log.debug("ignoring an unexpected session.welcome")
             return None
-        resumed = self._state is ClientState.RESUMING
+        resumed = self._sm.state is ClientState.RESUMING
         self._phase_deadline = math.inf
         if resumed:
             self._resumes += 1
@@ -333,7 +337,7 @@ class ClientSession(ClientCore):
             if Feature.HEARTBEAT in self._features
             else None
         )
-        self._state = ClientState.OPEN
+        fire(self._sm, ClientEvent.WELCOME)
         interrupted: list[str] = []
         if resumed:
             for request in self._requests.pending():
@@ -349,7 +353,7 @@ class ClientSession(ClientCore):
         payload = msg.payload
         error = error_from_payload(payload)
         if (
-            self._state is ClientState.RESUMING
+            self._sm.state is ClientState.RESUMING
             and error.code is ErrorCode.INVALID_REQUEST
             and not self._legacy_resume
         ):
@@ -359,18 +363,20 @@ class ClientSession(ClientCore):
             self._queue("session.hello", self._hello(self._resume_request()), now)
             self._set_phase_deadline(now, self.resume_timeout)
             return None
-        if self._state is ClientState.HANDSHAKING or self._state is ClientState.RESUMING:
-            self._state = ClientState.FAILED
+        if self._sm.state is ClientState.HANDSHAKING or self._sm.state is ClientState.RESUMING:
+            fire(self._sm, ClientEvent.FAIL)
             return SessionFailed(error)
         code = error.code
-        if code is ErrorCode.HEARTBEAT_LOST:
-            self._state = ClientState.BROKEN
+        state = self._sm.state
+        if code is ErrorCode.HEARTBEAT_LOST and CLIENT_SESSION.allows(state, ClientEvent.BREAK):
+            fire(self._sm, ClientEvent.BREAK)
             return ConnectionBroken(error)
-        if payload.request_id is None and code in (
-            ErrorCode.UNAUTHENTICATED,
-            ErrorCode.RESUME_WINDOW_EXPIRED,
+        if (
+            payload.request_id is None
+            and code in (ErrorCode.UNAUTHENTICATED, ErrorCode.RESUME_WINDOW_EXPIRED)
+            and CLIENT_SESSION.allows(state, ClientEvent.FAIL)
         ):
-            self._state = ClientState.FAILED
+            fire(self._sm, ClientEvent.FAIL)
             return SessionFailed(error)
         details = payload.details or {}
         job_id = msg.job_id or details.get("job_id")
@@ -379,10 +385,10 @@ class ClientSession(ClientCore):
         )
         if request is not None:
             return RequestFailed(request.request_id, request.kind, error)
-        if self._state is ClientState.CLOSING:
+        if self._sm.state is ClientState.CLOSING:
             # Some runtimes refuse session.close instead of answering session.closed: the
             # session is over either way (§6.7).
-            self._state = ClientState.CLOSED
+            fire(self._sm, ClientEvent.CLOSED)
             return SessionClosed(error.message)
         _log.warning("session.error not tied to a pending request: %s", code.value)
         return None

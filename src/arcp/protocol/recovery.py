@@ -15,6 +15,7 @@ from arcp.protocol.event_frames import JobEventLog
 from arcp.protocol.job_table import JobRecord, stored_fingerprint
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_session import RuntimeSession
+from arcp.protocol.states import job_status
 from arcp.store.base import Snapshot, StoredEvent, StoredJob, StoredJobEvent, StoredSession
 from arcp_gen.features import Feature
 
@@ -109,7 +110,7 @@ def record_of(
         accepted=stored.accepted,
         fingerprint=stored_fingerprint(stored.fingerprint),
         idempotency_key=stored.idempotency_key,
-        status=stored.status,
+        status=job_status(stored.status),
         finished_at=finished_at,
         parent_job_id=stored.parent_job_id,
         children=list(stored.children),

@@ -30,6 +30,7 @@ from arcp.protocol.recovery import restore_jobs, restore_sessions
 from arcp.protocol.runtime_actions import Action, AskCluster, Authenticate
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_session import RuntimeSession
+from arcp.protocol.states import advance_job
 from arcp.store.base import Snapshot
 from arcp_gen.errors import (
     ARCPError,
@@ -469,7 +470,7 @@ class RuntimeCore(Generic[H]):
     def mark_running(self, job: JobRecord) -> None:
         """The agent started (§7.3)."""
         if job.status == "pending":
-            job.status = "running"
+            advance_job(job, "running")
             if self.journal is not None:
                 self.journal.job(job)
 
@@ -494,7 +495,7 @@ class RuntimeCore(Generic[H]):
         data = bytes(memoryview(orjson.dumps(payload)))
         if self.jobs.jobs.get(job.job_id) is job:
             self.jobs.ended(job)
-        job.status = status
+        advance_job(job, status)
         job.finished_at = now
         job.outcome = (error, payload)
         origin = job.origin
