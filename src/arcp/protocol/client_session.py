@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
+from arcp.codec import DecodeError, decode
 from arcp.ids import utc_timestamp
 from arcp.protocol.client_core import ALL_FEATURES, LIVE_STATES, ClientCore, ClientState
 from arcp.protocol.client_events import (
@@ -27,6 +28,7 @@ from arcp.protocol.client_events import (
     SessionOutput,
     Welcomed,
 )
+from arcp.protocol.client_frames import SkippedEvent, salvage
 from arcp.protocol.client_liveness import Heartbeat
 from arcp.protocol.client_results import job_outcome
 from arcp.protocol.client_submit import normalize_trace_id, submit_payload
@@ -184,6 +186,22 @@ class ClientSession(ClientCore):
         return self._acks.mark(seq)
 
     # -- inbound -------------------------------------------------------------------------
+
+    def receive_frame(self, frame: bytes, now: float) -> SessionOutput | None:
+        """Decode one inbound frame and process it (:meth:`receive`). A frame the codec
+        refuses is salvaged per :func:`~arcp.protocol.client_frames.salvage`: dropped, read
+        as the ``session.error`` it stands for, or, for a ``job.event``, counted in the
+        sequence (:meth:`skip_event`, §8.3)."""
+        try:
+            msg = decode(frame)
+        except DecodeError as exc:
+            salvaged = salvage(frame, exc)
+            if salvaged is None:
+                return None
+            if type(salvaged) is SkippedEvent:
+                return self.skip_event(salvaged.seq)
+            msg = cast(Message, salvaged)
+        return self.receive(msg, now)
 
     def receive(self, msg: Message, now: float) -> SessionOutput | None:
         """Process one inbound message; returns what the driver must act on, if anything."""
