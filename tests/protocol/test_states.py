@@ -235,3 +235,31 @@ def test_the_guard_can_fail() -> None:
         (4, "attached"),
         (5, "state"),
     ]
+
+
+# -- the tables in docs/states.md are the tables in the code ---------------------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "states.md"
+
+
+def render_table(machine: Machine[Any, Any], states: Sequence[Any], events: Sequence[Any]) -> str:
+    """One machine as a Markdown table: a row per state, a column per event, the cell the
+    state the event leads to ("·" where the move is illegal and raises)."""
+    head = "| state \\ event | " + " | ".join(f"`{e}`" for e in events) + " |"
+    rule = "| --- " * (len(events) + 1) + "|"
+    rows = []
+    for state in states:
+        cells = [
+            f"`{machine.table[(state, e)]}`" if (state, e) in machine.table else "·" for e in events
+        ]
+        mark = " (terminal)" if state in machine.terminal else ""
+        rows.append(f"| `{state}`{mark} | " + " | ".join(cells) + " |")
+    return "\n".join([head, rule, *rows])
+
+
+def test_docs_show_the_tables() -> None:
+    """docs/states.md carries every table as the code has it (regenerate the blocks with
+    ``render_table`` when a table changes)."""
+    text = DOC.read_text()
+    for machine, states, events in MACHINES:
+        assert render_table(machine, states, events) in text, machine.name
