@@ -329,7 +329,8 @@ class RuntimeSession:
             self.flow.shut = True
         if self.journal is not None:
             self.journal.event(self, seq, item if stored is None else stored)
-        if self.attached:
+        state = self._sm.state  # attached, inlined: this runs once per event
+        if state is _ATTACHED or state is _CLOSING or state is _OVERFLOWED:
             outbox = self.outbox
             outbox.append(seq)
             if len(outbox) == 1 and self.notify is not None:
