@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from arcp.codec import decode
@@ -133,8 +133,13 @@ def _client_step(session: ClientSession, op: str, now: float) -> None:
     session.data_to_send()
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(CLIENT_OPS), max_size=30))
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(CLIENT_OPS), min_size=4, max_size=30))
+@example(["start", "welcome", "gap", "connection_lost", "resume", "welcome", "close", "timer"])
+@example(["start", "welcome", "heartbeat_lost", "connection_lost", "resume", "timer", "timer"])
+@example(["restore", "resume", "invalid_request", "timer", "connection_lost", "resume", "timer"])
+@example(["start", "timer", "connection_lost", "closed", "fail"])
+@example(["start", "welcome", "close", "internal_error", "connection_lost", "bye"])
 def test_the_client_session_only_makes_table_moves(ops: list[str]) -> None:
     session = ClientSession()
     for i, op in enumerate(ops):
@@ -180,8 +185,10 @@ def _token(session: RuntimeSession) -> str:
     raise AssertionError("no welcome")
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(RUNTIME_OPS), max_size=30))
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(RUNTIME_OPS), min_size=4, max_size=30))
+@example(["disconnect", "detach", "resume", "flood", "close", "detach", "sweep", "sweep"])
+@example(["close", "disconnect", "tick", "detach", "disconnect", "bad_resume", "resume"])
 def test_the_runtime_session_only_makes_table_moves(ops: list[str]) -> None:
     session = RuntimeSession(
         session_id="sess_1",
