@@ -159,7 +159,7 @@ class SyncClient:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            self._run(self._client._exit())  # pyright: ignore[reportPrivateUsage]
+            self._run(self._client.__aexit__(et, e, tb))
         finally:
             self._runner.stop()
 

@@ -53,7 +53,7 @@ async def _give_up(policy: ReconnectPolicy) -> tuple[BaseException, int, float]:
     client = await Client.connect(factory, token="t", reconnect=policy)
     handle = await client.submit("sleep", {"sec": 30})
     started = time.monotonic()
-    client._transport.drop()  # type: ignore[attr-defined]  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
+    client._driver.transport.drop()  # type: ignore[attr-defined]  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
     with pytest.raises(ReconnectFailedError) as info:
         async with asyncio.timeout(10):
             await handle.result()

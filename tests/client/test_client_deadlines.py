@@ -102,9 +102,7 @@ def _accepted_handle(client: Client) -> JobHandle:
     from arcp_gen.models import JobAcceptedPayload
 
     payload = JobAcceptedPayload.model_validate({"job_id": "job_x", "lease": {}})
-    handle = JobHandle(client, payload, None)
-    client._streams["job_x"] = handle  # pyright: ignore[reportPrivateUsage]
-    return handle
+    return client._driver.adopt(payload)  # pyright: ignore[reportPrivateUsage]
 
 
 def _subscription(client: Client) -> Subscription:
@@ -120,8 +118,9 @@ def _subscription(client: Client) -> Subscription:
             "replayed": False,
         }
     )
-    sub = Subscription(client, payload)
-    client._streams["job_y"] = sub  # pyright: ignore[reportPrivateUsage]
+    driver = client._driver  # pyright: ignore[reportPrivateUsage]
+    sub = Subscription(driver, payload)
+    driver._streams["job_y"] = sub  # pyright: ignore[reportPrivateUsage]
     return sub
 
 

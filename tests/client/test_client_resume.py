@@ -168,10 +168,10 @@ async def test_secrets_never_logged_or_in_repr(
         handle = await client.submit("chatty", {"n": 20, "gate": "g", "pause_at": 10})
         async for event in handle:
             if event.event_seq == 3:
-                tokens.append(client._session._resume_token or "")  # pyright: ignore[reportPrivateUsage]
+                tokens.append(client._session.resume_token or "")  # pyright: ignore[reportPrivateUsage]
                 dialer.drop()
                 GATES["g"].set()
-        tokens.append(client._session._resume_token or "")  # pyright: ignore[reportPrivateUsage]
+        tokens.append(client._session.resume_token or "")  # pyright: ignore[reportPrivateUsage]
         text = caplog.text + repr(client) + repr(client._session) + repr(handle)  # pyright: ignore[reportPrivateUsage]
     assert dialer.connections == 2
     assert tokens[0] and tokens[0] != tokens[1]

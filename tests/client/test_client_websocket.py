@@ -45,7 +45,7 @@ async def test_resume_over_websocket_after_an_abrupt_drop(
             if isinstance(event.payload, LogEvent):
                 lines.append(event.payload.body.message)
             if len(lines) == 20:
-                client._transport.drop()  # type: ignore[attr-defined]  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue, reportUnknownMemberType]
+                client._driver.transport.drop()  # type: ignore[attr-defined]  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue, reportUnknownMemberType]
                 GATES["g"].set()
         assert lines == [f"line {i}" for i in range(200)]
         assert await handle.result() == {"count": 200}

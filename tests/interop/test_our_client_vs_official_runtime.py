@@ -40,7 +40,7 @@ async def quick_close(c: Any) -> None:
     """Drop the link, then close: the official runtime never answers session.close (R3), so a
     polite close waits out the client's grace period; test_close covers that path once."""
     with contextlib.suppress(Exception):
-        await c._transport.close()
+        await c._driver.transport.close()
     with contextlib.suppress(Exception):
         await asyncio.wait_for(c.close(), HANG)
 
@@ -296,7 +296,7 @@ async def test_resume_keeps_the_session(official_runtime: Peer) -> None:
         c = await Client.connect(official_runtime.url, token=TOKEN, reconnect=True)
     try:
         session_id = c.session_id
-        await c._transport.close()  # drop the link; the client reconnects and resumes
+        await c._driver.transport.close()  # drop the link; the client reconnects and resumes
         await asyncio.sleep(0.5)
         async with asyncio.timeout(STEP):
             handle = await c.submit("echo", {"resumed": True})
@@ -316,7 +316,7 @@ async def test_resume_replays_what_ran_while_detached(official_runtime: Peer) ->
         c = await Client.connect(official_runtime.url, token=TOKEN, reconnect=True)
     try:
         handle = await c.submit("slow", {"sec": 0.5})
-        await c._transport.close()  # drop the link; the client reconnects and resumes
+        await c._driver.transport.close()  # drop the link; the client reconnects and resumes
         async with asyncio.timeout(HANG):
             assert await handle.result() == {"slept": 0.5}
     finally:

@@ -1,4 +1,5 @@
-"""The asyncio ARCP client (§6-§8), a thin driver around the sans-IO ``ClientSession``.
+"""The asyncio ARCP client (§6-§8): the request API over a :class:`ClientDriver`, which runs
+the sans-IO ``ClientSession``.
 
 One reader task reads the transport, feeds the session and routes what comes out: job events
 into their handle's queue, responses to the waiting request, terminal messages to handles.
@@ -18,6 +19,7 @@ import contextlib
 import logging
 import os
 import ssl as _ssl
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
@@ -69,10 +71,10 @@ class Connecting:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._client is not None:
-            await self._client._exit()  # pyright: ignore[reportPrivateUsage]
+            await self._client.__aexit__(et, e, tb)
 
 
-class Client(ClientDriver):
+class Client:
     """A connected ARCP session. Create it with :meth:`connect`."""
 
     @classmethod
@@ -129,11 +131,12 @@ class Client(ClientDriver):
                 handshake_timeout=connect_timeout,
                 resume_timeout=resume_timeout,
                 close_timeout=close_timeout,
+                wall_offset=_wall_offset(),
             )
             opened = await _dial(transport, factory, connect_timeout)
             client = cls(session, opened, factory if reconnect else None, policy)
             client.cancel_on_exit = cancel_on_exit
-            await client._handshake(None)  # pyright: ignore[reportPrivateUsage]
+            await client._driver.handshake(None)
             return client
 
         return Connecting(open_client)
@@ -180,13 +183,14 @@ class Client(ClientDriver):
                 handshake_timeout=connect_timeout,
                 resume_timeout=resume_timeout,
                 close_timeout=close_timeout,
+                wall_offset=_wall_offset(),
             )
             session.restore(ticket.session_id, ticket.resume_token, ticket.last_event_seq)
             client = cls(session, opened, factory if reconnect else None, policy)
             client.cancel_on_exit = cancel_on_exit
             for accepted in ticket.jobs:
-                client._streams[accepted.job_id] = JobHandle(client, accepted, accepted.trace_id)  # pyright: ignore[reportPrivateUsage]
-            await client._take_over()  # pyright: ignore[reportPrivateUsage]
+                client._driver.adopt(accepted)
+            await client._driver.take_over()
             return client
 
         return Connecting(open_client)
@@ -198,7 +202,8 @@ class Client(ClientDriver):
         factory: ConnectionFactory | None,
         policy: ReconnectPolicy | None = None,
     ) -> None:
-        super().__init__(session, transport, factory, policy)
+        self._session = session
+        self._driver = ClientDriver(session, transport, factory, policy)
         self.cancel_on_exit = False
         """What leaving ``async with`` does to jobs this session submitted that still run:
         ``False`` (the default) leaves them running on the runtime, resumable within the
@@ -214,6 +219,20 @@ class Client(ClientDriver):
 
     async def __aenter__(self) -> Client:
         return self
+
+    @property
+    def closed(self) -> bool:
+        """True once the client stopped (closed, or the session could not continue)."""
+        return self._driver.closed
+
+    async def close(self, *, timeout: float | None = None) -> None:
+        """Close the session (§6.7): ``session.close``, wait for ``session.closed``, close the
+        transport. Jobs keep running on the runtime. Idempotent.
+
+        Raises :class:`~arcp.errors.RequestTimeoutError` when the runtime did not confirm
+        within ``timeout`` (default: the client's ``close_timeout``); the client is closed
+        either way."""
+        await self._driver.close(timeout=timeout)
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
@@ -232,16 +251,14 @@ class Client(ClientDriver):
 
     async def cancel_running(self, reason: str | None = None) -> None:
         """Cancel every job this session submitted that has not ended (§7.4)."""
-        running = [s for s in self._streams.values() if isinstance(s, JobHandle) and not s.done]
-        for handle in running:
+        for handle in self._driver.running_handles():
             with contextlib.suppress(ARCPException):  # refused, timed out, or gone
                 await handle.cancel(reason or "the client left with cancel_on_exit")
 
     def job(self, job_id: str) -> JobHandle | None:
         """The handle of a job this session submitted (or resumed with), if it is running or
         ended recently; None otherwise."""
-        stream = self._streams.get(job_id) or self._finished.get(job_id)
-        return stream if isinstance(stream, JobHandle) else None
+        return self._driver.handle(job_id)
 
     def session_ticket(self) -> SessionTicket:
         """What another process needs to continue this session with :meth:`resume` (§6.3):
@@ -253,9 +270,8 @@ class Client(ClientDriver):
         if token is None or session_id is None:
             raise RuntimeError("the session has no resume token yet")
         jobs = tuple(
-            s.accepted.model_copy(update={"credentials": None})
-            for s in self._streams.values()
-            if isinstance(s, JobHandle) and not s.done
+            h.accepted.model_copy(update={"credentials": None})
+            for h in self._driver.running_handles()
         )
         return SessionTicket(session_id, token, self._session.last_event_seq, jobs)
 
@@ -312,7 +328,7 @@ class Client(ClientDriver):
         that timed out may still have started a job: use ``idempotency_key`` to retry it.
         """
         trace = trace_id or _new_trace_id()
-        handle = await self._request(
+        handle = await self._driver.request(
             lambda now: self._session.submit(
                 agent,
                 input,
@@ -335,7 +351,7 @@ class Client(ClientDriver):
         """Cancel a job this session submitted (§7.4); returns on ``job.cancelled``.
         Raises the refusal (``PermissionDeniedError``, ``JobNotFoundError``) or
         ``RequestTimeoutError`` after ``timeout`` (default ``request_timeout``)."""
-        await self._cancel_job(job_id, reason, timeout)
+        await self._driver.cancel_job(job_id, reason, timeout)
 
     async def subscribe(
         self,
@@ -347,7 +363,7 @@ class Client(ClientDriver):
     ) -> Subscription:
         """Observe a job, replaying buffered history after ``from_event_seq`` (§7.6).
         ``timeout`` (default ``request_timeout``) bounds the wait for ``job.subscribed``."""
-        return await self._subscribe(
+        return await self._driver.subscribe(
             job_id,
             lambda now: self._session.subscribe(
                 job_id,
@@ -388,7 +404,9 @@ class Client(ClientDriver):
     ) -> AsyncIterator[JobSummary]:
         cursor: str | None = None
         while True:
-            msg = await self._request(self._page_request(filter_, page_size, cursor, timeout))
+            msg = await self._driver.request(
+                self._page_request(filter_, page_size, cursor, timeout)
+            )
             assert isinstance(msg, SessionJobsMessage)
             for job in msg.payload.jobs:
                 yield job
@@ -405,9 +423,9 @@ class Client(ClientDriver):
 
     async def ack(self, last_processed_seq: int) -> None:
         """Tell the runtime every event up to ``last_processed_seq`` was processed (§6.5)."""
-        self._check_usable()
-        self._session.ack(last_processed_seq, self._loop.time())
-        await self._flush()
+        self._driver.check_usable()
+        self._session.ack(last_processed_seq, self._driver.now())
+        await self._driver.flush()
 
 
 async def _dial(
@@ -432,3 +450,9 @@ def _version() -> str:
 def _new_trace_id() -> str:
     """A fresh W3C trace-id (32 lowercase hex) for a job that was given none (§11)."""
     return os.urandom(16).hex()
+
+
+def _wall_offset() -> float:
+    """UTC epoch seconds minus the event loop's clock: what the sans-IO session adds to the
+    ``now`` it is given to date pings and pongs (§6.4)."""
+    return time.time() - asyncio.get_running_loop().time()

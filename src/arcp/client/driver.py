@@ -2,7 +2,8 @@
 
 :class:`ClientDriver` owns the transport and the one reader task. It feeds every frame to the
 sans-IO :class:`~arcp.protocol.client_session.ClientSession` and routes the output; the public
-request API is :class:`arcp.client.Client`, built on top of it.
+request API is :class:`arcp.client.Client`, which owns one driver and talks to it through its
+public methods. Job streams talk to it through :class:`~arcp.client.handle.StreamOwner`.
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ from arcp.client.errors import (
     ReconnectFailedError,
     RequestTimeoutError,
 )
-from arcp.client.frames import SkippedEvent, salvage
 from arcp.client.handle import JobHandle, JobStream, Subscription
-from arcp.codec import DecodeError, decode
 from arcp.protocol.client_events import (
     ConnectionBroken,
     JobEnded,
@@ -41,6 +40,7 @@ from arcp_gen.messages import (
     JobEventMessage,
     JobSubscribedMessage,
 )
+from arcp_gen.models import JobAcceptedPayload
 
 __all__ = ["ClientDriver"]
 
@@ -95,15 +95,45 @@ class ClientDriver:
         """True once the client stopped (closed, or the session could not continue)."""
         return self._down
 
+    @property
+    def session(self) -> ClientSession:
+        """The sans-IO session this driver runs."""
+        return self._session
+
+    @property
+    def transport(self) -> Transport:
+        """The current transport (replaced on every reconnect)."""
+        return self._transport
+
+    def now(self) -> float:
+        """The loop's monotonic clock: the ``now`` the session is fed."""
+        return self._loop.time()
+
+    # -- the client's jobs -----------------------------------------------------------------
+
+    def handle(self, job_id: str) -> JobHandle | None:
+        """The handle of a job this session submitted, running or recently ended."""
+        stream = self._streams.get(job_id) or self._finished.get(job_id)
+        return stream if isinstance(stream, JobHandle) else None
+
+    def running_handles(self) -> list[JobHandle]:
+        """The handles of submitted jobs that have not ended, oldest first."""
+        return [s for s in self._streams.values() if isinstance(s, JobHandle) and not s.done]
+
+    def adopt(self, accepted: JobAcceptedPayload) -> JobHandle:
+        """A handle for a job submitted by the session this client took over (§6.3)."""
+        handle = self._streams[accepted.job_id] = JobHandle(self, accepted, accepted.trace_id)
+        return handle
+
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def _handshake(self, timeout: float | None) -> None:
+    async def handshake(self, timeout: float | None) -> None:
         """Send ``session.hello`` and wait for the welcome; the session core fails the
         handshake at its deadline (``RequestTimeoutError``)."""
         self._session.start(self._loop.time(), timeout)
         await self._await_welcome("the handshake did not complete")
 
-    async def _take_over(self) -> None:
+    async def take_over(self) -> None:
         """Continue a session another client left (§6.3): ``session.resume`` first (the
         legacy form once if unanswered); the session core bounds each attempt."""
         self._session.resume(self._loop.time())
@@ -114,7 +144,7 @@ class ClientDriver:
         failure the client shuts down with ``failure`` and the error is re-raised."""
         self._schedule_timer()
         try:
-            await self._flush()
+            await self.flush()
             self._reader = asyncio.create_task(self._read_loop(), name="arcp-client-reader")
             await asyncio.shield(self._welcome)
         except BaseException as exc:
@@ -135,7 +165,7 @@ class ClientDriver:
             if self._session.state is ClientState.OPEN:
                 self._session.close(self._loop.time(), timeout=timeout)
                 self._schedule_timer()
-                await self._flush()
+                await self.flush()
                 await self._closed_ack.wait()
         await self._shutdown(ConnectionLostError("the client was closed"))
         if self._close_timed_out:
@@ -151,12 +181,12 @@ class ClientDriver:
         self._cancel_timer()
         if not self._welcome.done():
             self._welcome.set_exception(error)
-            self._welcome.exception()  # retrieved by _handshake; silence the loop's warning
+            self._welcome.exception()  # retrieved by handshake; silence the loop's warning
         for future, _ in list(self._waiters.values()):
             if not future.done():
                 future.set_exception(error)
         for stream in list(self._streams.values()):
-            stream._end(error)  # pyright: ignore[reportPrivateUsage]
+            stream.feed_outcome(error)
         self._streams.clear()
         self._session.fail(error)
         self._closed_ack.set()
@@ -171,65 +201,63 @@ class ClientDriver:
             if task is not asyncio.current_task():
                 task.cancel()
 
-    def _check_usable(self) -> None:
+    def check_usable(self) -> None:
         if self._down or self._closing:
             raise ConnectionLostError("the client is closed")
 
     # -- requests --------------------------------------------------------------------------
 
-    async def _request(self, build: Callable[[float], str], trace_id: str | None = None) -> Any:
+    async def request(self, build: Callable[[float], str], trace_id: str | None = None) -> Any:
         """Send one request and wait for its answer; the session core fails it with
         ``RequestTimeoutError`` at its deadline, and the timer below fires then."""
-        self._check_usable()
+        self.check_usable()
         request_id = build(self._loop.time())
         future: asyncio.Future[Any] = self._loop.create_future()
         self._waiters[request_id] = (future, trace_id)
         self._schedule_timer()
         try:
-            await self._flush()
+            await self.flush()
             return await future
         finally:
             self._waiters.pop(request_id, None)
             if future.cancelled() or not future.done():
                 self._session.forget(request_id)  # the caller gave up (cancelled)
 
-    async def _cancel_job(
+    async def cancel_job(
         self, job_id: str, reason: str | None, timeout: float | None = None
     ) -> None:
-        await self._request(lambda now: self._session.cancel(job_id, now, reason, timeout))
+        await self.request(lambda now: self._session.cancel(job_id, now, reason, timeout))
 
-    async def _subscribe(self, job_id: str, build: Callable[[float], str]) -> Subscription:
+    async def subscribe(self, job_id: str, build: Callable[[float], str]) -> Subscription:
         self._early.setdefault(job_id, [])
         try:
-            sub = await self._request(build)
+            sub = await self.request(build)
         finally:
             self._early.pop(job_id, None)
         assert isinstance(sub, Subscription)
         return sub
 
-    async def _unsubscribe(self, sub: Subscription, timeout: float | None = None) -> None:
+    async def unsubscribe(self, sub: Subscription, timeout: float | None = None) -> None:
         """``job.unsubscribe`` has no answer (§7.6): only sending it can take time."""
-        self._check_usable()
+        self.check_usable()
         stream = self._streams.get(sub.job_id)
-        if stream is not None and sub in stream._tees:  # pyright: ignore[reportPrivateUsage]
-            # A view of a job this session receives anyway: detach locally only.
-            stream._tees.remove(sub)  # pyright: ignore[reportPrivateUsage]
-            return
+        if stream is not None and stream.remove_view(sub):
+            return  # a view of a job this session receives anyway: detached locally only
         if stream is sub:
             del self._streams[sub.job_id]
         self._session.unsubscribe(sub.job_id, self._loop.time())
         limit = self._session.request_timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(limit):
-                await self._flush()
+                await self.flush()
         except TimeoutError:
             raise RequestTimeoutError("job.unsubscribe", limit) from None
 
-    def _processed(self, seq: int) -> None:
+    def processed(self, seq: int) -> None:
         if self._session.processed(seq):
             self._schedule_timer()
 
-    async def _flush(self) -> None:
+    async def flush(self) -> None:
         async with self._send_lock:
             frames = self._session.data_to_send()
             if not frames:
@@ -251,12 +279,12 @@ class ClientDriver:
     # -- reading and routing ---------------------------------------------------------------
 
     async def _read_loop(self) -> None:
-        # The per-frame path: decode, session.receive, push to the job's stream. Frames that
+        # The per-frame path: session.receive_frame (decode, salvage, receive), push to the job's stream. Frames that
         # already arrived are taken as one batch where the transport offers `recv_ready`, so
         # a backlog costs no coroutine per frame. Bound methods and containers are looked up
         # once; `recv` and `ready` are re-read after a reconnect.
         session = self._session
-        receive = session.receive
+        receive = session.receive_frame
         streams = self._streams
         early = self._early
         now = self._loop.time
@@ -280,28 +308,15 @@ class ClientDriver:
                         # A backlog can be read without ever suspending; let consumers drain
                         # it so decoded events do not pile up (and make every GC pass slower).
                         if session.wants_to_send:
-                            await self._flush()
+                            await self.flush()
                         await asyncio.sleep(0)
                         received_at = now()
-                    try:
-                        msg = decode(frame)
-                    except DecodeError as exc:
-                        salvaged = salvage(frame, exc)
-                        if salvaged is None:
-                            continue
-                        if isinstance(salvaged, SkippedEvent):
-                            broken = session.skip_event(salvaged.seq)
-                            if broken is not None:
-                                await self._dispatch(broken)
-                                received_at = now()
-                            continue
-                        msg = salvaged
-                    out = receive(msg, received_at)
+                    out = receive(frame, received_at)
                     if out is not None:
                         if type(out) is JobEventMessage:
                             stream = streams.get(out.job_id)
                             if stream is not None:
-                                stream._push(out)  # pyright: ignore[reportPrivateUsage]
+                                stream.feed_event(out)
                             elif early and out.job_id in early:
                                 early[out.job_id].append(out)
                             else:
@@ -315,7 +330,7 @@ class ClientDriver:
                             received_at = now()
                 # What the batch made the session queue (acks, a pong) goes out after it.
                 if session.wants_to_send:
-                    await self._flush()
+                    await self.flush()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -342,7 +357,7 @@ class ClientDriver:
         elif isinstance(out, JobEnded):
             stream = self._streams.pop(out.job_id, None)
             if stream is not None:
-                stream._end(out)  # pyright: ignore[reportPrivateUsage]
+                stream.feed_outcome(out)
                 if isinstance(stream, JobHandle):
                     self._finished[out.job_id] = stream
                     if len(self._finished) > _FINISHED_KEPT:
@@ -355,7 +370,7 @@ class ClientDriver:
             self._on_welcomed(out)
         elif isinstance(out, ConnectionBroken):
             _log.warning("connection broken (%s); resuming", out.error)
-            await self._flush()
+            await self.flush()
             drop = getattr(self._transport, "drop", None)  # an abrupt cut, where offered
             if callable(drop):
                 drop()
@@ -391,15 +406,15 @@ class ClientDriver:
             ended = False
             for early in self._early.pop(sub.job_id, ()):
                 if isinstance(early, JobEnded):
-                    sub._end(early)  # pyright: ignore[reportPrivateUsage]
+                    sub.feed_outcome(early)
                     ended = True
                 else:
-                    sub._push(early)  # pyright: ignore[reportPrivateUsage]
+                    sub.feed_event(early)
             existing = self._streams.get(sub.job_id)
             if ended:
                 pass
             elif existing is not None and not existing.done:
-                existing._tees.append(sub)  # pyright: ignore[reportPrivateUsage]
+                existing.add_view(sub)
             else:
                 self._streams[sub.job_id] = sub
         if entry is not None and not entry[0].done():
@@ -425,10 +440,10 @@ class ClientDriver:
         for out in kept:
             if isinstance(out, JobEnded):
                 self._streams.pop(handle.job_id, None)
-                handle._end(out)  # pyright: ignore[reportPrivateUsage]
+                handle.feed_outcome(out)
                 self._finished[handle.job_id] = handle
             else:
-                handle._push(out)  # pyright: ignore[reportPrivateUsage]
+                handle.feed_event(out)
 
     def _on_welcomed(self, out: Welcomed) -> None:
         if not self._welcome.done():  # the first welcome: a new session, or a taken-over one
@@ -467,7 +482,7 @@ class ClientDriver:
         self._transport = transport
         self._session.resume(self._loop.time())
         self._schedule_timer()
-        await self._flush()
+        await self.flush()
         return True
 
     async def _redial(self, factory: ConnectionFactory) -> Transport | None:
@@ -522,7 +537,7 @@ class ClientDriver:
         for out in self._session.on_timer(self._loop.time()):
             self._spawn(self._dispatch(out))
         if self._session.wants_to_send:
-            self._spawn(self._flush())
+            self._spawn(self.flush())
         self._schedule_timer()
 
     def _spawn(self, coro: Any) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from arcp.client.errors import RequestTimeoutError, UnsubscribedError
 from arcp.client.lease import ProvisionedCredential
 from arcp.protocol.client_events import JobEnded
+from arcp.protocol.states import JOB, StateCell, fire
 from arcp_gen.messages import JobEventMessage
 from arcp_gen.models import (
     JobAcceptedPayload,
@@ -29,21 +30,27 @@ from arcp_gen.models import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["JobHandle", "JobStream", "Subscription"]
+__all__ = ["JobHandle", "JobStream", "StreamOwner", "Subscription"]
 
 _MARK_EVERY = 32  # while a backlog drains, report consumption every this many events
 
 
-class _Owner(Protocol):
-    """What a stream needs from its client."""
+class StreamOwner(Protocol):
+    """What a stream needs from the client that feeds it (the client's driver)."""
 
-    def _processed(self, seq: int) -> None: ...
+    def processed(self, seq: int) -> None:
+        """The application consumed events up to ``seq`` (auto-ack, §6.5)."""
+        ...
 
-    async def _cancel_job(
+    async def cancel_job(
         self, job_id: str, reason: str | None, timeout: float | None = None
-    ) -> None: ...
+    ) -> None:
+        """Send ``job.cancel`` and wait for ``job.cancelled`` (§7.4)."""
+        ...
 
-    async def _unsubscribe(self, sub: Subscription, timeout: float | None = None) -> None: ...
+    async def unsubscribe(self, sub: Subscription, timeout: float | None = None) -> None:
+        """Send ``job.unsubscribe`` (§7.6)."""
+        ...
 
 
 class JobStream:
@@ -51,7 +58,7 @@ class JobStream:
 
     def __init__(
         self,
-        owner: _Owner,
+        owner: StreamOwner,
         job_id: str,
         *,
         agent: str | None,
@@ -64,8 +71,7 @@ class JobStream:
         self.agent = agent
         self.lease: dict[str, Any] = dict(lease)
         self.trace_id = trace_id
-        self.status: JobStatus = status
-        """``pending``, ``running``, or the final status once ended (§7.3)."""
+        self._lifecycle: StateCell[JobStatus, JobStatus] = StateCell(JOB, status)
         self.progress: ProgressBody | None = None
         """The latest ``progress`` body (§8.2.1), or None."""
         self.budget: dict[str, float] | None = None
@@ -86,6 +92,11 @@ class JobStream:
         return f"{type(self).__name__}(job_id={self.job_id!r}, status={self.status!r})"
 
     @property
+    def status(self) -> JobStatus:
+        """``pending``, ``running``, or the final status once ended (§7.3)."""
+        return self._lifecycle.state
+
+    @property
     def backlog(self) -> int:
         """Events received and not yet taken by the iterator."""
         return len(self._items)
@@ -95,9 +106,22 @@ class JobStream:
         """True once the job ended (or the stream was cut off)."""
         return self._outcome is not None
 
-    # -- fed by the client's reader --------------------------------------------------------
+    # -- fed by the client's reader (the interface the driver uses) ------------------------
 
-    def _push(self, msg: JobEventMessage) -> None:
+    def add_view(self, view: JobStream) -> None:
+        """Feed ``view`` (a same-session subscription to this job, §7.6) what this stream
+        receives from now on."""
+        self._tees.append(view)
+
+    def remove_view(self, view: JobStream) -> bool:
+        """Stop feeding ``view``; False when it was not fed by this stream."""
+        if view in self._tees:
+            self._tees.remove(view)
+            return True
+        return False
+
+    def feed_event(self, msg: JobEventMessage) -> None:
+        """The client's reader hands over one ``job.event`` of this job (§8)."""
         self._items.append(msg)
         payload = msg.payload
         if type(payload) is ProgressEvent:
@@ -108,10 +132,10 @@ class JobStream:
                 self.budget = dict(self.budget or {}, **{body.unit: float(body.value)})
         elif type(payload) is StatusEvent and payload.body.phase == "credential_rotated":
             self._rotated(payload.body.credential_id, payload.body.credential_value)
-        if self.status == "pending":
-            self.status = "running"
+        if self._lifecycle.state == "pending":
+            fire(self._lifecycle, "running")
         if self._autoprocess:
-            self._owner._processed(msg.event_seq)  # pyright: ignore[reportPrivateUsage]
+            self._owner.processed(msg.event_seq)
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -119,7 +143,7 @@ class JobStream:
                 waiter.set_result(None)
         if self._tees:
             for tee in self._tees:
-                tee._push(msg)
+                tee.feed_event(msg)
 
     def _rotated(self, credential_id: str | None, value: str | None) -> None:
         if value is not None:  # §9.8.2: only the submitter is sent the new value
@@ -127,17 +151,20 @@ class JobStream:
                 c.rotated(value) if c.id == credential_id else c for c in self.credentials
             )
 
-    def _end(self, outcome: JobEnded | BaseException) -> None:
+    def feed_outcome(self, outcome: JobEnded | BaseException) -> None:
+        """The job ended (§7.3), or the stream was cut off (``outcome`` is the error)."""
         if self._outcome is not None:
             return
         self._outcome = outcome
         if isinstance(outcome, JobEnded):
-            self.status = outcome.message.payload.final_status
+            final = outcome.message.payload.final_status
+            if JOB.allows(self._lifecycle.state, final):  # a subscription may start terminal
+                fire(self._lifecycle, final)
             if self._autoprocess:
-                self._owner._processed(outcome.message.event_seq)  # pyright: ignore[reportPrivateUsage]
+                self._owner.processed(outcome.message.event_seq)
         self._ended.set()
         for tee in self._tees:
-            tee._end(outcome)
+            tee.feed_outcome(outcome)
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -161,12 +188,12 @@ class JobStream:
                 if not items or self._unmarked >= _MARK_EVERY:
                     # Acks are rate-limited anyway (§6.5): mark progress in batches.
                     self._unmarked = 0
-                    self._owner._processed(msg.event_seq)  # pyright: ignore[reportPrivateUsage]
+                    self._owner.processed(msg.event_seq)
                 return msg
             outcome = self._outcome
             if outcome is not None:
                 if isinstance(outcome, JobEnded):
-                    self._owner._processed(outcome.message.event_seq)  # pyright: ignore[reportPrivateUsage]
+                    self._owner.processed(outcome.message.event_seq)
                 elif not isinstance(outcome, UnsubscribedError):
                     raise outcome  # the stream was cut off before the job ended
                 raise StopAsyncIteration
@@ -187,14 +214,14 @@ class JobStream:
             # Nobody reads the events: count them as processed so auto-acks keep flowing.
             self._autoprocess = True
             if self._items:
-                self._owner._processed(self._items[-1].event_seq)  # pyright: ignore[reportPrivateUsage]
+                self._owner.processed(self._items[-1].event_seq)
         await self.wait(timeout)
         outcome = self._outcome
         if isinstance(outcome, BaseException):
             raise outcome
         assert outcome is not None
         if self._autoprocess:
-            self._owner._processed(outcome.message.event_seq)  # pyright: ignore[reportPrivateUsage]
+            self._owner.processed(outcome.message.event_seq)
         if outcome.error is not None:
             raise outcome.error
         return outcome.result
@@ -215,7 +242,9 @@ class JobStream:
 class JobHandle(JobStream):
     """A job this session submitted (§7.1); the only kind that may be cancelled (§7.4)."""
 
-    def __init__(self, owner: _Owner, accepted: JobAcceptedPayload, trace_id: str | None) -> None:
+    def __init__(
+        self, owner: StreamOwner, accepted: JobAcceptedPayload, trace_id: str | None
+    ) -> None:
         super().__init__(
             owner,
             accepted.job_id,
@@ -231,8 +260,8 @@ class JobHandle(JobStream):
             ProvisionedCredential.from_wire(c) for c in accepted.credentials or ()
         )
 
-    def _end(self, outcome: JobEnded | BaseException) -> None:
-        super()._end(outcome)
+    def feed_outcome(self, outcome: JobEnded | BaseException) -> None:
+        super().feed_outcome(outcome)
         # §9.8.2: a client must not keep credential values beyond the job's lifetime.
         self.credentials = ()
         if self.accepted.credentials:
@@ -245,7 +274,7 @@ class JobHandle(JobStream):
         ``timeout`` (default: the client's ``request_timeout``)."""
         if self.done:
             return
-        request = asyncio.ensure_future(self._owner._cancel_job(self.job_id, reason, timeout))  # pyright: ignore[reportPrivateUsage]
+        request = asyncio.ensure_future(self._owner.cancel_job(self.job_id, reason, timeout))
         ended = asyncio.ensure_future(self._ended.wait())
         try:
             await asyncio.wait((request, ended), return_when=asyncio.FIRST_COMPLETED)
@@ -262,7 +291,7 @@ class JobHandle(JobStream):
 class Subscription(JobStream):
     """A job observed through ``job.subscribe`` (§7.6): events and result, no cancel."""
 
-    def __init__(self, owner: _Owner, subscribed: JobSubscribedPayload) -> None:
+    def __init__(self, owner: StreamOwner, subscribed: JobSubscribedPayload) -> None:
         super().__init__(
             owner,
             subscribed.job_id,
@@ -281,5 +310,5 @@ class Subscription(JobStream):
         it (there is no answer)."""
         if self.done:
             return
-        await self._owner._unsubscribe(self, timeout)  # pyright: ignore[reportPrivateUsage]
-        self._end(UnsubscribedError(f"unsubscribed from {self.job_id}"))
+        await self._owner.unsubscribe(self, timeout)
+        self.feed_outcome(UnsubscribedError(f"unsubscribed from {self.job_id}"))

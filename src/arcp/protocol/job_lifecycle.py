@@ -21,6 +21,7 @@ from arcp.protocol.event_frames import GATE_NONE, JobEventLog
 from arcp.protocol.frame_stamps import FrameStamps
 from arcp.protocol.job_table import JobRecord, JobTable
 from arcp.protocol.runtime_session import RuntimeSession
+from arcp.protocol.states import advance_job
 from arcp_gen.errors import ARCPError, InternalError
 
 __all__ = ["JobLifecycle"]
@@ -179,7 +180,7 @@ class JobLifecycle:
     def mark_running(self, job: JobRecord) -> None:
         """The agent started (§7.3)."""
         if job.status == "pending":
-            job.status = "running"
+            advance_job(job, "running")
             self.jobs.journal.job(job)
 
     def succeed(self, job: JobRecord, outcome: dict[str, Any], now: float, wall_now: float) -> bool:
@@ -205,7 +206,7 @@ class JobLifecycle:
         data = bytes(memoryview(orjson.dumps(payload)))
         if self.jobs.jobs.get(job.job_id) is job:
             self.jobs.ended(job)
-        job.status = status
+        advance_job(job, status)
         job.finished_at = now
         job.outcome = (error, payload)
         origin = job.origin

@@ -11,14 +11,16 @@ import binascii
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
 from arcp.protocol.event_frames import JobEventLog
 from arcp.protocol.journal import Journal, NoJournal
 from arcp.protocol.runtime_session import RuntimeSession
+from arcp.protocol.states import TERMINAL_JOB_STATUSES
 from arcp_gen.errors import InvalidRequestError
+from arcp_gen.models import JobStatus
 
 if TYPE_CHECKING:
     from arcp.protocol.authority import JobAuthority
@@ -34,8 +36,8 @@ __all__ = [
     "submit_fingerprint",
 ]
 
-TERMINAL_STATUSES = frozenset({"success", "error", "cancelled", "timed_out"})
-"""Statuses a job never leaves (§7.3)."""
+TERMINAL_STATUSES: Final[frozenset[JobStatus]] = TERMINAL_JOB_STATUSES
+"""Statuses a job never leaves (§7.3; the table is :data:`arcp.protocol.states.JOB`)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -57,7 +59,9 @@ class JobRecord:
     accepted: dict[str, Any] = field(repr=False)
     fingerprint: bytes = field(default=b"", repr=False)
     idempotency_key: str | None = None
-    status: str = "pending"
+    status: JobStatus = "pending"
+    """Where the job is in its lifecycle (§7.3); moved only by
+    :func:`arcp.protocol.states.advance_job`."""
     finished_at: float | None = None
     subscribers: dict[str, RuntimeSession] = field(default_factory=lambda: {}, repr=False)
     authority: JobAuthority | None = field(default=None, repr=False)

@@ -16,6 +16,7 @@ from arcp.protocol.job_table import JobRecord, stored_fingerprint
 from arcp.protocol.records import Snapshot, StoredEvent, StoredJob, StoredJobEvent, StoredSession
 from arcp.protocol.replay_buffer import EventItem
 from arcp.protocol.runtime_session import RuntimeSession
+from arcp.protocol.states import job_status
 from arcp_gen.features import Feature
 
 __all__ = ["record_of", "restore_jobs", "restore_sessions", "restored_log"]
@@ -109,7 +110,7 @@ def record_of(
         accepted=stored.accepted,
         fingerprint=stored_fingerprint(stored.fingerprint),
         idempotency_key=stored.idempotency_key,
-        status=stored.status,
+        status=job_status(stored.status),
         finished_at=finished_at,
         parent_job_id=stored.parent_job_id,
         children=list(stored.children),

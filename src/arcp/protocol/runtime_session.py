@@ -38,10 +38,22 @@ from arcp.protocol.frame_stamps import FrameStamps
 from arcp.protocol.journal import Journal, NoJournal
 from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
+from arcp.protocol.states import (
+    RUNTIME_SESSION,
+    RuntimeSessionEvent,
+    RuntimeSessionState,
+    StateCell,
+    fire,
+)
 from arcp_gen.errors import ARCPError, HeartbeatLostError, ResumeWindowExpiredError
 from arcp_gen.features import Feature
 
 __all__ = ["RuntimeSession", "hash_resume_token"]
+
+
+_ATTACHED = RuntimeSessionState.ATTACHED
+_CLOSING = RuntimeSessionState.CLOSING
+_OVERFLOWED = RuntimeSessionState.OVERFLOWED
 
 
 def hash_resume_token(token: str) -> bytes:
@@ -82,10 +94,7 @@ class RuntimeSession:
         """Shut while the lag is at or past ``high_water``: agents feeding the session wait."""
         self.outbox: deque[int | bytes] = deque()
         self.subscriptions: set[str] = set()
-        self.attached = True
-        self.closing = False
-        self.overflowed = False
-        """True once the peer let its queued control frames pass ``max_control_bytes``."""
+        self._sm: StateCell[RuntimeSessionState, RuntimeSessionEvent] = StateCell(RUNTIME_SESSION)
         self.max_control_bytes = max_control_bytes
         self.active = False
         """Set when a request (anything but heartbeats and acks) arrives; see :meth:`idle`."""
@@ -113,6 +122,30 @@ class RuntimeSession:
 
     def __repr__(self) -> str:
         return f"RuntimeSession({self.session_id!r}, principal={self.principal!r})"
+
+    # -- state (§6.3; the table is :data:`arcp.protocol.states.RUNTIME_SESSION`) --------------
+
+    @property
+    def state(self) -> RuntimeSessionState:
+        """Where the session is: attached, closing, overflowed, detached or expired."""
+        return self._sm.state
+
+    @property
+    def attached(self) -> bool:
+        """True while a connection carries the session (even one that is closing)."""
+        state = self._sm.state
+        return state is _ATTACHED or state is _CLOSING or state is _OVERFLOWED
+
+    @property
+    def closing(self) -> bool:
+        """True when the connection should close once what is queued is written."""
+        state = self._sm.state
+        return state is _CLOSING or state is _OVERFLOWED
+
+    @property
+    def overflowed(self) -> bool:
+        """True once the peer let its queued control frames pass ``max_control_bytes``."""
+        return self._sm.state is _OVERFLOWED
 
     # -- welcome and resume (§6.2, §6.3) -------------------------------------------------
 
@@ -164,7 +197,7 @@ class RuntimeSession:
         self.buffer.set_floor(acked_seq)
         self._acking = acked_seq > 0
         self.subscriptions = set(subscriptions)
-        self.attached = False
+        fire(self._sm, RuntimeSessionEvent.RESTORE)
         self._detached_at = detached_at
 
     def token_matches(self, token: str) -> bool:
@@ -197,8 +230,7 @@ class RuntimeSession:
             )
         self._accept_token(token)
         self.generation += 1
-        self.attached = True
-        self.closing = self.overflowed = False
+        fire(self._sm, RuntimeSessionEvent.RESUME)
         self._control_bytes = 0
         self._idle_since = now
         self._detached_at = None
@@ -215,8 +247,7 @@ class RuntimeSession:
     def detach(self, now: float) -> None:
         """The connection is gone; keep buffering for the resume window (§6.3, §6.4)."""
         if self.attached:
-            self.attached = False
-            self.closing = False
+            fire(self._sm, RuntimeSessionEvent.DETACH)
             self._detached_at = now
             self.outbox.clear()
             self._control_bytes = 0
@@ -225,6 +256,7 @@ class RuntimeSession:
 
     def release(self) -> None:
         """The session is gone (expired): nobody waits for its client any more."""
+        fire(self._sm, RuntimeSessionEvent.EXPIRE)
         self.flow.open()
 
     def _relieve(self) -> None:
@@ -257,7 +289,7 @@ class RuntimeSession:
             self._control_bytes = queued
             outbox = self.outbox
             if queued > self.max_control_bytes:
-                self.overflowed = self.closing = True
+                fire(self._sm, RuntimeSessionEvent.OVERFLOW)
                 err = not_reading(queued, self.max_control_bytes)
                 frame = self.stamps.control_frame(
                     "session.error", err.to_payload(), session_id=self.session_id
@@ -295,7 +327,8 @@ class RuntimeSession:
         if seq - buffer.floor >= self.high_water:
             self.flow.shut = True
         self.journal.event(self, seq, item if stored is None else stored)
-        if self.attached:
+        state = self._sm.state  # attached, inlined: this runs once per event
+        if state is _ATTACHED or state is _CLOSING or state is _OVERFLOWED:
             outbox = self.outbox
             outbox.append(seq)
             if len(outbox) == 1 and self.notify is not None:
@@ -393,7 +426,7 @@ class RuntimeSession:
     def disconnect(self) -> None:
         """Let the connection go once what is queued is written; the session stays
         resumable for the resume window (§6.3)."""
-        self.closing = True
+        fire(self._sm, RuntimeSessionEvent.DISCONNECT)
         if self.notify is not None:
             self.notify()
 
@@ -416,7 +449,7 @@ class RuntimeSession:
         interval = self.heartbeat_interval_sec
         if now >= self._last_received + 2 * interval:
             self.error(HeartbeatLostError("no message from the client for two heartbeat intervals"))
-            self.closing = True
+            fire(self._sm, RuntimeSessionEvent.DISCONNECT)
             return
         if now >= self._last_sent + interval:
             nonce = "p_" + secrets.token_hex(8)
@@ -426,4 +459,4 @@ class RuntimeSession:
     def close(self) -> None:
         """``session.close``: acknowledge, then let the connection go (§6.7)."""
         self.control("session.closed", {})
-        self.closing = True
+        fire(self._sm, RuntimeSessionEvent.DISCONNECT)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from arcp.client.frames import salvage
 from arcp.codec import DecodeError, decode
+from arcp.protocol.client_frames import salvage
 from arcp_gen.errors import ErrorCode
 from arcp_gen.messages import SessionErrorMessage
 
