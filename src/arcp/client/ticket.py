@@ -25,6 +25,10 @@ class SessionTicket:
 
     The token rotates on every welcome (§6.3): a ticket is good for one resume; take a new
     one from the resumed client before handing the session on again.
+
+    "Saw" means received: events already queued in a handle but not yet read count as seen
+    and are not replayed to the resumed client (read them first, or take the ticket before
+    the job streams, as ``arcp submit --detach`` does).
     """
 
     session_id: str
