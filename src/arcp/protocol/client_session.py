@@ -25,6 +25,7 @@ from arcp.protocol.client_events import (
     SessionClosed,
     SessionFailed,
     SessionOutput,
+    SubscriptionDropped,
     Welcomed,
 )
 from arcp.protocol.client_liveness import Heartbeat
@@ -379,10 +380,17 @@ class ClientSession(ClientCore):
         )
         if request is not None:
             return RequestFailed(request.request_id, request.kind, error)
+        if isinstance(job_id, str) and job_id in self._jobs:
+            # The runtime dropped us from a job we observe (a subscriber too far behind,
+            # §13.2): that subscription ends with the error, the session carries on.
+            self._jobs.discard(job_id)
+            return SubscriptionDropped(job_id, error)
         if self._state is ClientState.CLOSING:
             # Some runtimes refuse session.close instead of answering session.closed: the
             # session is over either way (§6.7).
             self._state = ClientState.CLOSED
             return SessionClosed(error.message)
-        _log.warning("session.error not tied to a pending request: %s", code.value)
+        _log.warning(
+            "session.error not tied to a pending request: %s: %s", code.value, error.message
+        )
         return None
