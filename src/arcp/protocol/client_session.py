@@ -299,8 +299,15 @@ class ClientSession(ClientCore):
             kinds = _JOB_TARGETED
         else:
             kinds = None
+        # The job of a submit sent again after a resume may replay its end before the
+        # job.accepted that answers the resend (§6.3, §7.2): that end is no refusal.
         request = self._requests.match_error(
-            getattr(payload, "request_id", None), code, payload.details, msg.job_id, kinds
+            getattr(payload, "request_id", None),
+            code,
+            payload.details,
+            msg.job_id,
+            kinds,
+            resent=kinds is not None,
         )
         if request is None:
             return None
@@ -342,6 +349,7 @@ class ClientSession(ClientCore):
                     self._requests.remove(request.request_id)
                     interrupted.append(request.request_id)
                 else:
+                    request.resent = request.sent
                     request.sent = True
                     self._outbox.append(request.frame)
         return Welcomed(session_id, resumed, tuple(interrupted))
