@@ -500,3 +500,31 @@ async def test_a_resent_submit_is_not_refused_by_its_own_jobs_replayed_end() -> 
         with pytest.raises(InternalError):
             await handle.result()
     await shut(client, peer)
+
+
+async def test_a_correlating_runtime_s_job_error_never_refuses_another_submit() -> None:
+    """wire-decisions (correlation), §6.3: once the runtime names the requests its answers
+    are for, a ``job.error`` without ``request_id`` is a job's end, never the refusal of
+    whatever submit is pending. Before, the replayed end of a job whose ``job.accepted``
+    was lost in a crash failed an unrelated submit, and that job's handle waited for ever
+    (the stalls of the PostgreSQL kill -9 runs)."""
+    client, peer = await connected()
+    first = asyncio.create_task(client.submit("a"))
+    await peer.accept(await peer.expect("job.submit"), "job_a", correlate=True)
+    await first
+    second = asyncio.create_task(client.submit("b"))
+    request = await peer.expect("job.submit")
+    await peer.send(
+        "job.error",
+        {"code": "INTERNAL_ERROR", "message": "stopped", "final_status": "error"},
+        session_id="sess_S",
+        job_id="job_b",
+        event_seq=1,
+    )
+    await peer.accept(request, "job_b", correlate=True)
+    async with asyncio.timeout(10):
+        handle = await second
+        assert handle.job_id == "job_b"
+        with pytest.raises(InternalError):
+            await handle.result()
+    await shut(client, peer)

@@ -149,6 +149,9 @@ class ClientCore:
         self._phase_deadline = math.inf
         self._phase_timeout = math.inf
         self._jobs: set[str] = set()  # jobs this session watches (accepted or subscribed)
+        # The runtime names the request its answers are for (request_id): then it does so
+        # for refusals too, and a job.error without one is always a job's end.
+        self._correlating = False
         self._resumes: int = 0  # completed resumes
         self._gap_at: tuple[int, int] | None = None  # (last_event_seq, resumes) at a gap
 

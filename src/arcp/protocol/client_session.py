@@ -76,6 +76,10 @@ _RESPONSE_TYPES = (
 _DEFAULT_REASON = "cancelled by the client"
 
 _REFUSED_ON_JOB: Final = frozenset({ErrorCode.PERMISSION_DENIED, ErrorCode.JOB_NOT_FOUND})
+_JOB_ENDINGS: Final = frozenset(
+    {ErrorCode.INTERNAL_ERROR, ErrorCode.LEASE_EXPIRED, ErrorCode.BUDGET_EXHAUSTED}
+)
+"""Codes a running job can end with that could also refuse a submit."""
 """Codes a runtime may put in a ``job.error`` for a job that keeps running, to refuse a
 cancel or subscribe aimed at it (the TypeScript runtime's dialect, docs/interop.md)."""
 _JOB_TARGETED: Final = frozenset({"job.cancel", "job.subscribe"})
@@ -211,6 +215,8 @@ class ClientSession(ClientCore):
             job_id = msg.job_id
             if job_id is None and not isinstance(msg, SessionJobsMessage):
                 job_id = msg.payload.job_id
+            if payload.request_id is not None:
+                self._correlating = True
             request = self._requests.match_response(kind, payload.request_id, job_id, msg.trace_id)
             if request is None:
                 _log.debug("ignoring an uncorrelated %s", msg.type)
@@ -291,6 +297,7 @@ class ClientSession(ClientCore):
         read every dialect): an unknown agent reported under a job id that was never
         accepted, or a refused cancel reported under the id of a job that keeps running."""
         payload = msg.payload
+        request_id = getattr(payload, "request_id", None)
         error = error_from_payload(payload)
         code = error.code
         if msg.job_id in self._jobs:
@@ -299,10 +306,14 @@ class ClientSession(ClientCore):
             kinds = _JOB_TARGETED
         else:
             kinds = None
+            if request_id is None and self._correlating and code in _JOB_ENDINGS:
+                # A runtime that names its requests: an uncorrelated end a running job can
+                # have is that job's (replayed before the job.accepted a crash lost, §6.3).
+                return None
         # The job of a submit sent again after a resume may replay its end before the
         # job.accepted that answers the resend (§6.3, §7.2): that end is no refusal.
         request = self._requests.match_error(
-            getattr(payload, "request_id", None),
+            request_id,
             code,
             payload.details,
             msg.job_id,
