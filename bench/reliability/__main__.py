@@ -20,6 +20,7 @@ from typing import Any
 from bench.reliability.crashes import kill_runtime
 from bench.reliability.faults import fault_injection
 from bench.reliability.floods import frame_flood, frame_flood_memory, slow_reader
+from tests.pg_cluster import find_pg_bindir, start_cluster
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -47,6 +48,15 @@ async def _run(quick: bool) -> list[tuple[str, dict[str, Any]]]:
             "kill -9, SQLite store",
             kill_runtime(f"sqlite:{tmp}/s.db", max(1, int(50 * scale)), events=2000),
         )
+    bindir = find_pg_bindir()
+    if bindir is None:
+        print("-- kill -9, PostgreSQL store: skipped (no initdb/pg_ctl)", flush=True)
+    else:
+        with start_cluster(bindir) as cluster:
+            await step(
+                "kill -9, PostgreSQL store",
+                kill_runtime(cluster.create_database(), max(1, int(50 * scale)), events=2000),
+            )
     await step(
         "bad-frame flood, memory transport", frame_flood_memory(max(20_000, int(200_000 * scale)))
     )
@@ -75,8 +85,8 @@ def _write(figures: list[tuple[str, dict[str, Any]]], seconds: float) -> None:
         lines.append(f"| {name} | {text} |")
     lines += [
         "",
-        "`tests/reliability` runs the same scenarios bounded (30 faults, 1 kill, 20,000 bad",
-        "frames, 30,000 slow-read events) in `make check`.",
+        "`tests/reliability` runs the same scenarios bounded (30 faults, 1 kill on SQLite and",
+        "1 on PostgreSQL, 20,000 bad frames, 30,000 slow-read events) in `make check`.",
         "",
     ]
     RESULTS.write_text("\n".join(lines))

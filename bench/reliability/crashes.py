@@ -1,5 +1,7 @@
 """``kill -9`` of a runtime with a store, at random points while jobs stream (#13 item 6).
 
+Set ``ARCP_RELIABILITY_LOG=FILE`` to keep the runtimes' logs (``arcp serve -v``) in ``FILE``.
+
 ``arcp serve --demo`` runs as a child process on a SQLite file or a PostgreSQL database; a
 real :class:`~arcp.client.Client` streams `chatty` jobs from it while the process is killed
 with SIGKILL and restarted on the same port and store, again and again. After each restart
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import signal
 import socket
@@ -19,7 +22,7 @@ import sys
 import time
 from typing import Any
 
-from arcp.client import Client, ConnectionLostError
+from arcp.client import Client, ConnectionLostError, RequestTimeoutError
 from arcp.transport.base import Transport, TransportClosed
 from arcp.transport.websocket import connect_websocket
 from arcp_gen.errors import ARCPError
@@ -38,9 +41,16 @@ def _free_port() -> int:
 async def _start(port: int, store: str) -> asyncio.subprocess.Process:
     argv = [sys.executable, "-m", "arcp", "serve", "--demo", "--port", str(port)]
     argv += ["--store", store, "--heartbeat-interval", "1", "--node-id", "crash-node"]
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-    )
+    logs = os.environ.get("ARCP_RELIABILITY_LOG")  # a file for the runtime's log (-v)
+    argv += ["-v"] if logs else []
+    stderr = open(logs, "ab") if logs else asyncio.subprocess.DEVNULL  # noqa: SIM115, ASYNC230
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.DEVNULL, stderr=stderr
+        )
+    finally:
+        if not isinstance(stderr, int):
+            stderr.close()
     for _ in range(600):
         with contextlib.suppress(OSError):
             _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -58,8 +68,8 @@ async def _job(client: Client, n: int, key: str) -> tuple[int, bool]:
         try:
             handle = await client.submit("chatty", {"n": n}, idempotency_key=key)
             break
-        except (ConnectionLostError, ARCPError):
-            await asyncio.sleep(0.2)
+        except (ConnectionLostError, RequestTimeoutError, ARCPError):
+            await asyncio.sleep(0.2)  # the runtime is restarting: same key, same job (§7.2)
     else:
         raise AssertionError(f"{key}: submit never went through")
     expected = 1

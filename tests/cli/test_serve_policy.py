@@ -83,3 +83,60 @@ def test_a_bad_policy_file_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "unknown limit 'max_jobs'" in done.stderr
+
+
+def _lines(child: subprocess.Popen[bytes], seconds: float) -> list[dict[str, Any]]:
+    """The frames the child writes within ``seconds`` (reads its stdout without blocking)."""
+    import os
+    import select
+    import time
+
+    assert child.stdout is not None
+    fd = child.stdout.fileno()
+    data, end = b"", time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def test_high_water_throttles_the_agent_behind_an_unacknowledging_client() -> None:
+    """§13.2, #13 item 4: `--high-water` reaches flow control. A client that acknowledged
+    once (acks count from then on) and then stops holds the agent at about `high_water`
+    events past its ack; the default (50,000) lets all 2,000 events and the result through.
+    Acking releases it. (The ``Limits`` fields are set with ``--policy``, above.)"""
+    argv = [sys.executable, "-m", "arcp", "serve", "--stdio", "--demo", "--high-water", "20"]
+    child = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert child.stdin is not None
+
+    def send(type_: str, payload: dict[str, Any]) -> None:
+        assert child.stdin is not None
+        child.stdin.write(_frame(type_, payload, **({"session_id": sid} if sid else {})))
+        child.stdin.flush()
+
+    try:
+        sid = ""
+        hello = {"client": {"name": "t"}, "capabilities": {"features": ["ack"]}}
+        send("session.hello", hello)
+        sid = _lines(child, 30)[0]["session_id"]
+        send("job.submit", {"agent": "chatty", "input": {"n": 1}})
+        assert any(f["type"] == "job.result" for f in _lines(child, 5))
+        send("session.ack", {"last_processed_seq": 2})  # event 1 and the result
+        send("job.submit", {"agent": "chatty", "input": {"n": 2000}})
+        frames = _lines(child, 3)
+        seqs = [f["event_seq"] for f in frames if "event_seq" in f]
+        assert seqs and max(seqs) <= 2 + 20 + 40, max(seqs)
+        assert not any(f["type"] == "job.result" for f in frames)
+        send("session.ack", {"last_processed_seq": max(seqs)})  # releases the agent
+        later = [f["event_seq"] for f in _lines(child, 3) if "event_seq" in f]
+        assert later and max(later) > max(seqs)
+    finally:
+        child.kill()
+        child.wait()

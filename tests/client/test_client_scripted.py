@@ -13,7 +13,7 @@ from arcp.client import Client, ConnectionLostError
 from arcp.ids import new_ulid
 from arcp.protocol.client_session import ClientState
 from arcp.transport import MemoryTransport, memory_pair
-from arcp_gen.errors import AgentNotAvailableError, DuplicateKeyError
+from arcp_gen.errors import AgentNotAvailableError, DuplicateKeyError, InternalError
 from tests.spec._fixtures import schema_validator
 
 TS = "2026-05-13T19:42:13.000Z"
@@ -453,3 +453,78 @@ async def test_an_undecodable_event_keeps_its_seq_and_never_forces_a_resume() ->
     assert await handle.result() == "done"
     assert client.last_event_seq == 4
     await shut(client, peer)  # the peer saw no session.resume: expect() would have failed
+
+
+async def test_a_resent_submit_is_not_refused_by_its_own_jobs_replayed_end() -> None:
+    """§6.3, §7.2: a runtime killed after accepting a job, before the client got
+    ``job.accepted``, ends the job on restart (``INTERNAL_ERROR``); the resume replays that
+    ``job.error`` before the ``job.accepted`` answering the resent submit. It is the job's
+    end, not the submit's refusal: ``submit`` returns the handle, which ends with the error.
+    Before, the error failed the submit and the accepted went uncorrelated (the handle of a
+    retry then waited for ever; found by the PostgreSQL kill -9 run)."""
+    peers: list[Peer] = []
+
+    async def factory() -> MemoryTransport:
+        mine, theirs = memory_pair()
+        peers.append(Peer(theirs))
+        return mine
+
+    async def first() -> None:
+        while not peers:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        await peers[0].welcome()
+        await peers[0].expect("job.submit")  # ...and the runtime dies before answering
+        peers[0].end.drop()
+
+    script = asyncio.create_task(first())
+    client = await Client.connect(factory, token="t")
+    submitting = asyncio.create_task(client.submit("a", idempotency_key="k"))
+    async with asyncio.timeout(10):
+        await script
+        while len(peers) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        peer = peers[1]
+        await peer.welcome("rt-2")
+        resent = await peer.expect("job.submit")
+        assert resent["payload"]["idempotency_key"] == "k"
+        await peer.send(
+            "job.error",
+            {"code": "INTERNAL_ERROR", "message": "stopped", "final_status": "error"},
+            session_id="sess_S",
+            job_id="job_a",
+            event_seq=1,
+        )
+        await peer.accept(resent, "job_a", correlate=True)
+        handle = await submitting
+        assert handle.job_id == "job_a"
+        with pytest.raises(InternalError):
+            await handle.result()
+    await shut(client, peer)
+
+
+async def test_a_correlating_runtime_s_job_error_never_refuses_another_submit() -> None:
+    """wire-decisions (correlation), §6.3: once the runtime names the requests its answers
+    are for, a ``job.error`` without ``request_id`` is a job's end, never the refusal of
+    whatever submit is pending. Before, the replayed end of a job whose ``job.accepted``
+    was lost in a crash failed an unrelated submit, and that job's handle waited for ever
+    (the stalls of the PostgreSQL kill -9 runs)."""
+    client, peer = await connected()
+    first = asyncio.create_task(client.submit("a"))
+    await peer.accept(await peer.expect("job.submit"), "job_a", correlate=True)
+    await first
+    second = asyncio.create_task(client.submit("b"))
+    request = await peer.expect("job.submit")
+    await peer.send(
+        "job.error",
+        {"code": "INTERNAL_ERROR", "message": "stopped", "final_status": "error"},
+        session_id="sess_S",
+        job_id="job_b",
+        event_seq=1,
+    )
+    await peer.accept(request, "job_b", correlate=True)
+    async with asyncio.timeout(10):
+        handle = await second
+        assert handle.job_id == "job_b"
+        with pytest.raises(InternalError):
+            await handle.result()
+    await shut(client, peer)

@@ -1,7 +1,8 @@
 """Bounded versions of the reliability suite (#13 item 6); `make reliability` runs them long.
 
 Each scenario drives a real client against a real runtime: faults injected by a loopback
-proxy, `kill -9` of `arcp serve` on SQLite, a flood of bad frames, and a
+proxy, `kill -9` of `arcp serve` on SQLite and on PostgreSQL (started by the test setup,
+``tests/pg_cluster.py``), a flood of bad frames, and a
 slow reader (see ``bench/reliability``). Every one asserts: no event lost, duplicated or
 reordered, every terminal message exactly once, memory bounded.
 """
@@ -24,6 +25,14 @@ async def test_jobs_survive_dropped_stalled_and_half_closed_connections() -> Non
 async def test_sqlite_runtime_killed_mid_stream_loses_nothing(tmp_path: Path) -> None:
     """§6.3, §7.3: `kill -9` and restart on the same SQLite file; jobs end exactly once."""
     figures = await kill_runtime(f"sqlite:{tmp_path / 's.db'}", 1, events=2000)
+    assert figures["kills"] == 1 and figures["jobs"] >= 2
+
+
+async def test_postgres_runtime_killed_mid_stream_loses_nothing(postgres_dsn: str) -> None:
+    """§6.3, §7.2, §7.3: `kill -9` and restart on the same PostgreSQL database (a cluster
+    node: idempotency keys are claimed on the database before the job row is written);
+    every job ends exactly once, a resent submit is answered with its job."""
+    figures = await kill_runtime(postgres_dsn, 1, events=2000)
     assert figures["kills"] == 1 and figures["jobs"] >= 2
 
 

@@ -84,7 +84,7 @@ async def test_input_larger_than_max_input_bytes_is_invalid_request() -> None:
 async def test_retained_input_bytes_per_principal_are_capped(gates: Gates) -> None:
     """Issue #13 1c: 20 x 4 MiB jobs added 434 MiB. Input bytes a principal's kept jobs hold
     are capped; a job forgotten after the resume window gives its bytes back."""
-    limits = Limits(max_input_bytes=10_000, max_retained_input_bytes_per_principal=25_000)
+    limits = Limits(max_input_bytes=10_000, max_retained_bytes_per_principal=40_000)
     rt = build_runtime(gates, limits=limits, resume_window_sec=0.2)
     peer = connect(rt)
     await peer.hello()
@@ -92,11 +92,38 @@ async def test_retained_input_bytes_per_principal_are_capped(gates: Gates) -> No
         job = await peer.submit("echo", "x" * 9_000)
         await peer.until_terminal(job["job_id"])
     refused = await peer.submit("echo", "x" * 9_000)
-    assert refused["payload"]["details"]["limit"] == "max_retained_input_bytes_per_principal"
+    assert refused["payload"]["details"]["limit"] == "max_retained_bytes_per_principal"
     async with asyncio.timeout(10):
-        while rt.core.jobs.retained_input.get("alice"):  # noqa: ASYNC110  (the sweeper forgets them)
+        while rt.core.jobs.retained("alice"):  # noqa: ASYNC110  (the sweeper forgets them)
             await asyncio.sleep(0.05)
     assert (await peer.submit("echo", "x" * 9_000))["type"] == "job.accepted"
+    await rt.aclose()
+
+
+async def test_retained_event_bytes_count_against_the_principal_cap(gates: Gates) -> None:
+    """§14, #13 item 1: the retained-bytes cap counts what the runtime keeps for a
+    principal's jobs, not their inputs only: a job with a tiny input that logged 1,000
+    events holds their bytes for the resume window. Before, only inputs counted and the
+    next submit was accepted. Another principal is not affected; forgetting the job gives
+    the bytes back."""
+    limits = Limits(max_retained_bytes_per_principal=50_000)
+    rt = build_runtime(gates, limits=limits)
+    peer = connect(rt)
+    await peer.hello()
+    job = await peer.submit("chatty", {"n": 1000})
+    await peer.until_terminal(job["job_id"])
+    kept = rt.core.jobs.jobs[job["job_id"]].log.size
+    assert rt.core.jobs.retained("alice") == kept + len(b'{"n":1000}') and kept > 50_000
+    refused = await peer.submit("echo", {"a": 1})
+    assert refused["type"] == "session.error"
+    assert refused["payload"]["code"] == "PERMISSION_DENIED"
+    assert refused["payload"]["details"]["limit"] == "max_retained_bytes_per_principal"
+    other = connect(rt)
+    await other.hello("tb")
+    assert (await other.submit("echo", {"a": 1}))["type"] == "job.accepted"
+    rt.core.jobs.remove(rt.core.jobs.jobs[job["job_id"]])  # what the sweeper does later
+    assert rt.core.jobs.retained("alice") == 0
+    assert (await peer.submit("echo", {"a": 1}))["type"] == "job.accepted"
     await rt.aclose()
 
 

@@ -90,6 +90,7 @@ async def test_migrations_are_recorded_once(postgres_dsn: str) -> None:
     assert _query(postgres_dsn, "SELECT version FROM schema_version ORDER BY version") == [
         (1,),
         (2,),
+        (3,),
     ]
     tables = _query(postgres_dsn, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     assert {t for (t,) in tables} >= {"sessions", "session_events", "jobs", "job_events"}
@@ -104,6 +105,7 @@ async def test_nodes_starting_together_migrate_once(postgres_dsn: str) -> None:
     assert _query(postgres_dsn, "SELECT version FROM schema_version ORDER BY version") == [
         (1,),
         (2,),
+        (3,),
     ]
     assert all(snapshot == snapshots[0] for snapshot in snapshots)
 

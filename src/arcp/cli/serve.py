@@ -92,6 +92,23 @@ def parse_tokens(values: tuple[str, ...]) -> dict[str, str] | None:
     help="Seconds between heartbeats on an idle connection (§6.4).",
 )
 @click.option(
+    "--high-water",
+    default=50_000,
+    show_default=True,
+    type=click.IntRange(1),
+    metavar="EVENTS",
+    help="Flow control (§13.2): events a session's client may be behind (unsent, or "
+    "unacknowledged with ack) before the agents feeding it wait; docs/sessions.md.",
+)
+@click.option(
+    "--buffer-limit",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(1),
+    metavar="EVENTS",
+    help="Events kept per session (already sent, for resume) and per job log (§6.3, §7.6).",
+)
+@click.option(
     "--store",
     "store_address",
     envvar="ARCP_STORE",
@@ -123,6 +140,8 @@ def serve(
     stdio: bool,
     resume_window: int,
     heartbeat_interval: int,
+    high_water: int,
+    buffer_limit: int,
     model_policy: str | None,
     store_address: str | None,
     node_id: str | None,
@@ -153,6 +172,8 @@ def serve(
         tokens=parse_tokens(tokens),
         resume_window_sec=resume_window,
         heartbeat_interval_sec=heartbeat_interval,
+        high_water=high_water,
+        buffer_limit=buffer_limit,
         model_policy="allow" if model_policy == "allow" else policy,
         provisioner=InProcessProvisioner() if demo else None,
         store=store,

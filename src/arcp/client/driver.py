@@ -31,6 +31,7 @@ from arcp.protocol.client_events import (
     SessionClosed,
     SessionFailed,
     SessionOutput,
+    SubscriptionDropped,
     Welcomed,
 )
 from arcp.protocol.client_session import ClientSession, ClientState
@@ -366,6 +367,8 @@ class ClientDriver:
                 self._early[out.job_id].append(out)
             else:
                 self._stray(out)
+        elif isinstance(out, SubscriptionDropped):
+            self._on_dropped(out)
         elif isinstance(out, Welcomed):
             self._on_welcomed(out)
         elif isinstance(out, ConnectionBroken):
@@ -388,6 +391,17 @@ class ClientDriver:
                 self._closed_by_runtime = True
                 _log.info("the runtime closed the session")
             self._closed_ack.set()
+
+    def _on_dropped(self, out: SubscriptionDropped) -> None:
+        """The runtime unsubscribed us from a job (§13.2): end that subscription with the
+        error; a view tee'd off this session's own handle is not affected (the runtime
+        never drops the submitting session, it throttles the agent)."""
+        stream = self._streams.get(out.job_id)
+        if isinstance(stream, Subscription):
+            del self._streams[out.job_id]
+            stream.feed_outcome(out.error)
+        else:
+            _log.warning("session.error about job %s: %s", out.job_id, out.error)
 
     def _on_response(self, out: Response) -> None:
         entry = self._waiters.get(out.request_id)

@@ -95,6 +95,11 @@ class ClusterNode:
         """Listen to the other nodes, then follow again the remote jobs that the sessions
         restored here observe (returns once listening)."""
         self.core.clustered = True
+        # A claim this node made before it was killed, whose job row never followed, would
+        # refuse every retry of its key (§7.2): nothing of this process is in flight yet.
+        stale = await self.db.release_stale_keys(ORPHANED_AFTER_SEC, own=True)
+        if stale:
+            log.warning("%d idempotency keys claimed before a crash released", stale)
         await self.db.alive()
         self._spawn(self._keep_alive())
         await self.db.listen(self._notified, self._missed_notifications)
@@ -148,6 +153,7 @@ class ClusterNode:
         jobs, revocations = await self.db.take_over_orphans(
             ORPHANED_AFTER_SEC, revocations=self._revoke is not None
         )
+        await self.db.release_stale_keys(ORPHANED_AFTER_SEC, own=False)
         for stored in jobs:
             entries = await self.db.job_events(stored.job_id, 0)
             # No local origin nor subscriber: sessions here observe it through its mirror,

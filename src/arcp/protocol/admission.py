@@ -32,15 +32,15 @@ def require_feature(session: RuntimeSession, feature: Feature) -> None:
 
 
 def admit(jobs: JobTable, limits: Limits, principal: str, input_bytes: int) -> None:
-    """Refuse a new job past the principal's caps on unfinished jobs and retained input
-    (§14): PERMISSION_DENIED, retryable once the principal is under them again."""
+    """Refuse a new job past the principal's caps on unfinished jobs and retained bytes
+    (inputs, logged events and results, §14): PERMISSION_DENIED, retryable once the principal is under them again."""
     if jobs.unfinished.get(principal, 0) >= limits.max_jobs_per_principal:
         cap = limits.max_jobs_per_principal
         raise principal_cap("unfinished jobs", "max_jobs_per_principal", cap)
-    retained = jobs.retained_input.get(principal, 0) + input_bytes
-    if retained > limits.max_retained_input_bytes_per_principal:
-        cap = limits.max_retained_input_bytes_per_principal
-        raise principal_cap("input bytes retained", "max_retained_input_bytes_per_principal", cap)
+    retained = jobs.retained(principal) + input_bytes
+    if retained > limits.max_retained_bytes_per_principal:
+        cap = limits.max_retained_bytes_per_principal
+        raise principal_cap("bytes retained", "max_retained_bytes_per_principal", cap)
 
 
 def under_ceiling(

@@ -32,6 +32,7 @@ __all__ = [
     "SessionClosed",
     "SessionFailed",
     "SessionOutput",
+    "SubscriptionDropped",
     "Welcomed",
 ]
 
@@ -117,9 +118,20 @@ class SessionClosed:
     timed_out: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SubscriptionDropped:
+    """The runtime unsubscribed this session from a job it observes, with ``error`` (a
+    ``session.error`` naming the job: the subscriber fell too far behind, §13.2). The
+    subscription ends with that error; the session and its other jobs carry on."""
+
+    job_id: str
+    error: ARCPException
+
+
 SessionOutput = (
     JobEventMessage
     | JobEnded
+    | SubscriptionDropped
     | Response
     | RequestFailed
     | Welcomed

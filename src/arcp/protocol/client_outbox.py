@@ -81,6 +81,7 @@ class Outbox:
                 self.requests.remove(request.request_id)
                 interrupted.append(request.request_id)
             else:
+                request.resent = request.sent
                 request.sent = True
                 self.frames.append(request.frame)
         return tuple(interrupted)

@@ -77,6 +77,8 @@ class PendingRequest:
     trace_id: str | None = None
     """The submit's trace id: some runtimes echo it on ``job.accepted`` instead of
     ``request_id``."""
+    resent: bool = False
+    """Sent again after a resume (§6.3): the job it created may already be replaying."""
 
 
 _GONE_KEPT = 256
@@ -147,13 +149,16 @@ class RequestTracker:
         details: Mapping[str, Any] | None,
         job_id: str | None,
         kinds: frozenset[str] | None = None,
+        *,
+        resent: bool = True,
     ) -> PendingRequest | None:
         """Pop the request an error answers, or ``None`` if it answers none. ``kinds``
-        narrows which request types it may answer."""
+        narrows which request types it may answer; ``resent=False`` leaves out requests
+        sent again after a resume."""
         if request_id is not None:
             return self._pending.pop(request_id, None)
         allowed = error_kinds(code, details)
-        return self._pop_oldest(allowed if kinds is None else allowed & kinds, job_id)
+        return self._pop_oldest(allowed if kinds is None else allowed & kinds, job_id, resent)
 
     def remove(self, request_id: str) -> PendingRequest | None:
         """Stop waiting for ``request_id`` (its caller gave up, or it cannot be repeated)."""
@@ -177,10 +182,12 @@ class RequestTracker:
         self._pending.clear()
         return requests
 
-    def _pop_oldest(self, kinds: frozenset[str], job_id: str | None) -> PendingRequest | None:
+    def _pop_oldest(
+        self, kinds: frozenset[str], job_id: str | None, resent: bool = True
+    ) -> PendingRequest | None:
         chosen: PendingRequest | None = None
         for request in self._pending.values():
-            if request.kind not in kinds:
+            if request.kind not in kinds or (request.resent and not resent):
                 continue
             if job_id is not None and request.job_id is not None:
                 if request.job_id != job_id:

@@ -34,6 +34,7 @@ from arcp.protocol.client_events import (
     SessionClosed,
     SessionFailed,
     SessionOutput,
+    SubscriptionDropped,
     Welcomed,
 )
 from arcp.protocol.client_frames import SkippedEvent, salvage
@@ -101,6 +102,10 @@ _REFUSED_ON_JOB: Final = frozenset({ErrorCode.PERMISSION_DENIED, ErrorCode.JOB_N
 """Codes a runtime may put in a ``job.error`` for a job that keeps running, to refuse a
 cancel or subscribe aimed at it (the TypeScript runtime's dialect, docs/interop.md)."""
 _JOB_TARGETED: Final = frozenset({"job.cancel", "job.subscribe"})
+_JOB_ENDINGS: Final = frozenset(
+    {ErrorCode.INTERNAL_ERROR, ErrorCode.LEASE_EXPIRED, ErrorCode.BUDGET_EXHAUSTED}
+)
+"""Codes a running job can end with that could also refuse a submit."""
 
 _PHASED: Final = frozenset({ClientState.HANDSHAKING, ClientState.RESUMING, ClientState.CLOSING})
 """States that wait for one answer under ``ClientSession._phase_deadline``."""
@@ -159,6 +164,9 @@ class ClientSession:
         self._phase_deadline = math.inf
         self._phase_timeout = math.inf
         self._jobs: set[str] = set()  # jobs this session watches (accepted or subscribed)
+        # The runtime names the request its answers are for (request_id): then it does so
+        # for refusals too, and a job.error without one is always a job's end.
+        self._correlating = False
         self._resumes: int = 0  # completed resumes
         self._gap_at: tuple[int, int] | None = None  # (last_event_seq, resumes) at a gap
 
@@ -497,6 +505,8 @@ class ClientSession:
             job_id = msg.job_id
             if job_id is None and not isinstance(msg, SessionJobsMessage):
                 job_id = msg.payload.job_id
+            if payload.request_id is not None:
+                self._correlating = True
             request = self._out.requests.match_response(
                 kind, payload.request_id, job_id, msg.trace_id
             )
@@ -582,6 +592,7 @@ class ClientSession:
         read every dialect): an unknown agent reported under a job id that was never
         accepted, or a refused cancel reported under the id of a job that keeps running."""
         payload = msg.payload
+        request_id = getattr(payload, "request_id", None)
         error = error_from_payload(payload)
         code = error.code
         if msg.job_id in self._jobs:
@@ -590,8 +601,14 @@ class ClientSession:
             kinds = _JOB_TARGETED
         else:
             kinds = None
+            if request_id is None and self._correlating and code in _JOB_ENDINGS:
+                # A runtime that names its requests: an uncorrelated end a running job can
+                # have is that job's (replayed before the job.accepted a crash lost, §6.3).
+                return None
+        # The job of a submit sent again after a resume may replay its end before the
+        # job.accepted that answers the resend (§6.3, §7.2): that end is no refusal.
         request = self._out.requests.match_error(
-            getattr(payload, "request_id", None), code, payload.details, msg.job_id, kinds
+            request_id, code, payload.details, msg.job_id, kinds, resent=kinds is not None
         )
         if request is None:
             return None
@@ -656,12 +673,19 @@ class ClientSession:
         )
         if request is not None:
             return RequestFailed(request.request_id, request.kind, error)
+        if isinstance(job_id, str) and job_id in self._jobs:
+            # The runtime dropped us from a job we observe (a subscriber too far behind,
+            # §13.2): that subscription ends with the error, the session carries on.
+            self._jobs.discard(job_id)
+            return SubscriptionDropped(job_id, error)
         if self._sm.state is ClientState.CLOSING:
             # Some runtimes refuse session.close instead of answering session.closed: the
             # session is over either way (§6.7).
             fire(self._sm, ClientEvent.CLOSED)
             return SessionClosed(error.message)
-        _log.warning("session.error not tied to a pending request: %s", code.value)
+        _log.warning(
+            "session.error not tied to a pending request: %s: %s", code.value, error.message
+        )
         return None
 
     # -- timers --------------------------------------------------------------------------

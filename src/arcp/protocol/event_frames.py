@@ -22,6 +22,7 @@ from arcp_gen.metamodel import EVENT_GATES, GATE_FEATURES
 
 __all__ = [
     "GATE_NONE",
+    "ByteAccount",
     "JobEventLog",
     "event_gate",
     "gate_mask",
@@ -56,14 +57,25 @@ def session_part(session_id: str) -> bytes:
     return b'","session_id":' + orjson.dumps(session_id)
 
 
+class ByteAccount:
+    """Bytes one principal's jobs hold in memory: inputs and logged events and results
+    (§14, ``Limits.max_retained_bytes_per_principal``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
 class JobEventLog:
     """One job's encoded events in origin order, bounded like the replay buffer (§7.6).
 
     ``origin_seq`` values are the seqs the submitting session assigned; while the job has
-    no live submitting session the log keeps counting on its own.
+    no live submitting session the log keeps counting on its own. ``size`` is the bytes of
+    the payloads it holds, also added to ``account`` (its principal's) once it has one.
     """
 
-    __slots__ = ("_items", "_stored", "heads", "last_origin_seq")
+    __slots__ = ("_items", "_stored", "account", "heads", "last_origin_seq", "size")
 
     def __init__(self, job_id: str, trace_id: str, limit: int) -> None:
         ids = b',"trace_id":' + orjson.dumps(trace_id) + b',"job_id":' + orjson.dumps(job_id)
@@ -73,6 +85,8 @@ class JobEventLog:
         self._items: deque[EventItem] = deque(maxlen=limit)
         self._stored: Iterable[tuple[int, int, bytes, int]] | None = None
         self.last_origin_seq = 0
+        self.size = 0
+        self.account: ByteAccount | None = None
 
     @property
     def items(self) -> deque[EventItem]:
@@ -80,8 +94,21 @@ class JobEventLog:
         stored = self._stored
         if stored is not None:
             self._stored = None
-            self._items.extend(starmap(self.item, stored))
+            for item in starmap(self.item, stored):
+                self._append(item)
         return self._items
+
+    def _append(self, item: EventItem) -> None:
+        """Log ``item``, evicting the oldest entry at the limit; keep ``size`` exact."""
+        items = self._items
+        delta = len(item[2])
+        if len(items) == items.maxlen:
+            delta -= len(items[0][2])
+        items.append(item)
+        self.size += delta
+        account = self.account
+        if account is not None:
+            account.value += delta
 
     def restore(self, stored: Iterable[tuple[int, int, bytes, int]]) -> None:
         """Entries read back from a store, as ``(origin_seq, kind, payload, gate)`` (``kind``:
@@ -95,14 +122,24 @@ class JobEventLog:
     def event_item(self, origin_seq: int, payload: bytes, gate: int = GATE_NONE) -> EventItem:
         """Record a ``job.event`` with the given origin seq and return its entry."""
         item = (origin_seq, self.heads[0], payload, gate)
-        self.items.append(item)
+        items = self.items if self._stored is not None else self._items
+        delta = len(payload)  # _append, inlined: this is the per-event path
+        if len(items) == items.maxlen:
+            delta -= len(items[0][2])
+        items.append(item)
+        self.size += delta
+        account = self.account
+        if account is not None:
+            account.value += delta
         self.last_origin_seq = origin_seq
         return item
 
     def terminal_item(self, origin_seq: int, payload: bytes, *, error: bool) -> EventItem:
         """Record the job's terminal ``job.result``/``job.error`` and return its entry."""
         item = (origin_seq, self.heads[2 if error else 1], payload, GATE_NONE)
-        self.items.append(item)
+        if self._stored is not None:
+            self.items  # noqa: B018  (read the stored entries back first)
+        self._append(item)
         self.last_origin_seq = origin_seq
         return item
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from arcp.protocol.event_frames import JobEventLog
+from arcp.protocol.event_frames import ByteAccount, JobEventLog
 from arcp.protocol.journal import Journal, NoJournal
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp.protocol.states import TERMINAL_JOB_STATUSES
@@ -181,8 +181,9 @@ class JobTable:
         self._idempotency: dict[tuple[str, str], JobRecord] = {}
         self.unfinished: dict[str, int] = {}
         """Per principal, how many of its jobs have not ended (§14 caps)."""
-        self.retained_input: dict[str, int] = {}
-        """Per principal, the encoded input bytes of its jobs still kept (§14 caps)."""
+        self._retained: dict[str, ByteAccount] = {}
+        """Per principal, the bytes its jobs still kept hold: inputs, logged events and
+        results (§14 caps)."""
         self.observer_policy = observer_policy
         self.journal: Journal = NoJournal()
         """Where new and forgotten jobs are recorded for the store, when there is one."""
@@ -217,8 +218,11 @@ class JobTable:
         principal = job.principal
         if not job.terminal:
             self.unfinished[principal] = self.unfinished.get(principal, 0) + 1
-        if job.input_bytes:
-            self.retained_input[principal] = self.retained_input.get(principal, 0) + job.input_bytes
+        account = self._retained.get(principal)
+        if account is None:
+            account = self._retained[principal] = ByteAccount()
+        account.value += job.input_bytes + job.log.size
+        job.log.account = account
         self.journal.job(job)
 
     def ended(self, job: JobRecord) -> None:
@@ -230,12 +234,27 @@ class JobTable:
         if self.jobs.pop(job.job_id, None) is not None:
             if not job.terminal:
                 _less(self.unfinished, job.principal, 1)
-            _less(self.retained_input, job.principal, job.input_bytes)
+            self._release(job)
         if job.idempotency_key is not None:
             key = (job.principal, job.idempotency_key)
             if self._idempotency.get(key) is job:
                 del self._idempotency[key]
         self.journal.forget_job(job.job_id)
+
+    def retained(self, principal: str) -> int:
+        """The bytes ``principal``'s kept jobs hold: encoded inputs, and the events and
+        results their logs keep (§14; what the runtime holds for the resume window)."""
+        account = self._retained.get(principal)
+        return 0 if account is None else account.value
+
+    def _release(self, job: JobRecord) -> None:
+        account = job.log.account
+        if account is None:
+            return
+        job.log.account = None
+        account.value -= job.input_bytes + job.log.size
+        if account.value <= 0 and self._retained.get(job.principal) is account:
+            del self._retained[job.principal]
 
     def expired(self, now: float, window: float) -> list[JobRecord]:
         """Finished jobs older than the resume window."""

@@ -50,8 +50,9 @@ class Limits:
     * ``max_sessions_per_principal``: attached sessions of one principal.
     * ``max_jobs_per_principal``: unfinished jobs one principal submitted.
     * ``max_input_bytes``: the encoded ``input`` of one ``job.submit``.
-    * ``max_retained_input_bytes_per_principal``: encoded inputs of one principal's jobs
-      the runtime still keeps (running, or finished within the resume window).
+    * ``max_retained_bytes_per_principal``: what one principal's jobs hold in the runtime
+      (running, or finished within the resume window): their encoded inputs and the
+      events and results their logs keep for replay.
     """
 
     hello_timeout_sec: float = 10.0
@@ -62,7 +63,7 @@ class Limits:
     max_sessions_per_principal: int = 1000
     max_jobs_per_principal: int = 1000
     max_input_bytes: int = 2 * 1024 * 1024
-    max_retained_input_bytes_per_principal: int = 256 * 1024 * 1024
+    max_retained_bytes_per_principal: int = 256 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for f in fields(self):

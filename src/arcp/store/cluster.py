@@ -135,6 +135,12 @@ class ClusterDatabase(Protocol):
         ``(job_id, fingerprint)`` that holds it (§7.2). Atomic across nodes."""
         ...
 
+    async def release_stale_keys(self, silent_sec: float, *, own: bool) -> int:
+        """Drop claims whose job was never written: those of nodes silent for
+        ``silent_sec`` and, with ``own``, this node's own (a node killed between claim and
+        job row, started again). Returns how many were dropped."""
+        ...
+
     async def release_key(self, principal: str, key: str, job_id: str) -> None:
         """Give up a claim whose job was never created (e.g. the submit was refused)."""
         ...

@@ -306,9 +306,9 @@ class PostgresCluster:
     ) -> tuple[str, bytes] | None:
         """Claim an idempotency key, or name the job already holding it (§7.2)."""
         claimed = await self._rows(
-            "INSERT INTO idempotency_keys (principal, key, job_id, fingerprint)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING job_id",
-            (principal, _key(key), job_id, fingerprint),
+            "INSERT INTO idempotency_keys (principal, key, job_id, fingerprint, owner)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING job_id",
+            (principal, _key(key), job_id, fingerprint, self.node_id),
         )
         if claimed:
             return None
@@ -319,6 +319,22 @@ class PostgresCluster:
         if not rows:  # released between the two statements: try once more
             return await self.claim_key(principal, key, fingerprint, job_id)
         return str(rows[0][0]), bytes(rows[0][1])
+
+    async def release_stale_keys(self, silent_sec: float, *, own: bool) -> int:
+        """Drop claims whose job was never written (§7.2): those of nodes silent for
+        ``silent_sec`` and, with ``own``, this node's own (only safe while it has no claim
+        in flight: when it starts). Returns how many were dropped."""
+        owners = "owner IN (SELECT node_id FROM nodes WHERE node_id <> %s"
+        owners += " AND seen_at < now() - make_interval(secs => %s))"
+        if own:
+            owners = f"(owner = %s OR {owners})"
+        params: tuple[Any, ...] = (self.node_id, silent_sec)
+        rows = await self._rows(
+            f"DELETE FROM idempotency_keys k WHERE {owners}"
+            " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = k.job_id) RETURNING 1",
+            (self.node_id, *params) if own else params,
+        )
+        return len(rows)
 
     async def release_key(self, principal: str, key: str, job_id: str) -> None:
         """Drop a claim whose job was never created."""
