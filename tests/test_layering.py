@@ -25,9 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"cluster"}),  # several nodes on one store
     frozenset({"client", "runtime"}),  # asyncio on top of the core
     # applications of the layers below, and the public facades over them
-    frozenset(
-        {"", "__main__", "errors", "types", "asgi", "sync", "otel", "conformance", "demo", "cli"}
-    ),
+    frozenset({"", "__main__", "errors", "types", "sync", "otel", "conformance", "demo", "cli"}),
 )
 """Lowest first. A module may import from its own package and from any lower layer; the top
 layer's packages may also import each other (the CLI runs the conformance kit and the demo)."""
