@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from bench.frames import event_frame
 
@@ -31,7 +32,10 @@ async def _raw(port: int) -> None:
     frames = [event_frame(seq) for seq in range(1, 1001)]
 
     async def handler(ws: ServerConnection) -> None:
-        first = await ws.recv()
+        try:
+            first = await ws.recv()
+        except ConnectionClosed:  # an idle connection (bench scale's memory figure) leaving
+            return
         if first == "echo":  # request/response baseline: answer every frame with one frame
             async for frame in ws:
                 await ws.send(frame)
