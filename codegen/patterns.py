@@ -7,6 +7,7 @@ uses :func:`literal_starts` to type a ``pattern`` no narrower than the pattern i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 __all__ = ["literal_starts"]
 
@@ -43,10 +44,9 @@ def _skip_class(text: str, i: int) -> int:
     return i + 1
 
 
-def _split_top(body: str) -> list[str] | None:
-    """``body`` split on its top-level bars; ``None`` if its groups do not balance."""
-    parts: list[str] = []
-    depth, start, i = 0, 0, 0
+def _structural(body: str) -> Iterator[tuple[int, str]]:
+    """``(index, char)`` of each character of ``body`` outside escapes and classes."""
+    i = 0
     while i < len(body):
         ch = body[i]
         if ch == "\\":
@@ -55,6 +55,15 @@ def _split_top(body: str) -> list[str] | None:
         if ch == "[":
             i = _skip_class(body, i)
             continue
+        yield i, ch
+        i += 1
+
+
+def _split_top(body: str) -> list[str] | None:
+    """``body`` split on its top-level bars; ``None`` if its groups do not balance."""
+    parts: list[str] = []
+    depth, start = 0, 0
+    for i, ch in _structural(body):
         if ch == "(":
             depth += 1
         elif ch == ")":
@@ -64,7 +73,6 @@ def _split_top(body: str) -> list[str] | None:
         elif ch == "|" and depth == 0:
             parts.append(body[start:i])
             start = i + 1
-        i += 1
     parts.append(body[start:])
     return parts if depth == 0 else None
 
@@ -73,6 +81,18 @@ def _group_body(body: str) -> str | None:
     """The inside of ``body`` when ``body`` is exactly one group (``(...)`` or ``(?:...)``)."""
     if not body.startswith("("):
         return None
+    depth = 0
+    for i, ch in _structural(body):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                if i != len(body) - 1:
+                    return None
+                inner = body[1:i]
+                return inner[2:] if inner.startswith("?:") else inner
+    return None
     depth, i = 0, 0
     while i < len(body):
         ch = body[i]
