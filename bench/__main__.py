@@ -91,6 +91,9 @@ def _table(figures: Sequence[FigureLike]) -> str:
         "| --- | ---: | ---: | ---: | --- |",
     ]
     for fig in figures:
+        if not fig.samples:  # skipped (the note says why)
+            rows.append(f"| {fig.name} | - | - | - | {fig.note} |")
+            continue
         ratio = "-" if fig.ratio is None else f"{fig.ratio:.3f}"
         rows.append(
             f"| {fig.name} | {_cell(fig.median, fig.unit)} | "
@@ -100,6 +103,8 @@ def _table(figures: Sequence[FigureLike]) -> str:
 
 
 def _figure_json(fig: FigureLike) -> dict[str, Any]:
+    if not fig.samples:  # skipped (the note says why)
+        return {"name": fig.name, "unit": fig.unit, "skipped": True, "note": fig.note}
     out: dict[str, Any] = {
         "name": fig.name,
         "unit": fig.unit,
