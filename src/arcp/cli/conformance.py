@@ -15,6 +15,7 @@ import click
 from arcp.cli.conformance_fixtures import (
     fixtures,
     load_baseline,
+    manifest_options,
     open_manifest,
     print_fixture_report,
     settle_baseline,
@@ -61,25 +62,7 @@ def conformance() -> None:
     type=click.FloatRange(0.05),
     help="Seconds to wait for each expected frame.",
 )
-@click.option(
-    "--manifest",
-    "manifest_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="The fixtures manifest to replay (default: $ARCP_FIXTURES_MANIFEST, else this SDK's spec/).",
-)
-@click.option(
-    "--baseline",
-    "baseline_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Expected-failures file for the fixture replay (stale entries fail the run).",
-)
-@click.option(
-    "--write-baseline",
-    is_flag=True,
-    help="Write the fixture replay's disagreements to the --baseline file.",
-)
+@manifest_options
 @click.option("--no-fixtures", is_flag=True, help="Do not replay the fixtures manifest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable report.")
 def runtime(

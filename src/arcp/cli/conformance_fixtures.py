@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -20,6 +22,8 @@ from arcp.conformance.fixture_report import FixtureReport
 from arcp.conformance.fixture_runner import ROLES, FixtureRunError, run_decoder
 from arcp.conformance.manifest import Manifest, ManifestError, load_manifest
 
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
 __all__ = [
     "EXIT_DECODER",
     "EXIT_FAILED",
@@ -27,6 +31,7 @@ __all__ = [
     "EXIT_USAGE",
     "fixtures",
     "load_baseline",
+    "manifest_options",
     "open_manifest",
     "print_fixture_report",
     "settle_baseline",
@@ -97,37 +102,48 @@ def print_fixture_report(report: FixtureReport, title: str, *, quiet: bool) -> N
     click.echo(f"{report.summary()} -> {verdict}")
 
 
+def manifest_options(command: _Command) -> _Command:
+    """``--manifest``, ``--baseline`` and ``--write-baseline``, shared by the fixture runs."""
+    for option in reversed(
+        (
+            click.option(
+                "--manifest",
+                "manifest_path",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default=None,
+                help="The fixtures manifest (default: $ARCP_FIXTURES_MANIFEST, else this SDK's spec/).",
+            ),
+            click.option(
+                "--baseline",
+                "baseline_path",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default=None,
+                help="Expected-failures file: listed disagreements are tolerated, stale entries fail.",
+            ),
+            click.option(
+                "--write-baseline",
+                is_flag=True,
+                help="Write this run's disagreements to the --baseline file.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @click.command(
     "fixtures",
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
     short_help="Check another SDK's decoder against the fixtures manifest.",
 )
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@click.option(
-    "--manifest",
-    "manifest_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="The fixtures manifest (default: $ARCP_FIXTURES_MANIFEST, else this SDK's spec/).",
-)
+@manifest_options
 @click.option(
     "--role",
     "roles",
     multiple=True,
     type=click.Choice(ROLES),
     help="Only feed the fixtures of this role (repeatable; default: every role the decoder names).",
-)
-@click.option(
-    "--baseline",
-    "baseline_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Expected-failures file: listed disagreements are tolerated, stale entries fail.",
-)
-@click.option(
-    "--write-baseline",
-    is_flag=True,
-    help="Write this run's disagreements to the --baseline file (exit 0 unless it cannot).",
 )
 @click.option(
     "--timeout",
