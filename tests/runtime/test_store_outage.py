@@ -75,7 +75,7 @@ async def test_failing_commits_hold_events_throttle_agents_and_refuse_jobs(
     await peer.hello(features=NO_ACK)
     store.failing = True
     caplog.set_level(logging.DEBUG, logger="arcp")
-    await peer.send("job.submit", {"agent": "flood", "input": {"n": 5000}})
+    await peer.send("job.submit", {"agent": "flood", "input": {"n": 1500}})
     await settle()
     assert peer.transport.recv_ready() == []  # neither the job nor its events are durable
     (job,) = rt.core.jobs.jobs.values()
@@ -97,7 +97,7 @@ async def test_failing_commits_hold_events_throttle_agents_and_refuse_jobs(
     frames = await peer.until_terminal(job_id)
     assert frames[0]["type"] == "job.accepted"
     seqs = [f["event_seq"] for f in frames if "event_seq" in f]
-    assert seqs == list(range(1, 5002)) and frames[-1]["type"] == "job.result"
+    assert seqs == list(range(1, 1502)) and frames[-1]["type"] == "job.result"
     assert not rt.core.store_flow.shut
     assert any("store recovered" in r.getMessage() for r in caplog.records)
     await rt.aclose()
