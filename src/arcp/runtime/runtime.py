@@ -26,7 +26,7 @@ from arcp.protocol.job_table import ObserverPolicy
 from arcp.protocol.journal import Journal
 from arcp.protocol.limits import Limits
 from arcp.protocol.runtime_actions import Action, AskCluster, Authenticate, StartJob, StopJob
-from arcp.protocol.runtime_core import SUPPORTED_FEATURES, RuntimeConfig, RuntimeCore
+from arcp.protocol.runtime_core import RuntimeCore
 from arcp.runtime.bearer import BearerAuth, TokenVerifier
 from arcp.runtime.context import JobContext
 from arcp.runtime.credentials import CredentialProvisioner
@@ -34,6 +34,7 @@ from arcp.runtime.job_runner import JobRunner
 from arcp.runtime.persistence import JournaledRevocationOutbox, Persister
 from arcp.runtime.revocation import CredentialKeeper, PendingRevocation, RevocationOutbox
 from arcp.runtime.serving import Connections
+from arcp.runtime.settings import runtime_config
 from arcp.store.base import Store, StoredRevocation, StoreError
 from arcp.transport.base import Transport
 from arcp_gen.errors import InternalError, JobCancelledError
@@ -109,43 +110,20 @@ class Runtime:
         limits: Limits | None = None,
         ceilings: Ceilings | Mapping[str, Any] | None = None,
     ) -> None:
-        supported = set(SUPPORTED_FEATURES)
-        if model_policy is not None:
-            if model_policy not in ("require", "allow"):
-                raise ValueError("model_policy must be 'require' or 'allow'")
-            supported.add(Feature.MODEL_USE)
-        if provisioner is not None:
-            supported.add(Feature.PROVISIONED_CREDENTIALS)
-        if high_water < 1:
-            raise ValueError("high_water must be at least 1")
-        if expiry_grace_sec < 0:
-            raise ValueError("expiry_grace_sec must not be negative")
-        if isinstance(features, str):  # never iterate a string into one-letter features
-            raise TypeError("features must be a collection of feature names, not a string")
-        chosen = (
-            frozenset(supported) if features is None else frozenset(Feature(f) for f in features)
-        )
-        if chosen - supported:
-            log.warning(
-                "not advertising unsupported features: %s",
-                ", ".join(sorted(f.value for f in chosen - supported)),
-            )
-        config = RuntimeConfig(
-            name=name,
-            version=version,
-            features=chosen & supported,
+        config = runtime_config(
+            name,
+            version,
+            features=features,
+            model_policy=model_policy,
+            provisioned=provisioner is not None,
+            limits=limits,
+            ceilings=ceilings,
             resume_window_sec=resume_window_sec,
             heartbeat_interval_sec=heartbeat_interval_sec,
             back_pressure_threshold=back_pressure_threshold,
             buffer_limit=buffer_limit,
             high_water=high_water,
             expiry_grace_sec=expiry_grace_sec,
-            model_policy=model_policy or "require",
-            credentials=provisioner is not None and Feature.PROVISIONED_CREDENTIALS in chosen,
-            limits=limits or Limits(),
-            ceilings=ceilings
-            if ceilings is None or isinstance(ceilings, Ceilings)
-            else Ceilings.from_mapping(ceilings),
         )
         self._agents: AgentCatalog[Agent] = AgentCatalog()
         self.core: RuntimeCore[Agent] = RuntimeCore(
