@@ -316,6 +316,7 @@ class Runtime:
         self._connections.wake_all()
 
     async def _act(self, action: Action) -> None:
+        self._pump()  # what the core queued before asking is woken ahead of what acting starts
         if isinstance(action, Authenticate):
             principal = await self._auth.principal(action.token)
             loop = asyncio.get_running_loop()

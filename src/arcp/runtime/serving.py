@@ -147,9 +147,10 @@ class Connections:
                     self.pump()
                     break
                 session_before = conn.session, conn.generation
-                for action in self.core.on_frame(conn, data, loop.time(), time.time()):
+                actions = self.core.on_frame(conn, data, loop.time(), time.time())
+                self.pump()  # before acting: a reply is woken ahead of the agent it starts
+                for action in actions:
                     await self.act(action)
-                self.pump()
                 if waiting and conn.session is not None:
                     waiting = False
                     self.unauthenticated -= 1
