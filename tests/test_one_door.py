@@ -17,6 +17,9 @@ from pathlib import Path
 from arcp.codec import encode
 from arcp.ids import new_ulid
 from arcp.protocol.agent_catalog import AgentCatalog
+from arcp.protocol.flow import Valve
+from arcp.protocol.journal import Journal
+from arcp.protocol.ready import Ready
 from arcp.protocol.runtime_actions import Authenticate
 from arcp.protocol.runtime_core import RuntimeConfig, RuntimeCore
 
@@ -124,3 +127,29 @@ def test_the_core_reports_ready_writers_instead_of_calling_them() -> None:
     welcome = conn.take(0.0)
     assert len(welcome) == 1 and b"session.welcome" in welcome[0]
     assert conn.session is not None and conn.session.journal is core.journal
+
+
+def test_a_valve_releases_its_waiters_into_ready() -> None:
+    """§13.2: agents wait on a shut valve; opening it hands their tokens to the adapter
+    through ``Ready.released`` (nothing is called)."""
+    ready = Ready()
+    valve = Valve(ready)
+    assert not valve.park("open: not parked")
+    valve.close()
+    assert valve.park("a") and valve.park("b")
+    assert not ready
+    valve.open()
+    assert ready.take_released() == ["a", "b"] and not ready
+
+
+def test_the_journal_says_a_commit_is_due_once() -> None:
+    """The first change after a take raises ``due``; the adapter clears it when it pokes."""
+    journal = Journal()
+    journal.forget_job("job_1")
+    assert journal.due
+    journal.due = False
+    journal.forget_job("job_2")  # not empty yet: the commit already scheduled takes it
+    assert not journal.due
+    journal.take(0.0, 0.0)
+    journal.forget_job("job_3")
+    assert journal.due
