@@ -73,7 +73,7 @@ def test_a_resumed_session_starts_with_an_empty_bound() -> None:
 def test_errors_before_a_session_are_bounded_too() -> None:
     """300,000 one-byte frames before hello: the pre-session queue is bounded and then
     the connection stops taking frames (``overflowed``)."""
-    conn = RuntimeConnection(None, max_preamble_bytes=2048, stamps=stamps())
+    conn = RuntimeConnection(max_preamble_bytes=2048, stamps=stamps())
     for _ in range(1000):
         conn.error(InvalidRequestError("frame is not valid JSON"))
         if conn.overflowed:

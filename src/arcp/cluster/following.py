@@ -29,10 +29,14 @@ Spawn = Callable[[Coroutine[Any, Any, None]], None]
 class RemoteJobs:
     """The remote jobs the sessions of this node observe, one mirror each."""
 
-    def __init__(self, core: RuntimeCore[Any], db: ClusterDatabase, spawn: Spawn) -> None:
+    def __init__(
+        self, core: RuntimeCore[Any], db: ClusterDatabase, spawn: Spawn, pump: Callable[[], None]
+    ) -> None:
+        """``pump`` takes what the core made ready once a read was delivered."""
         self.core = core
         self.db = db
         self._spawn = spawn
+        self._pump = pump
         self.mirrors: dict[str, Mirror] = {}
 
     def grew(self, job_id: str) -> None:
@@ -56,6 +60,7 @@ class RemoteJobs:
                     mirror.forget(session_id)
             entries = await self.db.job_events(mirror.job_id, mirror.low)
             mirror.deliver(entries)
+            self._pump()
         if not mirror.observers:
             self.mirrors.pop(mirror.job_id, None)
 

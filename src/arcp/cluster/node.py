@@ -63,20 +63,24 @@ class ClusterNode:
         db: ClusterDatabase,
         persister: Committer,
         act: Callable[[Action], Awaitable[None]],
+        pump: Callable[[], None],
         stop_job: Callable[[JobRecord], None],
         disconnect: Callable[[RuntimeSession], None],
         revoke: Callable[[list[StoredRevocation]], None] | None = None,
     ) -> None:
-        """``revoke`` takes the pending revocations of a node gone silent (None: this node
-        has no provisioner, so it leaves them where they are)."""
+        """``pump`` is the runtime's: it takes what the core made ready, and runs after
+        everything this node feeds the core. ``revoke`` takes the pending revocations of a
+        node gone silent (None: this node has no provisioner, so it leaves them where they
+        are)."""
         self.core = core
         self.db = db
         self.persister = persister
         self.act = act
+        self.pump = pump
         self._stop_job = stop_job
         self._revoke = revoke
         self._tasks: set[asyncio.Task[None]] = set()
-        self.remote = RemoteJobs(core, db, self._spawn)
+        self.remote = RemoteJobs(core, db, self._spawn, pump)
         self.handover = HandOver(
             core, db, persister, self.remote, disconnect, poll_sec=ALIVE_EVERY_SEC
         )
@@ -107,6 +111,7 @@ class ClusterNode:
             remote = session.subscriptions - self.core.jobs.jobs.keys()
             if remote:
                 await self.handover.follow_again(session, remote)
+                self.pump()
 
     async def aclose(self) -> None:
         """Record how far each session here saw each remote job, stop background work."""
@@ -129,6 +134,7 @@ class ClusterNode:
             if beats % ORPHANS_EVERY == 0:
                 try:
                     await self.end_orphans()
+                    self.pump()
                 except StoreError as exc:
                     log.warning("cannot look for orphaned jobs: %s", exc)
                 except Exception:  # never let it stop the keep-alive: others would reap us
@@ -177,6 +183,7 @@ class ClusterNode:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        self.pump()
         if not task.cancelled() and task.exception() is not None:
             log.error("cluster task failed", exc_info=task.exception())
 
@@ -195,10 +202,12 @@ class ClusterNode:
                 self._spawn(self.handover.give(session_id, node))
             elif verb == "released":
                 self.handover.released(session_id)
+        self.pump()
 
     def _missed_notifications(self) -> None:
         """Listening was interrupted: read every followed job's log again."""
         self.remote.read_all()
+        self.pump()
 
     def _cancel_here(self, job_id: str, reason: str) -> None:
         """A cancel sent through another node for a job running on this one (§7.4)."""

@@ -3,44 +3,46 @@
 A :class:`Valve` is shut when a session's unsent or unacknowledged events reach its
 high-water mark, or while the runtime's store cannot commit; it opens again once the lag
 falls to the low-water mark (or the session is gone, or the store recovers). The asyncio
-layer registers a callback with :meth:`Valve.when_open` and suspends the agent until it
-runs, which is how the runtime "throttles the agent" (§13.2) instead of dropping events.
+layer parks a token (its future) with :meth:`Valve.park` and suspends the agent; when the
+valve opens the token moves to :attr:`Ready.released <arcp.protocol.ready.Ready.released>`,
+where the adapter takes it and resumes the agent: that is how the runtime "throttles the
+agent" (§13.2) instead of dropping events, with no callback into the adapter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from arcp.protocol.ready import Ready
 
 __all__ = ["Valve"]
 
 
 class Valve:
-    """Open or shut; callbacks registered while shut run once it opens."""
+    """Open or shut; tokens parked while shut are released to :class:`Ready` once it opens."""
 
-    __slots__ = ("_waiters", "shut")
+    __slots__ = ("_parked", "_ready", "shut")
 
-    def __init__(self) -> None:
+    def __init__(self, ready: Ready | None = None) -> None:
         self.shut = False
-        self._waiters: list[Callable[[], None]] = []
+        self._ready = ready if ready is not None else Ready()
+        self._parked: list[object] = []
 
     def __repr__(self) -> str:
-        return f"Valve(shut={self.shut}, waiters={len(self._waiters)})"
+        return f"Valve(shut={self.shut}, parked={len(self._parked)})"
 
     def close(self) -> None:
         """Shut the valve: agents that check it from now on wait."""
         self.shut = True
 
     def open(self) -> None:
-        """Open the valve and run every callback registered while it was shut."""
+        """Open the valve and release every token parked while it was shut."""
         self.shut = False
-        if self._waiters:
-            waiters, self._waiters = self._waiters, []
-            for waiter in waiters:
-                waiter()
+        if self._parked:
+            self._ready.released.extend(self._parked)
+            self._parked.clear()
 
-    def when_open(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` now if the valve is open, else as soon as it opens."""
-        if self.shut:
-            self._waiters.append(callback)
-        else:
-            callback()
+    def park(self, token: object) -> bool:
+        """Park ``token`` until the valve opens; False (nothing parked) when it is open."""
+        if not self.shut:
+            return False
+        self._parked.append(token)
+        return True

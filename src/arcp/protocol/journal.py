@@ -10,7 +10,6 @@ the event hot path stays cheap; the work of building records happens once per ba
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from arcp.protocol.records import (
@@ -39,9 +38,10 @@ def job_id_of_head(head: bytes) -> str:
 
 
 class Journal:
-    """Changes since the last :meth:`take`; ``wake`` runs when the first one arrives."""
+    """Changes since the last :meth:`take`; :attr:`due` says the first one arrived."""
 
     __slots__ = (
+        "due",
         "events",
         "forget_jobs",
         "forget_sessions",
@@ -50,11 +50,12 @@ class Journal:
         "revocations_added",
         "revocations_done",
         "sessions",
-        "wake",
     )
 
     def __init__(self) -> None:
-        self.wake: Callable[[], None] | None = None
+        self.due = False
+        """Set by the first change after a :meth:`take`; the adapter clears it when it
+        schedules a commit (a pull flag, never a callback into the adapter)."""
         self.sessions: dict[str, RuntimeSession] = {}
         # Appended events as flat lists (session id, seq, item, ...; job, item, ...): no
         # object per event, so recording gives the garbage collector nothing new to walk.
@@ -77,8 +78,8 @@ class Journal:
         )
 
     def _changed(self) -> None:
-        if self.wake is not None and not self:
-            self.wake()
+        if not self.due and not self:
+            self.due = True
 
     # -- recording (called by the core) ----------------------------------------------------
 
@@ -90,7 +91,7 @@ class Journal:
     def event(self, session: RuntimeSession, seq: int, item: EventItem) -> None:
         """``session`` buffered ``item`` under ``seq`` (§8.3)."""
         sessions = self.sessions
-        if not sessions:  # a journal holding a session is not empty: already woken
+        if not sessions:  # a journal holding a session is not empty: already due
             self._changed()
         sessions[session.session_id] = session
         self.events.extend((session.session_id, seq, item))

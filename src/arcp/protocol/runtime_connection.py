@@ -6,15 +6,18 @@ queue is bounded (``max_preamble_bytes``): a peer that floods it without reading
 (§13.2, §14).
 A resume on another connection supersedes this one: the session's ``generation`` moves on
 and this connection's writer stops and closes.
+
+The connection never calls its adapter: when its writer must look again it adds its
+:attr:`~RuntimeConnection.key` to :attr:`Ready.writers <arcp.protocol.ready.Ready.writers>`.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 
 from arcp.protocol.frame_stamps import FrameStamps
 from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
+from arcp.protocol.ready import Ready
 from arcp.protocol.runtime_session import RuntimeSession
 from arcp_gen.errors import ARCPError
 
@@ -26,10 +29,10 @@ class RuntimeConnection:
 
     def __init__(
         self,
-        notify: Callable[[], None] | None = None,
         max_preamble_bytes: int = 64 * 1024,
         *,
         stamps: FrameStamps,
+        ready: Ready | None = None,
     ) -> None:
         self.stamps = stamps
         """Envelope ids of the frames sent before a session exists (the core's stamps)."""
@@ -40,15 +43,18 @@ class RuntimeConnection:
         self._preamble_bytes = 0
         self._overflowed = False
         self._closing = False
-        self.notify = notify
+        self.ready = ready if ready is not None else Ready()
+        """Where the connection records that its writer must look again (its core's)."""
+        self.key = self.ready.new_key()
+        """This connection's name in :attr:`Ready.writers`."""
 
     def bind(self, session: RuntimeSession) -> None:
         """Attach to ``session``; its frames now flow through this connection."""
         self.session = session
         self.generation = session.generation
-        session.notify = self.notify
+        session.outbox.writer = self.key
         if session.outbox:
-            self._wake()
+            session.outbox.wake()
 
     @property
     def current(self) -> bool:
@@ -119,5 +125,4 @@ class RuntimeConnection:
         return frames
 
     def _wake(self) -> None:
-        if self.notify is not None:
-            self.notify()
+        self.ready.writers.add(self.key)

@@ -25,6 +25,7 @@ from arcp.protocol.job_requests import JobRequests
 from arcp.protocol.job_table import JobRecord, JobTable, ObserverPolicy
 from arcp.protocol.journal import Journal, NoJournal
 from arcp.protocol.limits import principal_cap
+from arcp.protocol.ready import Ready
 from arcp.protocol.records import Snapshot
 from arcp.protocol.recovery import restore_jobs, restore_sessions
 from arcp.protocol.runtime_actions import Action, AskCluster, Authenticate
@@ -87,6 +88,9 @@ class RuntimeCore(Generic[H]):
         """``clock`` is the adapter's wall clock in milliseconds: envelope ids and event
         timestamps are read from it, so the core itself reads no clock."""
         self.config = config
+        self.ready = Ready()
+        """What the core made ready since the adapter last looked: its one way out (the
+        adapter takes it after everything it feeds in; see :mod:`arcp.protocol.ready`)."""
         self.stamps = FrameStamps(clock)
         self.agents = agents
         self.sessions: dict[str, RuntimeSession] = {}
@@ -95,7 +99,7 @@ class RuntimeCore(Generic[H]):
         self.requests = JobRequests(self.lifecycle, agents, config)
         self.journal: Journal = NoJournal()
         """Replaced by the runtime when a store is configured; every change is recorded there."""
-        self.store_flow = Valve()
+        self.store_flow = Valve(self.ready)
         """Shut while the store cannot commit: agents wait and new jobs are refused."""
         # A job's life, as the runtime's agents and the cluster drive it (bound once: the
         # event path pays no extra call).
@@ -127,6 +131,11 @@ class RuntimeCore(Generic[H]):
             session.journal = journal
 
     # -- frames in -----------------------------------------------------------------------
+
+    def connect(self) -> RuntimeConnection:
+        """A new, unbound connection whose writer is woken through :attr:`ready`."""
+        limit = self.config.limits.max_preamble_bytes
+        return RuntimeConnection(limit, stamps=self.stamps, ready=self.ready)
 
     def on_frame(
         self, conn: RuntimeConnection, data: bytes, now: float, wall_now: float
@@ -194,7 +203,7 @@ class RuntimeCore(Generic[H]):
         elif self.store_flow.shut and isinstance(message, JobSubmitMessage):
             raise InternalError("the runtime cannot write to its store; retry later")
         else:
-            session.active = True
+            session.liveness.active = True
             return self.requests.handle(session, message, now, wall_now)
         return []
 
@@ -257,6 +266,7 @@ class RuntimeCore(Generic[H]):
             buffer_limit=self.config.buffer_limit,
             high_water=self.config.high_water,
             max_control_bytes=self.config.limits.max_queued_control_bytes,
+            ready=self.ready,
         )
         session.journal = self.journal
         self.sessions[session_id] = session
@@ -296,13 +306,13 @@ class RuntimeCore(Generic[H]):
         session = self.sessions.get(request.session_id)
         if session is None:
             raise ResumeWindowExpiredError("the session cannot be resumed")
-        superseded = session.notify if session.attached else None
+        superseded = session.outbox.writer if session.attached else None
         err = session.resume(request.resume_token, request.last_event_seq, now)
         if err is not None:
             raise err
         conn.bind(session)
-        if superseded is not None:
-            superseded()
+        if superseded is not None:  # the old connection's writer sees it is replaced
+            self.ready.writers.add(superseded)
         log.info("session %s resumed after seq %d", session.session_id, request.last_event_seq)
 
     def on_disconnect(self, conn: RuntimeConnection, now: float) -> None:

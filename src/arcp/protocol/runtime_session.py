@@ -6,10 +6,10 @@ events go through the :class:`ReplayBuffer`, which stamps the session's gap-free
 ``event_seq`` (§8.3) and keeps them for resume (§6.3); control frames (welcome, errors,
 pongs, ...) are sent once and never carry a seq (§6.4).
 
-The pending-send queue (:attr:`outbox`) holds control frames as bytes and events as their
-seq, so the replay buffer itself is the send queue for events. Control frames queued for a
-peer that does not read are bounded (``max_control_bytes``): past it the session queues one
-``session.error INTERNAL_ERROR`` and closes its connection (§13.2); it stays resumable.
+The pending-send queue is a :class:`~arcp.protocol.session_outbox.SessionOutbox`: past
+``max_control_bytes`` of unread control frames the session closes its connection (§13.2)
+and stays resumable. The session never calls its adapter: what it makes ready is recorded
+in its :class:`~arcp.protocol.ready.Ready`.
 
 Flow control (§13.2): the session's *lag* is the number of events the client does not have
 yet: past the last acknowledged seq once the client sends ``session.ack`` (§6.5), past the
@@ -20,12 +20,9 @@ agents feeding it wait; it opens again at half that, or when the session expires
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import secrets
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from arcp.protocol.event_frames import (
@@ -36,8 +33,11 @@ from arcp.protocol.event_frames import (
 from arcp.protocol.flow import Valve
 from arcp.protocol.frame_stamps import FrameStamps
 from arcp.protocol.journal import Journal, NoJournal
-from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
+from arcp.protocol.ready import Ready
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
+from arcp.protocol.resume_token import ResumeTokens, hash_resume_token
+from arcp.protocol.runtime_liveness import Liveness
+from arcp.protocol.session_outbox import SessionOutbox
 from arcp.protocol.states import (
     RUNTIME_SESSION,
     RuntimeSessionEvent,
@@ -54,11 +54,6 @@ __all__ = ["RuntimeSession", "hash_resume_token"]
 _ATTACHED = RuntimeSessionState.ATTACHED
 _CLOSING = RuntimeSessionState.CLOSING
 _OVERFLOWED = RuntimeSessionState.OVERFLOWED
-
-
-def hash_resume_token(token: str) -> bytes:
-    """The stored form of a resume token: its SHA-256 digest (§14)."""
-    return hashlib.sha256(token.encode()).digest()
 
 
 class RuntimeSession:
@@ -79,6 +74,7 @@ class RuntimeSession:
         buffer_limit: int = 100_000,
         high_water: int = 50_000,
         max_control_bytes: int = 4 * 1024 * 1024,
+        ready: Ready | None = None,
     ) -> None:
         self.session_id = session_id
         self.stamps = stamps
@@ -90,30 +86,24 @@ class RuntimeSession:
         self.back_pressure_threshold = back_pressure_threshold
         self.buffer = ReplayBuffer(buffer_limit)
         self.high_water = high_water
-        self.flow = Valve()
+        self.ready = ready if ready is not None else Ready()
+        """Where the session records what it made ready for the adapter (its core's)."""
+        self.flow = Valve(self.ready)
         """Shut while the lag is at or past ``high_water``: agents feeding the session wait."""
-        self.outbox: deque[int | bytes] = deque()
+        self.outbox = SessionOutbox(self.ready, max_control_bytes, stamps, session_id)
         self.subscriptions: set[str] = set()
         self._sm: StateCell[RuntimeSessionState, RuntimeSessionEvent] = StateCell(RUNTIME_SESSION)
-        self.max_control_bytes = max_control_bytes
-        self.active = False
-        """Set when a request (anything but heartbeats and acks) arrives; see :meth:`idle`."""
+        self.liveness = Liveness(heartbeat_interval_sec, now)
+        """Heartbeat deadlines (§6.4) and idleness (§14)."""
         self.generation = 1
-        self.notify: Callable[[], None] | None = None
         self.journal: Journal = NoJournal()
         """Where state changes are recorded for the store, when there is one."""
         self._welcome_base = dict(welcome_base)
-        self._token_digest = b""
-        self._prior_digest = b""  # the token before the newest welcome, until it is known
+        self._tokens = ResumeTokens()
         self._part = session_part(session_id)
         self._acked = 0
         self._sent_through = 0
         self._back_pressured = False
-        self._last_received = now
-        self._last_sent = now
-        self._control_bytes = 0
-        self._idle_since = now
-        self._idle_seq = 0
         self._detached_at: float | None = None
         self._gates = gate_mask(self.features)
         self._ack = Feature.ACK in self.features
@@ -151,8 +141,7 @@ class RuntimeSession:
 
     def welcome(self, request_id: str | None = None) -> None:
         """Queue a ``session.welcome`` carrying a freshly rotated resume token (§6.3)."""
-        token = "rt_" + secrets.token_urlsafe(32)
-        self._token_digest = hash_resume_token(token)
+        token = self._tokens.rotate()
         self.journal.session(self)
         payload = dict(self._welcome_base)
         payload.update(
@@ -173,7 +162,7 @@ class RuntimeSession:
     @property
     def token_digest(self) -> bytes:
         """The SHA-256 digest of the current resume token (the token itself is never kept)."""
-        return self._token_digest
+        return self._tokens.digest
 
     @property
     def detached_since(self) -> float | None:
@@ -191,7 +180,7 @@ class RuntimeSession:
         detached_at: float,
     ) -> None:
         """Rebuild a session read back from a store: detached, resumable (§6.3)."""
-        self._token_digest = token_digest
+        self._tokens.digest = token_digest
         self._acked = self._sent_through = acked_seq
         self.buffer.restore(first_seq, items)
         self.buffer.set_floor(acked_seq)
@@ -202,18 +191,7 @@ class RuntimeSession:
 
     def token_matches(self, token: str) -> bool:
         """Constant-time check of a presented resume token against the stored digest."""
-        digest = hash_resume_token(token)
-        current = hmac.compare_digest(digest, self._token_digest)
-        prior = hmac.compare_digest(digest, self._prior_digest or b"-")
-        return current or prior
-
-    def _accept_token(self, token: str) -> None:
-        """A resume presented ``token``: the client may lose the welcome that rotates it
-        (a drop right after the resume), so the token it holds stays valid until a frame
-        on the new connection shows that the rotated one arrived (§6.3)."""
-        digest = hash_resume_token(token)
-        if hmac.compare_digest(digest, self._token_digest):
-            self._prior_digest = digest
+        return self._tokens.matches(token)
 
     def resume(self, token: str, last_event_seq: int, now: float) -> ARCPError | None:
         """Attach a new connection (§6.3): welcome, then every held event after the given seq.
@@ -228,20 +206,18 @@ class RuntimeSession:
                 "the replay buffer no longer covers the requested event_seq",
                 details={"first_available_seq": self.buffer.first_seq},
             )
-        self._accept_token(token)
+        self._tokens.accept(token)
         self.generation += 1
         fire(self._sm, RuntimeSessionEvent.RESUME)
-        self._control_bytes = 0
-        self._idle_since = now
+        self.liveness.reset(now)
         self._detached_at = None
-        self._last_received = self._last_sent = now
         self._acked = max(self._acked, last_event_seq)
         self._sent_through = last_event_seq
         self.buffer.set_floor(self._acked if self._acking else last_event_seq)
         self._relieve()
         self.outbox.clear()
         self.welcome()
-        self.outbox.extend(self.buffer.after(last_event_seq))
+        self.outbox.queue.extend(self.buffer.after(last_event_seq))
         return None
 
     def detach(self, now: float) -> None:
@@ -250,8 +226,7 @@ class RuntimeSession:
             fire(self._sm, RuntimeSessionEvent.DETACH)
             self._detached_at = now
             self.outbox.clear()
-            self._control_bytes = 0
-            self.notify = None
+            self.outbox.writer = None
             self.journal.session(self)
 
     def release(self) -> None:
@@ -284,19 +259,8 @@ class RuntimeSession:
     def push_control(self, frame: bytes) -> None:
         """Queue a control frame for the attached connection (dropped while detached, and
         once the queue overflowed and the connection is closing, §13.2)."""
-        if self.attached and not self.overflowed:
-            queued = self._control_bytes + len(frame) + CONNECTION_OVERHEAD
-            self._control_bytes = queued
-            outbox = self.outbox
-            if queued > self.max_control_bytes:
-                fire(self._sm, RuntimeSessionEvent.OVERFLOW)
-                err = not_reading(queued, self.max_control_bytes)
-                frame = self.stamps.control_frame(
-                    "session.error", err.to_payload(), session_id=self.session_id
-                )
-            outbox.append(frame)
-            if (len(outbox) == 1 or self.overflowed) and self.notify is not None:
-                self.notify()
+        if self.attached and not self.overflowed and not self.outbox.push_control(frame):
+            fire(self._sm, RuntimeSessionEvent.OVERFLOW)
 
     def control(self, message_type: str, payload: dict[str, Any], **envelope: str | None) -> None:
         """Encode and queue a control message on this session."""
@@ -329,10 +293,10 @@ class RuntimeSession:
         self.journal.event(self, seq, item if stored is None else stored)
         state = self._sm.state  # attached, inlined: this runs once per event
         if state is _ATTACHED or state is _CLOSING or state is _OVERFLOWED:
-            outbox = self.outbox
-            outbox.append(seq)
-            if len(outbox) == 1 and self.notify is not None:
-                self.notify()
+            queue = self.outbox.queue
+            queue.append(seq)
+            if len(queue) == 1:
+                self.outbox.wake()
         if (
             log is not None
             and self._ack
@@ -354,43 +318,32 @@ class RuntimeSession:
 
     def drain(self, now: float) -> list[bytes]:
         """Take every queued frame, encoded and ready to write, in order."""
-        outbox = self.outbox
-        if not outbox:
+        if not self.outbox.queue:
             return []
-        entries = list(outbox)
-        outbox.clear()
-        self._control_bytes = 0
-        self._last_sent = now
-        frames = self.stamps.outbox_frames(entries, self._part, self.buffer.get)
-        for entry in reversed(entries):
-            if type(entry) is int:
-                self._sent_through = entry
-                if not self._acking:  # the client has them now: the cap may evict them
-                    self.buffer.set_floor(entry)
-                    self._relieve()
-                break
+        self.liveness.last_sent = now
+        frames, last = self.outbox.take(self.stamps, self._part, self.buffer.get)
+        if last is not None:
+            self._sent_through = last
+            if not self._acking:  # the client has them now: the cap may evict them
+                self.buffer.set_floor(last)
+                self._relieve()
         return frames
 
     def drain_control(self, now: float) -> list[bytes]:
         """Take only the queued control frames; events stay queued, in order (used while
         the store cannot commit them)."""
-        outbox = self.outbox
-        frames = [entry for entry in outbox if type(entry) is bytes]
+        frames = self.outbox.take_control()
         if frames:
-            events = [entry for entry in outbox if type(entry) is int]
-            outbox.clear()
-            outbox.extend(events)
-            self._control_bytes = 0
-            self._last_sent = now
-        return frames  # pyright: ignore[reportReturnType]
+            self.liveness.last_sent = now
+        return frames
 
     # -- inbound bookkeeping (§6.4, §6.5) --------------------------------------------------
 
     def received(self, now: float) -> None:
         """Note that a frame arrived (any frame proves liveness, §6.4); the client has the
         newest welcome, so the token before it is no longer accepted (§6.3)."""
-        self._last_received = now
-        self._prior_digest = b""
+        self.liveness.last_received = now
+        self._tokens.settle()
 
     def ack(self, last_processed_seq: int) -> None:
         """Free events the client has processed (§6.5) and re-arm back-pressure."""
@@ -414,21 +367,14 @@ class RuntimeSession:
     def idle(self, now: float, limit: float) -> bool:
         """True when nothing but heartbeats and acks crossed the connection for ``limit``
         seconds: no request in, no event out (§14, zero-throughput sessions). Costs nothing
-        per event: it compares the last seq with the one seen at the previous call."""
-        last = self.buffer.last_seq
-        if self.active or last != self._idle_seq or not self.attached:
-            self.active = False
-            self._idle_seq = last
-            self._idle_since = now
-            return False
-        return now - self._idle_since >= limit
+        per event (see :meth:`Liveness.idle`)."""
+        return self.liveness.idle(now, limit, self.buffer.last_seq, self.attached)
 
     def disconnect(self) -> None:
         """Let the connection go once what is queued is written; the session stays
         resumable for the resume window (§6.3)."""
         fire(self._sm, RuntimeSessionEvent.DISCONNECT)
-        if self.notify is not None:
-            self.notify()
+        self.outbox.wake()
 
     def ping(self, nonce: str) -> None:
         """Answer a ``session.ping`` with ``session.pong`` (§6.4)."""
@@ -438,23 +384,21 @@ class RuntimeSession:
         """When :meth:`on_deadline` must next run, or None without heartbeats (§6.4)."""
         if not (self._heartbeat and self.attached) or self.closing:
             return None
-        interval = self.heartbeat_interval_sec
-        return min(self._last_sent + interval, self._last_received + 2 * interval)
+        return self.liveness.deadline()
 
     def on_deadline(self, now: float) -> None:
         """Send a ping when idle; after two silent intervals give up the connection (§6.4)."""
         deadline = self.next_deadline()
         if deadline is None or now < deadline:
             return
-        interval = self.heartbeat_interval_sec
-        if now >= self._last_received + 2 * interval:
+        if self.liveness.lost(now):
             self.error(HeartbeatLostError("no message from the client for two heartbeat intervals"))
             fire(self._sm, RuntimeSessionEvent.DISCONNECT)
             return
-        if now >= self._last_sent + interval:
+        if self.liveness.ping_due(now):
             nonce = "p_" + secrets.token_hex(8)
             self.control("session.ping", {"nonce": nonce, "sent_at": self.stamps.timestamp()})
-            self._last_sent = now
+            self.liveness.last_sent = now
 
     def close(self) -> None:
         """``session.close``: acknowledge, then let the connection go (§6.7)."""

@@ -11,7 +11,7 @@ import asyncio
 import base64
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from pydantic import BaseModel
@@ -80,8 +80,11 @@ class JobContext(JobView, GatedOperations):
         max_result_chunk_bytes: int,
         max_result_bytes: int,
         host: JobHost | None = None,
+        pump: Callable[[], None] = lambda: None,
     ) -> None:
+        """``pump`` is the runtime's: it takes what the core made ready after each event."""
         self._core = core
+        self._pump = pump
         self._job = job
         self._host = host
         self._span_id = self._new_span_id()
@@ -130,6 +133,7 @@ class JobContext(JobView, GatedOperations):
         suspends otherwise), or it must wait for a lagging client or the store (§13.2)."""
         core = self._core
         core.event(self._job, kind, body, event_gate(kind))
+        self._pump()
         self._emitted += 1
         origin = self._job.origin
         return (
@@ -297,6 +301,7 @@ class JobContext(JobView, GatedOperations):
 
     def _chunk(self, body: dict[str, Any]) -> None:
         self._core.event(self._job, "result_chunk", body, _CHUNK_GATE)
+        self._pump()
 
 
 def _typed_event(body: BaseModel) -> tuple[str, dict[str, Any]]:
@@ -391,12 +396,8 @@ class ResultStream:
 
 
 async def _opened(valve: Valve) -> None:
-    """Wait until ``valve`` opens."""
+    """Wait until ``valve`` opens: park a future on it, which the runtime's pump resolves
+    once the valve released it (see :attr:`arcp.protocol.ready.Ready.released`)."""
     opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def wake() -> None:
-        if not opened.done():
-            opened.set_result(None)
-
-    valve.when_open(wake)
-    await opened
+    if valve.park(opened):
+        await opened

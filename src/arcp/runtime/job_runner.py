@@ -49,8 +49,12 @@ class JobRunner:
         *,
         max_result_chunk_bytes: int,
         max_result_bytes: int,
+        pump: Callable[[], None] = lambda: None,
     ) -> None:
+        """``pump`` takes what the core made ready (writers to wake, a commit to schedule):
+        the runner calls it after everything it feeds the core."""
         self.core = core
+        self.pump = pump
         self.keeper = keeper
         self.running: dict[str, tuple[asyncio.Task[None], JobContext]] = {}
         self._max_chunk = max_result_chunk_bytes
@@ -68,6 +72,7 @@ class JobRunner:
             max_result_chunk_bytes=self._max_chunk,
             max_result_bytes=self._max_result,
             host=self,
+            pump=self.pump,
         )
         task = asyncio.create_task(self._run(job, handler, ctx), name=f"arcp-job-{job.job_id}")
         # A done-callback, not a finally: a task cancelled before it ever ran has no finally.
@@ -81,6 +86,7 @@ class JobRunner:
             err = JobCancelledError("the job was stopped", retryable=False)
             self.core.fail(job, err, "cancelled", asyncio.get_running_loop().time(), time.time())
         self._ended(job)
+        self.pump()
         if finished is not None and not finished.done():
             finished.set_result(None)
 
@@ -98,6 +104,7 @@ class JobRunner:
         err = JobTimeoutError(f"the job exceeded max_runtime_sec ({limit:g} s)")
         if self.core.fail(job, err, "timed_out", now, time.time()):
             self.stop(job)
+        self.pump()
 
     def expire(self, job: JobRecord) -> None:
         """End ``job`` with ``job.error LEASE_EXPIRED`` (§9.5), logged for audit (§14)."""
@@ -111,6 +118,7 @@ class JobRunner:
         if self.core.fail(job, err, "error", loop.time(), time.time()):
             log.warning("audit: job %s ended: its lease expired", job.job_id)
             self.stop(job)
+        self.pump()
 
     # -- the job task -----------------------------------------------------------------------
 
@@ -131,10 +139,12 @@ class JobRunner:
             if left is not None:
                 timers.append(loop.call_later(left, self.expire, job))
             core.mark_running(job)
+            self.pump()
             await self._call(job, handler, ctx)
         finally:
             for timer in timers:
                 timer.cancel()
+            self.pump()
 
     async def _call(self, job: JobRecord, handler: Agent, ctx: JobContext) -> None:
         loop = asyncio.get_running_loop()
@@ -258,6 +268,7 @@ class JobRunner:
                 "status", dict(body, credential_value=fresh.value)
             )
             self.core.emit_private(job, full, redacted)
+            self.pump()
 
     # -- delegation (§10) -----------------------------------------------------------------------
 
@@ -297,6 +308,7 @@ class JobRunner:
         core.event(parent, "delegate", body)
         if derived.authority.budget is not None:
             self._announce_budget(parent)
+        self.pump()
         log.info("job %s delegated to %s (%s)", parent.job_id, child.job_id, ref)
         finished: asyncio.Future[None] = loop.create_future()
         self.start(child, handler, finished)

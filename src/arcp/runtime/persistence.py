@@ -69,11 +69,15 @@ class Persister:
         return self._failing_since is not None
 
     def start(self) -> None:
-        """Commit in the background from now on, soon after each first change."""
-        self.journal.wake = self._wake.set
+        """Commit in the background from now on, soon after each :meth:`poke`."""
         if self.journal:
-            self._wake.set()
+            self.poke()
         self._task = asyncio.create_task(self._run(), name="arcp-store-commit")
+
+    def poke(self) -> None:
+        """The journal has changes (its ``due`` flag, which this clears): commit soon."""
+        self.journal.due = False
+        self._wake.set()
 
     async def _run(self) -> None:
         delay = self._retry[0]
@@ -169,7 +173,6 @@ class Persister:
 
     async def aclose(self) -> None:
         """Stop the background committer after one last commit."""
-        self.journal.wake = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -223,9 +226,11 @@ class JournaledRevocationOutbox(MemoryRevocationOutbox):
     store, never values (§14).
     """
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, poke: Callable[[], None] | None = None) -> None:
+        """``poke`` schedules a commit (the persister's :meth:`Persister.poke`)."""
         super().__init__()
         self._journal = journal
+        self._poke = poke
         self._stored: set[str] = set()
 
     def issued(self, entry: PendingRevocation) -> None:
@@ -241,12 +246,18 @@ class JournaledRevocationOutbox(MemoryRevocationOutbox):
         if credential_id not in self._stored:
             self._stored.add(credential_id)
             self._journal.revocation_added(credential_id, job_id)
+            self._poked()
 
     def done(self, credential_id: str) -> None:
         """Forget a revoked credential, durably."""
         super().done(credential_id)
         self._stored.discard(credential_id)
         self._journal.revocation_done(credential_id)
+        self._poked()
+
+    def _poked(self) -> None:
+        if self._poke is not None:
+            self._poke()
 
     def load(self, entries: Iterable[PendingRevocation]) -> None:
         """Take revocations the store holds as pending (not recorded again)."""

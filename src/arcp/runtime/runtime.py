@@ -2,7 +2,10 @@
 
 :class:`Runtime` is a thin driver around the sans-IO :class:`RuntimeCore`: per connection it
 runs one reader loop, one writer task that drains the session's queue, and (with
-``heartbeat`` negotiated) one heartbeat task. Agents run as one task per job.
+``heartbeat`` negotiated) one heartbeat task (see :mod:`arcp.runtime.serving`). Agents run
+as one task per job. The core never calls back: after everything the runtime feeds it (a
+frame, an agent's event, a deadline, a sweep, a cluster notification) :meth:`Runtime._pump`
+takes what it made ready (see :mod:`arcp.protocol.ready`).
 """
 
 from __future__ import annotations
@@ -23,18 +26,18 @@ from arcp.protocol.job_table import ObserverPolicy
 from arcp.protocol.journal import Journal
 from arcp.protocol.limits import Limits
 from arcp.protocol.runtime_actions import Action, AskCluster, Authenticate, StartJob, StopJob
-from arcp.protocol.runtime_connection import RuntimeConnection
-from arcp.protocol.runtime_core import SUPPORTED_FEATURES, RuntimeConfig, RuntimeCore
-from arcp.protocol.runtime_session import RuntimeSession
+from arcp.protocol.runtime_core import RuntimeCore
 from arcp.runtime.bearer import BearerAuth, TokenVerifier
 from arcp.runtime.context import JobContext
 from arcp.runtime.credentials import CredentialProvisioner
 from arcp.runtime.job_runner import JobRunner
 from arcp.runtime.persistence import JournaledRevocationOutbox, Persister
 from arcp.runtime.revocation import CredentialKeeper, PendingRevocation, RevocationOutbox
+from arcp.runtime.serving import Connections
+from arcp.runtime.settings import runtime_config
 from arcp.store.base import Store, StoredRevocation, StoreError
-from arcp.transport.base import Transport, TransportClosed
-from arcp_gen.errors import InternalError, JobCancelledError, UnauthenticatedError
+from arcp.transport.base import Transport
+from arcp_gen.errors import InternalError, JobCancelledError
 from arcp_gen.features import Feature
 
 if TYPE_CHECKING:
@@ -50,34 +53,6 @@ Agent = Callable[[Any, JobContext], Awaitable[Any]]
 """An agent: ``async def agent(input, ctx) -> result``."""
 
 A = TypeVar("A", bound=Agent)
-
-_CLOSE_GRACE_SEC = 1.0
-"""How long a connection being closed for a limit may take to write its last error."""
-_CLOSE_TIMEOUT_SEC = 5.0
-"""How long a closing handshake may take before the connection is dropped."""
-
-
-async def _recv(transport: Transport, deadline: float | None) -> bytes:
-    """The next frame; TimeoutError past ``deadline`` (loop time) when one is given."""
-    if deadline is None:
-        return await transport.recv()
-    async with asyncio.timeout_at(deadline):
-        return await transport.recv()
-
-
-async def _shut(transport: Transport, *, abort: bool = False) -> None:
-    """Close ``transport``; drop it (when it can be dropped) if ``abort`` or when the peer
-    does not take the close within :data:`_CLOSE_TIMEOUT_SEC` because it stopped reading."""
-    drop: Callable[[], None] | None = getattr(transport, "drop", None)
-    if abort and drop is not None:
-        drop()
-        return
-    try:
-        async with asyncio.timeout(_CLOSE_TIMEOUT_SEC):
-            await transport.close()
-    except TimeoutError:
-        if drop is not None:
-            drop()
 
 
 def wall_clock_ms() -> int:
@@ -135,43 +110,20 @@ class Runtime:
         limits: Limits | None = None,
         ceilings: Ceilings | Mapping[str, Any] | None = None,
     ) -> None:
-        supported = set(SUPPORTED_FEATURES)
-        if model_policy is not None:
-            if model_policy not in ("require", "allow"):
-                raise ValueError("model_policy must be 'require' or 'allow'")
-            supported.add(Feature.MODEL_USE)
-        if provisioner is not None:
-            supported.add(Feature.PROVISIONED_CREDENTIALS)
-        if high_water < 1:
-            raise ValueError("high_water must be at least 1")
-        if expiry_grace_sec < 0:
-            raise ValueError("expiry_grace_sec must not be negative")
-        if isinstance(features, str):  # never iterate a string into one-letter features
-            raise TypeError("features must be a collection of feature names, not a string")
-        chosen = (
-            frozenset(supported) if features is None else frozenset(Feature(f) for f in features)
-        )
-        if chosen - supported:
-            log.warning(
-                "not advertising unsupported features: %s",
-                ", ".join(sorted(f.value for f in chosen - supported)),
-            )
-        config = RuntimeConfig(
-            name=name,
-            version=version,
-            features=chosen & supported,
+        config = runtime_config(
+            name,
+            version,
+            features=features,
+            model_policy=model_policy,
+            provisioned=provisioner is not None,
+            limits=limits,
+            ceilings=ceilings,
             resume_window_sec=resume_window_sec,
             heartbeat_interval_sec=heartbeat_interval_sec,
             back_pressure_threshold=back_pressure_threshold,
             buffer_limit=buffer_limit,
             high_water=high_water,
             expiry_grace_sec=expiry_grace_sec,
-            model_policy=model_policy or "require",
-            credentials=provisioner is not None and Feature.PROVISIONED_CREDENTIALS in chosen,
-            limits=limits or Limits(),
-            ceilings=ceilings
-            if ceilings is None or isinstance(ceilings, Ceilings)
-            else Ceilings.from_mapping(ceilings),
         )
         self._agents: AgentCatalog[Agent] = AgentCatalog()
         self.core: RuntimeCore[Agent] = RuntimeCore(
@@ -185,7 +137,7 @@ class Runtime:
             self._persister = Persister(store, self._journal, self.core.store_flow)
             self._persister.on_change = self._wake_writers
             if revocation_outbox is None:
-                revocation_outbox = JournaledRevocationOutbox(self._journal)
+                revocation_outbox = JournaledRevocationOutbox(self._journal, self._persister.poke)
         self.credentials: CredentialKeeper | None = (
             CredentialKeeper(provisioner, revocation_outbox) if provisioner is not None else None
         )
@@ -195,10 +147,10 @@ class Runtime:
             self.credentials,
             max_result_chunk_bytes=max_result_chunk_bytes,
             max_result_bytes=max_result_bytes,
+            pump=self._pump,
         )
         self._auth = BearerAuth(tokens)
-        self._connections: dict[RuntimeConnection, tuple[Transport, asyncio.Task[None]]] = {}
-        self._unauthenticated = 0
+        self._connections = Connections(self.core, self._persister, self._act, self._pump)
         self._servers: list[WebSocketServer] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
@@ -274,12 +226,14 @@ class Runtime:
                 log.warning("job %s was running when the runtime stopped: ended", job.job_id)
             if self.credentials is not None:
                 self._take_revocations(snapshot.revocations)
+            self._pump()
             self._persister.start()
             if not await self._persister.flush():
                 await self._persister.aclose()
                 await self.store.close()
                 raise StoreError(f"{self.store!r} cannot be written: refusing to serve")
             await self._join_cluster()
+            self._pump()
             self._opened = True
             log.info(
                 "store opened: %d sessions and %d jobs restored, %d interrupted jobs ended",
@@ -304,8 +258,9 @@ class Runtime:
             cast("Clustered", self.store).cluster(),
             self._persister,
             self._act,
+            self._pump,
             self.jobs.stop,
-            self._disconnect,
+            self._connections.disconnect,
             self._take_revocations if self.credentials is not None else None,
         )
         await self.cluster.start()
@@ -314,12 +269,6 @@ class Runtime:
         """Revoke what the store holds for this process or node (§9.8.2)."""
         assert self.credentials is not None
         self.credentials.take(PendingRevocation(r.credential_id, r.job_id) for r in stored)
-
-    def _disconnect(self, session: RuntimeSession) -> None:
-        """Close the connection a session is attached to (it moves to another node)."""
-        for conn in self._connections:
-            if conn.session is session and conn.current:
-                conn.close_after_flush()
 
     async def serve(self, transport: Transport) -> None:
         """Serve one connection until it closes.
@@ -332,55 +281,8 @@ class Runtime:
             await transport.close()
             return
         await self.open()
-        limits = self.core.config.limits
-        if self._unauthenticated >= limits.max_unauthenticated:
-            log.warning("connection refused: %d waiting for session.hello", self._unauthenticated)
-            await _shut(transport)
-            return
-        loop = asyncio.get_running_loop()
-        wake = asyncio.Event()
-        conn = RuntimeConnection(wake.set, limits.max_preamble_bytes, stamps=self.core.stamps)
-        writer = asyncio.create_task(self._write(conn, transport, wake))
-        self._connections[conn] = (transport, writer)
         self._start_sweeper()
-        heartbeat: asyncio.Task[None] | None = None
-        self._unauthenticated += 1
-        waiting = True  # counted in _unauthenticated until a session is bound
-        hello_deadline = loop.time() + limits.hello_timeout_sec
-        try:
-            while not conn.overflowed:
-                try:
-                    data = await _recv(transport, hello_deadline if waiting else None)
-                except TransportClosed:
-                    break
-                except TimeoutError:
-                    conn.error(UnauthenticatedError("no session.hello in time"))
-                    conn.close_after_flush()
-                    break
-                session_before = conn.session, conn.generation
-                for action in self.core.on_frame(conn, data, loop.time(), time.time()):
-                    await self._act(action)
-                if waiting and conn.session is not None:
-                    waiting = False
-                    self._unauthenticated -= 1
-                if (conn.session, conn.generation) != session_before and conn.current:
-                    if heartbeat is not None:
-                        heartbeat.cancel()
-                    heartbeat = asyncio.create_task(self._heartbeat(conn, transport, writer))
-        finally:
-            if waiting:
-                self._unauthenticated -= 1
-            if conn.closing and not writer.done():  # give the writer a moment for the error
-                await asyncio.wait([writer], timeout=_CLOSE_GRACE_SEC)
-            self.core.on_disconnect(conn, loop.time())
-            if heartbeat is not None:
-                heartbeat.cancel()
-            if not writer.done():
-                writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TransportClosed):
-                await writer
-            self._connections.pop(conn, None)
-            await _shut(transport, abort=conn.overflowed)
+        await self._connections.serve(transport)
 
     async def serve_websocket(
         self, host: str = "127.0.0.1", port: int = 0, path: str | None = "/arcp", **ws_options: Any
@@ -393,100 +295,28 @@ class Runtime:
         self._servers.append(server)
         return server
 
-    async def _write(
-        self, conn: RuntimeConnection, transport: Transport, wake: asyncio.Event
-    ) -> None:
-        """Drain ``conn`` to ``transport``: commit first, then send (never an event the
-        store does not hold); while the store fails, only control frames go out."""
-        loop = asyncio.get_running_loop()
-        persister = self._persister
-        # A transport may offer ``send_many(frames)`` to write a batch with one flush.
-        send_many: Callable[[list[bytes]], Awaitable[None]] | None = getattr(
-            transport, "send_many", None
-        )
-
-        async def send(frames: list[bytes]) -> None:
-            if send_many is not None and frames:  # one frame too: it skips per-frame objects
-                await send_many(frames)
-            else:
-                for frame in frames:
-                    await transport.send(frame)
-
-        held: list[bytes] = []  # taken, but their commit failed: sent once it succeeds
-        try:
-            while True:
-                if persister is not None and persister.failing:
-                    if not await self._write_control(conn, transport, wake, send):
-                        return
-                    wake.set()  # the store is back: send what waited
-                    continue
-                await wake.wait()
-                wake.clear()
-                frames = conn.take(loop.time())
-                if held:
-                    frames, held = held + frames, []
-                if persister is not None and not await persister.flush():
-                    held = frames
-                    continue
-                await send(frames)
-                if (
-                    conn.closing
-                    and not conn.preamble
-                    and not (conn.current and conn.session and conn.session.outbox)
-                ):
-                    await transport.close()
-                    return
-        except TransportClosed:
-            return
-
-    async def _write_control(
-        self,
-        conn: RuntimeConnection,
-        transport: Transport,
-        wake: asyncio.Event,
-        send: Callable[[list[bytes]], Awaitable[None]],
-    ) -> bool:
-        """While the store fails: send control frames (errors, pongs) as they come, keep
-        events queued. False when the connection was superseded and is closed."""
-        persister = self._persister
-        loop = asyncio.get_running_loop()
-        while persister is not None and persister.failing:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(0.25):  # a queue with events wakes no one
-                    await wake.wait()
-            wake.clear()
-            await send(conn.take_control(loop.time()))
-            if conn.closing and not conn.current:
-                await transport.close()
-                return False
-        return True
+    def _pump(self) -> None:
+        """The one door out of the core: wake the writers it made ready, let go the agents
+        whose valve opened, and schedule a commit when the journal has changes."""
+        ready = self.core.ready
+        if ready.writers:
+            self._connections.wake(ready.take_writers())
+        if ready.released:
+            for token in ready.take_released():
+                if isinstance(token, asyncio.Future) and not token.done():
+                    cast("asyncio.Future[None]", token).set_result(None)
+        journal = self._journal
+        if journal is not None and journal.due:
+            assert self._persister is not None
+            self._persister.poke()
 
     def _wake_writers(self) -> None:
         """The store started failing or recovered: every writer re-checks what it may send."""
-        for conn in self._connections:
-            if conn.notify is not None:
-                conn.notify()
-
-    async def _heartbeat(
-        self, conn: RuntimeConnection, transport: Transport, writer: asyncio.Task[None]
-    ) -> None:
-        """Ping when idle; on heartbeat loss give the writer one interval to send the error,
-        then close the transport even if the peer stopped reading (§6.4)."""
-        loop = asyncio.get_running_loop()
-        session = conn.session
-        while session is not None and conn.current:
-            deadline = session.next_deadline()
-            if deadline is None:
-                if session.closing:
-                    await asyncio.wait([writer], timeout=session.heartbeat_interval_sec)
-                    await transport.close()
-                return
-            await asyncio.sleep(max(0.0, deadline - loop.time()))
-            if not conn.current:
-                return
-            session.on_deadline(loop.time())
+        self._pump()
+        self._connections.wake_all()
 
     async def _act(self, action: Action) -> None:
+        self._pump()  # what the core queued before asking is woken ahead of what acting starts
         if isinstance(action, Authenticate):
             principal = await self._auth.principal(action.token)
             loop = asyncio.get_running_loop()
@@ -498,6 +328,7 @@ class Runtime:
         elif isinstance(action, AskCluster):  # pyright: ignore[reportUnnecessaryIsInstance]
             assert self.cluster is not None
             await self.cluster.handle(action)
+        self._pump()
 
     # -- credentials (§9.8) ----------------------------------------------------------------------
 
@@ -525,6 +356,7 @@ class Runtime:
         while not self._closed:
             await asyncio.sleep(period)
             self.core.sweep(loop.time())
+            self._pump()
 
     async def aclose(self) -> None:
         """Stop accepting, end running jobs, flush every attached session, close transports.
@@ -545,14 +377,13 @@ class Runtime:
             ctx.mark_cancelled()
             task.cancel()
             stopping.append(task)
+        self._pump()
         if stopping:
             await asyncio.wait(stopping, timeout=5)
-        for conn in list(self._connections):
-            conn.close_after_flush()
-        writers = [writer for _, writer in self._connections.values()]
+        writers = self._connections.close_all()
         if writers:
             await asyncio.wait(writers, timeout=5)
-        for transport, _ in list(self._connections.values()):
+        for transport, _ in list(self._connections.live.values()):
             await transport.close()
         for server in self._servers:
             await server.close(grace=1)
