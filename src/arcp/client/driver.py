@@ -1,7 +1,10 @@
 """The asyncio half of the client: reader task, routing, timers, reconnect-and-resume (§6.3).
 
-:class:`ClientDriver` owns the transport and the one reader task. It feeds every frame to the
-sans-IO :class:`~arcp.protocol.client_session.ClientSession` and routes the output; the public
+:class:`ClientDriver` owns the transport and the one reader task. It feeds what arrives (all
+frames of one transport read at once), the passing of time and its requests' frames through
+the sans-IO :class:`~arcp.protocol.client_session.ClientSession`'s one door, and carries out
+each :class:`~arcp.protocol.client_step.Step` in one place (:meth:`ClientDriver._execute`):
+send its frames, route its outputs, arm the timer at its deadline. The public
 request API is :class:`arcp.client.Client`, which owns one driver and talks to it through its
 public methods. Job streams talk to it through :class:`~arcp.client.handle.StreamOwner`.
 """
@@ -35,6 +38,7 @@ from arcp.protocol.client_events import (
     Welcomed,
 )
 from arcp.protocol.client_session import ClientSession, ClientState
+from arcp.protocol.client_step import Step
 from arcp.transport.base import Transport, TransportClosed
 from arcp_gen.messages import (
     JobAcceptedMessage,
@@ -79,6 +83,8 @@ class ClientDriver:
         self._stray_count = 0
         self._waiters: dict[str, tuple[asyncio.Future[Any], str | None]] = {}
         self._send_lock = asyncio.Lock()
+        self._outgoing: list[bytes] = []  # frames of steps taken, in order, not yet sent
+        self._processed = session.requests.processed
         self._reader: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
@@ -143,7 +149,6 @@ class ClientDriver:
     async def _await_welcome(self, failure: str) -> None:
         """Send what the core queued, start reading, and wait for the welcome; on any
         failure the client shuts down with ``failure`` and the error is re-raised."""
-        self._schedule_timer()
         try:
             await self.flush()
             self._reader = asyncio.create_task(self._read_loop(), name="arcp-client-reader")
@@ -165,7 +170,6 @@ class ClientDriver:
             self._closing = True
             if self._session.state is ClientState.OPEN:
                 self._session.close(self._loop.time(), timeout=timeout)
-                self._schedule_timer()
                 await self.flush()
                 await self._closed_ack.wait()
         await self._shutdown(ConnectionLostError("the client was closed"))
@@ -215,19 +219,18 @@ class ClientDriver:
         request_id = build(self._loop.time())
         future: asyncio.Future[Any] = self._loop.create_future()
         self._waiters[request_id] = (future, trace_id)
-        self._schedule_timer()
         try:
             await self.flush()
             return await future
         finally:
             self._waiters.pop(request_id, None)
             if future.cancelled() or not future.done():
-                self._session.forget(request_id)  # the caller gave up (cancelled)
+                self._session.requests.forget(request_id)  # the caller gave up (cancelled)
 
     async def cancel_job(
         self, job_id: str, reason: str | None, timeout: float | None = None
     ) -> None:
-        await self.request(lambda now: self._session.cancel(job_id, now, reason, timeout))
+        await self.request(lambda now: self._session.requests.cancel(job_id, now, reason, timeout))
 
     async def subscribe(self, job_id: str, build: Callable[[float], str]) -> Subscription:
         self._early.setdefault(job_id, [])
@@ -246,7 +249,7 @@ class ClientDriver:
             return  # a view of a job this session receives anyway: detached locally only
         if stream is sub:
             del self._streams[sub.job_id]
-        self._session.unsubscribe(sub.job_id, self._loop.time())
+        self._session.requests.unsubscribe(sub.job_id, self._loop.time())
         limit = self._session.request_timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(limit):
@@ -255,12 +258,65 @@ class ClientDriver:
             raise RequestTimeoutError("job.unsubscribe", limit) from None
 
     def processed(self, seq: int) -> None:
-        if self._session.processed(seq):
-            self._schedule_timer()
+        """The application consumed events up to ``seq``; an ack may become due (§6.5)."""
+        if self._processed(seq):
+            self._arm(self._session.next_deadline())
 
     async def flush(self) -> None:
+        """Send what requests and lifecycle calls made the session queue (a step with
+        nothing arrived)."""
+        await self._execute(self._session.receive_data((), self._loop.time()))
+
+    # -- carrying out a step ---------------------------------------------------------------
+
+    async def _execute(self, step: Step) -> None:
+        """Carry out one step of the session, the only place that does: send its frames, arm
+        the timer at its deadline, and act on its outputs in order."""
+        self._take(step)
+        await self._act(step.outputs)
+
+    def _take(self, step: Step) -> None:
+        """The synchronous half of :meth:`_execute`: queue the frames (in step order) and arm
+        the timer."""
+        if step.frames:
+            self._outgoing += step.frames
+        self._arm(step.deadline)
+
+    async def _act(self, outputs: tuple[SessionOutput, ...]) -> None:
+        """Send what is queued, then route ``outputs``: an event to its job's stream (the hot
+        path), anything else through :meth:`_dispatch`."""
+        if self._outgoing:
+            await self._send()
+        streams = self._streams
+        early = self._early
+        count = 0
+        for out in outputs:
+            if type(out) is JobEventMessage:
+                count += 1
+                if not count & _YIELD_MASK:
+                    # A backlog can be read without ever suspending; let consumers drain it
+                    # so decoded events do not pile up (and make every GC pass slower).
+                    await asyncio.sleep(0)
+                stream = streams.get(out.job_id)
+                if stream is not None:
+                    stream.feed_event(out)
+                elif early and out.job_id in early:
+                    early[out.job_id].append(out)
+                else:
+                    self._stray(out)
+            else:
+                await self._dispatch(out)
+                if type(out) is Response or type(out) is RequestFailed:
+                    # Let the requester run now, before the outputs behind its answer (a
+                    # job's first events, say) are routed.
+                    await asyncio.sleep(0)
+        if self._outgoing:
+            await self._send()
+
+    async def _send(self) -> None:
+        """Send every queued frame, in order, under the send lock."""
         async with self._send_lock:
-            frames = self._session.data_to_send()
+            frames, self._outgoing = self._outgoing, []
             if not frames:
                 return
             transport = self._transport
@@ -280,17 +336,13 @@ class ClientDriver:
     # -- reading and routing ---------------------------------------------------------------
 
     async def _read_loop(self) -> None:
-        # The per-frame path: session.receive_frame (decode, salvage, receive), push to the job's stream. Frames that
-        # already arrived are taken as one batch where the transport offers `recv_ready`, so
-        # a backlog costs no coroutine per frame. Bound methods and containers are looked up
-        # once; `recv` and `ready` are re-read after a reconnect.
-        session = self._session
-        receive = session.receive_frame
-        streams = self._streams
-        early = self._early
+        # Every read goes through the session's door at once: the frames that already arrived
+        # are taken as one batch where the transport offers `recv_ready`, so a backlog costs
+        # no coroutine per frame. `recv` and `ready` are re-read after a reconnect.
+        receive = self._session.receive_data
+        execute = self._execute
         now = self._loop.time
         recv, ready = self._receivers()
-        count = 0
         try:
             while True:
                 frames = ready() if ready is not None else None
@@ -302,36 +354,7 @@ class ClientDriver:
                             recv, ready = self._receivers()
                             continue
                         return
-                received_at = now()
-                for frame in frames:
-                    count += 1
-                    if not count & _YIELD_MASK:
-                        # A backlog can be read without ever suspending; let consumers drain
-                        # it so decoded events do not pile up (and make every GC pass slower).
-                        if session.wants_to_send:
-                            await self.flush()
-                        await asyncio.sleep(0)
-                        received_at = now()
-                    out = receive(frame, received_at)
-                    if out is not None:
-                        if type(out) is JobEventMessage:
-                            stream = streams.get(out.job_id)
-                            if stream is not None:
-                                stream.feed_event(out)
-                            elif early and out.job_id in early:
-                                early[out.job_id].append(out)
-                            else:
-                                self._stray(out)
-                        else:
-                            await self._dispatch(out)
-                            if type(out) is Response or type(out) is RequestFailed:
-                                # Let the requester run now, before the frames queued behind
-                                # its answer (a job's first events, say) are handled.
-                                await asyncio.sleep(0)
-                            received_at = now()
-                # What the batch made the session queue (acks, a pong) goes out after it.
-                if session.wants_to_send:
-                    await self.flush()
+                await execute(receive(frames, now()))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -373,7 +396,7 @@ class ClientDriver:
             self._on_welcomed(out)
         elif isinstance(out, ConnectionBroken):
             _log.warning("connection broken (%s); resuming", out.error)
-            await self.flush()
+            await self._send()
             drop = getattr(self._transport, "drop", None)  # an abrupt cut, where offered
             if callable(drop):
                 drop()
@@ -473,7 +496,6 @@ class ClientDriver:
                             "it was not repeated"
                         )
                     )
-        self._schedule_timer()
 
     async def _connection_lost(self) -> bool:
         """The transport closed: reconnect and resume if possible; False to stop reading."""
@@ -489,13 +511,12 @@ class ClientDriver:
         if not self._session.connection_lost() or self._factory is None:
             await self._shutdown(ConnectionLostError("the connection to the runtime was lost"))
             return False
-        self._schedule_timer()  # requests keep their deadlines while we dial
+        self._arm(self._session.next_deadline())  # requests keep their deadlines while we dial
         transport = await self._redial(self._factory)
         if transport is None:
             return False
         self._transport = transport
         self._session.resume(self._loop.time())
-        self._schedule_timer()
         await self.flush()
         return True
 
@@ -526,8 +547,8 @@ class ClientDriver:
 
     # -- timers (§6.4, §6.5, request deadlines) -----------------------------------------------
 
-    def _schedule_timer(self) -> None:
-        deadline = self._session.next_deadline()
+    def _arm(self, deadline: float | None) -> None:
+        """Have :meth:`_on_timer` run at ``deadline`` (a step's), or never."""
         if deadline is None:
             self._cancel_timer()
             return
@@ -548,11 +569,10 @@ class ClientDriver:
         self._timer_at = math.inf
         if self._down:
             return
-        for out in self._session.on_timer(self._loop.time()):
-            self._spawn(self._dispatch(out))
-        if self._session.wants_to_send:
-            self._spawn(self.flush())
-        self._schedule_timer()
+        step = self._session.advance(self._loop.time())
+        self._take(step)
+        if step.outputs or self._outgoing:
+            self._spawn(self._act(step.outputs))
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
