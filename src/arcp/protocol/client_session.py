@@ -16,7 +16,8 @@ answer in time ends with :class:`~arcp.errors.RequestTimeoutError`. Its parts:
 :class:`~arcp.protocol.client_handshake.Negotiation` (hello and welcome),
 :class:`~arcp.protocol.client_calls.ClientRequests` (the requests),
 :class:`~arcp.protocol.client_answers.Answers` (what answers what),
-:class:`~arcp.protocol.client_sequence.EventSequence` (§8.3) and
+:class:`~arcp.protocol.client_sequence.EventSequence` (§8.3),
+:class:`~arcp.protocol.client_lifecycle.Lifecycle` (handshake, resume, close) and
 :class:`~arcp.protocol.client_timers.Timers` (every deadline).
 """
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import cast
 
 from arcp.codec import DecodeError, decode
 from arcp.ids import wall_timestamp
@@ -36,10 +37,10 @@ from arcp.protocol.client_events import (
     SessionClosed,
     SessionFailed,
     SessionOutput,
-    Welcomed,
 )
 from arcp.protocol.client_frames import SkippedEvent, salvage
 from arcp.protocol.client_handshake import Negotiation
+from arcp.protocol.client_lifecycle import Lifecycle
 from arcp.protocol.client_liveness import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -109,9 +110,6 @@ class ClientSession:
             ("close_timeout", close_timeout),
         ):
             check_timeout(name, value)
-        self.handshake_timeout = handshake_timeout
-        self.resume_timeout = resume_timeout
-        self.close_timeout = close_timeout
         self._acks = AckScheduler(interval=ack_interval, every=ack_every)
         self._sm: StateCell[ClientState, ClientEvent] = StateCell(CLIENT_SESSION)
         self._out = Outbox()
@@ -122,8 +120,16 @@ class ClientSession:
         self._answers = Answers(self._out.requests)
         self._results = ResultAssembler()
         self._seq = EventSequence()
-        self._timers = Timers(self._sm, self._out, self._hs, self._acks, self.requests)
-        self._phase = self._timers.phase
+        self._life = Lifecycle(
+            self._sm,
+            self._out,
+            self._hs,
+            self._seq,
+            handshake_timeout=handshake_timeout,
+            resume_timeout=resume_timeout,
+            close_timeout=close_timeout,
+        )
+        self._timers = Timers(self._sm, self._out, self._hs, self._acks, self.requests, self._life)
 
     def __repr__(self) -> str:
         return (
@@ -184,9 +190,19 @@ class ClientSession:
         )
 
     @property
+    def resume_token(self) -> str | None:
+        """The current resume token (§6.3): a secret; never log it."""
+        return self._hs.resume_token
+
+    @property
     def request_timeout(self) -> float:
         """The default deadline of a request, in seconds."""
         return self.requests.timeout
+
+    @property
+    def close_timeout(self) -> float:
+        """The default wait for ``session.closed``, in seconds (§6.7)."""
+        return self._life.close_timeout
 
     # -- the door ------------------------------------------------------------------------
 
@@ -227,78 +243,32 @@ class ClientSession:
     # -- lifecycle (§6.2, §6.3, §6.7) -----------------------------------------------------
 
     def start(self, now: float, timeout: float | None = None) -> None:
-        """Queue ``session.hello`` (§6.2); without a welcome by ``timeout`` (default
-        :attr:`handshake_timeout`) the session fails with ``RequestTimeoutError``."""
-        if self._sm.state is not ClientState.IDLE:
-            raise RuntimeError("the handshake was already started")
-        fire(self._sm, ClientEvent.START)
-        self._phase.start(now, self.handshake_timeout if timeout is None else timeout)
-        self._out.queue("session.hello", self._hs.hello(), now)
-
-    def connection_lost(self) -> bool:
-        """The transport is gone. Returns True when the session can be resumed (§6.3)."""
-        self._out.frames.clear()
-        if self._sm.state in (ClientState.CLOSING, ClientState.CLOSED, ClientState.FAILED):
-            fire(self._sm, ClientEvent.CONNECTION_LOST)
-            return False
-        if self._hs.resume_token is None:
-            fire(self._sm, ClientEvent.FAIL)
-            return False
-        fire(self._sm, ClientEvent.CONNECTION_LOST)
-        self._out.heartbeat = None
-        return True
+        """Queue ``session.hello`` (§6.2): :meth:`Lifecycle.start
+        <arcp.protocol.client_lifecycle.Lifecycle.start>`."""
+        self._life.start(now, timeout)
 
     def restore(self, session_id: str, resume_token: str, last_event_seq: int) -> None:
-        """Take over a session another client left (§6.3): an idle session becomes detached
-        with the given id, token and position; :meth:`resume` then continues it."""
-        if self._sm.state is not ClientState.IDLE:
-            raise RuntimeError("only a fresh session can take over another one")
-        if last_event_seq < 0:
-            raise ValueError("last_event_seq must be >= 0")
-        self._out.session_id = session_id
-        self._hs.resume_token = resume_token
-        self._seq.last = last_event_seq
-        fire(self._sm, ClientEvent.RESTORE)
-
-    @property
-    def resume_token(self) -> str | None:
-        """The current resume token (§6.3): a secret; never log it."""
-        return self._hs.resume_token
+        """Take over a session another client left (§6.3): :meth:`Lifecycle.restore
+        <arcp.protocol.client_lifecycle.Lifecycle.restore>`."""
+        self._life.restore(session_id, resume_token, last_event_seq)
 
     def resume(self, now: float) -> None:
-        """Queue ``session.resume`` on a fresh connection (§6.3); to a runtime that already
-        refused it or let it go unanswered, the legacy ``session.hello`` carrying ``resume``
-        (wire-decisions: Session). Each attempt has :attr:`resume_timeout`."""
-        if self._sm.state is not ClientState.DETACHED or self._out.session_id is None:
-            raise RuntimeError("only a detached session can be resumed")
-        assert self._hs.resume_token is not None
-        fire(self._sm, ClientEvent.RESUME)
-        self._phase.start(now, self.resume_timeout)
-        if self._hs.legacy_resume:
-            self._out.queue("session.hello", self._hs.hello(self._resume_request()), now)
-        else:
-            self._out.queue("session.resume", self._resume_request(), now)
-
-    def _resume_request(self) -> dict[str, Any]:
-        return self._hs.resume_request(self._out.session_id, self._seq.last)
-
-    def fail(self, error: BaseException) -> list[PendingRequest]:
-        """End the session (failed, or torn down after a close); returns the requests that
-        will never be answered."""
-        if self._sm.state is not ClientState.CLOSED:
-            fire(self._sm, ClientEvent.FAIL)
-            _log.debug("session failed: %s", type(error).__name__)
-        self._out.frames.clear()
-        return self._out.requests.take_all()
+        """Queue ``session.resume`` on a fresh connection (§6.3): :meth:`Lifecycle.resume
+        <arcp.protocol.client_lifecycle.Lifecycle.resume>`."""
+        self._life.resume(now)
 
     def close(self, now: float, reason: str | None = None, timeout: float | None = None) -> None:
-        """Queue ``session.close`` (§6.7); jobs keep running on the runtime. Without
-        ``session.closed`` by ``timeout`` (default :attr:`close_timeout`) the session ends
-        anyway, reporting :class:`SessionClosed` with ``timed_out``."""
-        if self._sm.state is ClientState.OPEN:
-            self._out.queue("session.close", {"reason": reason} if reason else {}, now)
-            fire(self._sm, ClientEvent.CLOSE)
-            self._phase.start(now, self.close_timeout if timeout is None else timeout)
+        """Queue ``session.close`` (§6.7): :meth:`Lifecycle.close
+        <arcp.protocol.client_lifecycle.Lifecycle.close>`."""
+        self._life.close(now, reason, timeout)
+
+    def connection_lost(self) -> bool:
+        """The transport is gone; True when the session can be resumed (§6.3)."""
+        return self._life.connection_lost()
+
+    def fail(self, error: BaseException) -> list[PendingRequest]:
+        """End the session; returns the requests that will never be answered."""
+        return self._life.fail(error)
 
     # -- inbound -------------------------------------------------------------------------
 
@@ -326,7 +296,7 @@ class ClientSession:
         if isinstance(msg, RESPONSE_TYPES):
             return self._answers.response(msg)
         if isinstance(msg, SessionWelcomeMessage):
-            return self._on_welcome(msg, now)
+            return self._life.welcomed(msg, now)
         if isinstance(msg, SessionErrorMessage):
             return self._on_error(msg, now)
         if isinstance(msg, SessionPingMessage):
@@ -391,40 +361,12 @@ class ClientSession:
         self._answers.jobs.discard(msg.job_id)
         return job_outcome(msg, self._results)
 
-    def _on_welcome(self, msg: SessionWelcomeMessage, now: float) -> Welcomed | None:
-        state = self._sm.state
-        if state is not ClientState.HANDSHAKING and state is not ClientState.RESUMING:
-            _log.debug("ignoring an unexpected session.welcome")
-            return None
-        resumed = state is ClientState.RESUMING
-        self._phase.clear()
-        if resumed:
-            self._seq.resumes += 1
-        payload = msg.payload
-        session_id = msg.session_id or payload.session_id
-        if resumed and session_id != self._out.session_id:
-            _log.warning("the runtime resumed us under another session id")
-        self._out.session_id = session_id
-        self._out.heartbeat = self._hs.welcomed(payload, now)
-        fire(self._sm, ClientEvent.WELCOME)
-        interrupted = self._out.resend() if resumed else ()
-        return Welcomed(session_id, resumed, interrupted)
-
     def _on_error(self, msg: SessionErrorMessage, now: float) -> SessionOutput | None:
         payload = msg.payload
         error = error_from_payload(payload)
         code, state = error.code, self._sm.state
         if state is ClientState.HANDSHAKING or state is ClientState.RESUMING:
-            legacy = self._hs.legacy_resume
-            if state is ClientState.RESUMING and code is ErrorCode.INVALID_REQUEST and not legacy:
-                # A runtime that does not know session.resume: try the legacy form, a hello
-                # carrying `resume` (wire-decisions: Session).
-                self._hs.legacy_resume = True
-                self._out.queue("session.hello", self._hs.hello(self._resume_request()), now)
-                self._phase.start(now, self.resume_timeout)
-                return None
-            fire(self._sm, ClientEvent.FAIL)
-            return SessionFailed(error)
+            return self._life.refused(error, now)
         if code is ErrorCode.HEARTBEAT_LOST and CLIENT_SESSION.allows(state, ClientEvent.BREAK):
             fire(self._sm, ClientEvent.BREAK)
             return ConnectionBroken(error)
