@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -25,7 +24,8 @@ from arcp.client.errors import (
     ReconnectFailedError,
     RequestTimeoutError,
 )
-from arcp.client.handle import JobHandle, JobStream, Subscription
+from arcp.client.handle import JobHandle, Subscription
+from arcp.client.routing import JobRouter
 from arcp.protocol.client_events import (
     ConnectionBroken,
     JobEnded,
@@ -51,9 +51,6 @@ __all__ = ["ClientDriver"]
 
 _log = logging.getLogger("arcp.client")
 
-_FINISHED_KEPT = 256
-_STRAYS_KEPT = 100_000
-"""Events of jobs without a stream kept at most (see ``ClientDriver._stray``)."""
 _YIELD_MASK = 63  # yield to the loop every 64 frames
 
 
@@ -72,15 +69,7 @@ class ClientDriver:
         self._factory = factory
         self._policy = policy or ReconnectPolicy()
         self._loop = asyncio.get_running_loop()
-        self._streams: dict[str, JobStream] = {}
-        # Recently ended handles, so an idempotent resubmit (§7.2) gets the finished handle.
-        self._finished: OrderedDict[str, JobHandle] = OrderedDict()
-        # Events of jobs with a subscribe in flight: some runtimes replay before job.subscribed.
-        self._early: dict[str, list[JobEventMessage | JobEnded]] = {}
-        # Events of jobs with no stream yet: a resume replays a job's events before the
-        # job.accepted of a resent submit (the first was lost in the drop, §6.3, §7.2).
-        self._strays: OrderedDict[str, list[JobEventMessage | JobEnded]] = OrderedDict()
-        self._stray_count = 0
+        self._jobs = JobRouter(self)
         self._waiters: dict[str, tuple[asyncio.Future[Any], str | None]] = {}
         self._send_lock = asyncio.Lock()
         self._outgoing: list[bytes] = []  # frames of steps taken, in order, not yet sent
@@ -120,17 +109,15 @@ class ClientDriver:
 
     def handle(self, job_id: str) -> JobHandle | None:
         """The handle of a job this session submitted, running or recently ended."""
-        stream = self._streams.get(job_id) or self._finished.get(job_id)
-        return stream if isinstance(stream, JobHandle) else None
+        return self._jobs.handle(job_id)
 
     def running_handles(self) -> list[JobHandle]:
         """The handles of submitted jobs that have not ended, oldest first."""
-        return [s for s in self._streams.values() if isinstance(s, JobHandle) and not s.done]
+        return self._jobs.running_handles()
 
     def adopt(self, accepted: JobAcceptedPayload) -> JobHandle:
         """A handle for a job submitted by the session this client took over (§6.3)."""
-        handle = self._streams[accepted.job_id] = JobHandle(self, accepted, accepted.trace_id)
-        return handle
+        return self._jobs.adopt(accepted)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -190,9 +177,7 @@ class ClientDriver:
         for future, _ in list(self._waiters.values()):
             if not future.done():
                 future.set_exception(error)
-        for stream in list(self._streams.values()):
-            stream.feed_outcome(error)
-        self._streams.clear()
+        self._jobs.fail_all(error)
         self._session.fail(error)
         self._closed_ack.set()
         with contextlib.suppress(Exception):
@@ -233,22 +218,19 @@ class ClientDriver:
         await self.request(lambda now: self._session.requests.cancel(job_id, now, reason, timeout))
 
     async def subscribe(self, job_id: str, build: Callable[[float], str]) -> Subscription:
-        self._early.setdefault(job_id, [])
+        self._jobs.early.setdefault(job_id, [])
         try:
             sub = await self.request(build)
         finally:
-            self._early.pop(job_id, None)
+            self._jobs.early.pop(job_id, None)
         assert isinstance(sub, Subscription)
         return sub
 
     async def unsubscribe(self, sub: Subscription, timeout: float | None = None) -> None:
         """``job.unsubscribe`` has no answer (§7.6): only sending it can take time."""
         self.check_usable()
-        stream = self._streams.get(sub.job_id)
-        if stream is not None and stream.remove_view(sub):
+        if self._jobs.unsubscribed(sub):
             return  # a view of a job this session receives anyway: detached locally only
-        if stream is sub:
-            del self._streams[sub.job_id]
         self._session.requests.unsubscribe(sub.job_id, self._loop.time())
         limit = self._session.request_timeout if timeout is None else timeout
         try:
@@ -287,8 +269,9 @@ class ClientDriver:
         path), anything else through :meth:`_dispatch`."""
         if self._outgoing:
             await self._send()
-        streams = self._streams
-        early = self._early
+        jobs = self._jobs
+        streams = jobs.streams
+        early = jobs.early
         count = 0
         for out in outputs:
             if type(out) is JobEventMessage:
@@ -303,7 +286,7 @@ class ClientDriver:
                 elif early and out.job_id in early:
                     early[out.job_id].append(out)
                 else:
-                    self._stray(out)
+                    jobs.stray(out)
             else:
                 await self._dispatch(out)
                 if type(out) is Response or type(out) is RequestFailed:
@@ -379,19 +362,9 @@ class ClientDriver:
             if entry is not None and not entry[0].done():
                 entry[0].set_exception(out.error)
         elif isinstance(out, JobEnded):
-            stream = self._streams.pop(out.job_id, None)
-            if stream is not None:
-                stream.feed_outcome(out)
-                if isinstance(stream, JobHandle):
-                    self._finished[out.job_id] = stream
-                    if len(self._finished) > _FINISHED_KEPT:
-                        self._finished.popitem(last=False)
-            elif out.job_id in self._early:
-                self._early[out.job_id].append(out)
-            else:
-                self._stray(out)
+            self._jobs.ended(out)
         elif isinstance(out, SubscriptionDropped):
-            self._on_dropped(out)
+            self._jobs.dropped(out)
         elif isinstance(out, Welcomed):
             self._on_welcomed(out)
         elif isinstance(out, ConnectionBroken):
@@ -415,72 +388,17 @@ class ClientDriver:
                 _log.info("the runtime closed the session")
             self._closed_ack.set()
 
-    def _on_dropped(self, out: SubscriptionDropped) -> None:
-        """The runtime unsubscribed us from a job (§13.2): end that subscription with the
-        error; a view tee'd off this session's own handle is not affected (the runtime
-        never drops the submitting session, it throttles the agent)."""
-        stream = self._streams.get(out.job_id)
-        if isinstance(stream, Subscription):
-            del self._streams[out.job_id]
-            stream.feed_outcome(out.error)
-        else:
-            _log.warning("session.error about job %s: %s", out.job_id, out.error)
-
     def _on_response(self, out: Response) -> None:
         entry = self._waiters.get(out.request_id)
         msg = out.message
         result: Any = msg
         if isinstance(msg, JobAcceptedMessage):
-            job_id = msg.payload.job_id
-            existing = self._streams.get(job_id) or self._finished.get(job_id)
-            if isinstance(existing, JobHandle):
-                result = existing
-            elif entry is not None:
-                result = self._streams[job_id] = JobHandle(self, msg.payload, entry[1])
-                self._adopt_strays(result)
+            trace_id = entry[1] if entry is not None else None
+            result = self._jobs.accepted(msg, trace_id, wanted=entry is not None)
         elif isinstance(msg, JobSubscribedMessage) and entry is not None:
-            sub = result = Subscription(self, msg.payload)
-            ended = False
-            for early in self._early.pop(sub.job_id, ()):
-                if isinstance(early, JobEnded):
-                    sub.feed_outcome(early)
-                    ended = True
-                else:
-                    sub.feed_event(early)
-            existing = self._streams.get(sub.job_id)
-            if ended:
-                pass
-            elif existing is not None and not existing.done:
-                existing.add_view(sub)
-            else:
-                self._streams[sub.job_id] = sub
+            result = self._jobs.subscribed(msg)
         if entry is not None and not entry[0].done():
             entry[0].set_result(result)
-
-    def _stray(self, out: JobEventMessage | JobEnded) -> None:
-        """Keep an event of a job without a stream, a bounded number of them."""
-        kept = self._strays.get(out.job_id)
-        if kept is None:
-            kept = self._strays[out.job_id] = []
-        kept.append(out)
-        self._stray_count += 1
-        while self._stray_count > _STRAYS_KEPT:
-            _, dropped = self._strays.popitem(last=False)
-            self._stray_count -= len(dropped)
-
-    def _adopt_strays(self, handle: JobHandle) -> None:
-        """Give a new handle the events of its job that arrived before its job.accepted."""
-        kept = self._strays.pop(handle.job_id, None)
-        if kept is None:
-            return
-        self._stray_count -= len(kept)
-        for out in kept:
-            if isinstance(out, JobEnded):
-                self._streams.pop(handle.job_id, None)
-                handle.feed_outcome(out)
-                self._finished[handle.job_id] = handle
-            else:
-                handle.feed_event(out)
 
     def _on_welcomed(self, out: Welcomed) -> None:
         if not self._welcome.done():  # the first welcome: a new session, or a taken-over one

@@ -229,12 +229,12 @@ class ClientSession:
             out = receive(msg, now)
             if out is not None:
                 append(out)
-        return Step(tuple(outputs), self._out.take(), self.next_deadline())
+        return Step(tuple(outputs), self._out.take(), self._timers.next_deadline())
 
     def advance(self, now: float) -> Step:
         """Let time pass to ``now``: do what is due (:meth:`on_timer`)."""
         outputs = self.on_timer(now)
-        return Step(tuple(outputs), self._out.take(), self.next_deadline())
+        return Step(tuple(outputs), self._out.take(), self._timers.next_deadline())
 
     def data_to_send(self) -> list[bytes]:
         """Take the frames queued since the last step, in order (what a step sends)."""

@@ -56,19 +56,26 @@ class Timers:
         return self._requests.auto_ack and Feature.ACK in self._hs.features
 
     def next_deadline(self) -> float | None:
-        """When :meth:`due` must next run, or ``None`` for never."""
+        """When :meth:`due` must next run, or ``None`` for never (read on every step: the
+        states are told apart by identity, the cheapest test)."""
         state = self._sm.state
-        if state is ClientState.IDLE or state is ClientState.CLOSED or state is ClientState.FAILED:
-            return None
-        deadline = self._out.requests.next_deadline()
-        if state in PHASED:
-            deadline = min(deadline, self._life.phase.deadline)
+        out = self._out
+        deadline = out.requests.next_deadline()
         if state is ClientState.OPEN or state is ClientState.CLOSING:
-            if self._out.heartbeat is not None:
-                deadline = min(deadline, self._out.heartbeat.deadline())
+            hb = out.heartbeat
+            if hb is not None:
+                deadline = min(deadline, hb.deadline())
             due = self._acks.due_at
-            if due is not None and self._acking():
-                deadline = min(deadline, due)
+            if due is not None and due < deadline and self._acking():
+                deadline = due
+            if state is ClientState.CLOSING:
+                deadline = min(deadline, self._life.phase.deadline)
+        elif state is ClientState.HANDSHAKING or state is ClientState.RESUMING:
+            deadline = min(deadline, self._life.phase.deadline)
+        elif (
+            state is ClientState.IDLE or state is ClientState.CLOSED or state is ClientState.FAILED
+        ):
+            return None
         return None if deadline == math.inf else deadline
 
     def due(self, now: float, wall_offset: float) -> list[SessionOutput]:
