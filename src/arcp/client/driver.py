@@ -51,7 +51,7 @@ __all__ = ["ClientDriver"]
 
 _log = logging.getLogger("arcp.client")
 
-_YIELD_MASK = 63  # yield to the loop every 64 frames
+_BATCH = 64  # frames fed to the session at once; the loop gets a turn between batches
 
 
 class ClientDriver:
@@ -251,35 +251,20 @@ class ClientDriver:
 
     # -- carrying out a step ---------------------------------------------------------------
 
-    async def _execute(self, step: Step) -> None:
-        """Carry out one step of the session, the only place that does: send its frames, arm
-        the timer at its deadline, and act on its outputs in order."""
-        self._take(step)
-        await self._act(step.outputs)
-
-    def _take(self, step: Step) -> None:
-        """The synchronous half of :meth:`_execute`: queue the frames (in step order) and arm
-        the timer."""
-        if step.frames:
-            self._outgoing += step.frames
-        self._arm(step.deadline)
-
-    async def _act(self, outputs: tuple[SessionOutput, ...]) -> None:
-        """Send what is queued, then route ``outputs``: an event to its job's stream (the hot
-        path), anything else through :meth:`_dispatch`."""
+    async def _execute(self, step: Step, *, taken: bool = False) -> None:
+        """Carry out one step of the session, the only place that does: queue its frames and
+        arm the timer at its deadline (:meth:`_take`, unless ``taken``), send, then act on
+        its outputs in order: an event to its job's stream (the hot path), anything else
+        through :meth:`_dispatch`."""
+        if not taken:
+            self._take(step)
         if self._outgoing:
             await self._send()
         jobs = self._jobs
         streams = jobs.streams
         early = jobs.early
-        count = 0
-        for out in outputs:
+        for out in step.outputs:
             if type(out) is JobEventMessage:
-                count += 1
-                if not count & _YIELD_MASK:
-                    # A backlog can be read without ever suspending; let consumers drain it
-                    # so decoded events do not pile up (and make every GC pass slower).
-                    await asyncio.sleep(0)
                 stream = streams.get(out.job_id)
                 if stream is not None:
                     stream.feed_event(out)
@@ -295,6 +280,13 @@ class ClientDriver:
                     await asyncio.sleep(0)
         if self._outgoing:
             await self._send()
+
+    def _take(self, step: Step) -> None:
+        """The synchronous half of :meth:`_execute`: queue the frames (in step order) and arm
+        the timer."""
+        if step.frames:
+            self._outgoing += step.frames
+        self._arm(step.deadline)
 
     async def _send(self) -> None:
         """Send every queued frame, in order, under the send lock."""
@@ -319,13 +311,17 @@ class ClientDriver:
     # -- reading and routing ---------------------------------------------------------------
 
     async def _read_loop(self) -> None:
-        # Every read goes through the session's door at once: the frames that already arrived
-        # are taken as one batch where the transport offers `recv_ready`, so a backlog costs
-        # no coroutine per frame. `recv` and `ready` are re-read after a reconnect.
+        # What arrived goes through the session's door in batches: the frames that already
+        # arrived are taken at once where the transport offers `recv_ready`, so a backlog
+        # costs no coroutine per frame, and fed _BATCH at a time, yielding to the loop
+        # between batches so consumers drain the decoded events before more pile up (a pile
+        # of live events makes every GC pass slower). `recv` and `ready` are re-read after a
+        # reconnect.
         receive = self._session.receive_data
         execute = self._execute
         now = self._loop.time
         recv, ready = self._receivers()
+        count = 0
         try:
             while True:
                 frames = ready() if ready is not None else None
@@ -337,7 +333,16 @@ class ClientDriver:
                             recv, ready = self._receivers()
                             continue
                         return
-                await execute(receive(frames, now()))
+                if len(frames) <= _BATCH:
+                    await execute(receive(frames, now()))
+                    count += len(frames)
+                    if count >= _BATCH:
+                        count = 0
+                        await asyncio.sleep(0)
+                    continue
+                for start in range(0, len(frames), _BATCH):
+                    await execute(receive(frames[start : start + _BATCH], now()))
+                    await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -488,9 +493,9 @@ class ClientDriver:
         if self._down:
             return
         step = self._session.advance(self._loop.time())
-        self._take(step)
+        self._take(step)  # now, so its frames keep their place before later steps'
         if step.outputs or self._outgoing:
-            self._spawn(self._act(step.outputs))
+            self._spawn(self._execute(step, taken=True))
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)

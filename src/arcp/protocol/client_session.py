@@ -229,7 +229,8 @@ class ClientSession:
             out = receive(msg, now)
             if out is not None:
                 append(out)
-        return Step(tuple(outputs), self._out.take(), self._timers.next_deadline())
+        frames = self._out.take() if self._out.frames else ()
+        return Step(tuple(outputs), frames, self._timers.next_deadline())
 
     def advance(self, now: float) -> Step:
         """Let time pass to ``now``: do what is due (:meth:`on_timer`)."""

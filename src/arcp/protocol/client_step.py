@@ -8,6 +8,7 @@ frames to send now, and when to call ``advance`` next.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from arcp.protocol.client_events import SessionOutput
@@ -22,7 +23,7 @@ class Step(NamedTuple):
     outputs: tuple[SessionOutput, ...]
     """What the adapter acts on, in the order it happened (a ``JobEventMessage`` for an
     event, so the hot path allocates nothing extra)."""
-    frames: list[bytes]
+    frames: Sequence[bytes]
     """Encoded frames to send, in order (requests queued since the last step included)."""
     deadline: float | None
     """The monotonic instant ``advance`` is next due, or ``None`` for never."""
