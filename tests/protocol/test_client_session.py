@@ -132,7 +132,9 @@ def test_features_outside_the_intersection_raise_locally() -> None:
     with pytest.raises(InvalidRequestError):
         session.requests.submit("echo", now=1.0, lease={"cost.budget": ["USD:1"]})
     with pytest.raises(InvalidRequestError):
-        session.requests.submit("echo", now=1.0, lease_constraints={"expires_at": "2030-01-01T00:00:00Z"})
+        session.requests.submit(
+            "echo", now=1.0, lease_constraints={"expires_at": "2030-01-01T00:00:00Z"}
+        )
     assert [m["type"] for m in sent(session)] == []
 
 

@@ -207,8 +207,8 @@ class ClientSession:
     # -- the door ------------------------------------------------------------------------
 
     def receive_data(self, data: Iterable[bytes | Message] | bytes, now: float) -> Step:
-        """Process what arrived at ``now``: one frame, or every frame of one transport read,
-        encoded or decoded. A frame the codec refuses is salvaged per
+        """Process what arrived at ``now``: one frame, or a batch of them from one transport
+        read, encoded or decoded. A frame the codec refuses is salvaged per
         :func:`~arcp.protocol.client_frames.salvage`: dropped, read as the ``session.error``
         it stands for, or, for a ``job.event``, counted in the sequence (§8.3). With nothing
         arrived it just collects what requests queued."""
