@@ -18,7 +18,7 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from arcp.client.connection import ConnectionFactory, ReconnectPolicy
+from arcp.client.connection import ConnectionFactory, ReconnectPolicy, redial
 from arcp.client.errors import (
     ConnectionLostError,
     ReconnectFailedError,
@@ -446,27 +446,12 @@ class ClientDriver:
     async def _redial(self, factory: ConnectionFactory) -> Transport | None:
         """Dial again under the reconnect policy; on giving up, end the client with
         :class:`ReconnectFailedError` and return None."""
-        policy = self._policy
-        started = self._loop.time()
-        attempts = 0
-        for delay in policy.delays():
-            if policy.give_up_after is not None:
-                left = started + policy.give_up_after - self._loop.time()
-                if left <= delay:
-                    break
-            if delay:
-                await asyncio.sleep(delay)
-            attempts += 1
-            try:
-                async with asyncio.timeout(policy.dial_timeout):
-                    return await factory()
-            except Exception as exc:  # any failure to dial: try again after the next delay
-                _log.warning("reconnect failed (%s)", type(exc).__name__)
-        _log.warning("giving up reconnecting after %d attempts", attempts)
-        await self._shutdown(
-            ReconnectFailedError(f"could not reconnect to the runtime ({attempts} attempts)")
-        )
-        return None
+        transport, attempts = await redial(factory, self._policy, self._loop.time)
+        if transport is None:
+            await self._shutdown(
+                ReconnectFailedError(f"could not reconnect to the runtime ({attempts} attempts)")
+            )
+        return transport
 
     # -- timers (§6.4, §6.5, request deadlines) -----------------------------------------------
 
