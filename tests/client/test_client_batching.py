@@ -59,8 +59,8 @@ async def test_queued_frames_go_out_together_and_in_order(dialer: Dialer, batchi
         seqs = [event.event_seq async for event in handle]
         await handle.result()
         session = client._session  # pyright: ignore[reportPrivateUsage]
-        session.ack(seqs[1], 0.0)
-        session.ack(seqs[2], 0.0)
+        session.requests.ack(seqs[1], 0.0)
+        session.requests.ack(seqs[2], 0.0)
         await client.ack(seqs[-1])  # flushes all three
         calls = recorders[0].calls
         acks = [call for call in calls if "session.ack" in call]

@@ -120,7 +120,7 @@ def _subscription(client: Client) -> Subscription:
     )
     driver = client._driver  # pyright: ignore[reportPrivateUsage]
     sub = Subscription(driver, payload)
-    driver._streams["job_y"] = sub  # pyright: ignore[reportPrivateUsage]
+    driver._jobs.streams["job_y"] = sub  # pyright: ignore[reportPrivateUsage]
     return sub
 
 

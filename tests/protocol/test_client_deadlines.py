@@ -25,8 +25,8 @@ def test_a_request_expires_alone_at_its_deadline() -> None:
     """Each request carries its own deadline; on_timer fails exactly the expired one with
     RequestTimeoutError, and a late answer to it is ignored (wire-decisions: correlation)."""
     session = opened(["list_jobs"], request_timeout=10.0)
-    slow = session.submit("echo", now=1.0)
-    quick = session.list_jobs(2.0, timeout=3.0)
+    slow = session.requests.submit("echo", now=1.0)
+    quick = session.requests.list_jobs(2.0, timeout=3.0)
     assert session.next_deadline() == 5.0
     assert session.on_timer(4.9) == []
     [out] = session.on_timer(5.0)
@@ -44,10 +44,10 @@ def test_a_request_expires_alone_at_its_deadline() -> None:
 
 def test_no_deadline_with_math_inf_and_bad_values_refused() -> None:
     session = opened([])
-    session.submit("echo", now=0.0, timeout=math.inf)
+    session.requests.submit("echo", now=0.0, timeout=math.inf)
     assert session.next_deadline() is None
     with pytest.raises(ValueError):
-        session.submit("echo", now=0.0, timeout=0)
+        session.requests.submit("echo", now=0.0, timeout=0)
     with pytest.raises(ValueError):
         ClientSession(token=TOKEN, request_timeout=-1)
 
@@ -100,7 +100,7 @@ def test_job_error_for_a_job_never_accepted_fails_the_submit() -> None:
     """TypeScript dialect (docs/interop.md T1): the unknown agent comes back as a job.error
     under a new job id, no request_id: it fails the oldest pending submit, keeps event_seq."""
     session = opened()
-    session.submit("nosuch", now=0.0)
+    session.requests.submit("nosuch", now=0.0)
     refusal = frame(
         "job.error",
         {"code": "AGENT_NOT_AVAILABLE", "message": "no", "final_status": "error"},
@@ -110,14 +110,14 @@ def test_job_error_for_a_job_never_accepted_fails_the_submit() -> None:
     )
     out = session.receive(refusal, 1.0)
     assert isinstance(out, RequestFailed) and isinstance(out.error, AgentNotAvailableError)
-    assert session.last_event_seq == 1 and session.pending_requests() == 0
+    assert session.last_event_seq == 1 and session.requests.pending() == 0
 
 
 def test_refused_cancel_as_job_error_fails_the_cancel_not_the_job() -> None:
     """TypeScript dialect (T2): PERMISSION_DENIED under a watched job's id while a cancel
     for it is pending fails the cancel; the job's later result still ends it."""
     session = opened()
-    request = session.submit("echo", now=0.0)
+    request = session.requests.submit("echo", now=0.0)
     session.receive(
         frame(
             "job.accepted",
@@ -127,7 +127,7 @@ def test_refused_cancel_as_job_error_fails_the_cancel_not_the_job() -> None:
         ),
         0.0,
     )
-    session.cancel("job_1", 1.0)
+    session.requests.cancel("job_1", 1.0)
     refusal = frame(
         "job.error",
         {"code": "PERMISSION_DENIED", "message": "no", "final_status": "error"},

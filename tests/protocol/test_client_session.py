@@ -122,17 +122,19 @@ def test_features_outside_the_intersection_raise_locally() -> None:
     """§6.2: never use a feature outside the effective set; refused before anything is sent."""
     session = opened(["heartbeat"])
     with pytest.raises(InvalidRequestError):
-        session.list_jobs(1.0)
+        session.requests.list_jobs(1.0)
     with pytest.raises(InvalidRequestError):
-        session.subscribe("job_1", 1.0)
+        session.requests.subscribe("job_1", 1.0)
     with pytest.raises(InvalidRequestError):
-        session.ack(3, 1.0)
+        session.requests.ack(3, 1.0)
     with pytest.raises(InvalidRequestError):
-        session.submit("echo@1.0.0", now=1.0)
+        session.requests.submit("echo@1.0.0", now=1.0)
     with pytest.raises(InvalidRequestError):
-        session.submit("echo", now=1.0, lease={"cost.budget": ["USD:1"]})
+        session.requests.submit("echo", now=1.0, lease={"cost.budget": ["USD:1"]})
     with pytest.raises(InvalidRequestError):
-        session.submit("echo", now=1.0, lease_constraints={"expires_at": "2030-01-01T00:00:00Z"})
+        session.requests.submit(
+            "echo", now=1.0, lease_constraints={"expires_at": "2030-01-01T00:00:00Z"}
+        )
     assert [m["type"] for m in sent(session)] == []
 
 
@@ -148,8 +150,8 @@ def test_unauthenticated_handshake_fails_the_session() -> None:
 def test_responses_matched_by_request_id_in_any_order() -> None:
     """wire-decisions: responses carry payload.request_id = the request's envelope id."""
     session = opened()
-    first = session.submit("echo", 1, now=1.0)
-    second = session.submit("echo", 2, now=1.0)
+    first = session.requests.submit("echo", 1, now=1.0)
+    second = session.requests.submit("echo", 2, now=1.0)
     frames = sent(session)
     assert [f["id"] for f in frames] == [first, second]
     assert frames[0]["payload"] == {"agent": "echo", "input": 1}
@@ -178,9 +180,9 @@ def test_responses_matched_by_request_id_in_any_order() -> None:
 def test_responses_without_request_id_fall_back_to_fifo_per_type() -> None:
     """wire-decisions: without request_id, FIFO per request type."""
     session = opened()
-    listing = session.list_jobs(1.0)
-    first = session.submit("echo", now=1.0)
-    second = session.submit("echo", now=1.0)
+    listing = session.requests.list_jobs(1.0)
+    first = session.requests.submit("echo", now=1.0)
+    second = session.requests.submit("echo", now=1.0)
     accepted = {"job_id": "job_a", "lease": {}}
     out = session.receive(frame("job.accepted", accepted, session_id="s", job_id="job_a"), 1.0)
     assert isinstance(out, Response) and out.request_id == first
@@ -188,14 +190,14 @@ def test_responses_without_request_id_fall_back_to_fifo_per_type() -> None:
     assert isinstance(out, Response) and out.request_id == listing
     out = session.receive(frame("job.accepted", accepted, session_id="s", job_id="job_b"), 1.0)
     assert isinstance(out, Response) and out.request_id == second
-    assert session.pending_requests() == 0
+    assert session.requests.pending() == 0
 
 
 def test_error_with_request_id_fails_exactly_that_request() -> None:
     """§12: a session.error names the failed request by request_id."""
     session = opened()
-    first = session.submit("echo", now=1.0)
-    second = session.submit("nope", now=1.0)
+    first = session.requests.submit("echo", now=1.0)
+    second = session.requests.submit("nope", now=1.0)
     out = session.receive(
         frame(
             "session.error",
@@ -205,16 +207,16 @@ def test_error_with_request_id_fails_exactly_that_request() -> None:
     )
     assert isinstance(out, RequestFailed) and out.request_id == second
     assert isinstance(out.error, AgentNotAvailableError)
-    assert session.pending_requests() == 1 and first
+    assert session.requests.pending() == 1 and first
 
 
 def test_uncorrelated_error_fails_only_oldest_request_of_matching_kind() -> None:
     """wire-decisions: a session.error without request_id fails at most the oldest pending
     request of the matching kind, never an unrelated one."""
     session = opened()
-    submit = session.submit("echo", now=1.0)
-    cancel_a = session.cancel("job_a", 1.0)
-    cancel_b = session.cancel("job_b", 1.0)
+    submit = session.requests.submit("echo", now=1.0)
+    cancel_a = session.requests.cancel("job_a", 1.0)
+    cancel_b = session.requests.cancel("job_b", 1.0)
     out = session.receive(
         frame(
             "session.error",
@@ -285,14 +287,14 @@ def test_resume_resends_safe_requests_and_interrupts_unsafe_ones() -> None:
     """§6.3: list_jobs, cancel and keyed submits are repeated after a resume; an unkeyed
     submit or a subscribe in flight is failed instead (it may already have run)."""
     session = opened()
-    unsafe = session.submit("echo", now=1.0)
-    keyed = session.submit("echo", now=1.0, idempotency_key="k1")
-    listing = session.list_jobs(1.0)
+    unsafe = session.requests.submit("echo", now=1.0)
+    keyed = session.requests.submit("echo", now=1.0, idempotency_key="k1")
+    listing = session.requests.list_jobs(1.0)
     sent(session)
     resume(session, "rt-1")
     queued_while_detached = None
     session.connection_lost()
-    queued_while_detached = session.cancel("job_x", 6.0)
+    queued_while_detached = session.requests.cancel("job_x", 6.0)
     session.resume(6.0)
     sent(session)
     out = session.receive(welcome(token="rt-2"), 6.0)
@@ -349,20 +351,20 @@ def test_auto_ack_at_most_once_per_interval() -> None:
     session = opened(["ack"], ack_interval=1.0, ack_every=2)
     for seq in (1, 2, 3):
         session.receive(event(seq), 0.0)
-    assert session.processed(1) is False  # fewer than 2 new events
-    assert session.processed(2) is True
+    assert session.requests.processed(1) is False  # fewer than 2 new events
+    assert session.requests.processed(2) is True
     assert session.next_deadline() is not None
     session.on_timer(0.0)
     [ack] = sent(session)
     assert ack["payload"] == {"last_processed_seq": 2}
-    session.processed(3)
-    session.processed(4)
+    session.requests.processed(3)
+    session.requests.processed(4)
     assert session.next_deadline() == 1.0
     session.on_timer(0.5)
     assert sent(session) == []
     session.on_timer(1.0)
     assert [a["payload"] for a in sent(session)] == [{"last_processed_seq": 4}]
-    session.ack(10, 2.0)
+    session.requests.ack(10, 2.0)
     assert [a["payload"] for a in sent(session)] == [{"last_processed_seq": 10}]
 
 
@@ -370,7 +372,7 @@ def test_auto_ack_disabled_sends_nothing() -> None:
     """§6.5: acks are optional; auto_ack=False leaves them to the application."""
     session = opened(["ack"], auto_ack=False)
     session.receive(event(1), 0.0)
-    assert session.processed(1) is False
+    assert session.requests.processed(1) is False
     assert session.next_deadline() is None
 
 
@@ -460,7 +462,7 @@ def test_submit_payload_fields_and_trace_id() -> None:
     """§7.1, §11: submit fields, and a traceparent reduced to its trace-id on the envelope."""
     session = opened()
     trace = "4bf92f3577b34da6a3ce929d0e0e4736"
-    session.submit(
+    session.requests.submit(
         "echo@1.0.0",
         {"a": 1},
         now=0,

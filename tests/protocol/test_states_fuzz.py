@@ -102,7 +102,7 @@ def _client_step(session: ClientSession, op: str, now: float) -> None:
             case "timer":
                 session.on_timer(now + 100.0)
             case "submit":
-                session.submit("echo", now=now)
+                session.requests.submit("echo", now=now)
             case "welcome":
                 session.receive(_welcome(), now)
             case "closed":

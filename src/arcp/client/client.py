@@ -329,7 +329,7 @@ class Client:
         """
         trace = trace_id or _new_trace_id()
         handle = await self._driver.request(
-            lambda now: self._session.submit(
+            lambda now: self._session.requests.submit(
                 agent,
                 input,
                 now=now,
@@ -365,7 +365,7 @@ class Client:
         ``timeout`` (default ``request_timeout``) bounds the wait for ``job.subscribed``."""
         return await self._driver.subscribe(
             job_id,
-            lambda now: self._session.subscribe(
+            lambda now: self._session.requests.subscribe(
                 job_id,
                 now,
                 history=history,
@@ -385,7 +385,7 @@ class Client:
     ) -> AsyncIterator[JobSummary]:
         """Iterate over the jobs this principal may observe, page by page (§6.6).
         ``timeout`` (default ``request_timeout``) bounds the wait for each page."""
-        self._session.require(Feature.LIST_JOBS, "list_jobs")
+        self._session.requests.require(Feature.LIST_JOBS, "list_jobs")
         filter_: dict[str, Any] = {}
         if status is not None:
             filter_["status"] = [status] if isinstance(status, str) else list(status)
@@ -417,14 +417,14 @@ class Client:
     def _page_request(
         self, filter_: dict[str, Any], page_size: int, cursor: str | None, timeout: float | None
     ) -> Callable[[float], str]:
-        return lambda now: self._session.list_jobs(
+        return lambda now: self._session.requests.list_jobs(
             now, filter=filter_, limit=page_size, cursor=cursor, timeout=timeout
         )
 
     async def ack(self, last_processed_seq: int) -> None:
         """Tell the runtime every event up to ``last_processed_seq`` was processed (§6.5)."""
         self._driver.check_usable()
-        self._session.ack(last_processed_seq, self._driver.now())
+        self._session.requests.ack(last_processed_seq, self._driver.now())
         await self._driver.flush()
 
 

@@ -7,6 +7,8 @@ allow transparent resume; a bare transport cannot be reopened.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 import ssl as _ssl
 from collections.abc import Awaitable, Callable, Iterator
@@ -15,7 +17,16 @@ from typing import TypeAlias
 
 from arcp.transport.base import Transport
 
-__all__ = ["ConnectionFactory", "ReconnectPolicy", "Target", "backoff_delays", "resolve_target"]
+__all__ = [
+    "ConnectionFactory",
+    "ReconnectPolicy",
+    "Target",
+    "backoff_delays",
+    "redial",
+    "resolve_target",
+]
+
+_log = logging.getLogger("arcp.client")
 
 ConnectionFactory: TypeAlias = Callable[[], Awaitable[Transport]]
 """A zero-argument coroutine function that opens a new connection to the runtime."""
@@ -98,3 +109,27 @@ def backoff_delays(
     """Bounded exponential backoff with jitter: the delay before each reconnect attempt."""
     policy = ReconnectPolicy(attempts=attempts, first_delay=first, factor=factor, max_delay=cap)
     return policy.delays()
+
+
+async def redial(
+    factory: ConnectionFactory, policy: ReconnectPolicy, clock: Callable[[], float]
+) -> tuple[Transport | None, int]:
+    """Dial again under ``policy`` (§6.3): the new transport, or ``None`` once the policy
+    gives up; and the number of attempts. ``clock`` is the loop's monotonic time."""
+    started = clock()
+    attempts = 0
+    for delay in policy.delays():
+        if policy.give_up_after is not None:
+            left = started + policy.give_up_after - clock()
+            if left <= delay:
+                break
+        if delay:
+            await asyncio.sleep(delay)
+        attempts += 1
+        try:
+            async with asyncio.timeout(policy.dial_timeout):
+                return await factory(), attempts
+        except Exception as exc:  # any failure to dial: try again after the next delay
+            _log.warning("reconnect failed (%s)", type(exc).__name__)
+    _log.warning("giving up reconnecting after %d attempts", attempts)
+    return None, attempts

@@ -1,7 +1,10 @@
 """The asyncio half of the client: reader task, routing, timers, reconnect-and-resume (§6.3).
 
-:class:`ClientDriver` owns the transport and the one reader task. It feeds every frame to the
-sans-IO :class:`~arcp.protocol.client_session.ClientSession` and routes the output; the public
+:class:`ClientDriver` owns the transport and the one reader task. It feeds what arrives (all
+frames of one transport read at once), the passing of time and its requests' frames through
+the sans-IO :class:`~arcp.protocol.client_session.ClientSession`'s one door, and carries out
+each :class:`~arcp.protocol.client_step.Step` in one place (:meth:`ClientDriver._execute`):
+send its frames, route its outputs, arm the timer at its deadline. The public
 request API is :class:`arcp.client.Client`, which owns one driver and talks to it through its
 public methods. Job streams talk to it through :class:`~arcp.client.handle.StreamOwner`.
 """
@@ -12,17 +15,17 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from arcp.client.connection import ConnectionFactory, ReconnectPolicy
+from arcp.client.connection import ConnectionFactory, ReconnectPolicy, redial
 from arcp.client.errors import (
     ConnectionLostError,
     ReconnectFailedError,
     RequestTimeoutError,
 )
-from arcp.client.handle import JobHandle, JobStream, Subscription
+from arcp.client.handle import JobHandle, Subscription
+from arcp.client.routing import JobRouter
 from arcp.protocol.client_events import (
     ConnectionBroken,
     JobEnded,
@@ -35,6 +38,7 @@ from arcp.protocol.client_events import (
     Welcomed,
 )
 from arcp.protocol.client_session import ClientSession, ClientState
+from arcp.protocol.client_step import Step
 from arcp.transport.base import Transport, TransportClosed
 from arcp_gen.messages import (
     JobAcceptedMessage,
@@ -47,10 +51,7 @@ __all__ = ["ClientDriver"]
 
 _log = logging.getLogger("arcp.client")
 
-_FINISHED_KEPT = 256
-_STRAYS_KEPT = 100_000
-"""Events of jobs without a stream kept at most (see ``ClientDriver._stray``)."""
-_YIELD_MASK = 63  # yield to the loop every 64 frames
+_BATCH = 64  # frames fed to the session at once; the loop gets a turn between batches
 
 
 class ClientDriver:
@@ -68,17 +69,11 @@ class ClientDriver:
         self._factory = factory
         self._policy = policy or ReconnectPolicy()
         self._loop = asyncio.get_running_loop()
-        self._streams: dict[str, JobStream] = {}
-        # Recently ended handles, so an idempotent resubmit (§7.2) gets the finished handle.
-        self._finished: OrderedDict[str, JobHandle] = OrderedDict()
-        # Events of jobs with a subscribe in flight: some runtimes replay before job.subscribed.
-        self._early: dict[str, list[JobEventMessage | JobEnded]] = {}
-        # Events of jobs with no stream yet: a resume replays a job's events before the
-        # job.accepted of a resent submit (the first was lost in the drop, §6.3, §7.2).
-        self._strays: OrderedDict[str, list[JobEventMessage | JobEnded]] = OrderedDict()
-        self._stray_count = 0
+        self._jobs = JobRouter(self)
         self._waiters: dict[str, tuple[asyncio.Future[Any], str | None]] = {}
         self._send_lock = asyncio.Lock()
+        self._outgoing: list[bytes] = []  # frames of steps taken, in order, not yet sent
+        self._processed = session.requests.processed
         self._reader: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
@@ -114,17 +109,15 @@ class ClientDriver:
 
     def handle(self, job_id: str) -> JobHandle | None:
         """The handle of a job this session submitted, running or recently ended."""
-        stream = self._streams.get(job_id) or self._finished.get(job_id)
-        return stream if isinstance(stream, JobHandle) else None
+        return self._jobs.handle(job_id)
 
     def running_handles(self) -> list[JobHandle]:
         """The handles of submitted jobs that have not ended, oldest first."""
-        return [s for s in self._streams.values() if isinstance(s, JobHandle) and not s.done]
+        return self._jobs.running_handles()
 
     def adopt(self, accepted: JobAcceptedPayload) -> JobHandle:
         """A handle for a job submitted by the session this client took over (§6.3)."""
-        handle = self._streams[accepted.job_id] = JobHandle(self, accepted, accepted.trace_id)
-        return handle
+        return self._jobs.adopt(accepted)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -143,7 +136,6 @@ class ClientDriver:
     async def _await_welcome(self, failure: str) -> None:
         """Send what the core queued, start reading, and wait for the welcome; on any
         failure the client shuts down with ``failure`` and the error is re-raised."""
-        self._schedule_timer()
         try:
             await self.flush()
             self._reader = asyncio.create_task(self._read_loop(), name="arcp-client-reader")
@@ -165,7 +157,6 @@ class ClientDriver:
             self._closing = True
             if self._session.state is ClientState.OPEN:
                 self._session.close(self._loop.time(), timeout=timeout)
-                self._schedule_timer()
                 await self.flush()
                 await self._closed_ack.wait()
         await self._shutdown(ConnectionLostError("the client was closed"))
@@ -186,9 +177,7 @@ class ClientDriver:
         for future, _ in list(self._waiters.values()):
             if not future.done():
                 future.set_exception(error)
-        for stream in list(self._streams.values()):
-            stream.feed_outcome(error)
-        self._streams.clear()
+        self._jobs.fail_all(error)
         self._session.fail(error)
         self._closed_ack.set()
         with contextlib.suppress(Exception):
@@ -215,38 +204,34 @@ class ClientDriver:
         request_id = build(self._loop.time())
         future: asyncio.Future[Any] = self._loop.create_future()
         self._waiters[request_id] = (future, trace_id)
-        self._schedule_timer()
         try:
             await self.flush()
             return await future
         finally:
             self._waiters.pop(request_id, None)
             if future.cancelled() or not future.done():
-                self._session.forget(request_id)  # the caller gave up (cancelled)
+                self._session.requests.forget(request_id)  # the caller gave up (cancelled)
 
     async def cancel_job(
         self, job_id: str, reason: str | None, timeout: float | None = None
     ) -> None:
-        await self.request(lambda now: self._session.cancel(job_id, now, reason, timeout))
+        await self.request(lambda now: self._session.requests.cancel(job_id, now, reason, timeout))
 
     async def subscribe(self, job_id: str, build: Callable[[float], str]) -> Subscription:
-        self._early.setdefault(job_id, [])
+        self._jobs.early.setdefault(job_id, [])
         try:
             sub = await self.request(build)
         finally:
-            self._early.pop(job_id, None)
+            self._jobs.early.pop(job_id, None)
         assert isinstance(sub, Subscription)
         return sub
 
     async def unsubscribe(self, sub: Subscription, timeout: float | None = None) -> None:
         """``job.unsubscribe`` has no answer (§7.6): only sending it can take time."""
         self.check_usable()
-        stream = self._streams.get(sub.job_id)
-        if stream is not None and stream.remove_view(sub):
+        if self._jobs.unsubscribed(sub):
             return  # a view of a job this session receives anyway: detached locally only
-        if stream is sub:
-            del self._streams[sub.job_id]
-        self._session.unsubscribe(sub.job_id, self._loop.time())
+        self._session.requests.unsubscribe(sub.job_id, self._loop.time())
         limit = self._session.request_timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(limit):
@@ -255,12 +240,58 @@ class ClientDriver:
             raise RequestTimeoutError("job.unsubscribe", limit) from None
 
     def processed(self, seq: int) -> None:
-        if self._session.processed(seq):
-            self._schedule_timer()
+        """The application consumed events up to ``seq``; an ack may become due (§6.5)."""
+        if self._processed(seq):
+            self._arm(self._session.next_deadline())
 
     async def flush(self) -> None:
+        """Send what requests and lifecycle calls made the session queue (a step with
+        nothing arrived)."""
+        await self._execute(self._session.receive_data((), self._loop.time()))
+
+    # -- carrying out a step ---------------------------------------------------------------
+
+    async def _execute(self, step: Step, *, taken: bool = False) -> None:
+        """Carry out one step of the session, the only place that does: queue its frames and
+        arm the timer at its deadline (:meth:`_take`, unless ``taken``), send, then act on
+        its outputs in order: an event to its job's stream (the hot path), anything else
+        through :meth:`_dispatch`."""
+        if not taken:
+            self._take(step)
+        if self._outgoing:
+            await self._send()
+        jobs = self._jobs
+        streams = jobs.streams
+        early = jobs.early
+        for out in step.outputs:
+            if type(out) is JobEventMessage:
+                stream = streams.get(out.job_id)
+                if stream is not None:
+                    stream.feed_event(out)
+                elif early and out.job_id in early:
+                    early[out.job_id].append(out)
+                else:
+                    jobs.stray(out)
+            else:
+                await self._dispatch(out)
+                if type(out) is Response or type(out) is RequestFailed:
+                    # Let the requester run now, before the outputs behind its answer (a
+                    # job's first events, say) are routed.
+                    await asyncio.sleep(0)
+        if self._outgoing:
+            await self._send()
+
+    def _take(self, step: Step) -> None:
+        """The synchronous half of :meth:`_execute`: queue the frames (in step order) and arm
+        the timer."""
+        if step.frames:
+            self._outgoing += step.frames
+        self._arm(step.deadline)
+
+    async def _send(self) -> None:
+        """Send every queued frame, in order, under the send lock."""
         async with self._send_lock:
-            frames = self._session.data_to_send()
+            frames, self._outgoing = self._outgoing, []
             if not frames:
                 return
             transport = self._transport
@@ -280,14 +311,14 @@ class ClientDriver:
     # -- reading and routing ---------------------------------------------------------------
 
     async def _read_loop(self) -> None:
-        # The per-frame path: session.receive_frame (decode, salvage, receive), push to the job's stream. Frames that
-        # already arrived are taken as one batch where the transport offers `recv_ready`, so
-        # a backlog costs no coroutine per frame. Bound methods and containers are looked up
-        # once; `recv` and `ready` are re-read after a reconnect.
-        session = self._session
-        receive = session.receive_frame
-        streams = self._streams
-        early = self._early
+        # What arrived goes through the session's door in batches: the frames that already
+        # arrived are taken at once where the transport offers `recv_ready`, so a backlog
+        # costs no coroutine per frame, and fed _BATCH at a time, yielding to the loop
+        # between batches so consumers drain the decoded events before more pile up (a pile
+        # of live events makes every GC pass slower). `recv` and `ready` are re-read after a
+        # reconnect.
+        receive = self._session.receive_data
+        execute = self._execute
         now = self._loop.time
         recv, ready = self._receivers()
         count = 0
@@ -302,36 +333,16 @@ class ClientDriver:
                             recv, ready = self._receivers()
                             continue
                         return
-                received_at = now()
-                for frame in frames:
-                    count += 1
-                    if not count & _YIELD_MASK:
-                        # A backlog can be read without ever suspending; let consumers drain
-                        # it so decoded events do not pile up (and make every GC pass slower).
-                        if session.wants_to_send:
-                            await self.flush()
+                if len(frames) <= _BATCH:
+                    await execute(receive(frames, now()))
+                    count += len(frames)
+                    if count >= _BATCH:
+                        count = 0
                         await asyncio.sleep(0)
-                        received_at = now()
-                    out = receive(frame, received_at)
-                    if out is not None:
-                        if type(out) is JobEventMessage:
-                            stream = streams.get(out.job_id)
-                            if stream is not None:
-                                stream.feed_event(out)
-                            elif early and out.job_id in early:
-                                early[out.job_id].append(out)
-                            else:
-                                self._stray(out)
-                        else:
-                            await self._dispatch(out)
-                            if type(out) is Response or type(out) is RequestFailed:
-                                # Let the requester run now, before the frames queued behind
-                                # its answer (a job's first events, say) are handled.
-                                await asyncio.sleep(0)
-                            received_at = now()
-                # What the batch made the session queue (acks, a pong) goes out after it.
-                if session.wants_to_send:
-                    await self.flush()
+                    continue
+                for start in range(0, len(frames), _BATCH):
+                    await execute(receive(frames[start : start + _BATCH], now()))
+                    await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -356,24 +367,14 @@ class ClientDriver:
             if entry is not None and not entry[0].done():
                 entry[0].set_exception(out.error)
         elif isinstance(out, JobEnded):
-            stream = self._streams.pop(out.job_id, None)
-            if stream is not None:
-                stream.feed_outcome(out)
-                if isinstance(stream, JobHandle):
-                    self._finished[out.job_id] = stream
-                    if len(self._finished) > _FINISHED_KEPT:
-                        self._finished.popitem(last=False)
-            elif out.job_id in self._early:
-                self._early[out.job_id].append(out)
-            else:
-                self._stray(out)
+            self._jobs.ended(out)
         elif isinstance(out, SubscriptionDropped):
-            self._on_dropped(out)
+            self._jobs.dropped(out)
         elif isinstance(out, Welcomed):
             self._on_welcomed(out)
         elif isinstance(out, ConnectionBroken):
             _log.warning("connection broken (%s); resuming", out.error)
-            await self.flush()
+            await self._send()
             drop = getattr(self._transport, "drop", None)  # an abrupt cut, where offered
             if callable(drop):
                 drop()
@@ -392,72 +393,17 @@ class ClientDriver:
                 _log.info("the runtime closed the session")
             self._closed_ack.set()
 
-    def _on_dropped(self, out: SubscriptionDropped) -> None:
-        """The runtime unsubscribed us from a job (§13.2): end that subscription with the
-        error; a view tee'd off this session's own handle is not affected (the runtime
-        never drops the submitting session, it throttles the agent)."""
-        stream = self._streams.get(out.job_id)
-        if isinstance(stream, Subscription):
-            del self._streams[out.job_id]
-            stream.feed_outcome(out.error)
-        else:
-            _log.warning("session.error about job %s: %s", out.job_id, out.error)
-
     def _on_response(self, out: Response) -> None:
         entry = self._waiters.get(out.request_id)
         msg = out.message
         result: Any = msg
         if isinstance(msg, JobAcceptedMessage):
-            job_id = msg.payload.job_id
-            existing = self._streams.get(job_id) or self._finished.get(job_id)
-            if isinstance(existing, JobHandle):
-                result = existing
-            elif entry is not None:
-                result = self._streams[job_id] = JobHandle(self, msg.payload, entry[1])
-                self._adopt_strays(result)
+            trace_id = entry[1] if entry is not None else None
+            result = self._jobs.accepted(msg, trace_id, wanted=entry is not None)
         elif isinstance(msg, JobSubscribedMessage) and entry is not None:
-            sub = result = Subscription(self, msg.payload)
-            ended = False
-            for early in self._early.pop(sub.job_id, ()):
-                if isinstance(early, JobEnded):
-                    sub.feed_outcome(early)
-                    ended = True
-                else:
-                    sub.feed_event(early)
-            existing = self._streams.get(sub.job_id)
-            if ended:
-                pass
-            elif existing is not None and not existing.done:
-                existing.add_view(sub)
-            else:
-                self._streams[sub.job_id] = sub
+            result = self._jobs.subscribed(msg)
         if entry is not None and not entry[0].done():
             entry[0].set_result(result)
-
-    def _stray(self, out: JobEventMessage | JobEnded) -> None:
-        """Keep an event of a job without a stream, a bounded number of them."""
-        kept = self._strays.get(out.job_id)
-        if kept is None:
-            kept = self._strays[out.job_id] = []
-        kept.append(out)
-        self._stray_count += 1
-        while self._stray_count > _STRAYS_KEPT:
-            _, dropped = self._strays.popitem(last=False)
-            self._stray_count -= len(dropped)
-
-    def _adopt_strays(self, handle: JobHandle) -> None:
-        """Give a new handle the events of its job that arrived before its job.accepted."""
-        kept = self._strays.pop(handle.job_id, None)
-        if kept is None:
-            return
-        self._stray_count -= len(kept)
-        for out in kept:
-            if isinstance(out, JobEnded):
-                self._streams.pop(handle.job_id, None)
-                handle.feed_outcome(out)
-                self._finished[handle.job_id] = handle
-            else:
-                handle.feed_event(out)
 
     def _on_welcomed(self, out: Welcomed) -> None:
         if not self._welcome.done():  # the first welcome: a new session, or a taken-over one
@@ -473,7 +419,6 @@ class ClientDriver:
                             "it was not repeated"
                         )
                     )
-        self._schedule_timer()
 
     async def _connection_lost(self) -> bool:
         """The transport closed: reconnect and resume if possible; False to stop reading."""
@@ -489,45 +434,29 @@ class ClientDriver:
         if not self._session.connection_lost() or self._factory is None:
             await self._shutdown(ConnectionLostError("the connection to the runtime was lost"))
             return False
-        self._schedule_timer()  # requests keep their deadlines while we dial
+        self._arm(self._session.next_deadline())  # requests keep their deadlines while we dial
         transport = await self._redial(self._factory)
         if transport is None:
             return False
         self._transport = transport
         self._session.resume(self._loop.time())
-        self._schedule_timer()
         await self.flush()
         return True
 
     async def _redial(self, factory: ConnectionFactory) -> Transport | None:
         """Dial again under the reconnect policy; on giving up, end the client with
         :class:`ReconnectFailedError` and return None."""
-        policy = self._policy
-        started = self._loop.time()
-        attempts = 0
-        for delay in policy.delays():
-            if policy.give_up_after is not None:
-                left = started + policy.give_up_after - self._loop.time()
-                if left <= delay:
-                    break
-            if delay:
-                await asyncio.sleep(delay)
-            attempts += 1
-            try:
-                async with asyncio.timeout(policy.dial_timeout):
-                    return await factory()
-            except Exception as exc:  # any failure to dial: try again after the next delay
-                _log.warning("reconnect failed (%s)", type(exc).__name__)
-        _log.warning("giving up reconnecting after %d attempts", attempts)
-        await self._shutdown(
-            ReconnectFailedError(f"could not reconnect to the runtime ({attempts} attempts)")
-        )
-        return None
+        transport, attempts = await redial(factory, self._policy, self._loop.time)
+        if transport is None:
+            await self._shutdown(
+                ReconnectFailedError(f"could not reconnect to the runtime ({attempts} attempts)")
+            )
+        return transport
 
     # -- timers (§6.4, §6.5, request deadlines) -----------------------------------------------
 
-    def _schedule_timer(self) -> None:
-        deadline = self._session.next_deadline()
+    def _arm(self, deadline: float | None) -> None:
+        """Have :meth:`_on_timer` run at ``deadline`` (a step's), or never."""
         if deadline is None:
             self._cancel_timer()
             return
@@ -548,11 +477,10 @@ class ClientDriver:
         self._timer_at = math.inf
         if self._down:
             return
-        for out in self._session.on_timer(self._loop.time()):
-            self._spawn(self._dispatch(out))
-        if self._session.wants_to_send:
-            self._spawn(self.flush())
-        self._schedule_timer()
+        step = self._session.advance(self._loop.time())
+        self._take(step)  # now, so its frames keep their place before later steps'
+        if step.outputs or self._outgoing:
+            self._spawn(self._execute(step, taken=True))
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)

@@ -1,9 +1,9 @@
 """What the sans-IO client session reports back to its driver (§6-§8).
 
-:meth:`arcp.protocol.client_session.ClientSession.receive` answers each inbound message with
-at most one of these outputs (or the ``JobEventMessage`` itself for a job event, so the hot
-path allocates nothing extra). The asyncio client turns them into resolved futures, handle
-queue entries and reconnects.
+Each inbound message yields at most one of these outputs (or the ``JobEventMessage`` itself
+for a job event, so the hot path allocates nothing extra), collected in order in the
+:class:`~arcp.protocol.client_step.Step` the session's door returns. The asyncio client turns
+them into resolved futures, handle queue entries and reconnects.
 """
 
 from __future__ import annotations
@@ -139,4 +139,4 @@ SessionOutput = (
     | SessionFailed
     | SessionClosed
 )
-"""Anything :meth:`ClientSession.receive` or :meth:`ClientSession.on_timer` may return."""
+"""Anything a :class:`~arcp.protocol.client_step.Step` of the session may hold."""

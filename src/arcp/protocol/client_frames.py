@@ -1,5 +1,5 @@
 """What the client session does with a frame :func:`arcp.codec.decode` refused: the
-decode-salvage policy of the sans-IO core (:meth:`ClientSession.receive_frame`).
+decode-salvage policy of the sans-IO core (:meth:`ClientSession.receive_data`).
 
 Unknown types are ignored quietly (wire-decisions: a client ignores unknown inbound types).
 A ``job.event`` that does not decode (say, a kind that is neither a spec kind nor

@@ -109,6 +109,8 @@ class RequestTracker:
 
     def next_deadline(self) -> float:
         """The earliest deadline of a pending request (``inf`` when none)."""
+        if not self._pending:
+            return math.inf
         return min((r.deadline for r in self._pending.values()), default=math.inf)
 
     def expire(self, now: float) -> list[PendingRequest]:

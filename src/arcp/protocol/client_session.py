@@ -1,44 +1,46 @@
 """The sans-IO client session (§6-§8): a pure state machine, no asyncio, no sockets.
 
-The driver feeds it what arrived with :meth:`ClientSession.receive_frame` (bytes: decoded
-and, when the codec refuses them, salvaged here) or :meth:`ClientSession.receive` (a decoded
-message), plus the current monotonic time; it sends what :meth:`ClientSession.data_to_send`
-returns and calls :meth:`ClientSession.on_timer` at :meth:`ClientSession.next_deadline`.
+One door: :meth:`ClientSession.receive_data` takes what arrived (encoded frames, or decoded
+messages) and :meth:`ClientSession.advance` the passing of time, each with the adapter's
+monotonic ``now``; both return a :class:`~arcp.protocol.client_step.Step` (what to act on,
+the frames to send, the next deadline). Requests (:attr:`ClientSession.requests`) and the
+lifecycle calls (:meth:`~ClientSession.start`, :meth:`~ClientSession.resume`,
+:meth:`~ClientSession.close`) queue frames that go out with the next step.
 
-One class, read top to bottom: the session's state (every move through the table
-:data:`~arcp.protocol.states.CLIENT_SESSION`), the handshake, resume and close (§6.2, §6.3,
-§6.7), the requests a client makes (submit §7.1, cancel §7.4, subscribe §7.6, list_jobs §6.6,
-ack §6.5), the handling of what arrives (welcome, request correlation, ``event_seq`` checks
-§8.3, job outcomes §7.3, §8.4), and every deadline: each request, the handshake, a resume and
-a close end with :class:`~arcp.errors.RequestTimeoutError` when the runtime does not answer in
-time (wire-decisions: no unbounded wait). Envelopes and pending requests live in
-:class:`~arcp.protocol.client_outbox.Outbox`, what the hello offers and the welcome grants in
-:class:`~arcp.protocol.client_handshake.Negotiation`.
+The session holds its state (every move through the table
+:data:`~arcp.protocol.states.CLIENT_SESSION`) and handles the handshake, resume and close
+(§6.2, §6.3, §6.7), what arrives (welcome, answers, ``event_seq`` §8.3, job outcomes §7.3,
+§8.4) and every deadline: a request, the handshake, a resume or a close the runtime does not
+answer in time ends with :class:`~arcp.errors.RequestTimeoutError`. Its parts:
+:class:`~arcp.protocol.client_outbox.Outbox` (envelopes, pending requests),
+:class:`~arcp.protocol.client_handshake.Negotiation` (hello and welcome),
+:class:`~arcp.protocol.client_calls.ClientRequests` (the requests),
+:class:`~arcp.protocol.client_answers.Answers` (what answers what),
+:class:`~arcp.protocol.client_sequence.EventSequence` (§8.3),
+:class:`~arcp.protocol.client_lifecycle.Lifecycle` (handshake, resume, close) and
+:class:`~arcp.protocol.client_timers.Timers` (every deadline).
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Iterable, Mapping
-from typing import Any, Final, cast
+from collections.abc import Iterable
+from typing import cast
 
 from arcp.codec import DecodeError, decode
-from arcp.ids import new_id, wall_timestamp
+from arcp.ids import wall_timestamp
+from arcp.protocol.client_answers import RESPONSE_TYPES, Answers
+from arcp.protocol.client_calls import ClientRequests
 from arcp.protocol.client_core import ALL_FEATURES, LIVE_STATES
 from arcp.protocol.client_events import (
     ConnectionBroken,
-    RequestFailed,
-    RequestKind,
-    Response,
     SessionClosed,
     SessionFailed,
     SessionOutput,
-    SubscriptionDropped,
-    Welcomed,
 )
 from arcp.protocol.client_frames import SkippedEvent, salvage
 from arcp.protocol.client_handshake import Negotiation
+from arcp.protocol.client_lifecycle import Lifecycle
 from arcp.protocol.client_liveness import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -50,76 +52,34 @@ from arcp.protocol.client_liveness import (
 from arcp.protocol.client_outbox import Outbox
 from arcp.protocol.client_requests import PendingRequest
 from arcp.protocol.client_results import ResultAssembler, job_outcome
-from arcp.protocol.client_submit import normalize_trace_id, submit_payload
+from arcp.protocol.client_sequence import EventSequence
+from arcp.protocol.client_step import Step
+from arcp.protocol.client_timers import Timers
 from arcp.protocol.states import CLIENT_SESSION, ClientEvent, ClientState, StateCell, fire
-from arcp.sdk_errors import RequestTimeoutError, ResumeFailedError
-from arcp_gen.errors import (
-    ErrorCode,
-    HeartbeatLostError,
-    InternalError,
-    InvalidRequestError,
-    error_from_payload,
-)
+from arcp_gen.errors import ErrorCode, error_from_payload
 from arcp_gen.features import Feature
 from arcp_gen.messages import (
-    JobAcceptedMessage,
-    JobCancelledMessage,
     JobErrorMessage,
     JobEventMessage,
     JobResultMessage,
-    JobSubscribedMessage,
     Message,
     SessionByeMessage,
     SessionClosedMessage,
     SessionErrorMessage,
-    SessionJobsMessage,
     SessionPingMessage,
     SessionWelcomeMessage,
 )
 from arcp_gen.models import AgentInfo, PeerInfo, ResultChunkEvent
 
-__all__ = ["ALL_FEATURES", "ClientSession", "ClientState"]
+__all__ = ["ALL_FEATURES", "ClientSession", "ClientState", "Step"]
 
 _log = logging.getLogger("arcp.client")
-
-_RESPONSE_KINDS: Final[Mapping[str, RequestKind]] = {
-    "job.accepted": "job.submit",
-    "job.subscribed": "job.subscribe",
-    "job.cancelled": "job.cancel",
-    "session.jobs": "session.list_jobs",
-}
-
-_RESPONSE_TYPES = (
-    JobAcceptedMessage,
-    JobSubscribedMessage,
-    JobCancelledMessage,
-    SessionJobsMessage,
-)
-
-_DEFAULT_REASON = "cancelled by the client"
-
-_REFUSED_ON_JOB: Final = frozenset({ErrorCode.PERMISSION_DENIED, ErrorCode.JOB_NOT_FOUND})
-"""Codes a runtime may put in a ``job.error`` for a job that keeps running, to refuse a
-cancel or subscribe aimed at it (the TypeScript runtime's dialect, docs/interop.md)."""
-_JOB_TARGETED: Final = frozenset({"job.cancel", "job.subscribe"})
-_JOB_ENDINGS: Final = frozenset(
-    {ErrorCode.INTERNAL_ERROR, ErrorCode.LEASE_EXPIRED, ErrorCode.BUDGET_EXHAUSTED}
-)
-"""Codes a running job can end with that could also refuse a submit."""
-
-_PHASED: Final = frozenset({ClientState.HANDSHAKING, ClientState.RESUMING, ClientState.CLOSING})
-"""States that wait for one answer under ``ClientSession._phase_deadline``."""
-
-_CAN_REQUEST: Final = frozenset(
-    {ClientState.OPEN, ClientState.DETACHED, ClientState.RESUMING, ClientState.BROKEN}
-)
-"""States a request may be made in: sent at once when open, else after the next welcome."""
 
 
 class ClientSession:
     """One client session, across any number of resumed connections (§6): its state (the
     table :data:`~arcp.protocol.states.CLIENT_SESSION`), the handshake, resume and close,
-    the requests it sends, the handling of everything it receives, and its deadlines."""
+    the handling of everything it receives, and its deadlines."""
 
     def __init__(
         self,
@@ -150,30 +110,31 @@ class ClientSession:
             ("close_timeout", close_timeout),
         ):
             check_timeout(name, value)
-        self.request_timeout = request_timeout
-        self.handshake_timeout = handshake_timeout
-        self.resume_timeout = resume_timeout
-        self.close_timeout = close_timeout
-        self._auto_ack = auto_ack
         self._acks = AckScheduler(interval=ack_interval, every=ack_every)
         self._sm: StateCell[ClientState, ClientEvent] = StateCell(CLIENT_SESSION)
         self._out = Outbox()
+        self.requests = ClientRequests(
+            self._sm, self._out, self._hs, self._acks, timeout=request_timeout, auto_ack=auto_ack
+        )
+        """The requests this session makes (submit, cancel, subscribe, list_jobs, ack)."""
+        self._answers = Answers(self._out.requests)
         self._results = ResultAssembler()
-        self._last_seq = 0
-        # The deadline of the handshake, a resume attempt or a close (one at a time).
-        self._phase_deadline = math.inf
-        self._phase_timeout = math.inf
-        self._jobs: set[str] = set()  # jobs this session watches (accepted or subscribed)
-        # The runtime names the request its answers are for (request_id): then it does so
-        # for refusals too, and a job.error without one is always a job's end.
-        self._correlating = False
-        self._resumes: int = 0  # completed resumes
-        self._gap_at: tuple[int, int] | None = None  # (last_event_seq, resumes) at a gap
+        self._seq = EventSequence()
+        self._life = Lifecycle(
+            self._sm,
+            self._out,
+            self._hs,
+            self._seq,
+            handshake_timeout=handshake_timeout,
+            resume_timeout=resume_timeout,
+            close_timeout=close_timeout,
+        )
+        self._timers = Timers(self._sm, self._out, self._hs, self._acks, self.requests, self._life)
 
     def __repr__(self) -> str:
         return (
             f"ClientSession(state={self._sm.state.value!r}, session_id={self._out.session_id!r}, "
-            f"last_event_seq={self._last_seq})"
+            f"last_event_seq={self._seq.last})"
         )
 
     # -- state ---------------------------------------------------------------------------
@@ -216,7 +177,7 @@ class ClientSession:
     @property
     def last_event_seq(self) -> int:
         """The highest ``event_seq`` received in order (what a resume presents, §6.3)."""
-        return self._last_seq
+        return self._seq.last
 
     @property
     def can_resume(self) -> bool:
@@ -228,296 +189,115 @@ class ClientSession:
             ClientState.RESUMING,
         )
 
-    def pending_requests(self) -> int:
-        """How many requests wait for an answer."""
-        return len(self._out.requests)
-
-    def forget(self, request_id: str) -> None:
-        """Stop waiting for ``request_id`` (its caller gave up); a late answer is ignored."""
-        self._out.requests.remove(request_id)
-
-    def require(self, feature: Feature, what: str) -> None:
-        """Raise ``INVALID_REQUEST`` locally when ``feature`` was not negotiated (§6.2)."""
-        if feature not in self._hs.features:
-            raise InvalidRequestError(
-                f"{what} needs the {feature.value!r} feature, which this session did not negotiate",
-                details={"feature": feature.value},
-            )
-
-    # -- outbound ------------------------------------------------------------------------
-
-    @property
-    def wants_to_send(self) -> bool:
-        """True when frames are queued for :meth:`data_to_send`."""
-        return bool(self._out.frames)
-
-    def data_to_send(self) -> list[bytes]:
-        """Take the frames queued for the transport, in order."""
-        return self._out.take()
-
-    def start(self, now: float, timeout: float | None = None) -> None:
-        """Queue ``session.hello`` (§6.2); without a welcome by ``timeout`` (default
-        :attr:`handshake_timeout`) the session fails with ``RequestTimeoutError``."""
-        if self._sm.state is not ClientState.IDLE:
-            raise RuntimeError("the handshake was already started")
-        fire(self._sm, ClientEvent.START)
-        self._set_phase_deadline(now, self.handshake_timeout if timeout is None else timeout)
-        self._out.queue("session.hello", self._hs.hello(), now)
-
-    def _set_phase_deadline(self, now: float, timeout: float) -> None:
-        check_timeout("timeout", timeout)
-        self._phase_timeout = timeout
-        self._phase_deadline = now + timeout
-
-    def connection_lost(self) -> bool:
-        """The transport is gone. Returns True when the session can be resumed (§6.3)."""
-        self._out.frames.clear()
-        if self._sm.state in (ClientState.CLOSING, ClientState.CLOSED, ClientState.FAILED):
-            fire(self._sm, ClientEvent.CONNECTION_LOST)
-            return False
-        if self._hs.resume_token is None:
-            fire(self._sm, ClientEvent.FAIL)
-            return False
-        fire(self._sm, ClientEvent.CONNECTION_LOST)
-        self._out.heartbeat = None
-        return True
-
-    def restore(self, session_id: str, resume_token: str, last_event_seq: int) -> None:
-        """Take over a session another client left (§6.3): an idle session becomes detached
-        with the given id, token and position; :meth:`resume` then continues it."""
-        if self._sm.state is not ClientState.IDLE:
-            raise RuntimeError("only a fresh session can take over another one")
-        if last_event_seq < 0:
-            raise ValueError("last_event_seq must be >= 0")
-        self._out.session_id = session_id
-        self._hs.resume_token = resume_token
-        self._last_seq = last_event_seq
-        fire(self._sm, ClientEvent.RESTORE)
-
     @property
     def resume_token(self) -> str | None:
         """The current resume token (§6.3): a secret; never log it."""
         return self._hs.resume_token
 
+    @property
+    def request_timeout(self) -> float:
+        """The default deadline of a request, in seconds."""
+        return self.requests.timeout
+
+    @property
+    def close_timeout(self) -> float:
+        """The default wait for ``session.closed``, in seconds (§6.7)."""
+        return self._life.close_timeout
+
+    # -- the door ------------------------------------------------------------------------
+
+    def receive_data(self, data: Iterable[bytes | Message] | bytes, now: float) -> Step:
+        """Process what arrived at ``now``: one frame, or a batch of them from one transport
+        read, encoded or decoded. A frame the codec refuses is salvaged per
+        :func:`~arcp.protocol.client_frames.salvage`: dropped, read as the ``session.error``
+        it stands for, or, for a ``job.event``, counted in the sequence (§8.3). With nothing
+        arrived it just collects what requests queued."""
+        outputs: list[SessionOutput] = []
+        append = outputs.append
+        receive = self.receive
+        for item in (data,) if isinstance(data, bytes) else data:
+            if isinstance(item, bytes):
+                try:
+                    msg = decode(item)
+                except DecodeError as exc:
+                    out = self._salvaged(item, exc, now)
+                    if out is not None:
+                        append(out)
+                    continue
+            else:
+                msg = item
+            out = receive(msg, now)
+            if out is not None:
+                append(out)
+        frames = self._out.take() if self._out.frames else ()
+        return Step(tuple(outputs), frames, self._timers.next_deadline())
+
+    def advance(self, now: float) -> Step:
+        """Let time pass to ``now``: do what is due (:meth:`on_timer`)."""
+        outputs = self.on_timer(now)
+        return Step(tuple(outputs), self._out.take(), self._timers.next_deadline())
+
+    def data_to_send(self) -> list[bytes]:
+        """Take the frames queued since the last step, in order (what a step sends)."""
+        return self._out.take()
+
+    # -- lifecycle (§6.2, §6.3, §6.7) -----------------------------------------------------
+
+    def start(self, now: float, timeout: float | None = None) -> None:
+        """Queue ``session.hello`` (§6.2): :meth:`Lifecycle.start
+        <arcp.protocol.client_lifecycle.Lifecycle.start>`."""
+        self._life.start(now, timeout)
+
+    def restore(self, session_id: str, resume_token: str, last_event_seq: int) -> None:
+        """Take over a session another client left (§6.3): :meth:`Lifecycle.restore
+        <arcp.protocol.client_lifecycle.Lifecycle.restore>`."""
+        self._life.restore(session_id, resume_token, last_event_seq)
+
     def resume(self, now: float) -> None:
-        """Queue ``session.resume`` on a fresh connection (§6.3); to a runtime that already
-        refused it or let it go unanswered, the legacy ``session.hello`` carrying ``resume``
-        (wire-decisions: Session). Each attempt has :attr:`resume_timeout`."""
-        if self._sm.state is not ClientState.DETACHED or self._out.session_id is None:
-            raise RuntimeError("only a detached session can be resumed")
-        assert self._hs.resume_token is not None
-        fire(self._sm, ClientEvent.RESUME)
-        self._set_phase_deadline(now, self.resume_timeout)
-        if self._hs.legacy_resume:
-            self._out.queue("session.hello", self._hs.hello(self._resume_request()), now)
-        else:
-            self._out.queue("session.resume", self._resume_request(), now)
-
-    def _resume_request(self) -> dict[str, Any]:
-        return self._hs.resume_request(self._out.session_id, self._last_seq)
-
-    def fail(self, error: BaseException) -> list[PendingRequest]:
-        """End the session (failed, or torn down after a close); returns the requests that
-        will never be answered."""
-        if self._sm.state is not ClientState.CLOSED:
-            fire(self._sm, ClientEvent.FAIL)
-            _log.debug("session failed: %s", type(error).__name__)
-        self._out.frames.clear()
-        return self._out.requests.take_all()
+        """Queue ``session.resume`` on a fresh connection (§6.3): :meth:`Lifecycle.resume
+        <arcp.protocol.client_lifecycle.Lifecycle.resume>`."""
+        self._life.resume(now)
 
     def close(self, now: float, reason: str | None = None, timeout: float | None = None) -> None:
-        """Queue ``session.close`` (§6.7); jobs keep running on the runtime. Without
-        ``session.closed`` by ``timeout`` (default :attr:`close_timeout`) the session ends
-        anyway, reporting :class:`SessionClosed` with ``timed_out``."""
-        if self._sm.state is ClientState.OPEN:
-            self._out.queue("session.close", {"reason": reason} if reason else {}, now)
-            fire(self._sm, ClientEvent.CLOSE)
-            self._set_phase_deadline(now, self.close_timeout if timeout is None else timeout)
+        """Queue ``session.close`` (§6.7): :meth:`Lifecycle.close
+        <arcp.protocol.client_lifecycle.Lifecycle.close>`."""
+        self._life.close(now, reason, timeout)
 
-    # -- requests (§6.5, §6.6, §7) ------------------------------------------------------
+    def connection_lost(self) -> bool:
+        """The transport is gone; True when the session can be resumed (§6.3)."""
+        return self._life.connection_lost()
 
-    def submit(
-        self,
-        agent: str,
-        input: Any = None,
-        *,
-        now: float,
-        lease: Mapping[str, Iterable[str]] | None = None,
-        lease_constraints: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        max_runtime_sec: float | None = None,
-        trace_id: str | None = None,
-        timeout: float | None = None,
-    ) -> str:
-        """Queue ``job.submit`` (§7.1); returns the request id. ``timeout`` (default
-        :attr:`request_timeout`) bounds the wait for ``job.accepted``."""
-        payload = submit_payload(
-            self._hs.features,
-            agent,
-            input,
-            lease=lease,
-            lease_constraints=lease_constraints,
-            idempotency_key=idempotency_key,
-            max_runtime_sec=max_runtime_sec,
-        )
-        return self._request(
-            "job.submit",
-            payload,
-            now,
-            trace_id=normalize_trace_id(trace_id) if trace_id is not None else None,
-            resendable=idempotency_key is not None,
-            timeout=timeout,
-        )
-
-    def cancel(
-        self, job_id: str, now: float, reason: str | None = None, timeout: float | None = None
-    ) -> str:
-        """Queue ``job.cancel`` (§7.4); returns the request id."""
-        # `reason` is optional (§7.4), but some runtimes refuse a cancel without one.
-        payload: dict[str, Any] = {"job_id": job_id, "reason": reason or _DEFAULT_REASON}
-        return self._request(
-            "job.cancel", payload, now, job_id=job_id, resendable=True, timeout=timeout
-        )
-
-    def subscribe(
-        self,
-        job_id: str,
-        now: float,
-        *,
-        history: bool = False,
-        from_event_seq: int | None = None,
-        timeout: float | None = None,
-    ) -> str:
-        """Queue ``job.subscribe`` (§7.6); returns the request id."""
-        self.require(Feature.SUBSCRIBE, "job.subscribe")
-        payload: dict[str, Any] = {"job_id": job_id, "history": history}
-        if from_event_seq is not None:
-            payload["from_event_seq"] = from_event_seq
-        return self._request("job.subscribe", payload, now, job_id=job_id, timeout=timeout)
-
-    def unsubscribe(self, job_id: str, now: float) -> None:
-        """Queue ``job.unsubscribe`` (§7.6); it has no answer."""
-        self.require(Feature.SUBSCRIBE, "job.unsubscribe")
-        if self._sm.state is ClientState.OPEN:
-            self._out.queue("job.unsubscribe", {"job_id": job_id}, now, job_id=job_id)
-
-    def list_jobs(
-        self,
-        now: float,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
-        timeout: float | None = None,
-    ) -> str:
-        """Queue ``session.list_jobs`` (§6.6); returns the request id."""
-        self.require(Feature.LIST_JOBS, "session.list_jobs")
-        payload: dict[str, Any] = {}
-        if filter:
-            payload["filter"] = dict(filter)
-        if limit is not None:
-            payload["limit"] = limit
-        payload["cursor"] = cursor
-        return self._request("session.list_jobs", payload, now, resendable=True, timeout=timeout)
-
-    def ack(self, last_processed_seq: int, now: float) -> None:
-        """Queue a manual ``session.ack`` (§6.5)."""
-        self.require(Feature.ACK, "session.ack")
-        if self._sm.state is ClientState.OPEN:
-            self._out.queue("session.ack", {"last_processed_seq": last_processed_seq}, now)
-        self._acks.sent_manually(last_processed_seq, now)
-
-    def processed(self, seq: int) -> bool:
-        """The application consumed events up to ``seq``. True when an automatic ack became
-        pending, so the driver should re-read :meth:`next_deadline`."""
-        if not self._auto_ack:
-            return False
-        return self._acks.mark(seq)
-
-    def _request(
-        self,
-        kind: RequestKind,
-        payload: dict[str, Any],
-        now: float,
-        *,
-        job_id: str | None = None,
-        trace_id: str | None = None,
-        resendable: bool = False,
-        timeout: float | None = None,
-    ) -> str:
-        state = self._sm.state
-        if state not in _CAN_REQUEST:
-            raise RuntimeError(f"cannot send {kind}: the session is {state.value}")
-        limit = self.request_timeout if timeout is None else timeout
-        check_timeout("timeout", limit)
-        return self._out.request(
-            kind,
-            payload,
-            now,
-            send=state is ClientState.OPEN,
-            limit=limit,
-            job_id=job_id,
-            trace_id=trace_id,
-            resendable=resendable,
-        )
+    def fail(self, error: BaseException) -> list[PendingRequest]:
+        """End the session; returns the requests that will never be answered."""
+        return self._life.fail(error)
 
     # -- inbound -------------------------------------------------------------------------
 
-    def receive_frame(self, frame: bytes, now: float) -> SessionOutput | None:
-        """Decode one inbound frame and process it (:meth:`receive`). A frame the codec
-        refuses is salvaged per :func:`~arcp.protocol.client_frames.salvage`: dropped, read
-        as the ``session.error`` it stands for, or, for a ``job.event``, counted in the
-        sequence (:meth:`skip_event`, §8.3)."""
-        try:
-            msg = decode(frame)
-        except DecodeError as exc:
-            salvaged = salvage(frame, exc)
-            if salvaged is None:
-                return None
-            if type(salvaged) is SkippedEvent:
-                return self.skip_event(salvaged.seq)
-            msg = cast(Message, salvaged)
-        return self.receive(msg, now)
-
     def receive(self, msg: Message, now: float) -> SessionOutput | None:
-        """Process one inbound message; returns what the driver must act on, if anything."""
+        """Process one decoded message: the step :meth:`receive_data` takes per message."""
         hb = self._out.heartbeat
         if hb is not None:
             hb.last_received = now
         if type(msg) is JobEventMessage:
             if self._sm.state not in LIVE_STATES:
                 return None
+            sq = self._seq
             seq = msg.event_seq
-            if seq != self._last_seq + 1:
+            if seq != sq.last + 1:
                 out = self._out_of_order(seq)
-                if seq != self._last_seq + 1:
+                if seq != sq.last + 1:
                     return out
-            self._last_seq = seq
+            sq.last = seq
             payload = msg.payload
             if type(payload) is ResultChunkEvent:
                 self._results.add(msg.job_id, payload.body)
             return msg
         if type(msg) is JobResultMessage or type(msg) is JobErrorMessage:
             return self._on_terminal(msg)
-        if isinstance(msg, _RESPONSE_TYPES):
-            kind = _RESPONSE_KINDS[msg.type]
-            payload = msg.payload
-            job_id = msg.job_id
-            if job_id is None and not isinstance(msg, SessionJobsMessage):
-                job_id = msg.payload.job_id
-            if payload.request_id is not None:
-                self._correlating = True
-            request = self._out.requests.match_response(
-                kind, payload.request_id, job_id, msg.trace_id
-            )
-            if request is None:
-                _log.debug("ignoring an uncorrelated %s", msg.type)
-                return None
-            if job_id is not None and kind != "job.cancel":
-                self._jobs.add(job_id)
-            return Response(request.request_id, kind, msg)
+        if isinstance(msg, RESPONSE_TYPES):
+            return self._answers.response(msg)
         if isinstance(msg, SessionWelcomeMessage):
-            return self._on_welcome(msg, now)
+            return self._life.welcomed(msg, now)
         if isinstance(msg, SessionErrorMessage):
             return self._on_error(msg, now)
         if isinstance(msg, SessionPingMessage):
@@ -533,129 +313,61 @@ class ClientSession:
             return SessionClosed(reason)
         return None  # session.pong and anything a client does not act on
 
-    def skip_event(self, seq: int) -> ConnectionBroken | None:
+    def _salvaged(self, frame: bytes, exc: DecodeError, now: float) -> SessionOutput | None:
+        salvaged = salvage(frame, exc)
+        if salvaged is None:
+            return None
+        if type(salvaged) is SkippedEvent:
+            return self._skip_event(salvaged.seq)
+        return self.receive(cast(Message, salvaged), now)
+
+    def _skip_event(self, seq: int) -> ConnectionBroken | None:
         """A ``job.event`` that could not be decoded still holds its place in the sequence
         (§8.3): count it, so dropping it is not mistaken for a gap (a gap resumes, and the
         runtime would replay the same event again and again)."""
         if self._sm.state not in LIVE_STATES:
             return None
-        if seq != self._last_seq + 1:
+        if seq != self._seq.last + 1:
             out = self._out_of_order(seq)
-            if seq != self._last_seq + 1:
+            if seq != self._seq.last + 1:
                 return out
-        self._last_seq = seq
-        self.processed(seq)
+        self._seq.last = seq
+        self.requests.processed(seq)
         return None
 
     def _out_of_order(self, seq: int) -> ConnectionBroken | None:
-        """A duplicate (ignored), a gap to repair by resuming (§8.3), or a gap a resume
-        already failed to fill: the runtime lost those events (it does not buffer while
-        detached, docs/interop.md). Resuming again would loop, so the jump is accepted, with
-        a warning, by moving ``last_event_seq`` to just before ``seq``."""
-        if seq <= self._last_seq:
-            return None  # a duplicate, e.g. replayed after a resume (§6.3)
-        if self._gap_at is not None and self._gap_at == (self._last_seq, self._resumes - 1):
-            _log.warning(
-                "the runtime did not replay events %d..%d after a resume; they are lost",
-                self._last_seq + 1,
-                seq - 1,
-            )
-            self._gap_at = None
-            self._last_seq = seq - 1
+        """A duplicate or an accepted loss (``None``), or a gap: resume to fill it (§8.3)."""
+        error = self._seq.out_of_order(seq)
+        if error is None:
             return None
-        self._gap_at = (self._last_seq, self._resumes)
-        error = InternalError(
-            f"event_seq jumped from {self._last_seq} to {seq}",
-            details={"expected": self._last_seq + 1, "received": seq},
-        )
         fire(self._sm, ClientEvent.BREAK)
         return ConnectionBroken(error)
 
     def _on_terminal(self, msg: JobResultMessage | JobErrorMessage) -> SessionOutput | None:
         if self._sm.state not in LIVE_STATES:
             return None
+        sq = self._seq
         if type(msg) is JobErrorMessage:
-            refusal = self._refusal(msg)
+            refusal = self._answers.refusal(msg)
             if refusal is not None:
+                if msg.event_seq == sq.last + 1:
+                    sq.last = msg.event_seq  # it took a place in the sequence: keep gap-free
                 return refusal
         seq = msg.event_seq
-        if seq != self._last_seq + 1:
+        if seq != sq.last + 1:
             out = self._out_of_order(seq)
-            if seq != self._last_seq + 1:
+            if seq != sq.last + 1:
                 return out
-        self._last_seq = seq
-        self._jobs.discard(msg.job_id)
+        sq.last = seq
+        self._answers.jobs.discard(msg.job_id)
         return job_outcome(msg, self._results)
-
-    def _refusal(self, msg: JobErrorMessage) -> RequestFailed | None:
-        """A ``job.error`` that answers a request instead of ending a job (wire-decisions:
-        read every dialect): an unknown agent reported under a job id that was never
-        accepted, or a refused cancel reported under the id of a job that keeps running."""
-        payload = msg.payload
-        request_id = getattr(payload, "request_id", None)
-        error = error_from_payload(payload)
-        code = error.code
-        if msg.job_id in self._jobs:
-            if code not in _REFUSED_ON_JOB:
-                return None  # the job we watch really ended
-            kinds = _JOB_TARGETED
-        else:
-            kinds = None
-            if request_id is None and self._correlating and code in _JOB_ENDINGS:
-                # A runtime that names its requests: an uncorrelated end a running job can
-                # have is that job's (replayed before the job.accepted a crash lost, §6.3).
-                return None
-        # The job of a submit sent again after a resume may replay its end before the
-        # job.accepted that answers the resend (§6.3, §7.2): that end is no refusal.
-        request = self._out.requests.match_error(
-            request_id, code, payload.details, msg.job_id, kinds, resent=kinds is not None
-        )
-        if request is None:
-            return None
-        if msg.event_seq == self._last_seq + 1:
-            self._last_seq = msg.event_seq  # it took a place in the sequence: keep gap-free
-        return RequestFailed(request.request_id, request.kind, error)
-
-    def _on_welcome(self, msg: SessionWelcomeMessage, now: float) -> Welcomed | None:
-        if (
-            self._sm.state is not ClientState.HANDSHAKING
-            and self._sm.state is not ClientState.RESUMING
-        ):
-            _log.debug("ignoring an unexpected session.welcome")
-            return None
-        resumed = self._sm.state is ClientState.RESUMING
-        self._phase_deadline = math.inf
-        if resumed:
-            self._resumes += 1
-        payload = msg.payload
-        session_id = msg.session_id or payload.session_id
-        if resumed and session_id != self._out.session_id:
-            _log.warning("the runtime resumed us under another session id")
-        self._out.session_id = session_id
-        self._out.heartbeat = self._hs.welcomed(payload, now)
-        fire(self._sm, ClientEvent.WELCOME)
-        interrupted = self._out.resend() if resumed else ()
-        return Welcomed(session_id, resumed, interrupted)
 
     def _on_error(self, msg: SessionErrorMessage, now: float) -> SessionOutput | None:
         payload = msg.payload
         error = error_from_payload(payload)
-        if (
-            self._sm.state is ClientState.RESUMING
-            and error.code is ErrorCode.INVALID_REQUEST
-            and not self._hs.legacy_resume
-        ):
-            # A runtime that does not know session.resume: try the legacy form, a hello
-            # carrying `resume` (wire-decisions: Session).
-            self._hs.legacy_resume = True
-            self._out.queue("session.hello", self._hs.hello(self._resume_request()), now)
-            self._set_phase_deadline(now, self.resume_timeout)
-            return None
-        if self._sm.state is ClientState.HANDSHAKING or self._sm.state is ClientState.RESUMING:
-            fire(self._sm, ClientEvent.FAIL)
-            return SessionFailed(error)
-        code = error.code
-        state = self._sm.state
+        code, state = error.code, self._sm.state
+        if state is ClientState.HANDSHAKING or state is ClientState.RESUMING:
+            return self._life.refused(error, now)
         if code is ErrorCode.HEARTBEAT_LOST and CLIENT_SESSION.allows(state, ClientEvent.BREAK):
             fire(self._sm, ClientEvent.BREAK)
             return ConnectionBroken(error)
@@ -668,17 +380,10 @@ class ClientSession:
             return SessionFailed(error)
         details = payload.details or {}
         job_id = msg.job_id or details.get("job_id")
-        request = self._out.requests.match_error(
-            payload.request_id, code, details, job_id if isinstance(job_id, str) else None
-        )
-        if request is not None:
-            return RequestFailed(request.request_id, request.kind, error)
-        if isinstance(job_id, str) and job_id in self._jobs:
-            # The runtime dropped us from a job we observe (a subscriber too far behind,
-            # §13.2): that subscription ends with the error, the session carries on.
-            self._jobs.discard(job_id)
-            return SubscriptionDropped(job_id, error)
-        if self._sm.state is ClientState.CLOSING:
+        out = self._answers.session_error(error, payload.request_id, details, job_id)
+        if out is not None:
+            return out
+        if state is ClientState.CLOSING:
             # Some runtimes refuse session.close instead of answering session.closed: the
             # session is over either way (§6.7).
             fire(self._sm, ClientEvent.CLOSED)
@@ -691,76 +396,11 @@ class ClientSession:
     # -- timers --------------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
-        """When :meth:`on_timer` must next be called, or ``None`` for never."""
-        state = self._sm.state
-        if state is ClientState.IDLE or state is ClientState.CLOSED or state is ClientState.FAILED:
-            return None
-        deadline = self._out.requests.next_deadline()
-        if state in _PHASED:
-            deadline = min(deadline, self._phase_deadline)
-        if state is ClientState.OPEN or state is ClientState.CLOSING:
-            if self._out.heartbeat is not None:
-                deadline = min(deadline, self._out.heartbeat.deadline())
-            due = self._acks.due_at
-            if due is not None and self._auto_ack and Feature.ACK in self._hs.features:
-                deadline = min(deadline, due)
-        return None if deadline == math.inf else deadline
+        """When :meth:`advance` is next due, or ``None`` for never."""
+        return self._timers.next_deadline()
 
     def on_timer(self, now: float) -> list[SessionOutput]:
-        """Do what is due at ``now``: fail expired requests, end a handshake, resume or
-        close that got no answer, declare heartbeat loss, ping, or ack."""
-        outputs: list[SessionOutput] = [
-            RequestFailed(r.request_id, r.kind, RequestTimeoutError(r.kind, r.timeout))
-            for r in self._out.requests.expire(now)
-        ]
-        if self._sm.state in _PHASED and now >= self._phase_deadline:
-            outputs.append(self._phase_expired(now))
-        if self._sm.state is not ClientState.OPEN and self._sm.state is not ClientState.CLOSING:
-            return outputs
-        hb = self._out.heartbeat
-        if hb is not None:
-            if hb.lost(now):
-                error = HeartbeatLostError(
-                    "no message from the runtime for two heartbeat intervals"
-                )
-                self._out.queue("session.error", error.to_payload(), now)
-                fire(self._sm, ClientEvent.BREAK)
-                outputs.append(ConnectionBroken(error))
-                return outputs
-            if hb.ping_due(now):
-                self._out.queue(
-                    "session.ping",
-                    {"nonce": new_id("p"), "sent_at": wall_timestamp(now + self.wall_offset)},
-                    now,
-                )
-        if self._auto_ack and Feature.ACK in self._hs.features:
-            seq = self._acks.take(now)
-            if seq is not None:
-                self._out.queue("session.ack", {"last_processed_seq": seq}, now)
-        return outputs
-
-    def _phase_expired(self, now: float) -> SessionOutput:
-        """The handshake, a resume attempt or a close got no answer in time."""
-        state, timeout = self._sm.state, self._phase_timeout
-        self._phase_deadline = math.inf
-        if state is ClientState.HANDSHAKING:
-            fire(self._sm, ClientEvent.FAIL)
-            return SessionFailed(RequestTimeoutError("session.hello", timeout))
-        if state is ClientState.CLOSING:
-            fire(self._sm, ClientEvent.CLOSED)
-            return SessionClosed("the runtime did not confirm the close", timed_out=True)
-        if not self._hs.legacy_resume:
-            # A runtime that drops session.resume unanswered: try the legacy form once, on a
-            # new connection (wire-decisions: Session; a half-open link gets replaced too).
-            _log.warning("the runtime did not answer session.resume; trying the legacy form")
-            self._hs.legacy_resume = True
-            fire(self._sm, ClientEvent.BREAK)
-            return ConnectionBroken(RequestTimeoutError("session.resume", timeout))
-        _log.warning("the runtime did not answer the resume; failing the session's jobs")
-        fire(self._sm, ClientEvent.FAIL)
-        return SessionFailed(
-            ResumeFailedError(
-                f"the runtime answered neither session.resume nor the legacy resume "
-                f"within {timeout:g} s"
-            )
-        )
+        """Do what is due at ``now`` (the step :meth:`advance` takes): fail expired
+        requests, end a handshake, resume or close that got no answer, declare heartbeat
+        loss, ping, or ack (:meth:`~arcp.protocol.client_timers.Timers.due`)."""
+        return self._timers.due(now, self.wall_offset)
