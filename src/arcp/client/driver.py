@@ -16,7 +16,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from arcp.client.connection import ConnectionFactory, ReconnectPolicy, redial
 from arcp.client.errors import (
@@ -260,18 +260,9 @@ class ClientDriver:
             self._take(step)
         if self._outgoing:
             await self._send()
-        jobs = self._jobs
-        streams = jobs.streams
-        early = jobs.early
         for out in step.outputs:
             if type(out) is JobEventMessage:
-                stream = streams.get(out.job_id)
-                if stream is not None:
-                    stream.feed_event(out)
-                elif early and out.job_id in early:
-                    early[out.job_id].append(out)
-                else:
-                    jobs.stray(out)
+                self._jobs.route(out)
             else:
                 await self._dispatch(out)
                 if type(out) is Response or type(out) is RequestFailed:
@@ -280,6 +271,21 @@ class ClientDriver:
                     await asyncio.sleep(0)
         if self._outgoing:
             await self._send()
+
+    def _route_events(self, step: Step) -> bool:
+        """Carry out, without a coroutine, a step that sends nothing and holds job events
+        only (the hot path); False, having done nothing, for any other step."""
+        if step.frames or self._outgoing:
+            return False
+        outputs = step.outputs
+        for out in outputs:
+            if type(out) is not JobEventMessage:
+                return False
+        self._arm(step.deadline)
+        route = self._jobs.route
+        for out in outputs:
+            route(cast(JobEventMessage, out))
+        return True
 
     def _take(self, step: Step) -> None:
         """The synchronous half of :meth:`_execute`: queue the frames (in step order) and arm
@@ -319,6 +325,7 @@ class ClientDriver:
         # reconnect.
         receive = self._session.receive_data
         execute = self._execute
+        route_events = self._route_events
         now = self._loop.time
         recv, ready = self._receivers()
         count = 0
@@ -334,7 +341,9 @@ class ClientDriver:
                             continue
                         return
                 if len(frames) <= _BATCH:
-                    await execute(receive(frames, now()))
+                    step = receive(frames, now())
+                    if not route_events(step):
+                        await execute(step)
                     count += len(frames)
                     if count >= _BATCH:
                         count = 0

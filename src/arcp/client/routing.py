@@ -57,6 +57,17 @@ class JobRouter:
         self.streams[accepted.job_id] = handle
         return handle
 
+    def route(self, event: JobEventMessage) -> None:
+        """An event to its job's stream, to the job's early events while its handle is being
+        made, or to the strays (the hot path of every event)."""
+        stream = self.streams.get(event.job_id)
+        if stream is not None:
+            stream.feed_event(event)
+        elif self.early and event.job_id in self.early:
+            self.early[event.job_id].append(event)
+        else:
+            self.stray(event)
+
     def stray(self, out: Early) -> None:
         """Keep an event of a job without a stream, a bounded number of them."""
         kept = self._strays.get(out.job_id)
