@@ -10,7 +10,6 @@ and this connection's writer stops and closes.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 
 from arcp.protocol.frame_stamps import FrameStamps
@@ -35,7 +34,7 @@ class RuntimeConnection:
         """Envelope ids of the frames sent before a session exists (the core's stamps)."""
         self.session: RuntimeSession | None = None
         self.generation = 0
-        self.preamble: deque[bytes] = deque()
+        self.preamble: list[bytes] = []
         self.max_preamble_bytes = max_preamble_bytes
         self._preamble_bytes = 0
         self._overflowed = False

@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -36,7 +35,7 @@ from arcp.protocol.event_frames import (
 from arcp.protocol.flow import Valve
 from arcp.protocol.frame_stamps import FrameStamps
 from arcp.protocol.journal import Journal, NoJournal
-from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
+from arcp.protocol.limits import CONNECTION_OVERHEAD, AttachedSessions, not_reading
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp.protocol.states import (
     RUNTIME_SESSION,
@@ -64,6 +63,16 @@ def hash_resume_token(token: str) -> bytes:
 class RuntimeSession:
     """The runtime's state for one ARCP session across every connection it uses (§6)."""
 
+    __slots__ = (  # an idle session is mostly this object: no per-instance dict (issue #18)
+        "_ack", "_acked", "_acking", "_back_pressured", "_control_bytes", "_detached_at",
+        "_gates", "_heartbeat", "_idle_seq", "_idle_since", "_last_received", "_last_sent",
+        "_part", "_prior_digest", "_sent_through", "_sm", "_tally", "_token_digest",
+        "_welcome_base", "active", "back_pressure_threshold", "buffer", "features", "flow",
+        "generation", "heartbeat_interval_sec", "high_water", "journal", "max_control_bytes",
+        "notify", "outbox", "principal", "resume_window_sec", "session_id", "stamps",
+        "subscriptions",
+    )  # fmt: skip
+
     def __init__(
         self,
         *,
@@ -79,6 +88,7 @@ class RuntimeSession:
         buffer_limit: int = 100_000,
         high_water: int = 50_000,
         max_control_bytes: int = 4 * 1024 * 1024,
+        tally: AttachedSessions | None = None,
     ) -> None:
         self.session_id = session_id
         self.stamps = stamps
@@ -92,7 +102,7 @@ class RuntimeSession:
         self.high_water = high_water
         self.flow = Valve()
         """Shut while the lag is at or past ``high_water``: agents feeding the session wait."""
-        self.outbox: deque[int | bytes] = deque()
+        self.outbox: list[int | bytes] = []  # a list: an empty deque costs 600 B a session
         self.subscriptions: set[str] = set()
         self._sm: StateCell[RuntimeSessionState, RuntimeSessionEvent] = StateCell(RUNTIME_SESSION)
         self.max_control_bytes = max_control_bytes
@@ -102,7 +112,7 @@ class RuntimeSession:
         self.notify: Callable[[], None] | None = None
         self.journal: Journal = NoJournal()
         """Where state changes are recorded for the store, when there is one."""
-        self._welcome_base = dict(welcome_base)
+        self._welcome_base = welcome_base  # shared by the runtime's sessions, never changed
         self._token_digest = b""
         self._prior_digest = b""  # the token before the newest welcome, until it is known
         self._part = session_part(session_id)
@@ -119,6 +129,10 @@ class RuntimeSession:
         self._ack = Feature.ACK in self.features
         self._acking = False  # True once the client acknowledged: lag counts from its acks
         self._heartbeat = Feature.HEARTBEAT in self.features
+        self._tally = tally
+        """The principal's attached-session count, kept as the session moves (§14)."""
+        if tally is not None:
+            tally.add(principal, 1)  # a session starts attached
 
     def __repr__(self) -> str:
         return f"RuntimeSession({self.session_id!r}, principal={self.principal!r})"
@@ -129,6 +143,11 @@ class RuntimeSession:
     def state(self) -> RuntimeSessionState:
         """Where the session is: attached, closing, overflowed, detached or expired."""
         return self._sm.state
+
+    def _count(self, delta: int) -> None:
+        """Only RESUME (from detached), DETACH and RESTORE change :attr:`attached`."""
+        if self._tally is not None:
+            self._tally.add(self.principal, delta)
 
     @property
     def attached(self) -> bool:
@@ -198,6 +217,7 @@ class RuntimeSession:
         self._acking = acked_seq > 0
         self.subscriptions = set(subscriptions)
         fire(self._sm, RuntimeSessionEvent.RESTORE)
+        self._count(-1)
         self._detached_at = detached_at
 
     def token_matches(self, token: str) -> bool:
@@ -230,6 +250,8 @@ class RuntimeSession:
             )
         self._accept_token(token)
         self.generation += 1
+        if not self.attached:
+            self._count(1)
         fire(self._sm, RuntimeSessionEvent.RESUME)
         self._control_bytes = 0
         self._idle_since = now
@@ -248,6 +270,7 @@ class RuntimeSession:
         """The connection is gone; keep buffering for the resume window (§6.3, §6.4)."""
         if self.attached:
             fire(self._sm, RuntimeSessionEvent.DETACH)
+            self._count(-1)
             self._detached_at = now
             self.outbox.clear()
             self._control_bytes = 0

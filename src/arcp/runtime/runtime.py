@@ -358,8 +358,10 @@ class Runtime:
                     conn.close_after_flush()
                     break
                 session_before = conn.session, conn.generation
-                for action in self.core.on_frame(conn, data, loop.time(), time.time()):
-                    await self._act(action)
+                actions = self.core.on_frame(conn, data, loop.time(), time.time())
+                del data  # an idle connection keeps no frame (nor its decoded hello) alive
+                while actions:
+                    await self._act(actions.pop(0))
                 if waiting and conn.session is not None:
                     waiting = False
                     self._unauthenticated -= 1
@@ -429,6 +431,7 @@ class Runtime:
                     held = frames
                     continue
                 await send(frames)
+                del frames  # not kept while the connection idles
                 if (
                     conn.closing
                     and not conn.preamble
