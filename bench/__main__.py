@@ -31,7 +31,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "latency": ("bench.latency", "submit -> accepted p50/p99 vs a raw frame echo, interleaved"),
     "instructions": ("bench.instructions", "CPU instructions per event and round trip (perf)"),
     "scale": ("bench.scale", "cost curves: 1-1,000 sessions, delivery latency, idle memory"),
-    "memory": ("bench.memory", "runtime memory per buffered event (to 1M) and finished job"),
+    "memory": (
+        "bench.memory",
+        "runtime memory per buffered event (to 1M), finished job, idle session",
+    ),
     "restart": ("bench.restart", "SQLite restart and resume replay at 10k, 100k, 1M events"),
     "cluster": ("bench.cluster", "two nodes on one PostgreSQL: cross-node latency, takeover"),
     "importtime": (

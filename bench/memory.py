@@ -1,6 +1,7 @@
-"""Runtime memory curves: per buffered event up to 1,000,000, per finished job kept for listing.
+"""Runtime memory curves: per buffered event up to 1,000,000, per finished job kept for
+listing, per idle session.
 
-Both run the runtime in this process over the memory transport and count the Python heap
+All run the runtime in this process over the memory transport and count the Python heap
 with ``tracemalloc`` (what the runtime keeps, not the transport's copies):
 
 * **per buffered event**: a client negotiates ``ack``, submits one ``firehose`` job of ``n``
@@ -9,6 +10,8 @@ with ``tracemalloc`` (what the runtime keeps, not the transport's copies):
   figure is the heap held per event beyond its encoded payload.
 * **per finished job**: one session submits ``n`` ``echo`` jobs one after another and reads
   each result; finished jobs stay listable (§7.6). The figure is the heap held per job.
+* **per idle session**: ``n`` connections each open a session and go quiet; the figure is the
+  heap per session, beside the bare memory transport pairs alone (issue #18: ≤ 16 KiB).
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ import orjson
 from bench import Figure, plot
 from bench.events import _silent_client  # pyright: ignore[reportPrivateUsage]
 
-__all__ = ["BUFFERED", "FINISHED_JOBS", "run"]
+__all__ = ["BUFFERED", "FINISHED_JOBS", "IDLE_SESSIONS", "run"]
 
 BUFFERED = (10_000, 100_000, 1_000_000)
 FINISHED_JOBS = 2_000
+IDLE_SESSIONS = 1_000
 PLOTS = Path(__file__).parent / "plots"
 
 
@@ -44,7 +48,11 @@ def _runtime(capacity: int) -> Any:
         heartbeat_interval_sec=300,
         buffer_limit=capacity,
         high_water=capacity,
-        limits=Limits(max_jobs_per_principal=1_000_000),
+        limits=Limits(
+            max_jobs_per_principal=1_000_000,
+            max_sessions_per_principal=100_000,
+            max_unauthenticated=100_000,
+        ),
     )
     register_demo_agents(runtime)
     runtime.register("firehose", firehose)
@@ -122,11 +130,56 @@ async def finished_job_bytes(n: int) -> float:
     return held / n
 
 
+async def idle_session_bytes(n: int) -> tuple[float, float]:
+    """Heap bytes per idle session (hello answered, then quiet) over the memory transport:
+    the runtime with its connection, and the bare transport pairs alone (the baseline)."""
+    from arcp.transport import memory_pair
+
+    runtime = _runtime(1000)
+    hello = {
+        "client": {"name": "bench", "version": "1"},
+        "auth": {"scheme": "bearer", "token": "bench"},
+        "capabilities": {"encodings": ["json"], "features": ["ack", "list_jobs", "subscribe"]},
+    }
+    kept: list[Any] = []
+
+    async def one(i: int) -> None:
+        ours, theirs = memory_pair()
+        kept.append((ours, asyncio.ensure_future(runtime.serve(theirs))))
+        await ours.send(_frame("session.hello", hello, i))
+        await ours.recv()
+
+    try:
+        for i in range(10):  # first-session allocations are not per-session costs
+            await one(i)
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(n):
+            await one(i)
+        await asyncio.sleep(0.05)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+        pairs = [memory_pair() for _ in range(n)]
+        bare = tracemalloc.get_traced_memory()[0] - before - held
+        tracemalloc.stop()
+        del pairs
+    finally:
+        for ours, serving in kept:
+            await ours.close()
+            serving.cancel()
+            with contextlib.suppress(BaseException):
+                await serving
+        await runtime.aclose()
+    return held / n, bare / n
+
+
 async def run(
     repeats: int = 3,
     buffered: Sequence[int] = BUFFERED,
     jobs: int = FINISHED_JOBS,
     plot_dir: Path | None = PLOTS,
+    idle_sessions: int = IDLE_SESSIONS,
 ) -> list[Figure]:
     """The memory curves; a PNG into ``plot_dir`` (``None``: no plot)."""
     figures: list[Figure] = []
@@ -151,6 +204,17 @@ async def run(
     for _ in range(repeats):
         finished.samples.append(await finished_job_bytes(jobs))
     figures.append(finished)
+    idle = Figure(
+        f"runtime heap per idle session ({idle_sessions:,} sessions), memory transport",
+        "bytes",
+        higher_is_better=False,
+        note="tracemalloc; baseline: the bare memory transport pairs; target ≤ 16 KiB",
+    )
+    for _ in range(repeats):
+        held, bare = await idle_session_bytes(idle_sessions)
+        idle.samples.append(held)
+        idle.baseline.append(bare)
+    figures.append(idle)
     if plot_dir is not None:
         plot.curve(
             plot_dir / "memory-per-buffered-event.png",

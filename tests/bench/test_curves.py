@@ -36,7 +36,11 @@ def test_cost_curves_over_many_sessions(tmp_path: Path) -> None:
 def test_memory_curves() -> None:
     from bench import memory
 
-    _check(asyncio.run(memory.run(repeats=1, buffered=(1_000,), jobs=20, plot_dir=None)))
+    _check(
+        asyncio.run(
+            memory.run(repeats=1, buffered=(1_000,), jobs=20, plot_dir=None, idle_sessions=20)
+        )
+    )
 
 
 def test_restart_and_replay_curve() -> None:

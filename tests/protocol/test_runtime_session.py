@@ -14,6 +14,7 @@ from arcp.codec import decode, encode
 from arcp.ids import new_ulid
 from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.event_frames import JobEventLog, event_gate
+from arcp.protocol.limits import Limits
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp.protocol.runtime_actions import Authenticate, StartJob
 from arcp.protocol.runtime_connection import RuntimeConnection
@@ -101,7 +102,8 @@ def test_resume_rotates_the_token_and_replays_after_last_seq() -> None:
     """§6.3: a good token and covered seq → fresh welcome + replay; the token is stored hashed."""
     session = make_session()
     token = frames(session)[0]["payload"]["resume_token"]
-    assert token.encode() not in repr(vars(session)).encode()
+    stored = {name: getattr(session, name) for name in RuntimeSession.__slots__}
+    assert token.encode() not in repr(stored).encode()
     log = JobEventLog("job_1", "a" * 32, 100)
     for n in range(4):
         event(log, session, n)
@@ -353,6 +355,38 @@ def test_sweep_forgets_expired_sessions_and_old_finished_jobs() -> None:
     assert start_b.job.origin is None
     assert core.event(start_b.job, "log", {"level": "info", "message": "still running"})
     assert start_b.job.log.last_origin_seq == 1  # the job counts on by itself
+
+
+def test_attached_sessions_per_principal_follow_detach_and_resume() -> None:
+    """§14 cap on attached sessions: the per-principal count (read by every hello instead of
+    scanning every session) follows hello, drop, resume, a superseding resume and expiry;
+    the cap refuses a third session and a drop frees a place, which a resume takes back."""
+    catalog: AgentCatalog[str] = AgentCatalog()
+    config = RuntimeConfig(resume_window_sec=100, limits=Limits(max_sessions_per_principal=2))
+    core: RuntimeCore[str] = RuntimeCore(config, catalog, clock=wall_ms)
+    count = core.attached_by_principal
+    first, second = Client(core, 0.0), Client(core, 0.0)
+    assert count["alice"] == 2
+    refused = Client(core, 0.0)
+    assert refused.session_id == "" and refused.conn.closing and count["alice"] == 2
+    first.drop(1.0)
+    assert count["alice"] == 1
+    first.resume(2.0)
+    assert core.sessions[first.session_id].attached and count["alice"] == 2
+    superseded = first.conn
+    first.conn = RuntimeConnection(stamps=core.stamps)
+    first.resume(3.0)  # a second connection takes the session over: still one attached
+    core.on_disconnect(superseded, 3.0)
+    assert count["alice"] == 2
+    second.drop(4.0)
+    third = Client(core, 5.0)
+    assert third.session_id and count["alice"] == 2
+    assert Client(core, 5.0).session_id == ""
+    first.drop(6.0)
+    third.drop(6.0)
+    core.sweep(200.0)  # every detached session expires: nothing is counted twice
+    assert count["alice"] == 0 and not core.sessions
+    assert Client(core, 201.0).session_id and count["alice"] == 1
 
 
 @settings(max_examples=200, deadline=None)

@@ -23,7 +23,7 @@ MiB = 1024 * 1024
 async def test_sessions_per_principal_are_capped() -> None:
     """§14: per-principal session caps. The third attached session of alice is refused with
     a retryable PERMISSION_DENIED naming the limit; bob is not affected; a closed session
-    frees its place."""
+    frees its place, and a resumed one takes it again."""
     rt = build_runtime(Gates(), limits=Limits(max_sessions_per_principal=2))
     first, second = connect(rt), connect(rt)
     await first.hello("t")
@@ -39,6 +39,20 @@ async def test_sessions_per_principal_are_capped() -> None:
     await asyncio.wait_for(third.task, 5)  # the runtime closed that connection
     await connect(rt).hello("tb")  # bob has his own count
     await first.drop()
+    await connect(rt).hello("t")
+    await second.drop()  # a detached session frees its place; resuming it takes it back
+    back = connect(rt)
+    await back.send(
+        "session.resume",
+        {"session_id": first.session_id, "resume_token": first.resume_token, "last_event_seq": 0},
+    )
+    await back.expect("session.welcome")
+    again = connect(rt)
+    await again.send(
+        "session.hello", {"client": {"name": "x"}, "auth": {"scheme": "bearer", "token": "t"}}
+    )
+    assert (await again.expect("session.error"))["payload"]["code"] == "PERMISSION_DENIED"
+    await back.drop()
     await connect(rt).hello("t")
     await rt.aclose()
 

@@ -14,6 +14,7 @@ from arcp_gen.errors import InternalError, InvalidRequestError, PermissionDenied
 
 __all__ = [
     "CONNECTION_OVERHEAD",
+    "AttachedSessions",
     "Limits",
     "input_too_large",
     "not_reading",
@@ -96,3 +97,26 @@ def input_too_large(size: int, limit: int) -> InvalidRequestError:
         f"input is {size} bytes, more than the runtime accepts",
         details={"limit": "max_input_bytes", "max": limit},
     )
+
+
+class AttachedSessions:
+    """How many attached sessions each principal holds, for ``max_sessions_per_principal``
+    (§14). Sessions report their own moves (created attached, detached, resumed), so a
+    hello reads one count instead of scanning every session."""
+
+    __slots__ = ("_counts",)
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def __getitem__(self, principal: str) -> int:
+        return self._counts.get(principal, 0)
+
+    def add(self, principal: str, delta: int) -> None:
+        """One of ``principal``'s sessions attached (``+1``) or let its connection go (``-1``)."""
+        counts = self._counts
+        left = counts.get(principal, 0) + delta
+        if left:
+            counts[principal] = left
+        else:
+            del counts[principal]

@@ -6,8 +6,11 @@ Read by the session core (:mod:`~arcp.protocol.runtime_core`) and by job request
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from arcp.protocol.agent_catalog import AgentCatalog
 from arcp.protocol.authority import ModelPolicy
 from arcp.protocol.ceilings import Ceilings
 from arcp.protocol.limits import Limits
@@ -18,6 +21,7 @@ __all__ = [
     "SUPPORTED_FEATURES",
     "UNIMPLEMENTED_FEATURES",
     "RuntimeConfig",
+    "WelcomeBase",
 ]
 
 SUPPORTED_FEATURES: frozenset[Feature] = frozenset(
@@ -66,3 +70,30 @@ class RuntimeConfig:
     credentials: bool = False
     limits: Limits = field(default_factory=Limits)
     ceilings: Ceilings | None = None
+
+
+class WelcomeBase(Mapping[str, Any]):
+    """The runtime's part of every ``session.welcome`` (§6.2): one object shared by every
+    session, read when a welcome is sent (so it names the agents offered at that moment)."""
+
+    __slots__ = ("_agents", "_config")
+
+    def __init__(self, config: RuntimeConfig, agents: AgentCatalog[Any]) -> None:
+        self._config = config
+        self._agents = agents
+
+    def _build(self) -> dict[str, Any]:
+        config = self._config
+        return {
+            "runtime": {"name": config.name, "version": config.version},
+            "capabilities": {"encodings": ["json"], "agents": self._agents.describe()},
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        return self._build()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("runtime", "capabilities"))
+
+    def __len__(self) -> int:
+        return 2

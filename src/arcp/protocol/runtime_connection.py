@@ -13,8 +13,6 @@ The connection never calls its adapter: when its writer must look again it adds 
 
 from __future__ import annotations
 
-from collections import deque
-
 from arcp.protocol.frame_stamps import FrameStamps
 from arcp.protocol.limits import CONNECTION_OVERHEAD, not_reading
 from arcp.protocol.ready import Ready
@@ -38,7 +36,7 @@ class RuntimeConnection:
         """Envelope ids of the frames sent before a session exists (the core's stamps)."""
         self.session: RuntimeSession | None = None
         self.generation = 0
-        self.preamble: deque[bytes] = deque()
+        self.preamble: list[bytes] = []
         self.max_preamble_bytes = max_preamble_bytes
         self._preamble_bytes = 0
         self._overflowed = False

@@ -24,7 +24,7 @@ from arcp.protocol.job_lifecycle import JobLifecycle
 from arcp.protocol.job_requests import JobRequests
 from arcp.protocol.job_table import JobRecord, JobTable, ObserverPolicy
 from arcp.protocol.journal import Journal, NoJournal
-from arcp.protocol.limits import principal_cap
+from arcp.protocol.limits import AttachedSessions, principal_cap
 from arcp.protocol.ready import Ready
 from arcp.protocol.records import Snapshot
 from arcp.protocol.recovery import restore_jobs, restore_sessions
@@ -34,6 +34,7 @@ from arcp.protocol.runtime_config import (
     SUPPORTED_FEATURES,
     UNIMPLEMENTED_FEATURES,
     RuntimeConfig,
+    WelcomeBase,
 )
 from arcp.protocol.runtime_connection import RuntimeConnection
 from arcp.protocol.runtime_session import RuntimeSession
@@ -93,7 +94,13 @@ class RuntimeCore(Generic[H]):
         adapter takes it after everything it feeds in; see :mod:`arcp.protocol.ready`)."""
         self.stamps = FrameStamps(clock)
         self.agents = agents
+        self.welcome_base = WelcomeBase(config, agents)
+        """Shared by every session's welcome (§6.2), built when one is sent."""
         self.sessions: dict[str, RuntimeSession] = {}
+        self.attached_by_principal = AttachedSessions()
+        """Attached sessions per principal (§14), kept up to date by the sessions."""
+        self._feature_sets: dict[frozenset[Feature], frozenset[Feature]] = {}
+        """One shared set per combination of negotiated features."""
         self.jobs = JobTable(observer_policy)
         self.lifecycle = JobLifecycle(self.jobs, self.stamps, config.buffer_limit)
         self.requests = JobRequests(self.lifecycle, agents, config)
@@ -234,7 +241,7 @@ class RuntimeCore(Generic[H]):
             conn.close_after_flush()
             return None
         cap = self.config.limits.max_sessions_per_principal
-        if sum(1 for s in self.sessions.values() if s.attached and s.principal == principal) >= cap:
+        if self.attached_by_principal[principal] >= cap:
             log.warning("principal %r refused a session: %d attached (§14)", principal, cap)
             conn.error(
                 principal_cap("attached sessions", "max_sessions_per_principal", cap), hello.id
@@ -243,6 +250,7 @@ class RuntimeCore(Generic[H]):
             return None
         caps = hello.payload.capabilities
         features = intersect(self.config.features, (caps.features or []) if caps else [])
+        features = self._feature_sets.setdefault(features, features)  # one per combination
         session = self.new_session(new_id("sess"), principal, features, now)
         conn.bind(session)
         session.welcome()
@@ -257,7 +265,7 @@ class RuntimeCore(Generic[H]):
             session_id=session_id,
             principal=principal,
             features=features,
-            welcome_base=self._welcome_base(),
+            welcome_base=self.welcome_base,
             now=now,
             stamps=self.stamps,
             resume_window_sec=self.config.resume_window_sec,
@@ -267,6 +275,7 @@ class RuntimeCore(Generic[H]):
             high_water=self.config.high_water,
             max_control_bytes=self.config.limits.max_queued_control_bytes,
             ready=self.ready,
+            tally=self.attached_by_principal,
         )
         session.journal = self.journal
         self.sessions[session_id] = session
@@ -285,12 +294,6 @@ class RuntimeCore(Generic[H]):
             for session in sessions:
                 session.subscriptions &= self.jobs.jobs.keys()
         return running
-
-    def _welcome_base(self) -> dict[str, Any]:
-        return {
-            "runtime": {"name": self.config.name, "version": self.config.version},
-            "capabilities": {"encodings": ["json"], "agents": self.agents.describe()},
-        }
 
     def _elsewhere(self, session_id: str) -> bool:
         """True when a cluster node must look for this session in the shared database."""

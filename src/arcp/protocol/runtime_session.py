@@ -33,6 +33,7 @@ from arcp.protocol.event_frames import (
 from arcp.protocol.flow import Valve
 from arcp.protocol.frame_stamps import FrameStamps
 from arcp.protocol.journal import Journal, NoJournal
+from arcp.protocol.limits import AttachedSessions
 from arcp.protocol.ready import Ready
 from arcp.protocol.replay_buffer import EventItem, ReplayBuffer
 from arcp.protocol.resume_token import ResumeTokens, hash_resume_token
@@ -59,6 +60,14 @@ _OVERFLOWED = RuntimeSessionState.OVERFLOWED
 class RuntimeSession:
     """The runtime's state for one ARCP session across every connection it uses (§6)."""
 
+    __slots__ = (  # an idle session is mostly this object: no per-instance dict (issue #18)
+        "_ack", "_acked", "_acking", "_back_pressured", "_detached_at", "_gates", "_heartbeat",
+        "_part", "_sent_through", "_sm", "_tally", "_tokens", "_welcome_base",
+        "back_pressure_threshold", "buffer", "features", "flow", "generation",
+        "heartbeat_interval_sec", "high_water", "journal", "liveness", "outbox", "principal",
+        "ready", "resume_window_sec", "session_id", "stamps", "subscriptions",
+    )  # fmt: skip
+
     def __init__(
         self,
         *,
@@ -75,6 +84,7 @@ class RuntimeSession:
         high_water: int = 50_000,
         max_control_bytes: int = 4 * 1024 * 1024,
         ready: Ready | None = None,
+        tally: AttachedSessions | None = None,
     ) -> None:
         self.session_id = session_id
         self.stamps = stamps
@@ -98,7 +108,7 @@ class RuntimeSession:
         self.generation = 1
         self.journal: Journal = NoJournal()
         """Where state changes are recorded for the store, when there is one."""
-        self._welcome_base = dict(welcome_base)
+        self._welcome_base = welcome_base  # shared by the runtime's sessions, never changed
         self._tokens = ResumeTokens()
         self._part = session_part(session_id)
         self._acked = 0
@@ -109,6 +119,10 @@ class RuntimeSession:
         self._ack = Feature.ACK in self.features
         self._acking = False  # True once the client acknowledged: lag counts from its acks
         self._heartbeat = Feature.HEARTBEAT in self.features
+        self._tally = tally
+        """The principal's attached-session count, kept as the session moves (§14)."""
+        if tally is not None:
+            tally.add(principal, 1)  # a session starts attached
 
     def __repr__(self) -> str:
         return f"RuntimeSession({self.session_id!r}, principal={self.principal!r})"
@@ -119,6 +133,11 @@ class RuntimeSession:
     def state(self) -> RuntimeSessionState:
         """Where the session is: attached, closing, overflowed, detached or expired."""
         return self._sm.state
+
+    def _count(self, delta: int) -> None:
+        """Only RESUME (from detached), DETACH and RESTORE change :attr:`attached`."""
+        if self._tally is not None:
+            self._tally.add(self.principal, delta)
 
     @property
     def attached(self) -> bool:
@@ -187,6 +206,7 @@ class RuntimeSession:
         self._acking = acked_seq > 0
         self.subscriptions = set(subscriptions)
         fire(self._sm, RuntimeSessionEvent.RESTORE)
+        self._count(-1)
         self._detached_at = detached_at
 
     def token_matches(self, token: str) -> bool:
@@ -208,6 +228,8 @@ class RuntimeSession:
             )
         self._tokens.accept(token)
         self.generation += 1
+        if not self.attached:
+            self._count(1)
         fire(self._sm, RuntimeSessionEvent.RESUME)
         self.liveness.reset(now)
         self._detached_at = None
@@ -224,6 +246,7 @@ class RuntimeSession:
         """The connection is gone; keep buffering for the resume window (§6.3, §6.4)."""
         if self.attached:
             fire(self._sm, RuntimeSessionEvent.DETACH)
+            self._count(-1)
             self._detached_at = now
             self.outbox.clear()
             self.outbox.writer = None

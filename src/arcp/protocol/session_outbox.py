@@ -10,7 +10,6 @@ which the adapter takes after feeding the core.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 
 from arcp.protocol.frame_stamps import FrameStamps
@@ -39,7 +38,7 @@ class SessionOutbox:
     ) -> None:
         self._stamps = stamps
         self._session_id = session_id
-        self.queue: deque[int | bytes] = deque()
+        self.queue: list[int | bytes] = []  # a list: an empty deque costs 600 B a session
         self.ready = ready
         self.writer: int | None = None
         """The key of the connection that sends this queue, None while detached."""

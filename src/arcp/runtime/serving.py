@@ -148,9 +148,10 @@ class Connections:
                     break
                 session_before = conn.session, conn.generation
                 actions = self.core.on_frame(conn, data, loop.time(), time.time())
+                del data  # an idle connection keeps no frame (nor its decoded hello) alive
                 self.pump()  # before acting: a reply is woken ahead of the agent it starts
-                for action in actions:
-                    await self.act(action)
+                while actions:
+                    await self.act(actions.pop(0))
                 if waiting and conn.session is not None:
                     waiting = False
                     self.unauthenticated -= 1
@@ -201,6 +202,7 @@ class Connections:
                     held = frames
                     continue
                 await send(frames)
+                del frames  # not kept while the connection idles
                 if (
                     conn.closing
                     and not conn.preamble
