@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from arcp.protocol.batch_columns import EventColumns, JobEventColumns
 from arcp.protocol.records import (
     JOB_STATE_FIELDS,
     Batch,
@@ -32,6 +33,8 @@ from arcp_gen.errors import ARCPException
 __all__ = [
     "JOB_STATE_FIELDS",
     "Batch",
+    "EventColumns",
+    "JobEventColumns",
     "Snapshot",
     "Store",
     "StoreError",

@@ -10,7 +10,7 @@ thousands of events is a few statements whose parameters cost a few joins to bui
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import accumulate
 from typing import Any, Final
 
@@ -59,7 +59,7 @@ _Group = tuple[list[int], list[int], list[bytes]]
 
 
 def event_groups(
-    events: list[tuple[str, StoredEvent]], gone: set[str], node: str
+    events: Sequence[tuple[str, StoredEvent]], gone: set[str], node: str
 ) -> list[dict[str, Any]]:
     """Parameters of one ``INSERT_EVENTS`` per group of ``events`` (those of sessions in
     ``gone`` left out); of events with one seq in a session the last one wins."""
@@ -97,7 +97,7 @@ def event_groups(
 
 
 def job_event_groups(
-    entries: list[tuple[str, StoredJobEvent]], gone: set[str], node: str
+    entries: Sequence[tuple[str, StoredJobEvent]], gone: set[str], node: str
 ) -> list[dict[str, Any]]:
     """Parameters of one ``INSERT_JOB_EVENTS`` per job of ``entries`` (jobs in ``gone`` left
     out); of entries with one origin seq in a job the first one stays."""

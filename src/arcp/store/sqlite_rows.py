@@ -7,12 +7,19 @@ later writes set only its state (:data:`UPDATE_JOB`, ``JOB_STATE_FIELDS``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from orjson import loads
 
-from arcp.store.base import JOB_STATE_FIELDS, StoredJob, StoredJobEvent, StoredSession
+from arcp.store.base import (
+    JOB_STATE_FIELDS,
+    JobEventColumns,
+    StoredJob,
+    StoredJobEvent,
+    StoredSession,
+)
 from arcp.store.sqlite_chunks import Chunk, Columns, column_rows
 
 __all__ = [
@@ -111,14 +118,26 @@ def job_row(j: StoredJob) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def log_rows(job_events: list[tuple[str, StoredJobEvent]]) -> list[Chunk]:
+def log_rows(job_events: Sequence[tuple[str, StoredJobEvent]]) -> list[Chunk]:
     """``job_chunks`` rows of a batch's job-log entries (the first of one origin seq stays)."""
     logs: dict[str, Columns] = {}
+    if isinstance(job_events, JobEventColumns):  # the journal's flat entries: one pass
+        kinds = job_events.kinds
+        columns: Columns = ([], [])
+        last: str | None = None
+        flat = iter(job_events.flat)
+        for jid, (origin_seq, head, payload, gate) in zip(flat, flat, strict=True):
+            if jid != last:
+                last = jid
+                columns = logs.get(jid) or logs.setdefault(jid, ([], []))
+            columns[0].extend((origin_seq, kinds[head], gate, len(payload)))
+            columns[1].append(payload)
+        return column_rows(logs, first_wins=True)
     for jid, e in job_events:
-        columns = logs.get(jid)
-        if columns is None:
-            columns = logs[jid] = ([], [])
+        held = logs.get(jid)
+        if held is None:
+            held = logs[jid] = ([], [])
         payload = e.payload
-        columns[0].extend((e.origin_seq, e.kind, e.gate, len(payload)))
-        columns[1].append(payload)
+        held[0].extend((e.origin_seq, e.kind, e.gate, len(payload)))
+        held[1].append(payload)
     return column_rows(logs, first_wins=True)
