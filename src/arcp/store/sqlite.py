@@ -24,6 +24,7 @@ trim deletes the chunks wholly below the new start and rewrites the one it cuts 
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import gc
 import os
@@ -91,9 +92,9 @@ this), at the cost of one scan of ``session_chunks`` per sweep."""
 
 @contextmanager
 def _gc_paused() -> Generator[None, None, None]:
-    """No cyclic garbage collection inside: ``load`` creates many objects, all of them kept,
-    and a commit many that all go when it ends; collections triggered by their number would
-    only walk them (and every other live object) again and again, for nothing."""
+    """No cyclic garbage collection inside: ``load`` creates many objects, all of them kept;
+    collections triggered by their number would only walk them (and every other live
+    object) again and again, for nothing."""
     if not gc.isenabled():
         yield
         return
@@ -102,6 +103,12 @@ def _gc_paused() -> Generator[None, None, None]:
         yield
     finally:
         gc.enable()
+
+
+def _retrieved(work: asyncio.Future[None]) -> None:
+    """Mark the outcome of a commit as seen (its caller may have been cancelled)."""
+    if not work.cancelled():
+        work.exception()
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -117,12 +124,11 @@ def _migrations() -> list[tuple[int, str]]:
 class SQLiteStore:
     """The :class:`~arcp.store.Store` protocol over one SQLite file (``sqlite:PATH``).
 
-    Work is done inline in the event loop: with WAL and ``synchronous=NORMAL`` a commit does
-    not wait for the disk. Errors from SQLite are raised as :class:`StoreError`.
+    A commit runs in a worker thread, one at a time: SQLite writes while the event loop
+    goes on producing the next batch (the runtime still sends no frame of a batch before
+    its commit returned). ``open``, ``load`` and ``close`` run inline. Errors from SQLite
+    are raised as :class:`StoreError`.
     """
-
-    commits_inline = True
-    """:meth:`commit` never suspends (the runtime keeps garbage collection off across it)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._path = Path(path)
@@ -130,6 +136,7 @@ class SQLiteStore:
         self._lock_fd: int | None = None
         self._head_ids: dict[_Head, int] | None = None  # every row of heads; None: not read
         self._sweep_at = SWEEP_HEADS
+        self._pending: asyncio.Future[None] | None = None  # the commit under way, if any
         self._jobs_written: set[str] = set()
         """Jobs whose row this object committed (or loaded): later writes update their
         state only, so an input is encoded and written once (``INSERT_JOB`` never
@@ -209,6 +216,7 @@ class SQLiteStore:
 
     async def close(self) -> None:
         """Close the database and release the lock; a second call does nothing."""
+        await self._idle()
         conn, fd = self._conn, self._lock_fd
         self._conn = self._lock_fd = None
         self._head_ids, self._sweep_at = None, SWEEP_HEADS
@@ -313,8 +321,18 @@ class SQLiteStore:
         conn = self._connection()
         if not batch:
             return
-        with _gc_paused():  # a commit's rows are all freed when it ends: nothing to collect
-            self._commit(conn, batch)
+        await self._idle()
+        # Shielded: a caller cancelled meanwhile leaves the thread to finish the commit,
+        # and the next use of the connection waits for it (``_idle``).
+        work = self._pending = asyncio.ensure_future(asyncio.to_thread(self._commit, conn, batch))
+        work.add_done_callback(_retrieved)
+        await asyncio.shield(work)
+
+    async def _idle(self) -> None:
+        """Wait for a commit a cancelled caller left running (its outcome is its caller's)."""
+        pending = self._pending
+        if pending is not None and not pending.done():
+            await asyncio.wait([pending])
 
     def _commit(self, conn: sqlite3.Connection, batch: Batch) -> None:
         sessions = [session_row(s) for s in batch.sessions.values()]
@@ -364,6 +382,7 @@ class SQLiteStore:
     async def load(self) -> Snapshot:
         """Everything held: sessions in creation order, jobs by id, logs oldest first."""
         conn = self._connection()
+        await self._idle()
         try:
             with _gc_paused():
                 return self._load(conn)
