@@ -42,7 +42,6 @@ from orjson import loads
 
 from arcp.store.base import (
     Batch,
-    EventColumns,
     Snapshot,
     StoredEvent,
     StoredRevocation,
@@ -55,7 +54,6 @@ from arcp.store.sqlite_chunks import (
     EVENT_SQL,
     JOB_EVENT_SQL,
     Chunk,
-    Columns,
     LazyJobLog,
     column_rows,
     grouped_chunks,
@@ -67,6 +65,7 @@ from arcp.store.sqlite_rows import (
     SELECT_SESSIONS,
     UPDATE_JOB,
     UPSERT_SESSION,
+    event_columns,
     job_of_row,
     job_row,
     job_state,
@@ -263,54 +262,15 @@ class SQLiteStore:
             assert ids is not None
         if len(ids) >= self._sweep_at:
             ids = self._head_ids = self._sweep(conn, ids)
-        if isinstance(events, EventColumns):
-            return column_rows(self._flat_columns(conn, ids, events))
-        owned: dict[str, Columns] = {}
         get = ids.get
-        last: tuple[str, bytes, int] | None = None
-        head_id = 0
-        for sid, e in events:
-            # events come in runs of one head: compare identities before hashing anything
-            if last is None or e.head is not last[1] or e.gate != last[2] or e.job_id != last[0]:
-                last = (e.job_id, e.head, e.gate)
-                found = get(last)
-                if found is None:
-                    found = ids[last] = cast(int, conn.execute(_INSERT_HEAD, last).lastrowid)
-                head_id = found
-            columns = owned.get(sid)
-            if columns is None:
-                columns = owned[sid] = ([], [])
-            payload = e.payload
-            columns[0].extend((e.seq, e.origin_seq, head_id, len(payload)))
-            columns[1].append(payload)
-        return column_rows(owned)
 
-    @staticmethod
-    def _flat_columns(
-        conn: sqlite3.Connection, ids: dict[_Head, int], events: EventColumns
-    ) -> dict[str, Columns]:
-        """The journal's flat events by session, in one pass (no record per event)."""
-        owned: dict[str, Columns] = {}
-        get = ids.get
-        last_head: bytes | None = None
-        last_gate = head_id = 0
-        columns: Columns = ([], [])
-        last_sid: str | None = None
-        flat = iter(events.flat)
-        for sid, seq, (origin_seq, head, payload, gate) in zip(flat, flat, flat, strict=True):
-            if head is not last_head or gate != last_gate:  # runs of one head: identity
-                last_head, last_gate = head, gate
-                key = (events.job_id(head), head, gate)
-                found = get(key)
-                if found is None:
-                    found = ids[key] = cast(int, conn.execute(_INSERT_HEAD, key).lastrowid)
-                head_id = found
-            if sid != last_sid:
-                last_sid = sid
-                columns = owned.get(sid) or owned.setdefault(sid, ([], []))
-            columns[0].extend((seq, origin_seq, head_id, len(payload)))
-            columns[1].append(payload)
-        return owned
+        def head_id(key: _Head) -> int:
+            found = get(key)
+            if found is None:
+                found = ids[key] = cast(int, conn.execute(_INSERT_HEAD, key).lastrowid)
+            return found
+
+        return column_rows(event_columns(events, head_id))
 
     async def commit(self, batch: Batch) -> None:
         """Apply ``batch`` in one transaction, in the order :class:`Batch` documents.
