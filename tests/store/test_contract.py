@@ -651,3 +651,19 @@ async def test_a_journal_batch_loads_like_the_same_records(open_store: Opener) -
         StoredJobEvent(2, 0, b'{"o":2}', 0),
         StoredJobEvent(3, 1, b"{}", 1),
     ]
+
+
+async def test_a_journal_batch_without_events_commits(open_store: Opener) -> None:
+    """A batch from the journal whose flat lists are empty (state changes only)."""
+    from arcp.store import EventColumns, JobEventColumns
+
+    store = await open_store()
+    batch = Batch(
+        sessions={"sess_1": session()},
+        events=EventColumns([]),
+        jobs={"job_1": job()},
+        job_events=JobEventColumns([], {}),
+    )
+    await store.commit(batch)
+    loaded = await store.load()
+    assert (loaded.events, [j.job_id for j in loaded.jobs]) == ({}, ["job_1"])

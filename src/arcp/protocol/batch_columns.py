@@ -11,13 +11,26 @@ those lists to a store as they are: a store that knows the layout (SQLite, Postg
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import Any, Generic, TypeVar, overload
 
 from arcp.protocol.records import StoredEvent, StoredJobEvent
 
-__all__ = ["EventColumns", "JobEventColumns", "job_id_of_head"]
+__all__ = [
+    "GATE",
+    "HEAD",
+    "ORIGIN",
+    "PAYLOAD",
+    "EventColumns",
+    "JobEventColumns",
+    "job_id_of_head",
+]
 
 _JOB_ID = b'"job_id":"'
+
+ORIGIN, HEAD, PAYLOAD, GATE = (itemgetter(i) for i in range(4))
+"""The fields of an item ``(origin_seq, head, payload, gate)``, as ``operator.itemgetter``s
+(to read a column of items with ``map``)."""
 
 
 def job_id_of_head(head: bytes) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from arcp.protocol.batch_columns import EventColumns, JobEventColumns
+from arcp.protocol.batch_columns import GATE, HEAD, ORIGIN, PAYLOAD, EventColumns, JobEventColumns
 from arcp.protocol.records import (
     JOB_STATE_FIELDS,
     Batch,
@@ -31,7 +31,11 @@ from arcp.protocol.records import (
 from arcp_gen.errors import ARCPException
 
 __all__ = [
+    "GATE",
+    "HEAD",
     "JOB_STATE_FIELDS",
+    "ORIGIN",
+    "PAYLOAD",
     "Batch",
     "EventColumns",
     "JobEventColumns",

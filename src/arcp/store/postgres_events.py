@@ -16,7 +16,16 @@ from collections.abc import Iterable, Sequence
 from itertools import accumulate
 from typing import Any, Final
 
-from arcp.store.base import EventColumns, JobEventColumns, StoredEvent, StoredJobEvent
+from arcp.store.base import (
+    GATE,
+    HEAD,
+    ORIGIN,
+    PAYLOAD,
+    EventColumns,
+    JobEventColumns,
+    StoredEvent,
+    StoredJobEvent,
+)
 
 __all__ = ["INSERT_EVENTS", "INSERT_JOB_EVENTS", "event_groups", "job_event_groups"]
 
@@ -73,9 +82,18 @@ def _groups(events: Sequence[tuple[str, StoredEvent]]) -> _Groups:
 
 def _flat_groups(events: EventColumns) -> _Groups:
     """:func:`_groups` of the journal's flat events, in one pass (no record per event)."""
+    flat_list = events.flat
+    sids, items = flat_list[0::3], flat_list[2::3]
+    heads: list[bytes] = list(map(HEAD, items))
+    gates: list[int] = list(map(GATE, items))
+    n = len(items)
+    if n and sids.count(sids[0]) == n and heads.count(heads[0]) == n and gates.count(gates[0]) == n:
+        # one session, one head (the usual batch): column by column
+        key = (sids[0], events.job_id(heads[0]), heads[0], gates[0])
+        return {key: (flat_list[1::3], list(map(ORIGIN, items)), list(map(PAYLOAD, items)))}
     groups: _Groups = {}
     by_head: dict[tuple[str, bytes, int], _Group] = {}
-    flat = iter(events.flat)
+    flat = iter(flat_list)
     for sid, seq, (origin_seq, head, payload, gate) in zip(flat, flat, flat, strict=True):
         group = by_head.get((sid, head, gate))
         if group is None:
@@ -129,6 +147,16 @@ def _logs(entries: Sequence[tuple[str, StoredJobEvent]]) -> dict[str, _Log]:
     logs: dict[str, _Log] = {}
     if isinstance(entries, JobEventColumns):  # the journal's flat entries: one pass
         kinds = entries.kinds
+        jids, items = entries.flat[0::2], entries.flat[1::2]
+        if jids and jids.count(jids[0]) == len(jids):  # one job (usual): column by column
+            return {
+                jids[0]: (
+                    list(map(ORIGIN, items)),
+                    list(map(kinds.__getitem__, map(HEAD, items))),
+                    list(map(GATE, items)),
+                    list(map(PAYLOAD, items)),
+                )
+            }
         flat = iter(entries.flat)
         for jid, (origin_seq, head, payload, gate) in zip(flat, flat, strict=True):
             log = logs.get(jid)

@@ -21,11 +21,7 @@ __all__ = [
     "COUNT",
     "ENTRY",
     "EVENT_SQL",
-    "GATE",
-    "HEAD",
     "JOB_EVENT_SQL",
-    "ORIGIN",
-    "PAYLOAD",
     "Chunk",
     "Columns",
     "Entry",
@@ -127,10 +123,6 @@ def column_rows(owned: dict[str, Columns], *, first_wins: bool = False) -> list[
         data = struct.Struct("<I" + "qqqI" * count).pack(count, *fields)
         rows.append((owner, seqs[0], seqs[-1], data + b"".join(payloads)))
     return rows
-
-
-ORIGIN, HEAD, PAYLOAD, GATE = (itemgetter(i) for i in range(4))
-"""The fields of a journal item ``(origin_seq, head, payload, gate)``."""
 
 
 def interleaved(*columns: list[int]) -> list[int]:

@@ -14,7 +14,11 @@ import orjson
 from orjson import loads
 
 from arcp.store.base import (
+    GATE,
+    HEAD,
     JOB_STATE_FIELDS,
+    ORIGIN,
+    PAYLOAD,
     EventColumns,
     JobEventColumns,
     StoredEvent,
@@ -23,10 +27,6 @@ from arcp.store.base import (
     StoredSession,
 )
 from arcp.store.sqlite_chunks import (
-    GATE,
-    HEAD,
-    ORIGIN,
-    PAYLOAD,
     Chunk,
     Columns,
     column_rows,
@@ -139,7 +139,7 @@ def event_columns(
     if isinstance(events, EventColumns):
         flat = events.flat
         sids = flat[0::3]
-        if sids.count(sids[0]) == len(sids):
+        if sids and sids.count(sids[0]) == len(sids):
             items = flat[2::3]
             keys = list(zip(map(HEAD, items), map(GATE, items), strict=True))
             local = {(h, g): head_id((events.job_id(h), h, g)) for h, g in set(keys)}
@@ -182,7 +182,7 @@ def log_rows(job_events: Sequence[tuple[str, StoredJobEvent]]) -> list[Chunk]:
         kinds = job_events.kinds
         flat = job_events.flat
         jids = flat[0::2]
-        if jids.count(jids[0]) == len(jids):  # one job (the usual case): column by column
+        if jids and jids.count(jids[0]) == len(jids):  # one job (the usual case): column by column
             items = flat[1::2]
             payloads: list[bytes] = list(map(PAYLOAD, items))
             origins: list[int] = list(map(ORIGIN, items))
