@@ -4,8 +4,10 @@ Sans-IO. The core notes changes as they happen (a dirty session or job, an appen
 :meth:`Journal.take` turns them into one :class:`~arcp.protocol.records.Batch`, reading each
 dirty object's state at that moment, with the clocks the caller passes. Durability is always
 present: a runtime without a store records into :class:`NoJournal`, which keeps nothing, so
-the core never asks whether it has a journal. Recording costs a list append or a dict store per change, so
-the event hot path stays cheap; the work of building records happens once per batch.
+the core never asks whether it has a journal. Recording costs a list append or a dict store
+per change, so the event hot path stays cheap; session and job records are built once per
+batch, and appended events reach the store as the flat lists they were recorded in
+(:mod:`arcp.protocol.batch_columns`), with no record per event.
 """
 
 from __future__ import annotations
