@@ -617,3 +617,53 @@ def test_any_sequence_of_batches_loads_like_the_reference(make_store: StoreFacto
         asyncio.run(run(batches))
 
     check()
+
+
+async def test_a_journal_batch_loads_like_the_same_records(open_store: Opener) -> None:
+    """A batch from the journal holds its events as flat lists (``EventColumns``,
+    ``JobEventColumns``): every store reads back the records the pairs stand for."""
+    from arcp.store import EventColumns, JobEventColumns
+
+    events = [event(seq, job_id) for seq in (1, 2, 3) for job_id in ("job_1", "job_2")]
+    for n, e in enumerate(events, start=1):
+        e.seq = n
+    flat: list[Any] = []
+    for e in events:
+        flat.extend(("sess_1", e.seq, (e.origin_seq, e.head, e.payload, e.gate)))
+    heads = {e.head: 0 for e in events} | {b'"type":"job.result","job_id":"job_1"': 1}
+    log: list[Any] = []
+    for o in (1, 2):
+        log.extend(("job_1", (o, events[0].head, b'{"o":%d}' % o, 0)))
+    log.extend(("job_1", (3, b'"type":"job.result","job_id":"job_1"', b"{}", 1)))
+    batch = Batch(
+        sessions={"sess_1": session(last_seq=6)},
+        events=EventColumns(flat),
+        jobs={"job_1": job(last_origin_seq=3)},
+        job_events=JobEventColumns(log, heads),
+    )
+    assert list(batch.events) == [("sess_1", e) for e in events]
+    store = await open_store()
+    await store.commit(batch)
+    loaded = await (await restart(store, open_store)).load()
+    assert loaded.events == {"sess_1": events}
+    assert list(loaded.job_events["job_1"]) == [
+        StoredJobEvent(1, 0, b'{"o":1}', 0),
+        StoredJobEvent(2, 0, b'{"o":2}', 0),
+        StoredJobEvent(3, 1, b"{}", 1),
+    ]
+
+
+async def test_a_journal_batch_without_events_commits(open_store: Opener) -> None:
+    """A batch from the journal whose flat lists are empty (state changes only)."""
+    from arcp.store import EventColumns, JobEventColumns
+
+    store = await open_store()
+    batch = Batch(
+        sessions={"sess_1": session()},
+        events=EventColumns([]),
+        jobs={"job_1": job()},
+        job_events=JobEventColumns([], {}),
+    )
+    await store.commit(batch)
+    loaded = await store.load()
+    assert (loaded.events, [j.job_id for j in loaded.jobs]) == ({}, ["job_1"])

@@ -91,9 +91,52 @@ async def test_migrations_are_recorded_once(postgres_dsn: str) -> None:
         (1,),
         (2,),
         (3,),
+        (4,),
     ]
     tables = _query(postgres_dsn, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-    assert {t for (t,) in tables} >= {"sessions", "session_events", "jobs", "job_events"}
+    assert {t for (t,) in tables} >= {"sessions", "session_chunks", "jobs", "job_chunks"}
+    views = _query(postgres_dsn, "SELECT viewname FROM pg_views WHERE schemaname = 'public'")
+    assert {v for (v,) in views} >= {"session_events", "job_events"}
+
+
+async def test_a_version_3_database_keeps_its_events_in_chunks(postgres_dsn: str) -> None:
+    """Migration 0004 moves the rows of ``session_events`` and ``job_events`` (one per
+    event) into chunks: a database written before reads back the same after a restart."""
+    from arcp.store.postgres import _migrations  # pyright: ignore[reportPrivateUsage]
+
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(
+            b"CREATE TABLE schema_version (version integer PRIMARY KEY,"
+            b" applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for version, sql in _migrations()[:3]:
+            conn.execute(sql.encode())
+            conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+    before = PostgresStore(postgres_dsn)
+    old = _batch()
+    rows = [
+        ("sess_1", e.seq, e.job_id, e.origin_seq, e.head, e.payload, e.gate)
+        for _, e in old.events
+        if e.seq >= 2  # what the version-3 store kept (first_seq 2)
+    ]
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO sessions (session_id, principal, features, token_digest,"
+            " resume_window_sec, first_seq, last_seq, acked_seq, detached_at, subscriptions)"
+            " VALUES ('sess_1', 'alice', '[\"ack\"]', %s, 60, 2, 3, 1, 1.5, '[\"j\"]')",
+            (b"\x01" * 32,),
+        )
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO session_events VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+    await before.open()  # migrates to version 4
+    try:
+        loaded = await before.load()
+        assert loaded.events == {"sess_1": [e for _, e in old.events if e.seq >= 2]}
+        await before.commit(Batch(events=[("sess_1", StoredEvent(4, "job_1", 4, b"h", b"x", 0))]))
+        held = await before.cluster().session_events("sess_1")
+        assert [e.seq for e in held] == [2, 3, 4]
+    finally:
+        await before.close()
 
 
 async def test_nodes_starting_together_migrate_once(postgres_dsn: str) -> None:
@@ -106,6 +149,7 @@ async def test_nodes_starting_together_migrate_once(postgres_dsn: str) -> None:
         (1,),
         (2,),
         (3,),
+        (4,),
     ]
     assert all(snapshot == snapshots[0] for snapshot in snapshots)
 

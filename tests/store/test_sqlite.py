@@ -444,3 +444,18 @@ async def test_a_job_s_input_is_written_once(path: Path, monkeypatch: pytest.Mon
         await store.close()
     written = sum(len(s) for s in statements if " jobs " in s)
     assert 2 * (1 << 20) < written < 3 * (1 << 20)  # the input once, hex-encoded (2 chars a byte)
+
+
+async def test_a_cancelled_commit_finishes_before_the_next_use(store: SQLiteStore) -> None:
+    """A commit runs in a worker thread: a caller cancelled meanwhile leaves it to finish,
+    and the next commit or load waits for it instead of sharing the connection."""
+    first = asyncio.ensure_future(
+        store.commit(Batch({"sess_1": session(2)}, [("sess_1", ev(1)), ("sess_1", ev(2))]))
+    )
+    await asyncio.sleep(0)  # the thread has the batch
+    first.cancel()
+    await store.commit(Batch({"sess_1": session(3)}, [("sess_1", ev(3))]))
+    loaded = await store.load()
+    assert [e.seq for e in loaded.events["sess_1"]] == [1, 2, 3]
+    with contextlib.suppress(asyncio.CancelledError):
+        await first

@@ -4,22 +4,18 @@ Sans-IO. The core notes changes as they happen (a dirty session or job, an appen
 :meth:`Journal.take` turns them into one :class:`~arcp.protocol.records.Batch`, reading each
 dirty object's state at that moment, with the clocks the caller passes. Durability is always
 present: a runtime without a store records into :class:`NoJournal`, which keeps nothing, so
-the core never asks whether it has a journal. Recording costs a list append or a dict store per change, so
-the event hot path stays cheap; the work of building records happens once per batch.
+the core never asks whether it has a journal. Recording costs a list append or a dict store
+per change, so the event hot path stays cheap; session and job records are built once per
+batch, and appended events reach the store as the flat lists they were recorded in
+(:mod:`arcp.protocol.batch_columns`), with no record per event.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from arcp.protocol.records import (
-    Batch,
-    StoredEvent,
-    StoredJob,
-    StoredJobEvent,
-    StoredRevocation,
-    StoredSession,
-)
+from arcp.protocol.batch_columns import EventColumns, JobEventColumns, job_id_of_head
+from arcp.protocol.records import Batch, StoredJob, StoredRevocation, StoredSession
 from arcp.protocol.replay_buffer import EventItem
 
 if TYPE_CHECKING:
@@ -27,14 +23,6 @@ if TYPE_CHECKING:
     from arcp.protocol.runtime_session import RuntimeSession
 
 __all__ = ["Journal", "NoJournal", "job_id_of_head"]
-
-_JOB_ID = b'"job_id":"'
-
-
-def job_id_of_head(head: bytes) -> str:
-    """The job id inside an event's pre-encoded envelope middle (see ``event_frames``)."""
-    start = head.find(_JOB_ID) + len(_JOB_ID)
-    return head[start : head.index(b'"', start)].decode()
 
 
 class Journal:
@@ -47,6 +35,7 @@ class Journal:
         "forget_sessions",
         "job_events",
         "jobs",
+        "kinds",
         "revocations_added",
         "revocations_done",
         "sessions",
@@ -62,6 +51,7 @@ class Journal:
         self.events: list[Any] = []
         self.jobs: dict[str, JobRecord] = {}
         self.job_events: list[Any] = []
+        self.kinds: dict[bytes, int] = {}  # heads of jobs forgotten since the last take
         self.forget_sessions: set[str] = set()
         self.forget_jobs: set[str] = set()
         self.revocations_added: list[StoredRevocation] = []
@@ -106,8 +96,9 @@ class Journal:
         jobs = self.jobs
         if not jobs:  # a journal holding a job is not empty: already woken
             self._changed()
-        jobs[job.job_id] = job
-        self.job_events.extend((job, item))
+        job_id = job.job_id
+        jobs[job_id] = job
+        self.job_events.extend((job_id, item))
 
     def forget_session(self, session_id: str) -> None:
         """The session expired: drop it and its buffer."""
@@ -118,7 +109,9 @@ class Journal:
     def forget_job(self, job_id: str) -> None:
         """The job left the listing window (or was never accepted): drop it and its log."""
         self._changed()
-        self.jobs.pop(job_id, None)
+        job = self.jobs.pop(job_id, None)
+        if job is not None:  # its entries of this batch still name their kind by head
+            self.kinds.update(_kinds_of(job))
         self.forget_jobs.add(job_id)
 
     def revocation_added(self, credential_id: str, job_id: str) -> None:
@@ -140,20 +133,14 @@ class Journal:
         (seconds since the epoch) at the same moment: stored times are wall-clock times.
         """
         offset = wall_now - now
-        job_ids: dict[bytes, str] = {}  # heads are shared by every event of a job
-        events: list[tuple[str, StoredEvent]] = []
-        flat = iter(self.events)
-        for sid, seq, item in zip(flat, flat, flat, strict=True):
-            head = item[1]
-            job_id = job_ids.get(head)
-            if job_id is None:
-                job_id = job_ids[head] = job_id_of_head(head)
-            events.append((sid, StoredEvent(seq, job_id, item[0], head, item[2], item[3])))
+        kinds = self.kinds
+        for job in self.jobs.values():  # every job with entries in the batch (or in kinds)
+            kinds.update(_kinds_of(job))
         batch = Batch(
             sessions={sid: _stored_session(s, offset) for sid, s in self.sessions.items()},
-            events=events,
+            events=EventColumns(self.events),
             jobs={jid: _stored_job(job, offset) for jid, job in self.jobs.items()},
-            job_events=self._job_events(),
+            job_events=JobEventColumns(self.job_events, kinds),
             forget_sessions=self.forget_sessions,
             forget_jobs=self.forget_jobs,
             revocations_added=self.revocations_added,
@@ -163,24 +150,12 @@ class Journal:
         self.events = []
         self.jobs = {}
         self.job_events = []
+        self.kinds = {}
         self.forget_sessions = set()
         self.forget_jobs = set()
         self.revocations_added = []
         self.revocations_done = []
         return batch
-
-    def _job_events(self) -> list[tuple[str, StoredJobEvent]]:
-        kinds: dict[bytes, int] = {}  # every head of the batch's jobs (each names its job)
-        out: list[tuple[str, StoredJobEvent]] = []
-        append = out.append
-        flat = iter(self.job_events)
-        for job, (origin_seq, head, payload, gate) in zip(flat, flat, strict=True):
-            kind = kinds.get(head)
-            if kind is None:
-                kinds.update(_kinds_of(job))
-                kind = kinds[head]
-            append((job.job_id, StoredJobEvent(origin_seq, kind, payload, gate)))
-        return out
 
 
 def _kinds_of(job: JobRecord) -> dict[bytes, int]:

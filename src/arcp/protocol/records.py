@@ -146,12 +146,15 @@ class Batch:
     ``job_events`` to a job in ``jobs`` (the journal records the owner with its entries); a
     store shared by several nodes may drop events of a session another node owns, and
     entries of a job whose home is another node.
+    A batch taken from the journal holds its events and entries as
+    :class:`~arcp.protocol.batch_columns.EventColumns` and
+    :class:`~arcp.protocol.batch_columns.JobEventColumns` (the recorded flat lists).
     """
 
     sessions: dict[str, StoredSession] = field(default_factory=lambda: {})
-    events: list[tuple[str, StoredEvent]] = field(default_factory=lambda: [])
+    events: Sequence[tuple[str, StoredEvent]] = field(default_factory=lambda: [])
     jobs: dict[str, StoredJob] = field(default_factory=lambda: {})
-    job_events: list[tuple[str, StoredJobEvent]] = field(default_factory=lambda: [])
+    job_events: Sequence[tuple[str, StoredJobEvent]] = field(default_factory=lambda: [])
     forget_sessions: set[str] = field(default_factory=lambda: set())
     forget_jobs: set[str] = field(default_factory=lambda: set())
     revocations_added: list[StoredRevocation] = field(default_factory=lambda: [])

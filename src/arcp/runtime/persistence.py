@@ -207,9 +207,9 @@ def merged(older: Batch, newer: Batch) -> Batch:
     jobs.update(newer.jobs)
     return Batch(
         sessions=sessions,
-        events=older.events + newer.events,
+        events=[*older.events, *newer.events],
         jobs=jobs,
-        job_events=older.job_events + newer.job_events,
+        job_events=[*older.job_events, *newer.job_events],
         forget_sessions=(older.forget_sessions - newer.sessions.keys()) | newer.forget_sessions,
         forget_jobs=(older.forget_jobs - newer.jobs.keys()) | newer.forget_jobs,
         revocations_added=older.revocations_added + newer.revocations_added,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from arcp.store.base import (
     Batch,
+    EventColumns,
+    JobEventColumns,
     Snapshot,
     Store,
     StoredEvent,
@@ -21,6 +23,8 @@ from arcp.store.memory import MemoryStore
 
 __all__ = [
     "Batch",
+    "EventColumns",
+    "JobEventColumns",
     "MemoryStore",
     "Snapshot",
     "Store",

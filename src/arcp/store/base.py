@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from arcp.protocol.batch_columns import GATE, HEAD, ORIGIN, PAYLOAD, EventColumns, JobEventColumns
 from arcp.protocol.records import (
     JOB_STATE_FIELDS,
     Batch,
@@ -30,8 +31,14 @@ from arcp.protocol.records import (
 from arcp_gen.errors import ARCPException
 
 __all__ = [
+    "GATE",
+    "HEAD",
     "JOB_STATE_FIELDS",
+    "ORIGIN",
+    "PAYLOAD",
     "Batch",
+    "EventColumns",
+    "JobEventColumns",
     "Snapshot",
     "Store",
     "StoreError",

@@ -3,8 +3,9 @@
 One :class:`psycopg.AsyncConnection` per store. :meth:`PostgresStore.open` applies the
 versioned migrations under ``migrations/postgres`` while holding a transaction-scoped
 advisory lock, so runtime nodes starting together migrate once. :meth:`PostgresStore.commit`
-is one transaction sent as one pipeline; events go in as arrays (``unnest``), one statement
-per table however many events a batch holds (§6.5 ack trims, §7.6 job logs).
+is one transaction sent as one pipeline; events go in as chunks, one row per session (and
+job, head, gate) and one per job however many events a batch holds, read back through the
+views ``session_events`` and ``job_events`` (§6.5 ack trims, §7.6 job logs).
 
 The address may hold a password: it never appears in a message (see :func:`redact_dsn`).
 Needs the ``postgres`` extra (``psycopg``).
@@ -103,14 +104,35 @@ _SELECT_SESSIONS: Final = (
 )
 _SELECT_JOBS: Final = f"SELECT {JOB_COLUMNS} FROM jobs WHERE home = %s ORDER BY job_id".encode()
 
+# A trim deletes the chunks wholly below the new start and cuts the entries below it out of
+# the arrays of those it cuts through (their payloads stay in ``data`` until the chunk goes).
 _TRIM_EVENTS: Final = (
-    "DELETE FROM session_events WHERE session_id = %s AND seq < %s"
+    "DELETE FROM session_chunks WHERE session_id = %s AND last_seq < %s"
     " AND EXISTS (SELECT 1 FROM sessions WHERE session_id = %s AND owner = %s)"
 )
 _TRIM_JOB_EVENTS: Final = (
-    "DELETE FROM job_events WHERE job_id = %s AND origin_seq < %s"
+    "DELETE FROM job_chunks WHERE job_id = %s AND last_seq < %s"
     " AND EXISTS (SELECT 1 FROM jobs WHERE job_id = %s AND home = %s)"
 )
+_CUT_EVENTS: Final = b"""
+UPDATE session_chunks c SET (first_seq, seqs, origins, pos, lens) = (
+    SELECT min(u.seq), array_agg(u.seq ORDER BY u.i), array_agg(u.origin_seq ORDER BY u.i),
+        array_agg(u.pos ORDER BY u.i), array_agg(u.len ORDER BY u.i)
+    FROM unnest(c.seqs, c.origins, c.pos, c.lens) WITH ORDINALITY
+        AS u(seq, origin_seq, pos, len, i)
+    WHERE u.seq >= %(first)s)
+WHERE c.session_id = %(owner)s AND c.first_seq < %(first)s AND c.last_seq >= %(first)s
+    AND EXISTS (SELECT 1 FROM sessions WHERE session_id = %(owner)s AND owner = %(node)s)"""
+_CUT_JOB_EVENTS: Final = b"""
+UPDATE job_chunks c SET (first_seq, origins, kinds, gates, pos, lens) = (
+    SELECT min(u.origin_seq), array_agg(u.origin_seq ORDER BY u.i),
+        array_agg(u.kind ORDER BY u.i), array_agg(u.gate ORDER BY u.i),
+        array_agg(u.pos ORDER BY u.i), array_agg(u.len ORDER BY u.i)
+    FROM unnest(c.origins, c.kinds, c.gates, c.pos, c.lens) WITH ORDINALITY
+        AS u(origin_seq, kind, gate, pos, len, i)
+    WHERE u.origin_seq >= %(first)s)
+WHERE c.job_id = %(owner)s AND c.first_seq < %(first)s AND c.last_seq >= %(first)s
+    AND EXISTS (SELECT 1 FROM jobs WHERE job_id = %(owner)s AND home = %(node)s)"""
 
 
 def redact_dsn(dsn: str) -> str:
@@ -305,17 +327,25 @@ class PostgresStore:
             await cur.executemany(
                 _TRIM_EVENTS, [(s.session_id, s.first_seq, s.session_id, node) for s in sessions]
             )
+            await cur.executemany(
+                _CUT_EVENTS,
+                [{"owner": s.session_id, "first": s.first_seq, "node": node} for s in sessions],
+            )
         if jobs:
             await cur.executemany(
                 _TRIM_JOB_EVENTS, [(j.job_id, j.first_origin_seq, j.job_id, node) for j in jobs]
             )
+            await cur.executemany(
+                _CUT_JOB_EVENTS,
+                [{"owner": j.job_id, "first": j.first_origin_seq, "node": node} for j in jobs],
+            )
         if gone_sessions:
             ids = list(gone_sessions)
-            for table in ("sessions", "session_events", "session_cursors"):
+            for table in ("sessions", "session_chunks", "session_cursors"):
                 await cur.execute(f"DELETE FROM {table} WHERE session_id = ANY(%s)", (ids,))
         if gone_jobs:
             ids = list(gone_jobs)
-            for table in ("jobs", "job_events", "idempotency_keys"):
+            for table in ("jobs", "job_chunks", "idempotency_keys"):
                 await cur.execute(f"DELETE FROM {table} WHERE job_id = ANY(%s)", (ids,))
         if batch.revocations_added:
             await cur.executemany(

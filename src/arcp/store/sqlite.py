@@ -24,13 +24,14 @@ trim deletes the chunks wholly below the new start and rewrites the one it cuts 
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import gc
 import os
 import sqlite3
 import struct
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from itertools import starmap
@@ -53,7 +54,6 @@ from arcp.store.sqlite_chunks import (
     EVENT_SQL,
     JOB_EVENT_SQL,
     Chunk,
-    Columns,
     LazyJobLog,
     column_rows,
     grouped_chunks,
@@ -65,6 +65,7 @@ from arcp.store.sqlite_rows import (
     SELECT_SESSIONS,
     UPDATE_JOB,
     UPSERT_SESSION,
+    event_columns,
     job_of_row,
     job_row,
     job_state,
@@ -90,9 +91,9 @@ this), at the cost of one scan of ``session_chunks`` per sweep."""
 
 @contextmanager
 def _gc_paused() -> Generator[None, None, None]:
-    """No cyclic garbage collection inside: ``load`` creates many objects, all of them kept,
-    and a commit many that all go when it ends; collections triggered by their number would
-    only walk them (and every other live object) again and again, for nothing."""
+    """No cyclic garbage collection inside: ``load`` creates many objects, all of them kept;
+    collections triggered by their number would only walk them (and every other live
+    object) again and again, for nothing."""
     if not gc.isenabled():
         yield
         return
@@ -101,6 +102,12 @@ def _gc_paused() -> Generator[None, None, None]:
         yield
     finally:
         gc.enable()
+
+
+def _retrieved(work: asyncio.Future[None]) -> None:
+    """Mark the outcome of a commit as seen (its caller may have been cancelled)."""
+    if not work.cancelled():
+        work.exception()
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -116,12 +123,11 @@ def _migrations() -> list[tuple[int, str]]:
 class SQLiteStore:
     """The :class:`~arcp.store.Store` protocol over one SQLite file (``sqlite:PATH``).
 
-    Work is done inline in the event loop: with WAL and ``synchronous=NORMAL`` a commit does
-    not wait for the disk. Errors from SQLite are raised as :class:`StoreError`.
+    A commit runs in a worker thread, one at a time: SQLite writes while the event loop
+    goes on producing the next batch (the runtime still sends no frame of a batch before
+    its commit returned). ``open``, ``load`` and ``close`` run inline. Errors from SQLite
+    are raised as :class:`StoreError`.
     """
-
-    commits_inline = True
-    """:meth:`commit` never suspends (the runtime keeps garbage collection off across it)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._path = Path(path)
@@ -129,6 +135,7 @@ class SQLiteStore:
         self._lock_fd: int | None = None
         self._head_ids: dict[_Head, int] | None = None  # every row of heads; None: not read
         self._sweep_at = SWEEP_HEADS
+        self._pending: asyncio.Future[None] | None = None  # the commit under way, if any
         self._jobs_written: set[str] = set()
         """Jobs whose row this object committed (or loaded): later writes update their
         state only, so an input is encoded and written once (``INSERT_JOB`` never
@@ -208,6 +215,7 @@ class SQLiteStore:
 
     async def close(self) -> None:
         """Close the database and release the lock; a second call does nothing."""
+        await self._idle()
         conn, fd = self._conn, self._lock_fd
         self._conn = self._lock_fd = None
         self._head_ids, self._sweep_at = None, SWEEP_HEADS
@@ -244,7 +252,7 @@ class SQLiteStore:
         return ids
 
     def _event_rows(
-        self, conn: sqlite3.Connection, events: list[tuple[str, StoredEvent]]
+        self, conn: sqlite3.Connection, events: Sequence[tuple[str, StoredEvent]]
     ) -> list[Chunk]:
         """``session_chunks`` rows of ``events``, inserting the heads not stored yet."""
         ids = self._head_ids
@@ -254,25 +262,15 @@ class SQLiteStore:
             assert ids is not None
         if len(ids) >= self._sweep_at:
             ids = self._head_ids = self._sweep(conn, ids)
-        owned: dict[str, Columns] = {}
         get = ids.get
-        last: tuple[str, bytes, int] | None = None
-        head_id = 0
-        for sid, e in events:
-            # events come in runs of one head: compare identities before hashing anything
-            if last is None or e.head is not last[1] or e.gate != last[2] or e.job_id != last[0]:
-                last = (e.job_id, e.head, e.gate)
-                found = get(last)
-                if found is None:
-                    found = ids[last] = cast(int, conn.execute(_INSERT_HEAD, last).lastrowid)
-                head_id = found
-            columns = owned.get(sid)
-            if columns is None:
-                columns = owned[sid] = ([], [])
-            payload = e.payload
-            columns[0].extend((e.seq, e.origin_seq, head_id, len(payload)))
-            columns[1].append(payload)
-        return column_rows(owned)
+
+        def head_id(key: _Head) -> int:
+            found = get(key)
+            if found is None:
+                found = ids[key] = cast(int, conn.execute(_INSERT_HEAD, key).lastrowid)
+            return found
+
+        return column_rows(event_columns(events, head_id))
 
     async def commit(self, batch: Batch) -> None:
         """Apply ``batch`` in one transaction, in the order :class:`Batch` documents.
@@ -283,8 +281,18 @@ class SQLiteStore:
         conn = self._connection()
         if not batch:
             return
-        with _gc_paused():  # a commit's rows are all freed when it ends: nothing to collect
-            self._commit(conn, batch)
+        await self._idle()
+        # Shielded: a caller cancelled meanwhile leaves the thread to finish the commit,
+        # and the next use of the connection waits for it (``_idle``).
+        work = self._pending = asyncio.ensure_future(asyncio.to_thread(self._commit, conn, batch))
+        work.add_done_callback(_retrieved)
+        await asyncio.shield(work)
+
+    async def _idle(self) -> None:
+        """Wait for a commit a cancelled caller left running (its outcome is its caller's)."""
+        pending = self._pending
+        if pending is not None and not pending.done():
+            await asyncio.wait([pending])
 
     def _commit(self, conn: sqlite3.Connection, batch: Batch) -> None:
         sessions = [session_row(s) for s in batch.sessions.values()]
@@ -334,6 +342,7 @@ class SQLiteStore:
     async def load(self) -> Snapshot:
         """Everything held: sessions in creation order, jobs by id, logs oldest first."""
         conn = self._connection()
+        await self._idle()
         try:
             with _gc_paused():
                 return self._load(conn)

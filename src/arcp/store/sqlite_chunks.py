@@ -30,6 +30,7 @@ __all__ = [
     "chunk_sql",
     "column_rows",
     "grouped_chunks",
+    "interleaved",
     "pack_chunk",
     "trim_chunks",
     "unpack_chunk",
@@ -122,6 +123,15 @@ def column_rows(owned: dict[str, Columns], *, first_wins: bool = False) -> list[
         data = struct.Struct("<I" + "qqqI" * count).pack(count, *fields)
         rows.append((owner, seqs[0], seqs[-1], data + b"".join(payloads)))
     return rows
+
+
+def interleaved(*columns: list[int]) -> list[int]:
+    """Integers given column by column, entry by entry (as ``ENTRY`` packs them)."""
+    width = len(columns)
+    out = [0] * (width * len(columns[0]))
+    for i, column in enumerate(columns):
+        out[i::width] = column
+    return out
 
 
 def grouped_chunks(rows: list[Any]) -> dict[str, tuple[list[bytes], bool]]:

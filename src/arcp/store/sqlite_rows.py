@@ -7,13 +7,31 @@ later writes set only its state (:data:`UPDATE_JOB`, ``JOB_STATE_FIELDS``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 from orjson import loads
 
-from arcp.store.base import JOB_STATE_FIELDS, StoredJob, StoredJobEvent, StoredSession
-from arcp.store.sqlite_chunks import Chunk, Columns, column_rows
+from arcp.store.base import (
+    GATE,
+    HEAD,
+    JOB_STATE_FIELDS,
+    ORIGIN,
+    PAYLOAD,
+    EventColumns,
+    JobEventColumns,
+    StoredEvent,
+    StoredJob,
+    StoredJobEvent,
+    StoredSession,
+)
+from arcp.store.sqlite_chunks import (
+    Chunk,
+    Columns,
+    column_rows,
+    interleaved,
+)
 
 __all__ = [
     "INSERT_JOB",
@@ -23,6 +41,7 @@ __all__ = [
     "SESSION_COLUMNS",
     "UPDATE_JOB",
     "UPSERT_SESSION",
+    "event_columns",
     "job_of_row",
     "job_row",
     "job_state",
@@ -111,14 +130,81 @@ def job_row(j: StoredJob) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def log_rows(job_events: list[tuple[str, StoredJobEvent]]) -> list[Chunk]:
+def event_columns(
+    events: Sequence[tuple[str, StoredEvent]], head_id: Callable[[tuple[str, bytes, int]], int]
+) -> dict[str, Columns]:
+    """A batch's events by session as chunk columns; ``head_id`` gives (or stores) the id of
+    a ``(job_id, head, gate)``. The journal's flat events are read in one pass, those of a
+    batch with one session (the usual case) column by column."""
+    if isinstance(events, EventColumns):
+        flat = events.flat
+        sids = flat[0::3]
+        if sids and sids.count(sids[0]) == len(sids):
+            items = flat[2::3]
+            keys = list(zip(map(HEAD, items), map(GATE, items), strict=True))
+            local = {(h, g): head_id((events.job_id(h), h, g)) for h, g in set(keys)}
+            payloads: list[bytes] = list(map(PAYLOAD, items))
+            origins: list[int] = list(map(ORIGIN, items))
+            head_ids = list(map(local.__getitem__, keys))
+            fields = interleaved(flat[1::3], origins, head_ids, list(map(len, payloads)))
+            return {sids[0]: (fields, payloads)}
+        triples = iter(flat)
+        records = (
+            (sid, seq, origin_seq, events.job_id(head), head, payload, gate)
+            for sid, seq, (origin_seq, head, payload, gate) in zip(
+                triples, triples, triples, strict=True
+            )
+        )
+    else:
+        records = (
+            (sid, e.seq, e.origin_seq, e.job_id, e.head, e.payload, e.gate) for sid, e in events
+        )
+    owned: dict[str, Columns] = {}
+    last: tuple[str, bytes, int] | None = None
+    current = 0
+    for sid, seq, origin_seq, job_id, head, payload, gate in records:
+        # events come in runs of one head: compare identities before hashing anything
+        if last is None or head is not last[1] or gate != last[2] or job_id != last[0]:
+            last = (job_id, head, gate)
+            current = head_id(last)
+        columns = owned.get(sid)
+        if columns is None:
+            columns = owned[sid] = ([], [])
+        columns[0].extend((seq, origin_seq, current, len(payload)))
+        columns[1].append(payload)
+    return owned
+
+
+def log_rows(job_events: Sequence[tuple[str, StoredJobEvent]]) -> list[Chunk]:
     """``job_chunks`` rows of a batch's job-log entries (the first of one origin seq stays)."""
     logs: dict[str, Columns] = {}
+    if isinstance(job_events, JobEventColumns):  # the journal's flat entries: one pass
+        kinds = job_events.kinds
+        flat = job_events.flat
+        jids = flat[0::2]
+        if jids and jids.count(jids[0]) == len(jids):  # one job (the usual case): column by column
+            items = flat[1::2]
+            payloads: list[bytes] = list(map(PAYLOAD, items))
+            origins: list[int] = list(map(ORIGIN, items))
+            gates: list[int] = list(map(GATE, items))
+            kind_of = list(map(kinds.__getitem__, map(HEAD, items)))
+            fields = interleaved(origins, kind_of, gates, list(map(len, payloads)))
+            return column_rows({jids[0]: (fields, payloads)}, first_wins=True)
+        columns: Columns = ([], [])
+        last: str | None = None
+        pairs = iter(flat)
+        for jid, (origin_seq, head, payload, gate) in zip(pairs, pairs, strict=True):
+            if jid != last:
+                last = jid
+                columns = logs.get(jid) or logs.setdefault(jid, ([], []))
+            columns[0].extend((origin_seq, kinds[head], gate, len(payload)))
+            columns[1].append(payload)
+        return column_rows(logs, first_wins=True)
     for jid, e in job_events:
-        columns = logs.get(jid)
-        if columns is None:
-            columns = logs[jid] = ([], [])
+        held = logs.get(jid)
+        if held is None:
+            held = logs[jid] = ([], [])
         payload = e.payload
-        columns[0].extend((e.origin_seq, e.kind, e.gate, len(payload)))
-        columns[1].append(payload)
+        held[0].extend((e.origin_seq, e.kind, e.gate, len(payload)))
+        held[1].append(payload)
     return column_rows(logs, first_wins=True)
