@@ -188,6 +188,8 @@ class PostgresStore:
         """This runtime's name among the nodes sharing the database (see :mod:`arcp.cluster`)."""
         self._cluster: PostgresCluster | None = None
         self._jobs_written: set[str] = set()
+        self._starts: dict[str, int] = {}
+        """Session or job id → the start its chunks were last trimmed to by this node."""
         """Jobs whose row this object committed or loaded: later writes update their
         state only (``_UPDATE_JOB``), so a job's input is encoded and sent once."""
 
@@ -276,6 +278,7 @@ class PostgresStore:
         """Close the connection; closing twice is harmless."""
         conn, self._conn = self._conn, None
         self._jobs_written = set()
+        self._starts = {}
         if conn is not None:
             await conn.close()
         if self._cluster is not None:
@@ -288,15 +291,24 @@ class PostgresStore:
 
         async def work(conn: _Conn) -> None:
             async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-                await self._apply(cur, batch, self.node_id, self._jobs_written)
+                await self._apply(cur, batch, self.node_id, self._jobs_written, self._starts)
 
         await self._run("commit", work)
         self._jobs_written.update(batch.jobs)
         self._jobs_written.difference_update(batch.forget_jobs)
+        starts = self._starts
+        starts.update({s.session_id: s.first_seq for s in batch.sessions.values()})
+        starts.update({j.job_id: j.first_origin_seq for j in batch.jobs.values()})
+        for owner in (*batch.forget_sessions, *batch.forget_jobs):
+            starts.pop(owner, None)
 
     @staticmethod
     async def _apply(
-        cur: psycopg.AsyncCursor[_Row], batch: Batch, node: str, written: set[str]
+        cur: psycopg.AsyncCursor[_Row],
+        batch: Batch,
+        node: str,
+        written: set[str],
+        starts: dict[str, int],
     ) -> None:
         # A row both written and forgotten in this batch ends up deleted: skip the writes.
         gone_sessions, gone_jobs = batch.forget_sessions, batch.forget_jobs
@@ -311,8 +323,10 @@ class PostgresStore:
             await cur.executemany(
                 _UPDATE_JOB, [_job_state(j, node) for j in jobs if j.job_id in written]
             )
+        low: dict[str, int] = {}  # owner → the least seq this batch writes for it
         for params in event_groups(batch.events, gone_sessions, node):
             await cur.execute(INSERT_EVENTS, params)
+            low[params["owner"]] = min(params["first"], low.get(params["owner"], params["first"]))
         logs = job_event_groups(batch.job_events, gone_jobs, node)
         for params in logs:
             await cur.execute(INSERT_JOB_EVENTS, params)
@@ -323,21 +337,40 @@ class PostgresStore:
             )
         # One indexed range delete per owner: a join over arrays here gets a hash join
         # over the whole event table from the planner (measured: 30 ms at 100k rows).
-        if sessions:
+        # A trim where the start moved since this node's last commit (§6.5), or where the batch
+        # writes below it: a long job's log, never trimmed, costs nothing per commit.
+        moved = [
+            s
+            for s in sessions
+            if starts.get(s.session_id) != s.first_seq
+            or low.get(s.session_id, s.first_seq) < s.first_seq
+        ]
+        if moved:
             await cur.executemany(
-                _TRIM_EVENTS, [(s.session_id, s.first_seq, s.session_id, node) for s in sessions]
+                _TRIM_EVENTS, [(s.session_id, s.first_seq, s.session_id, node) for s in moved]
             )
             await cur.executemany(
                 _CUT_EVENTS,
-                [{"owner": s.session_id, "first": s.first_seq, "node": node} for s in sessions],
+                [{"owner": s.session_id, "first": s.first_seq, "node": node} for s in moved],
             )
-        if jobs:
+        log_low = {params["owner"]: params["first"] for params in logs}
+        logs_moved = [
+            j
+            for j in jobs
+            if starts.get(j.job_id) != j.first_origin_seq
+            or log_low.get(j.job_id, j.first_origin_seq) < j.first_origin_seq
+        ]
+        if logs_moved:
             await cur.executemany(
-                _TRIM_JOB_EVENTS, [(j.job_id, j.first_origin_seq, j.job_id, node) for j in jobs]
+                _TRIM_JOB_EVENTS,
+                [(j.job_id, j.first_origin_seq, j.job_id, node) for j in logs_moved],
             )
             await cur.executemany(
                 _CUT_JOB_EVENTS,
-                [{"owner": j.job_id, "first": j.first_origin_seq, "node": node} for j in jobs],
+                [
+                    {"owner": j.job_id, "first": j.first_origin_seq, "node": node}
+                    for j in logs_moved
+                ],
             )
         if gone_sessions:
             ids = list(gone_sessions)
@@ -369,6 +402,7 @@ class PostgresStore:
 
         snapshot = await self._run("load", work)
         self._jobs_written = {job.job_id for job in snapshot.jobs}
+        self._starts = {}  # trimmed once more on the next commit of each
         return snapshot
 
     @staticmethod

@@ -252,10 +252,17 @@ class PostgresCluster:
 
     async def job_events(self, job_id: str, after: int) -> list[StoredJobEvent]:
         """Log entries after ``after``, oldest first."""
+        # From the chunks, not the ``job_events`` view: only the chunks that reach past
+        # ``after`` are cut up, so following a long job stays linear (the view would unnest
+        # the whole log on every read).
         rows = await self._rows(
-            "SELECT origin_seq, kind, payload, gate FROM job_events"
-            " WHERE job_id = %s AND origin_seq > %s ORDER BY origin_seq",
-            (job_id, after),
+            "SELECT DISTINCT ON (u.origin_seq) u.origin_seq, u.kind,"
+            " substring(c.data FROM u.pos FOR u.len), u.gate"
+            " FROM job_chunks c CROSS JOIN LATERAL"
+            " unnest(c.origins, c.kinds, c.gates, c.pos, c.lens) AS u(origin_seq, kind, gate, pos, len)"
+            " WHERE c.job_id = %s AND c.last_seq > %s AND u.origin_seq > %s"
+            " ORDER BY u.origin_seq, c.chunk_id",
+            (job_id, after, after),
         )
         return [StoredJobEvent(*row) for row in rows]
 

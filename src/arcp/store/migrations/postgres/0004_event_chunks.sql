@@ -37,6 +37,11 @@ CREATE TABLE job_chunks (
     PRIMARY KEY (job_id, chunk_id)
 );
 
+-- Trims and readers look for the chunks that reach past a seq: without these, every commit
+-- and every follower's read scans all the chunks of a long job or session.
+CREATE INDEX session_chunks_reach ON session_chunks (session_id, last_seq);
+CREATE INDEX job_chunks_reach ON job_chunks (job_id, last_seq);
+
 -- The rows of version 3, one chunk each.
 INSERT INTO session_chunks (session_id, job_id, head, gate, first_seq, last_seq, seqs,
     origins, pos, lens, data)
