@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import psycopg
 
@@ -28,7 +28,7 @@ from arcp.store.base import (
 from arcp.store.cluster import CHANNELS
 from arcp.store.postgres import JOB_COLUMNS, SESSION_COLUMNS, job_of
 
-__all__ = ["PostgresCluster"]
+__all__ = ["JOB_LOG_AFTER", "PostgresCluster"]
 
 log = logging.getLogger("arcp.cluster")
 
@@ -38,6 +38,19 @@ _T = TypeVar("_T")
 
 def _key(key: str) -> bytes:
     return key.encode(errors="surrogatepass")
+
+
+JOB_LOG_AFTER: Final = (
+    "SELECT DISTINCT ON (u.origin_seq) u.origin_seq, u.kind,"
+    " substring(c.data FROM u.pos FOR u.len), u.gate"
+    " FROM job_chunks c CROSS JOIN LATERAL"
+    " unnest(c.origins, c.kinds, c.gates, c.pos, c.lens) AS u(origin_seq, kind, gate, pos, len)"
+    " WHERE c.job_id = %s AND c.last_seq > %s AND u.origin_seq > %s"
+    " ORDER BY u.origin_seq, c.chunk_id"
+)
+"""A job's log entries after a cursor (job id, cursor, cursor), read from the chunks rather
+than the ``job_events`` view: only the chunks that reach past the cursor are cut up, so a
+node following a long job reads in proportion to what is new (the view unnests all)."""
 
 
 class PostgresCluster:
@@ -252,18 +265,7 @@ class PostgresCluster:
 
     async def job_events(self, job_id: str, after: int) -> list[StoredJobEvent]:
         """Log entries after ``after``, oldest first."""
-        # From the chunks, not the ``job_events`` view: only the chunks that reach past
-        # ``after`` are cut up, so following a long job stays linear (the view would unnest
-        # the whole log on every read).
-        rows = await self._rows(
-            "SELECT DISTINCT ON (u.origin_seq) u.origin_seq, u.kind,"
-            " substring(c.data FROM u.pos FOR u.len), u.gate"
-            " FROM job_chunks c CROSS JOIN LATERAL"
-            " unnest(c.origins, c.kinds, c.gates, c.pos, c.lens) AS u(origin_seq, kind, gate, pos, len)"
-            " WHERE c.job_id = %s AND c.last_seq > %s AND u.origin_seq > %s"
-            " ORDER BY u.origin_seq, c.chunk_id",
-            (job_id, after, after),
-        )
+        rows = await self._rows(JOB_LOG_AFTER, (job_id, after, after))
         return [StoredJobEvent(*row) for row in rows]
 
     async def jobs_of_session(self, session_id: str) -> list[StoredJob]:
