@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, LiteralString, TypeVar
 from urllib.parse import urlsplit
 
 import psycopg
@@ -133,6 +133,35 @@ UPDATE job_chunks c SET (first_seq, origins, kinds, gates, pos, lens) = (
     WHERE u.origin_seq >= %(first)s)
 WHERE c.job_id = %(owner)s AND c.first_seq < %(first)s AND c.last_seq >= %(first)s
     AND EXISTS (SELECT 1 FROM jobs WHERE job_id = %(owner)s AND home = %(node)s)"""
+
+
+def _moved(
+    owners: list[tuple[str, int]], starts: dict[str, int], low: dict[str, int]
+) -> list[tuple[str, int]]:
+    """The ``(owner, start)`` pairs to trim: the start moved since this node's last commit,
+    or the batch writes below it."""
+    return [
+        (owner, start)
+        for owner, start in owners
+        if starts.get(owner) != start or low.get(owner, start) < start
+    ]
+
+
+async def _trim(
+    cur: psycopg.AsyncCursor[_Row],
+    sql: tuple[LiteralString, bytes],
+    owners: list[tuple[str, int]],
+    node: str,
+) -> None:
+    """Delete the chunks of each owner wholly below its start, then cut the one it cuts
+    through; only for owners this node holds (the statements check)."""
+    if not owners:
+        return
+    trim, cut = sql
+    await cur.executemany(trim, [(owner, start, owner, node) for owner, start in owners])
+    await cur.executemany(
+        cut, [{"owner": owner, "first": start, "node": node} for owner, start in owners]
+    )
 
 
 def redact_dsn(dsn: str) -> str:
@@ -339,39 +368,22 @@ class PostgresStore:
         # over the whole event table from the planner (measured: 30 ms at 100k rows).
         # A trim where the start moved since this node's last commit (§6.5), or where the batch
         # writes below it: a long job's log, never trimmed, costs nothing per commit.
-        moved = [
-            s
-            for s in sessions
-            if starts.get(s.session_id) != s.first_seq
-            or low.get(s.session_id, s.first_seq) < s.first_seq
-        ]
-        if moved:
-            await cur.executemany(
-                _TRIM_EVENTS, [(s.session_id, s.first_seq, s.session_id, node) for s in moved]
-            )
-            await cur.executemany(
-                _CUT_EVENTS,
-                [{"owner": s.session_id, "first": s.first_seq, "node": node} for s in moved],
-            )
-        log_low = {params["owner"]: params["first"] for params in logs}
-        logs_moved = [
-            j
-            for j in jobs
-            if starts.get(j.job_id) != j.first_origin_seq
-            or log_low.get(j.job_id, j.first_origin_seq) < j.first_origin_seq
-        ]
-        if logs_moved:
-            await cur.executemany(
-                _TRIM_JOB_EVENTS,
-                [(j.job_id, j.first_origin_seq, j.job_id, node) for j in logs_moved],
-            )
-            await cur.executemany(
-                _CUT_JOB_EVENTS,
-                [
-                    {"owner": j.job_id, "first": j.first_origin_seq, "node": node}
-                    for j in logs_moved
-                ],
-            )
+        await _trim(
+            cur,
+            (_TRIM_EVENTS, _CUT_EVENTS),
+            _moved([(s.session_id, s.first_seq) for s in sessions], starts, low),
+            node,
+        )
+        await _trim(
+            cur,
+            (_TRIM_JOB_EVENTS, _CUT_JOB_EVENTS),
+            _moved(
+                [(j.job_id, j.first_origin_seq) for j in jobs],
+                starts,
+                {params["owner"]: params["first"] for params in logs},
+            ),
+            node,
+        )
         if gone_sessions:
             ids = list(gone_sessions)
             for table in ("sessions", "session_chunks", "session_cursors"):
